@@ -1,0 +1,191 @@
+# ward top-level Makefile.
+#
+# Kconfig picks the features; each subsystem's Makefile lists its objects as
+# obj-$(CONFIG_X) += file.o, and its programs as prog-y += name with
+# name-y := main.o ...  This file only glues the lists together.
+#
+#   make                 build build/ward-agent and build/wardctl
+#   make run             the main job on this machine (see README.md)
+#   make test            ASan+UBSan build, unit + integration tests, fuzz smoke
+#   make fuzz            libFuzzer targets under build/fuzz/
+#   make bench           benchmarks against peers, figures on stdout
+#   make menuconfig | defconfig | <board>_defconfig | savedefconfig
+#
+# Variants: VARIANT=release (default, build/), asan (build/asan/), fuzz (build/fuzz/).
+
+VARIANT ?= release
+SUBDIRS := agent sensor drivers tools
+
+ifeq ($(VARIANT),release)
+O := build
+else
+O := build/$(VARIANT)
+endif
+
+PY       := /usr/bin/python3
+KCONFIGLIB := /usr/lib/python3/dist-packages
+KCONFIG_CONFIG ?= .config
+BOARD_DEFAULT := x86_64-generic
+export KCONFIG_CONFIG
+
+-include $(KCONFIG_CONFIG)
+
+PKGS := libcyaml yaml-0.1 libuv jansson libzstd
+CC_release := gcc
+CC_asan    := gcc
+CC_fuzz    := clang
+CC := $(CC_$(VARIANT))
+
+CPPFLAGS += -I$(O)/include -Iagent -Iagent/core -Itools -D_GNU_SOURCE \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -g
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+	-lmbedtls -lmbedx509 -lmbedcrypto -lm
+
+ifeq ($(CONFIG_HARDENING),y)
+HARDEN := -fstack-protector-strong -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+endif
+
+ifeq ($(VARIANT),release)
+CFLAGS  += -O2 $(HARDEN) -D_FORTIFY_SOURCE=2
+LDFLAGS += $(LDHARDEN)
+endif
+ifeq ($(VARIANT),asan)
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(VARIANT),fuzz)
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -DWARD_FUZZING
+LDFLAGS += -fsanitize=fuzzer,address,undefined
+endif
+
+# ---- subsystem lists ------------------------------------------------------
+LIB_OBJS :=
+PROGS :=
+define subdir_rules
+obj-y :=
+prog-y :=
+include $(1)/Makefile
+LIB_OBJS += $$(addprefix $(O)/obj/$(1)/,$$(obj-y))
+PROGS += $$(prog-y)
+$$(foreach p,$$(prog-y),$$(eval $$(p)-objs := $$(addprefix $(O)/obj/$(1)/,$$($$(p)-y))))
+endef
+$(foreach d,$(SUBDIRS),$(eval $(call subdir_rules,$(d))))
+
+LIB := $(O)/libward.a
+AUTOCONF := $(O)/include/generated/autoconf.h
+PROG_BINS := $(addprefix $(O)/,$(PROGS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all run test fuzz bench deps deps-test clean distclean menuconfig \
+	defconfig savedefconfig olddefconfig check-units tests-build
+.DEFAULT_GOAL := all
+
+all: $(PROG_BINS)
+
+# ---- configuration ----------------------------------------------------------
+KCONFIG_FILES := Kconfig $(wildcard */Kconfig)
+
+$(KCONFIG_CONFIG):
+	@echo "  CONFIG  $(KCONFIG_CONFIG) from board/$(BOARD_DEFAULT)/defconfig"
+	@$(PY) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/$(BOARD_DEFAULT)/defconfig >/dev/null
+
+$(AUTOCONF): $(KCONFIG_CONFIG) $(KCONFIG_FILES)
+	@mkdir -p $(dir $@)
+	@$(PY) $(KCONFIGLIB)/genconfig.py --header-path $@ Kconfig
+
+%_defconfig:
+	@test -f board/$*/defconfig || { echo "no board/$*/defconfig" >&2; exit 2; }
+	@$(PY) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/$*/defconfig
+
+defconfig: $(BOARD_DEFAULT)_defconfig
+
+menuconfig:
+	@$(PY) $(KCONFIGLIB)/menuconfig.py Kconfig
+
+olddefconfig:
+	@$(PY) $(KCONFIGLIB)/olddefconfig.py Kconfig
+
+savedefconfig:
+	@$(PY) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out defconfig
+	@echo "wrote ./defconfig"
+
+# ---- compile and link -------------------------------------------------------
+$(O)/obj/%.o: %.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+define prog_rule
+$(O)/$(1): $$($(1)-objs) $(LIB)
+	@echo "  LD      $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libward.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+# ---- top-level jobs ---------------------------------------------------------
+deps:
+	@sh scripts/deps.sh build
+
+deps-test:
+	@sh scripts/deps.sh test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run.sh
+
+tests-build: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+fuzz: deps-test
+	@$(MAKE) --no-print-directory VARIANT=fuzz fuzz-bins
+
+.PHONY: fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+
+test: deps-test
+	@$(MAKE) --no-print-directory VARIANT=asan tests-build
+	@$(MAKE) --no-print-directory VARIANT=fuzz fuzz-bins
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh
+
+bench: deps
+	@sh scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory VARIANT=release tests-build
+	@sh bench/run.sh
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -f .config .config.old

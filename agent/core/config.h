@@ -1,0 +1,98 @@
+/* config: the run-time configuration, one YAML file (docs/config.md).
+ *
+ * The file is parsed with libcyaml against a schema. An empty or missing
+ * file means the compiled-in defaults, which run on one machine with no
+ * setup: syslog on 127.0.0.1:5514 (UDP and TCP), spool and control socket
+ * in the working directory. Every key may be omitted; omitted keys keep
+ * their default. Unknown keys, wrong types and out-of-range values are
+ * errors reported as "file:line:col: message".
+ *
+ * Ownership: config_load*() returns a struct the caller owns and frees with
+ * config_free(). Strings inside belong to the struct.
+ */
+#ifndef WARD_CONFIG_H
+#define WARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+enum listener_proto { LISTEN_UDP = 0, LISTEN_TCP, LISTEN_TLS };
+
+struct listener_conf {
+	enum listener_proto proto;
+	char *address;        /* "127.0.0.1:5514", "[::1]:5514", "0.0.0.0:514" */
+	/* TLS only (RFC 5425). */
+	char *cert;           /* PEM server certificate chain, required for tls */
+	char *key;            /* PEM private key, required for tls */
+	char *client_ca;      /* PEM CA bundle; when set, clients must present a
+	                       * certificate that chains to it */
+};
+
+struct ward_config {
+	struct {
+		char *device_id;       /* default: the host name */
+		char *user;            /* user to run as when started as root;
+		                        * default "nobody" */
+		char *state_dir;       /* default "." */
+		char *control_socket;  /* relative to state_dir; default "ward.sock" */
+		enum log_level log_level;  /* default info */
+		uint32_t status_interval_ms;  /* P0 status heartbeat; default 60000 */
+	} agent;
+	struct {
+		char *dir;                    /* relative to state_dir; default "spool" */
+		uint64_t segment_max_bytes;   /* default 4194304 (4 MiB) */
+		uint32_t segment_max_age_ms;  /* default 1000 */
+		uint32_t fsync_interval_ms;   /* group commit; default 100 */
+		uint64_t budget_bytes;        /* whole spool; default 1073741824 (1 GiB) */
+		uint32_t budget_check_ms;     /* default 1000 */
+	} spool;
+	struct {
+		bool enabled;                 /* default true */
+		uint32_t max_message_bytes;   /* default 65536 */
+		uint32_t udp_rcvbuf_bytes;    /* SO_RCVBUF; default 4194304 */
+		uint32_t max_connections;     /* default 1024 */
+		uint32_t idle_timeout_ms;     /* close idle TCP/TLS peers; default 600000 */
+		uint32_t max_pending_bytes;   /* pause TCP reads above this many
+		                               * uncommitted spool bytes; default 8388608 */
+		struct listener_conf *listeners;   /* default: udp and tcp on 127.0.0.1:5514 */
+		unsigned n_listeners;
+	} syslog;
+};
+
+struct config_error {
+	char file[256];
+	unsigned line, col;     /* 1-based; 0 when unknown (e.g. open failed) */
+	char msg[256];
+};
+
+/* Loads `path`. A missing file (ENOENT) or an empty document yields the
+ * defaults. Returns 0 and sets *out, or a negative errno with *out NULL and
+ * *err filled: -EINVAL for any content error (syntax, unknown key, wrong
+ * type, bad value), -ENOMEM, or the -errno of reading the file. */
+int config_load(const char *path, struct ward_config **out, struct config_error *err);
+
+/* As config_load, from `len` bytes in memory; `name` is used in errors. */
+int config_load_buf(const char *name, const uint8_t *buf, size_t len,
+		    struct ward_config **out, struct config_error *err);
+
+/* The compiled-in defaults, as a new struct the caller frees. NULL on ENOMEM. */
+struct ward_config *config_defaults(void);
+
+/* Formats err as "file:line:col: message" (or "file: message" without a
+ * position) into dst of dstlen bytes. Returns dst. */
+const char *config_error_str(const struct config_error *err, char *dst, size_t dstlen);
+
+/* Parses a listener address "host:port" / "[v6]:port" into a sockaddr
+ * (struct sockaddr_storage). Returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int config_parse_address(const char *addr, struct sockaddr_storage *ss);
+
+const char *listener_proto_name(enum listener_proto p);
+
+/* NULL-safe. */
+void config_free(struct ward_config *c);
+
+#endif

@@ -1,0 +1,252 @@
+/* spool: durable, append-only lanes of framed records on local disk.
+ *
+ * The spool is the hand-off between ward's processes (DESIGN.md, "Data
+ * flow"). Each producer owns one lane and is its only writer; the sealer
+ * (or a test) reads closed segments and deletes them once consumed.
+ *
+ * On disk, for a spool directory S:
+ *
+ *   S/<lane>/LANE                     "class=P1\n": the lane's priority class
+ *   S/<lane>/<first-seq:020>.open     the open segment (at most one after
+ *                                     recovery; the writer appends here)
+ *   S/<lane>/<first-seq:020>.seg      closed segments; never change again
+ *   S/quarantine/<lane>-<seq>-<off>.bad   bytes recovery could not frame
+ *
+ * A segment starts with a 32-byte header:
+ *
+ *   off  size  field
+ *   0    8     magic "WARDSEG1"
+ *   8    4     version (1), little endian
+ *   12   4     priority class (0, 1, 2)
+ *   16   8     first seq of the segment
+ *   24   8     created, µs since the epoch
+ *
+ * followed by records, each framed as (all little endian):
+ *
+ *   0    4     payload length in bytes
+ *   4    4     CRC-32C over bytes 8.. of the frame (seq, ts, payload)
+ *   8    8     seq: the lane's record sequence number
+ *   16   8     ts: receive time, µs since the epoch
+ *   24   len   payload (for ward's lanes, one JSON object without newline)
+ *
+ * Sequence numbers start at 1, rise by one per record and are never
+ * reused within a lane: the next seq is recovered from the data itself, and
+ * the open segment's name carries it across an empty lane.
+ *
+ * Durability is by group commit: appends go to a user-space buffer; a
+ * commit writes it and fdatasync()s the segment. Only then is a record
+ * durable, and only durable records may be acknowledged to a sender.
+ *
+ * Threading: a lane, reader or segment is used by one thread at a time.
+ */
+#ifndef WARD_SPOOL_H
+#define WARD_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_SEG_HDR_SIZE 32
+#define SPOOL_REC_HDR_SIZE 24
+#define SPOOL_MAGIC "WARDSEG1"
+#define SPOOL_QUARANTINE_DIR "quarantine"
+
+/* Priority classes (DESIGN.md): P0 notices, loss and status; P1 logs;
+ * P2 bulk network metadata. Eviction takes the highest number first. */
+enum spool_class { SPOOL_P0 = 0, SPOOL_P1 = 1, SPOOL_P2 = 2 };
+#define SPOOL_NCLASS 3
+
+/* ---- writer ------------------------------------------------------------ */
+
+struct spool_lane_opts {
+	const char *spool_dir;        /* S; created if missing */
+	const char *name;             /* lane name: [a-z0-9_-]{1,32} */
+	enum spool_class cls;
+	uint64_t segment_max_bytes;   /* close the open segment at this size */
+	uint32_t segment_max_age_ms;  /* ... or when its first record is this old */
+	uint32_t max_record_bytes;    /* payload cap; larger appends get -EMSGSIZE */
+	uint64_t hard_limit_bytes;    /* refuse appends (-ENOSPC) while the whole
+	                               * spool is above this; 0 = no limit. The
+	                               * writer learns the spool's size from
+	                               * spool_lane_set_spool_usage(). */
+};
+
+struct spool_lane_stats {
+	uint64_t next_seq;            /* seq the next append will get */
+	uint64_t durable_seq;         /* every seq <= this is durable; 0 = none */
+	uint64_t records_appended;    /* since open */
+	uint64_t bytes_appended;      /* payload bytes since open */
+	uint64_t append_enospc;       /* appends refused: disk full or over budget */
+	uint64_t append_errors;       /* other write/fsync errors */
+	uint64_t segments_closed;
+	uint64_t commits;             /* fdatasync calls */
+	/* recovery at open */
+	uint64_t recovered_records;   /* valid records found in the old open segment */
+	uint64_t recovered_torn_bytes;/* bytes cut from a torn tail */
+	uint64_t buffered_bytes;      /* appended but not yet written */
+};
+
+struct spool_lane;
+
+/* Opens (creating if needed) the lane `o->name` under `o->spool_dir` and
+ * recovers it: a leftover open segment is scanned, a torn tail is truncated
+ * at the last valid record, and the segment is closed; the next seq follows
+ * the last valid record. Recovery never fails because of damaged data: it
+ * fails only when the directory cannot be created or written.
+ *
+ * `*out` is set on success and NULL on failure. Errors: -EINVAL (bad name or
+ * options), -ENOMEM, or the -errno of a failing mkdir/open/rename/fsync. */
+int spool_lane_open(struct spool_lane **out, const struct spool_lane_opts *o);
+
+/* Appends one record of `len` payload bytes with receive time `ts_us`
+ * (µs since the epoch) and returns its seq in `*seq` (may be NULL). The
+ * record is buffered, not yet durable. May close the open segment when it
+ * reaches segment_max_bytes.
+ *
+ * Errors: -EMSGSIZE (len > max_record_bytes), -ENOSPC (the file system is
+ * full or the spool is over hard_limit_bytes; nothing was appended and the
+ * seq was not consumed), -EIO/-errno from write. */
+int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
+		      size_t len, uint64_t *seq);
+
+/* Writes the buffered records and fdatasync()s the open segment; on return
+ * every appended record is durable. Cheap when nothing is pending.
+ * Errors: -ENOSPC (buffer kept; retry later), -errno from write/fdatasync. */
+int spool_lane_commit(struct spool_lane *l);
+
+/* Closes the open segment if its first record is at least
+ * segment_max_age_ms old at `now_ms` (CLOCK_MONOTONIC ms). Commits first.
+ * Returns 1 when a segment was closed, 0 when not, or -errno. */
+int spool_lane_tick(struct spool_lane *l, uint64_t now_ms);
+
+/* Commits and closes the open segment now (if it holds records).
+ * Returns 0 or -errno. */
+int spool_lane_flush(struct spool_lane *l);
+
+/* Every seq <= the returned value is durable. */
+uint64_t spool_lane_durable_seq(const struct spool_lane *l);
+
+/* Bytes appended but not yet committed; producers use it to pause input
+ * (backpressure) when it grows past their bound. */
+size_t spool_lane_pending_bytes(const struct spool_lane *l);
+
+/* Tells the writer how large the whole spool is (bytes on disk), so it can
+ * enforce hard_limit_bytes without scanning. */
+void spool_lane_set_spool_usage(struct spool_lane *l, uint64_t bytes);
+
+void spool_lane_get_stats(const struct spool_lane *l, struct spool_lane_stats *st);
+const char *spool_lane_name(const struct spool_lane *l);
+
+/* Commits, closes the open segment if it holds records, and frees the lane.
+ * NULL-safe. Errors are logged, not returned: a later open recovers. */
+void spool_lane_close(struct spool_lane *l);
+
+/* ---- reader ------------------------------------------------------------ */
+
+struct spool_record {
+	uint64_t seq;
+	int64_t ts_us;
+	const uint8_t *data;  /* valid until the next spool_segment_next() */
+	uint32_t len;
+};
+
+struct spool_reader_stats {
+	uint64_t segments_read;
+	uint64_t records_read;
+	uint64_t corrupt_regions;   /* runs of bytes that did not frame */
+	uint64_t corrupt_bytes;     /* ... their total size, now in quarantine */
+};
+
+struct spool_reader;
+struct spool_segment;
+
+/* Opens a reader on lane `name` under `spool_dir`. The lane need not
+ * exist yet. Errors: -EINVAL, -ENOMEM. */
+int spool_reader_open(struct spool_reader **out, const char *spool_dir,
+		      const char *name);
+
+/* Opens the oldest closed segment (lowest first seq) of the lane.
+ * Returns 0 and sets *seg, -EAGAIN when there is none, or -errno. A segment
+ * whose header is damaged is still opened: its records are found by
+ * scanning. */
+int spool_reader_next_segment(struct spool_reader *r, struct spool_segment **seg);
+
+/* Reads the next valid record of the segment into *rec. Returns 1 when a
+ * record was read, 0 at the end of the segment, or -errno on an I/O error.
+ * Bytes that do not frame as a valid record (bad length, bad CRC, seq not
+ * rising) are skipped by scanning forward for the next valid frame, copied
+ * to S/quarantine/ and counted; they are never returned. */
+int spool_segment_next(struct spool_segment *s, struct spool_record *rec);
+
+/* The segment's first seq (from its name) and size in bytes. */
+uint64_t spool_segment_first_seq(const struct spool_segment *s);
+uint64_t spool_segment_bytes(const struct spool_segment *s);
+
+/* Deletes the segment file (the caller has consumed it) and frees *s.
+ * Returns 0 or -errno; *s is freed either way. */
+int spool_segment_consume(struct spool_segment *s);
+/* Frees the segment without deleting it. NULL-safe. */
+void spool_segment_release(struct spool_segment *s);
+
+void spool_reader_get_stats(const struct spool_reader *r, struct spool_reader_stats *st);
+/* NULL-safe. */
+void spool_reader_close(struct spool_reader *r);
+
+/* Scans one segment image held in memory: the shared core of the reader
+ * and of recovery, exposed for the fuzz target and tests. Calls `on_record`
+ * for every valid record in order and `on_corrupt` for every run of bytes
+ * that does not frame (either may be NULL). Returns the offset just past
+ * the last valid record (where a torn tail starts). */
+size_t spool_scan(const uint8_t *seg, size_t len, uint32_t max_record_bytes,
+		  void (*on_record)(const struct spool_record *rec, void *arg),
+		  void (*on_corrupt)(size_t off, size_t len, void *arg),
+		  void *arg);
+
+/* ---- budget ------------------------------------------------------------ */
+
+struct spool_lane_usage {
+	char name[33];
+	enum spool_class cls;
+	uint64_t segments;          /* closed + open */
+	uint64_t bytes;             /* on disk */
+	uint64_t first_seq;         /* of the oldest segment; 0 if none */
+	int64_t oldest_us;          /* created time of the oldest segment; 0 if none */
+};
+
+#define SPOOL_MAX_LANES 32
+
+struct spool_usage {
+	uint64_t total_bytes;       /* all lanes + quarantine */
+	uint64_t quarantine_bytes;
+	unsigned nlanes;
+	struct spool_lane_usage lanes[SPOOL_MAX_LANES];
+};
+
+/* One evicted segment; becomes a P0 `loss` record. */
+struct spool_eviction {
+	const char *lane;
+	enum spool_class cls;
+	uint64_t first_seq, last_seq;   /* inclusive; last = first - 1 if empty */
+	uint64_t records;
+	uint64_t bytes;                 /* file size */
+	const char *reason;             /* "disk_budget" */
+};
+
+/* Measures every lane under `spool_dir` into *u (O(number of segment
+ * files): one readdir and one stat per file). Returns 0 or -errno. */
+int spool_usage_scan(const char *spool_dir, struct spool_usage *u);
+
+/* Enforces `budget_bytes` over the whole spool: while the total is above
+ * it, deletes the oldest closed segment of the lowest-priority class that
+ * has one (P2 before P1 before P0), calling `on_evict` for each before it
+ * is deleted. Open segments are never evicted. Fills *u with the usage
+ * after eviction (may be NULL). Returns the number of segments evicted, or
+ * -errno. */
+int spool_budget_enforce(const char *spool_dir, uint64_t budget_bytes,
+			 void (*on_evict)(const struct spool_eviction *ev, void *arg),
+			 void *arg, struct spool_usage *u);
+
+/* "P0", "P1", "P2". */
+const char *spool_class_name(enum spool_class c);
+
+#endif
