@@ -1,1 +1,739 @@
-/* placeholder: being written */
+/* The supervisor: configuration, control socket, spool budget, the P0
+ * `agent` lane, and the receiver process.
+ *
+ * The supervisor never parses network input. It reads the receiver's
+ * status frames (length-checked by ipc.c) and its own config file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "agent.h"
+#include "buf.h"
+#include "clock.h"
+#include "config.h"
+#include "ctl.h"
+#include "ipc.h"
+#include "jsonw.h"
+#include "log.h"
+#include "spool.h"
+
+#define RESTART_MIN_MS 500
+#define RESTART_MAX_MS 30000
+#define RECENT_LOSSES 20
+
+enum child_state { CHILD_STOPPED = 0, CHILD_RUNNING, CHILD_RESTARTING };
+
+struct supervisor {
+	uv_loop_t *loop;
+	const char *argv0;
+	char *cfg_path;               /* absolute, or NULL for the defaults */
+	struct ward_config *cfg;
+	struct buf cfg_text;          /* the YAML the receivers get */
+	int64_t started_us, cfg_loaded_us;
+	char last_reload[400];
+
+	struct spool_lane *lane;      /* "agent", P0 */
+	struct spool_usage usage;
+	struct ctl_server ctl;
+
+	/* the receiver process */
+	uv_process_t child;
+	enum child_state child_state;
+	int child_handle_open;
+	struct ipc ipc;
+	int ipc_open;
+	unsigned restarts;
+	uint64_t backoff_ms;
+	uint64_t child_started_ms;
+	char child_last_exit[128];
+	char child_last_reload[256];
+	json_t *child_status;         /* latest status frame */
+	uint64_t prev_drop_kernel, prev_drop_spool;
+
+	/* loss accounting */
+	uint64_t evicted_segments, evicted_records, evicted_bytes;
+	uint64_t dropped_kernel, dropped_spool;
+	json_t *recent_losses;
+
+	uv_timer_t budget_timer, commit_timer, heartbeat_timer, restart_timer;
+	uv_signal_t sighup, sigterm, sigint;
+	struct buf rec;
+	int stopping;
+};
+
+/* ---- the agent lane ------------------------------------------------------- */
+
+static void agent_append(struct supervisor *s, struct buf *rec)
+{
+	int rc = spool_lane_append(s->lane, clock_wall_us(), rec->data, rec->len, NULL);
+
+	if (rc < 0)
+		log_error("spool: cannot append to lane agent: %s", strerror(-rc));
+}
+
+static void note_loss(struct supervisor *s, const char *lane, const char *cls,
+		      uint64_t first_seq, uint64_t last_seq, uint64_t records,
+		      uint64_t bytes, const char *reason)
+{
+	struct jsonw w;
+	json_t *j;
+
+	buf_reset(&s->rec);
+	jsonw_init(&w, &s->rec);
+	jsonw_object_open(&w);
+	jsonw_kv_cstr(&w, "type", "loss");
+	jsonw_key(&w, "ts");
+	jsonw_time_us(&w, clock_wall_us());
+	jsonw_kv_cstr(&w, "device", s->cfg->agent.device_id);
+	jsonw_kv_cstr(&w, "lane", lane);
+	jsonw_kv_cstr(&w, "class", cls);
+	if (first_seq != 0) {
+		jsonw_kv_uint(&w, "first_seq", first_seq);
+		jsonw_kv_uint(&w, "last_seq", last_seq);
+	}
+	jsonw_kv_uint(&w, "records", records);
+	jsonw_kv_uint(&w, "bytes", bytes);
+	jsonw_kv_cstr(&w, "reason", reason);
+	jsonw_object_close(&w);
+	if (jsonw_finish(&w) == 0)
+		agent_append(s, &s->rec);
+
+	j = json_loadb((const char *)s->rec.data, s->rec.len, 0, NULL);
+	if (j != NULL) {
+		json_array_append_new(s->recent_losses, j);
+		if (json_array_size(s->recent_losses) > RECENT_LOSSES)
+			json_array_remove(s->recent_losses, 0);
+	}
+	log_warn("loss: lane %s: %llu records (%llu bytes) %s", lane,
+		 (unsigned long long)records, (unsigned long long)bytes, reason);
+}
+
+static void on_evict(const struct spool_eviction *ev, void *arg)
+{
+	struct supervisor *s = arg;
+
+	s->evicted_segments++;
+	s->evicted_records += ev->records;
+	s->evicted_bytes += ev->bytes;
+	note_loss(s, ev->lane, spool_class_name(ev->cls), ev->first_seq, ev->last_seq,
+		  ev->records, ev->bytes, ev->reason);
+}
+
+static void budget_timer_cb(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	int rc;
+
+	rc = spool_budget_enforce(s->cfg->spool.dir, s->cfg->spool.budget_bytes, on_evict, s,
+				  &s->usage);
+	if (rc < 0)
+		log_error("spool: budget check of %s failed: %s", s->cfg->spool.dir, strerror(-rc));
+	else
+		spool_lane_set_spool_usage(s->lane, s->usage.total_bytes);
+}
+
+static void commit_timer_cb(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+
+	(void)spool_lane_commit(s->lane);
+	(void)spool_lane_tick(s->lane, clock_mono_ms());
+}
+
+static json_t *status_json(struct supervisor *s);
+
+static void heartbeat_timer_cb(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	json_t *st = status_json(s), *rec;
+	char ts[32], *text;
+
+	if (st == NULL)
+		return;
+	/* The SOC sees the same view a field engineer gets from wardctl,
+	 * minus the per-source detail, which logs already carry. */
+	time_format_rfc3339_us(ts, clock_wall_us());
+	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?}",
+			"type", "status", "ts", ts, "device", s->cfg->agent.device_id,
+			"agent", json_object_get(st, "agent"),
+			"receivers", json_object_get(st, "receivers"),
+			"losses", json_object_get(st, "losses"),
+			"errors", json_object_get(st, "errors"));
+	if (rec != NULL) {
+		text = json_dumps(rec, JSON_COMPACT);
+		if (text != NULL) {
+			buf_reset(&s->rec);
+			buf_append_str(&s->rec, text);
+			agent_append(s, &s->rec);
+			free(text);
+		}
+		json_decref(rec);
+	}
+	json_decref(st);
+}
+
+/* ---- the receiver process ------------------------------------------------- */
+
+static void child_spawn(struct supervisor *s);
+
+static uint64_t json_u64(json_t *obj, const char *path1, const char *path2)
+{
+	json_t *v = json_object_get(obj, path1);
+
+	if (path2 != NULL)
+		v = json_object_get(v, path2);
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* Sums a counter over the syslog listeners in a receiver status. */
+static uint64_t listeners_sum(json_t *st, const char *key)
+{
+	json_t *ls = json_object_get(json_object_get(st, "syslog"), "listeners"), *l;
+	uint64_t total = 0;
+	size_t i;
+
+	json_array_foreach(ls, i, l)
+		total += json_u64(l, key, NULL);
+	return total;
+}
+
+/* Drops the receivers counted become P0 loss records, so the SOC sees them
+ * too. Counters restart with the process; a decrease means a new process. */
+static void account_drops(struct supervisor *s, json_t *st)
+{
+	uint64_t k = listeners_sum(st, "dropped_kernel");
+	uint64_t sp = listeners_sum(st, "dropped_spool");
+
+	if (k < s->prev_drop_kernel)
+		s->prev_drop_kernel = 0;
+	if (sp < s->prev_drop_spool)
+		s->prev_drop_spool = 0;
+	if (k > s->prev_drop_kernel) {
+		s->dropped_kernel += k - s->prev_drop_kernel;
+		note_loss(s, "syslog", "P1", 0, 0, k - s->prev_drop_kernel, 0,
+			  "udp_receive_buffer_overflow");
+	}
+	if (sp > s->prev_drop_spool) {
+		s->dropped_spool += sp - s->prev_drop_spool;
+		note_loss(s, "syslog", "P1", 0, 0, sp - s->prev_drop_spool, 0, "spool_full");
+	}
+	s->prev_drop_kernel = k;
+	s->prev_drop_spool = sp;
+}
+
+static void on_child_frame(struct ipc *ch, uint8_t type, const uint8_t *data, size_t len)
+{
+	struct supervisor *s = ch->data;
+	json_t *st;
+
+	switch (type) {
+	case IPC_STATUS:
+		st = json_loadb((const char *)data, len, 0, NULL);
+		if (!json_is_object(st)) {
+			json_decref(st);
+			log_warn("receivers: unreadable status frame (%zu bytes)", len);
+			return;
+		}
+		account_drops(s, st);
+		json_decref(s->child_status);
+		s->child_status = st;
+		break;
+	case IPC_RELOAD_RESULT:
+		snprintf(s->child_last_reload, sizeof(s->child_last_reload), "%.*s",
+			 (int)(len < 255 ? len : 255), (const char *)data);
+		if (strcmp(s->child_last_reload, "ok") != 0)
+			log_warn("receivers: %s", s->child_last_reload);
+		break;
+	default:
+		log_warn("receivers: unknown IPC frame type %u", type);
+		break;
+	}
+}
+
+static void on_child_ipc_close(struct ipc *ch)
+{
+	struct supervisor *s = ch->data;
+
+	s->ipc_open = 0;
+}
+
+static void restart_timer_cb(uv_timer_t *t)
+{
+	child_spawn(t->data);
+}
+
+static void child_closed_cb(uv_handle_t *h)
+{
+	struct supervisor *s = h->data;
+
+	s->child_handle_open = 0;
+}
+
+static void child_exit_cb(uv_process_t *p, int64_t status, int term_signal)
+{
+	struct supervisor *s = p->data;
+	uint64_t ran = uv_now(s->loop) - s->child_started_ms;
+
+	if (term_signal != 0)
+		snprintf(s->child_last_exit, sizeof(s->child_last_exit), "killed by signal %d",
+			 term_signal);
+	else
+		snprintf(s->child_last_exit, sizeof(s->child_last_exit), "exited with status %lld",
+			 (long long)status);
+	uv_close((uv_handle_t *)p, child_closed_cb);
+	if (s->ipc_open)
+		ipc_close(&s->ipc);
+	if (s->stopping) {
+		s->child_state = CHILD_STOPPED;
+		return;
+	}
+	/* A process that ran a while earns a fresh start; one that dies at
+	 * once backs off so a crash loop cannot spin the CPU. */
+	if (ran > 60000)
+		s->backoff_ms = RESTART_MIN_MS;
+	log_error("receivers %s; restarting in %llu ms", s->child_last_exit,
+		  (unsigned long long)s->backoff_ms);
+	s->child_state = CHILD_RESTARTING;
+	s->restarts++;
+	uv_timer_start(&s->restart_timer, restart_timer_cb, s->backoff_ms, 0);
+	s->backoff_ms = s->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : s->backoff_ms * 2;
+}
+
+static void child_spawn(struct supervisor *s)
+{
+	uv_process_options_t po;
+	uv_stdio_container_t stdio[4];
+	char *args[3];
+	int sv[2], rc;
+
+	if (s->stopping)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("receivers: socketpair: %s", strerror(errno));
+		goto retry;
+	}
+	memset(&po, 0, sizeof(po));
+	args[0] = (char *)s->argv0;
+	args[1] = "--receivers";
+	args[2] = NULL;
+	/* Re-executing ourselves gives the receivers a fresh address space:
+	 * nothing of the supervisor's memory is inherited. */
+	po.file = "/proc/self/exe";
+	po.args = args;
+	po.exit_cb = child_exit_cb;
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = 1;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = sv[1];
+	po.stdio = stdio;
+	po.stdio_count = 4;
+	s->child.data = s;
+	rc = uv_spawn(s->loop, &s->child, &po);
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		log_error("receivers: cannot start: %s", uv_strerror(rc));
+		goto retry;
+	}
+	s->child_handle_open = 1;
+	s->child_state = CHILD_RUNNING;
+	s->child_started_ms = uv_now(s->loop);
+	s->ipc.data = s;
+	rc = ipc_open(&s->ipc, s->loop, sv[0], on_child_frame, on_child_ipc_close);
+	if (rc < 0) {
+		log_error("receivers: IPC: %s", uv_strerror(rc));
+		uv_process_kill(&s->child, SIGTERM);
+		return;
+	}
+	s->ipc_open = 1;
+	(void)ipc_send(&s->ipc, IPC_CONFIG, s->cfg_text.data, s->cfg_text.len);
+	log_info("receivers started (pid %d)", s->child.pid);
+	return;
+retry:
+	s->child_state = CHILD_RESTARTING;
+	uv_timer_start(&s->restart_timer, restart_timer_cb, RESTART_MAX_MS, 0);
+}
+
+/* ---- reload --------------------------------------------------------------- */
+
+static int read_file(const char *path, struct buf *out)
+{
+	char tmp[8192];
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;   /* missing file: defaults */
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0) {
+		if (buf_append(out, tmp, (size_t)n) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Reloads the file. On any error the running config stays in force. */
+static void supervisor_reload(struct supervisor *s)
+{
+	struct ward_config *cfg = NULL;
+	struct config_error err;
+	struct buf text = BUF_INIT;
+	char msg[360];
+	int rc;
+
+	if (s->cfg_path == NULL) {
+		snprintf(s->last_reload, sizeof(s->last_reload),
+			 "nothing to reload: running on the compiled-in defaults (no -c FILE)");
+		log_info("reload: %s", s->last_reload);
+		return;
+	}
+	rc = read_file(s->cfg_path, &text);
+	if (rc == 0) {
+		rc = config_load_buf(s->cfg_path, text.data, text.len, &cfg, &err);
+	} else {
+		memset(&err, 0, sizeof(err));
+		snprintf(err.file, sizeof(err.file), "%s", s->cfg_path);
+		snprintf(err.msg, sizeof(err.msg), "cannot read: %s", strerror(-rc));
+	}
+	if (rc < 0) {
+		config_error_str(&err, msg, sizeof(msg));
+		snprintf(s->last_reload, sizeof(s->last_reload),
+			 "rejected, previous configuration kept: %s", msg);
+		log_error("reload %s", s->last_reload);
+		buf_free(&text);
+		return;
+	}
+	if (strcmp(cfg->spool.dir, s->cfg->spool.dir) != 0 ||
+	    strcmp(cfg->agent.state_dir, s->cfg->agent.state_dir) != 0 ||
+	    strcmp(cfg->agent.control_socket, s->cfg->agent.control_socket) != 0)
+		log_warn("reload: agent.state_dir, agent.control_socket and spool.dir "
+			 "take effect at the next restart");
+	config_free(s->cfg);
+	s->cfg = cfg;
+	buf_free(&s->cfg_text);
+	s->cfg_text = text;
+	s->cfg_loaded_us = clock_wall_us();
+	log_set_level(cfg->agent.log_level);
+	uv_timer_set_repeat(&s->budget_timer, cfg->spool.budget_check_ms);
+	uv_timer_set_repeat(&s->commit_timer, cfg->spool.fsync_interval_ms);
+	uv_timer_set_repeat(&s->heartbeat_timer, cfg->agent.status_interval_ms);
+	if (s->ipc_open)
+		(void)ipc_send(&s->ipc, IPC_CONFIG, s->cfg_text.data, s->cfg_text.len);
+	snprintf(s->last_reload, sizeof(s->last_reload), "ok");
+	log_info("reload: %s applied", s->cfg_path);
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu, int64_t now)
+{
+	json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "name", lu->name,
+			      "class", spool_class_name(lu->cls),
+			      "segments", (json_int_t)lu->segments, "bytes", (json_int_t)lu->bytes);
+	uint64_t next = 0;
+
+	if (j == NULL)
+		return NULL;
+	if (lu->oldest_us != 0)
+		json_object_set_new(j, "oldest_age_s", json_real((double)(now - lu->oldest_us) / 1e6));
+	if (strcmp(lu->name, "agent") == 0) {
+		struct spool_lane_stats st;
+
+		spool_lane_get_stats(s->lane, &st);
+		next = st.next_seq;
+	} else if (s->child_status != NULL) {
+		json_t *lane = json_object_get(s->child_status, "lane");
+
+		if (json_is_string(json_object_get(lane, "name")) &&
+		    strcmp(json_string_value(json_object_get(lane, "name")), lu->name) == 0)
+			next = json_u64(lane, "next_seq", NULL);
+	}
+	if (next != 0 && lu->first_seq != 0 && next >= lu->first_seq) {
+		json_object_set_new(j, "records", json_integer((json_int_t)(next - lu->first_seq)));
+		json_object_set_new(j, "next_seq", json_integer((json_int_t)next));
+	}
+	return j;
+}
+
+static void add_errors(struct supervisor *s, json_t *errors)
+{
+	json_t *ls, *l;
+	size_t i;
+	char msg[512];
+
+	if (s->child_state != CHILD_RUNNING) {
+		snprintf(msg, sizeof(msg), "receiver process is not running (%s); restarting",
+			 s->child_last_exit[0] ? s->child_last_exit : "starting");
+		json_array_append_new(errors, json_string(msg));
+	}
+	ls = json_object_get(json_object_get(s->child_status, "syslog"), "listeners");
+	json_array_foreach(ls, i, l) {
+		const char *err = json_string_value(json_object_get(l, "error"));
+
+		if (!json_is_true(json_object_get(l, "listening")) && err != NULL) {
+			json_array_append_new(errors, json_string(err));
+		} else if (err != NULL) {
+			snprintf(msg, sizeof(msg), "syslog %s %s: last TLS failure: %s",
+				 json_string_value(json_object_get(l, "proto")),
+				 json_string_value(json_object_get(l, "address")), err);
+			json_array_append_new(errors, json_string(msg));
+		}
+	}
+	if (s->usage.total_bytes > s->cfg->spool.budget_bytes / 10 * 9) {
+		snprintf(msg, sizeof(msg),
+			 "spool is %llu%% of its budget; oldest low-priority data is being evicted",
+			 (unsigned long long)(s->usage.total_bytes * 100 / s->cfg->spool.budget_bytes));
+		json_array_append_new(errors, json_string(msg));
+	}
+	if (s->usage.quarantine_bytes > 0) {
+		snprintf(msg, sizeof(msg), "%llu bytes of damaged spool data are in %s/%s",
+			 (unsigned long long)s->usage.quarantine_bytes, s->cfg->spool.dir,
+			 SPOOL_QUARANTINE_DIR);
+		json_array_append_new(errors, json_string(msg));
+	}
+	if (strncmp(s->last_reload, "rejected", 8) == 0) {
+		snprintf(msg, sizeof(msg), "configuration reload %s", s->last_reload);
+		json_array_append_new(errors, json_string(msg));
+	}
+	if (s->child_last_reload[0] && strcmp(s->child_last_reload, "ok") != 0)
+		json_array_append_new(errors, json_string(s->child_last_reload));
+}
+
+static json_t *status_json(struct supervisor *s)
+{
+	int64_t now = clock_wall_us();
+	json_t *root, *lanes, *errors;
+	char loaded[32];
+	unsigned i;
+
+	time_format_rfc3339_us(loaded, s->cfg_loaded_us);
+	lanes = json_array();
+	errors = json_array();
+	root = json_object();
+	if (root == NULL || lanes == NULL || errors == NULL) {
+		json_decref(root);
+		json_decref(lanes);
+		json_decref(errors);
+		return NULL;
+	}
+	json_object_set_new(root, "agent", json_pack(
+		"{s:s, s:i, s:f, s:s, s:s, s:s, s:s}",
+		"version", WARD_VERSION, "pid", (int)getpid(),
+		"uptime_s", (double)(now - s->started_us) / 1e6,
+		"device_id", s->cfg->agent.device_id,
+		"config", s->cfg_path ? s->cfg_path : "(compiled-in defaults)",
+		"config_loaded", loaded,
+		"last_reload", s->last_reload[0] ? s->last_reload : "none"));
+	json_object_set_new(root, "receivers", json_pack(
+		"{s:s, s:i, s:i, s:s?}",
+		"state", s->child_state == CHILD_RUNNING ? "running" :
+			 s->child_state == CHILD_RESTARTING ? "restarting" : "stopped",
+		"pid", s->child_state == CHILD_RUNNING ? s->child.pid : 0,
+		"restarts", (int)s->restarts,
+		"last_exit", s->child_last_exit[0] ? s->child_last_exit : NULL));
+	if (s->child_status != NULL && json_object_get(s->child_status, "syslog") != NULL)
+		json_object_set(root, "syslog", json_object_get(s->child_status, "syslog"));
+	for (i = 0; i < s->usage.nlanes; i++)
+		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
+	json_object_set_new(root, "spool", json_pack(
+		"{s:s, s:I, s:I, s:I, s:o}",
+		"dir", s->cfg->spool.dir,
+		"budget_bytes", (json_int_t)s->cfg->spool.budget_bytes,
+		"used_bytes", (json_int_t)s->usage.total_bytes,
+		"quarantine_bytes", (json_int_t)s->usage.quarantine_bytes,
+		"lanes", lanes));
+	json_object_set_new(root, "losses", json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:O}",
+		"evicted_segments", (json_int_t)s->evicted_segments,
+		"evicted_records", (json_int_t)s->evicted_records,
+		"evicted_bytes", (json_int_t)s->evicted_bytes,
+		"dropped_kernel", (json_int_t)s->dropped_kernel,
+		"dropped_spool", (json_int_t)s->dropped_spool,
+		"recent", s->recent_losses));
+	add_errors(s, errors);
+	json_object_set_new(root, "errors", errors);
+	return root;
+}
+
+static void ctl_handle(void *arg, const char *req, struct buf *reply)
+{
+	struct supervisor *s = arg;
+	json_t *j = NULL;
+	char *text;
+
+	if (strcmp(req, "status") == 0) {
+		/* Measure now rather than show the last timer's view. */
+		(void)spool_usage_scan(s->cfg->spool.dir, &s->usage);
+		j = status_json(s);
+	} else if (strcmp(req, "flush") == 0) {
+		(void)spool_lane_flush(s->lane);
+		if (s->ipc_open)
+			(void)ipc_send(&s->ipc, IPC_FLUSH, NULL, 0);
+		j = json_pack("{s:b}", "ok", s->ipc_open);
+	} else if (strcmp(req, "reload") == 0) {
+		supervisor_reload(s);
+		j = json_pack("{s:b, s:s}", "ok", strcmp(s->last_reload, "ok") == 0,
+			      "result", s->last_reload);
+	} else {
+		j = json_pack("{s:b, s:s}", "ok", 0, "error",
+			      "unknown request (expected status, flush or reload)");
+	}
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	buf_append_str(reply, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+	free(text);
+	json_decref(j);
+}
+
+/* ---- signals and life cycle ----------------------------------------------- */
+
+static void close_all_cb(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void supervisor_finish(struct supervisor *s)
+{
+	spool_lane_close(s->lane);
+	s->lane = NULL;
+	ctl_server_stop(&s->ctl);
+	uv_walk(s->loop, close_all_cb, NULL);
+}
+
+static void supervisor_stop(struct supervisor *s)
+{
+	if (s->stopping) {
+		/* A second Ctrl-C: do not wait for the receivers any longer. */
+		if (s->child_state == CHILD_RUNNING)
+			uv_process_kill(&s->child, SIGKILL);
+		return;
+	}
+	s->stopping = 1;
+	log_info("stopping");
+	uv_timer_stop(&s->restart_timer);
+	if (s->child_state == CHILD_RUNNING)
+		uv_process_kill(&s->child, SIGTERM);
+}
+
+static void signal_cb(uv_signal_t *sig, int signum)
+{
+	struct supervisor *s = sig->data;
+
+	if (signum == SIGHUP)
+		supervisor_reload(s);
+	else
+		supervisor_stop(s);
+}
+
+static void prepare_check_cb(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+
+	/* Finish once the receivers have exited and their handle is closed. */
+	if (s->stopping && s->child_state != CHILD_RUNNING && !s->child_handle_open &&
+	    !s->ipc_open)
+		supervisor_finish(s);
+}
+
+int supervisor_main(const char *cfg_path, struct ward_config *cfg, const char *argv0)
+{
+	struct supervisor s;
+	struct spool_lane_opts lo;
+	uv_timer_t stop_check;
+	int rc, code = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.loop = uv_default_loop();
+	s.argv0 = argv0;
+	s.cfg = cfg;
+	s.cfg_path = cfg_path ? strdup(cfg_path) : NULL;
+	s.started_us = s.cfg_loaded_us = clock_wall_us();
+	s.backoff_ms = RESTART_MIN_MS;
+	s.recent_losses = json_array();
+	buf_init(&s.rec);
+	buf_init(&s.cfg_text);
+	if (cfg_path != NULL && read_file(cfg_path, &s.cfg_text) < 0) {
+		log_error("cannot read %s", cfg_path);
+		code = 1;
+		goto out;
+	}
+
+	lo = (struct spool_lane_opts){
+		.spool_dir = cfg->spool.dir, .name = "agent", .cls = SPOOL_P0,
+		.segment_max_bytes = cfg->spool.segment_max_bytes,
+		.segment_max_age_ms = cfg->spool.segment_max_age_ms,
+		.max_record_bytes = 1024 * 1024,
+	};
+	rc = spool_lane_open(&s.lane, &lo);
+	if (rc < 0) {
+		log_error("spool: cannot open %s/agent: %s", cfg->spool.dir, strerror(-rc));
+		code = 1;
+		goto out;
+	}
+	rc = ctl_server_start(&s.ctl, s.loop, cfg->agent.control_socket, ctl_handle, &s);
+	if (rc < 0) {
+		log_error("control socket %s: %s%s", cfg->agent.control_socket,
+			  rc == -EADDRINUSE ? "another ward-agent is running there" : uv_strerror(rc),
+			  rc == -EADDRINUSE ? " (stop it, or set agent.state_dir)" : "");
+		code = 1;
+		goto out;
+	}
+
+	uv_timer_init(s.loop, &s.budget_timer);
+	uv_timer_init(s.loop, &s.commit_timer);
+	uv_timer_init(s.loop, &s.heartbeat_timer);
+	uv_timer_init(s.loop, &s.restart_timer);
+	uv_timer_init(s.loop, &stop_check);
+	s.budget_timer.data = s.commit_timer.data = s.heartbeat_timer.data = &s;
+	s.restart_timer.data = stop_check.data = &s;
+	uv_timer_start(&s.budget_timer, budget_timer_cb, 0, cfg->spool.budget_check_ms);
+	uv_timer_start(&s.commit_timer, commit_timer_cb, cfg->spool.fsync_interval_ms,
+		       cfg->spool.fsync_interval_ms);
+	uv_timer_start(&s.heartbeat_timer, heartbeat_timer_cb, 2000, cfg->agent.status_interval_ms);
+	uv_timer_start(&stop_check, prepare_check_cb, 100, 100);
+	uv_signal_init(s.loop, &s.sighup);
+	uv_signal_init(s.loop, &s.sigterm);
+	uv_signal_init(s.loop, &s.sigint);
+	s.sighup.data = s.sigterm.data = s.sigint.data = &s;
+	uv_signal_start(&s.sighup, signal_cb, SIGHUP);
+	uv_signal_start(&s.sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&s.sigint, signal_cb, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("ward-agent %s started: config %s, spool %s, control socket %s",
+		 WARD_VERSION, cfg_path ? cfg_path : "(compiled-in defaults)", cfg->spool.dir,
+		 cfg->agent.control_socket);
+	child_spawn(&s);
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	log_info("stopped");
+out:
+	spool_lane_close(s.lane);
+	json_decref(s.child_status);
+	json_decref(s.recent_losses);
+	buf_free(&s.rec);
+	buf_free(&s.cfg_text);
+	config_free(s.cfg);
+	free(s.cfg_path);
+	uv_loop_close(s.loop);
+	return code;
+}

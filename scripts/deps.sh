@@ -6,11 +6,11 @@ set -eu
 
 level=${1:-build}
 
-build="make gcc pkg-config python3 python3-kconfiglib libcyaml-dev libyaml-dev
+build="make gcc pkg-config python3 python3-kconfiglib jq libcyaml-dev libyaml-dev
 libuv1-dev libmbedtls-dev libzstd-dev libjansson-dev libcmocka-dev libhttp-parser-dev
 libpcap-dev libnl-3-dev libnl-route-3-dev"
 test="clang libclang-rt-14-dev bsdutils rsyslog rsyslog-gnutls gnutls-bin openssl
-iproute2 util-linux procps psmisc"
+iproute2 util-linux procps psmisc jq python3-jsonschema"
 bench="time"
 
 want=$build

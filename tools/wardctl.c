@@ -1,1 +1,382 @@
-int main(void) { return 0; }
+/* wardctl: the local command line for ward-agent.
+ *
+ *   wardctl status [--json]     what the probe is doing, in plain words
+ *   wardctl reload              re-read the configuration (like SIGHUP)
+ *   wardctl flush               close open spool segments now
+ *   wardctl spool cat LANE      print a lane's records (read-only)
+ *
+ * It talks to the agent's control socket (./ward.sock by default, as the
+ * compiled-in configuration puts it in the working directory).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "ctl.h"
+#include "spool.h"
+
+#define DEFAULT_SOCKET "ward.sock"
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static json_int_t jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static void human_bytes(double b, char *dst, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (b >= 1024 && i < 4) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(dst, len, i ? "%.1f %s" : "%.0f %s", b, unit[i]);
+}
+
+static void human_age(double s, char *dst, size_t len)
+{
+	if (s < 120)
+		snprintf(dst, len, "%.0fs", s);
+	else if (s < 7200)
+		snprintf(dst, len, "%.0fm", s / 60);
+	else if (s < 172800)
+		snprintf(dst, len, "%.1fh", s / 3600);
+	else
+		snprintf(dst, len, "%.1fd", s / 86400);
+}
+
+static void print_inputs(json_t *st)
+{
+	json_t *syslog = json_object_get(st, "syslog");
+	json_t *ls = json_object_get(syslog, "listeners"), *l;
+	size_t i;
+
+	printf("\nInputs\n");
+	if (json_array_size(ls) == 0) {
+		printf("  (none: the receiver process has not reported yet)\n");
+		return;
+	}
+	printf("  %-18s %-24s %-10s %9s %11s %7s %8s %6s\n", "INPUT", "ADDRESS", "STATE", "MSG/S",
+	       "MESSAGES", "ERRORS", "DROPPED", "CONNS");
+	json_array_foreach(ls, i, l) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "syslog/%s", jstr(l, "proto"));
+		printf("  %-18s %-24s %-10s %9.1f %11" JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT
+		       " %8" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT "\n",
+		       name, jstr(l, "address"),
+		       json_is_true(json_object_get(l, "listening")) ? "listening" : "DOWN",
+		       json_number_value(json_object_get(l, "rate")),
+		       jint(l, "messages"), jint(l, "parse_errors") + jint(l, "errors"),
+		       jint(l, "dropped_kernel") + jint(l, "dropped_spool"),
+		       jint(l, "connections"));
+	}
+	if (json_is_true(json_object_get(syslog, "paused")))
+		printf("  reading is paused: the spool is not keeping up (backpressure)\n");
+}
+
+static void print_sources(json_t *st)
+{
+	json_t *srcs = json_object_get(json_object_get(st, "syslog"), "sources"), *s;
+	size_t i;
+
+	printf("\nLog sources (%zu)\n", json_array_size(srcs));
+	if (json_array_size(srcs) == 0) {
+		printf("  none yet: point a device's syslog at this probe\n");
+		return;
+	}
+	printf("  %-40s %11s %10s %7s %-20s %-20s\n", "SOURCE", "MESSAGES", "BYTES", "ERRORS",
+	       "FIRST SEEN", "LAST SEEN");
+	json_array_foreach(srcs, i, s) {
+		char bytes[24];
+
+		human_bytes((double)jint(s, "bytes"), bytes, sizeof(bytes));
+		printf("  %-40s %11" JSON_INTEGER_FORMAT " %10s %7" JSON_INTEGER_FORMAT
+		       " %-20.19s %-20.19s\n", jstr(s, "address"), jint(s, "messages"), bytes,
+		       jint(s, "parse_errors"), jstr(s, "first_seen"), jstr(s, "last_seen"));
+	}
+}
+
+static void print_spool(json_t *st)
+{
+	json_t *sp = json_object_get(st, "spool"), *lanes = json_object_get(sp, "lanes"), *l;
+	char used[24], budget[24];
+	json_int_t b = jint(sp, "budget_bytes");
+	size_t i;
+
+	human_bytes((double)jint(sp, "used_bytes"), used, sizeof(used));
+	human_bytes((double)b, budget, sizeof(budget));
+	printf("\nSpool %s: %s of %s budget (%.0f%%)\n", jstr(sp, "dir"), used, budget,
+	       b ? 100.0 * (double)jint(sp, "used_bytes") / (double)b : 0.0);
+	printf("  %-12s %-5s %9s %11s %10s %8s\n", "LANE", "CLASS", "SEGMENTS", "RECORDS", "BYTES",
+	       "OLDEST");
+	json_array_foreach(lanes, i, l) {
+		char bytes[24], age[24] = "-", recs[24] = "-";
+		json_t *a = json_object_get(l, "oldest_age_s");
+
+		human_bytes((double)jint(l, "bytes"), bytes, sizeof(bytes));
+		if (a != NULL)
+			human_age(json_real_value(a), age, sizeof(age));
+		if (json_object_get(l, "records") != NULL)
+			snprintf(recs, sizeof(recs), "%" JSON_INTEGER_FORMAT, jint(l, "records"));
+		printf("  %-12s %-5s %9" JSON_INTEGER_FORMAT " %11s %10s %8s\n", jstr(l, "name"),
+		       jstr(l, "class"), jint(l, "segments"), recs, bytes, age);
+	}
+}
+
+static void print_losses(json_t *st)
+{
+	json_t *lo = json_object_get(st, "losses");
+	json_int_t ev = jint(lo, "evicted_records"), k = jint(lo, "dropped_kernel"),
+		   sp = jint(lo, "dropped_spool");
+
+	printf("\nLosses: ");
+	if (ev == 0 && k == 0 && sp == 0) {
+		printf("none\n");
+		return;
+	}
+	printf("\n");
+	if (ev)
+		printf("  %" JSON_INTEGER_FORMAT " records evicted (%" JSON_INTEGER_FORMAT
+		       " segments) to stay within the disk budget\n", ev, jint(lo, "evicted_segments"));
+	if (k)
+		printf("  %" JSON_INTEGER_FORMAT " UDP messages dropped by the kernel (receive "
+		       "buffer full: raise syslog.udp_rcvbuf_bytes)\n", k);
+	if (sp)
+		printf("  %" JSON_INTEGER_FORMAT " messages dropped because the spool was full\n", sp);
+}
+
+static int print_status(json_t *st)
+{
+	json_t *ag = json_object_get(st, "agent"), *rc = json_object_get(st, "receivers");
+	json_t *errors = json_object_get(st, "errors"), *e;
+	char up[24];
+	size_t i;
+
+	human_age(json_real_value(json_object_get(ag, "uptime_s")), up, sizeof(up));
+	printf("ward-agent %s   device %s   pid %" JSON_INTEGER_FORMAT "   up %s\n",
+	       jstr(ag, "version"), jstr(ag, "device_id"), jint(ag, "pid"), up);
+	printf("config      %s (last reload: %s)\n", jstr(ag, "config"), jstr(ag, "last_reload"));
+	printf("receivers   %s", jstr(rc, "state"));
+	if (jint(rc, "pid"))
+		printf(" (pid %" JSON_INTEGER_FORMAT ")", jint(rc, "pid"));
+	if (jint(rc, "restarts"))
+		printf(", %" JSON_INTEGER_FORMAT " restarts, last %s", jint(rc, "restarts"),
+		       jstr(rc, "last_exit"));
+	printf("\n");
+	print_inputs(st);
+	print_sources(st);
+	print_spool(st);
+	print_losses(st);
+	printf("\nErrors: %s\n", json_array_size(errors) ? "" : "none");
+	json_array_foreach(errors, i, e)
+		printf("  - %s\n", json_string_value(e));
+	return json_array_size(errors) ? 1 : 0;
+}
+
+static int cmd_request(const char *sock, const char *req, int json_out)
+{
+	struct buf reply = BUF_INIT;
+	json_error_t jerr;
+	json_t *j;
+	int rc;
+
+	rc = ctl_request(sock, req, &reply, 5000);
+	if (rc < 0) {
+		fprintf(stderr, "wardctl: cannot reach ward-agent at %s: %s%s\n", sock, strerror(-rc),
+			rc == -ENOENT || rc == -ECONNREFUSED ?
+			" (is ward-agent running in this directory? use -s SOCKET)" : "");
+		buf_free(&reply);
+		return 3;
+	}
+	if (json_out || strcmp(req, "status") != 0) {
+		fwrite(reply.data, 1, reply.len, stdout);
+		j = json_loadb((const char *)reply.data, reply.len, 0, &jerr);
+		rc = j && json_is_false(json_object_get(j, "ok")) ? 1 : 0;
+		json_decref(j);
+		buf_free(&reply);
+		return rc;
+	}
+	j = json_loadb((const char *)reply.data, reply.len, 0, &jerr);
+	buf_free(&reply);
+	if (j == NULL) {
+		fprintf(stderr, "wardctl: unreadable answer from ward-agent: %s\n", jerr.text);
+		return 3;
+	}
+	rc = print_status(j);
+	json_decref(j);
+	/* Exit 0 healthy, 1 with errors listed: scripts can test it. */
+	return rc;
+}
+
+/* ---- spool cat -------------------------------------------------------------- */
+
+struct cat_ctx {
+	int with_seq;
+	uint64_t records, corrupt;
+};
+
+static void cat_record(const struct spool_record *rec, void *arg)
+{
+	struct cat_ctx *c = arg;
+
+	if (c->with_seq)
+		printf("%" PRIu64 "\t", rec->seq);
+	fwrite(rec->data, 1, rec->len, stdout);
+	putchar('\n');
+	c->records++;
+}
+
+static void cat_corrupt(size_t off, size_t len, void *arg)
+{
+	struct cat_ctx *c = arg;
+
+	(void)off;
+	c->corrupt += len;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads every segment, closed and open, without changing anything: safe
+ * while the agent runs. */
+static int cmd_spool_cat(const char *dir, const char *lane, int with_seq)
+{
+	struct cat_ctx c = { .with_seq = with_seq };
+	char path[4096], **names = NULL;
+	size_t n = 0, i;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, lane);
+	d = opendir(path);
+	if (d == NULL) {
+		fprintf(stderr, "wardctl: no lane %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char **p;
+
+		if (len < 5 || (strcmp(de->d_name + len - 4, ".seg") != 0 &&
+				strcmp(de->d_name + len - 5, ".open") != 0))
+			continue;
+		p = realloc(names, (n + 1) * sizeof(*names));
+		if (p == NULL)
+			break;
+		names = p;
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	/* Names are zero-padded first seqs: lexical order is seq order. */
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		struct buf b = BUF_INIT;
+		char tmp[65536];
+		ssize_t r;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, lane, names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+				buf_append(&b, tmp, (size_t)r);
+			close(fd);
+			if (b.len > SPOOL_SEG_HDR_SIZE)
+				(void)spool_scan(b.data, b.len, 64u << 20, cat_record, cat_corrupt, &c);
+		}
+		buf_free(&b);
+		free(names[i]);
+	}
+	free(names);
+	fprintf(stderr, "wardctl: %" PRIu64 " records from %zu segments", c.records, n);
+	if (c.corrupt)
+		fprintf(stderr, ", %" PRIu64 " bytes did not frame", c.corrupt);
+	fprintf(stderr, "\n");
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: wardctl [-s SOCKET] COMMAND\n"
+		"\n"
+		"  status [--json]          inputs, log sources, spool, losses and errors;\n"
+		"                           exit 0 when healthy, 1 when errors are listed\n"
+		"  reload                   re-read the configuration file (as SIGHUP)\n"
+		"  flush                    close the open spool segments now\n"
+		"  spool cat [--dir DIR] [--seq] LANE\n"
+		"                           print a lane's records as NDJSON (read-only)\n"
+		"\n"
+		"  -s SOCKET   the agent's control socket (default ./%s, or $WARD_SOCKET)\n",
+		DEFAULT_SOCKET);
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = getenv("WARD_SOCKET");
+	int i;
+
+	if (sock == NULL)
+		sock = DEFAULT_SOCKET;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			sock = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[i], "status") == 0)
+		return cmd_request(sock, "status", i + 1 < argc && strcmp(argv[i + 1], "--json") == 0);
+	if (strcmp(argv[i], "reload") == 0 || strcmp(argv[i], "flush") == 0)
+		return cmd_request(sock, argv[i], 1);
+	if (strcmp(argv[i], "spool") == 0 && i + 1 < argc && strcmp(argv[i + 1], "cat") == 0) {
+		const char *dir = "spool", *lane = NULL;
+		int seq = 0;
+
+		for (i += 2; i < argc; i++) {
+			if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+				dir = argv[++i];
+			else if (strcmp(argv[i], "--seq") == 0)
+				seq = 1;
+			else
+				lane = argv[i];
+		}
+		if (lane == NULL) {
+			usage(stderr);
+			return 2;
+		}
+		return cmd_spool_cat(dir, lane, seq);
+	}
+	usage(stderr);
+	return 2;
+}

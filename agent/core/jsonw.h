@@ -7,8 +7,18 @@
  * callers are ward's own record encoders, and tests validate their output
  * against docs/schema.
  *
- * Every function returns 0 or -ENOMEM. After -ENOMEM the buffer content is
- * unspecified and the record must be discarded.
+ * Every function records the first error in w->err (sticky) and turns the
+ * later calls into no-ops, so an encoder writes a whole record and checks
+ * jsonw_finish once. After -ENOMEM the buffer content is unspecified and
+ * the record must be discarded.
+ *
+ * Strings are taken as bytes: anything that is not well-formed UTF-8
+ * (RFC 3629) is replaced by U+FFFD, one per maximal ill-formed subpart
+ * (Unicode 15 section 3.9, "U+FFFD substitution of maximal subparts"), so
+ * the output is always valid JSON whatever the input.
+ *
+ * Cost: a string of n bytes reserves 6n + 3 bytes up front (the worst case,
+ * every byte written as \u00XX), then copies ASCII eight bytes at a time.
  */
 #ifndef WARD_JSONW_H
 #define WARD_JSONW_H
@@ -22,33 +32,46 @@
 #define JSONW_MAX_DEPTH 16
 
 struct jsonw {
-	struct buf *out;
+	struct buf *out;        /* not owned */
 	int depth;
 	bool need_comma[JSONW_MAX_DEPTH + 1];
 	int err;        /* sticky first error; checked by jsonw_finish */
 };
 
-/* Starts writing at the end of `out` (existing content is kept). */
+/* Starts writing at the end of `out` (existing content is kept). The
+ * writer borrows `out` until the caller stops using it. */
 void jsonw_init(struct jsonw *w, struct buf *out);
 void jsonw_object_open(struct jsonw *w);
 void jsonw_object_close(struct jsonw *w);
 void jsonw_array_open(struct jsonw *w);
 void jsonw_array_close(struct jsonw *w);
-/* Writes "key": -- the value call follows. `key` is NUL-terminated ASCII. */
+/* Writes "key": -- the value call follows. `key` is NUL-terminated; it is
+ * escaped like a string value, so any bytes are safe. */
 void jsonw_key(struct jsonw *w, const char *key);
-/* A string value from `len` bytes that must be valid UTF-8; control
- * characters, '"' and '\\' are escaped. Invalid UTF-8 sequences are
- * replaced by U+FFFD so the output is always valid JSON. */
+/* Like jsonw_key for a key of `len` bytes that may come from untrusted
+ * input (e.g. an RFC 5424 SD-ID). */
+void jsonw_key_str(struct jsonw *w, const char *key, size_t len);
+/* A string value from `len` bytes; control characters, '"' and '\\' are
+ * escaped and ill-formed UTF-8 becomes U+FFFD. `s` may be NULL if len is 0. */
 void jsonw_string(struct jsonw *w, const char *s, size_t len);
 void jsonw_cstr(struct jsonw *w, const char *s);
+/* A string value written in pieces: open, any number of appends, close.
+ * Used when the value is assembled from parts of the input (unescaping
+ * RFC 5424 PARAM-VALUEs) without a copy. A UTF-8 sequence split across two
+ * appends is treated as ill-formed, so split only at ASCII bytes. */
+void jsonw_string_open(struct jsonw *w);
+void jsonw_string_append(struct jsonw *w, const char *s, size_t len);
+void jsonw_string_close(struct jsonw *w);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_uint(struct jsonw *w, uint64_t v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
-/* A string holding the RFC 4648 base64 of `len` raw bytes. */
+/* A string holding the RFC 4648 section 4 base64 (with padding) of `len`
+ * raw bytes. */
 void jsonw_base64(struct jsonw *w, const uint8_t *p, size_t len);
 /* A string holding an RFC 3339 UTC time with microseconds,
- * e.g. "2026-11-21T13:39:03.123456Z". `us` is microseconds since the epoch. */
+ * e.g. "2026-11-21T13:39:03.123456Z". `us` is microseconds since the epoch;
+ * see time_format_rfc3339_us for the range. */
 void jsonw_time_us(struct jsonw *w, int64_t us);
 /* Convenience: key + value in one call. */
 void jsonw_kv_str(struct jsonw *w, const char *key, const char *s, size_t len);
@@ -56,12 +79,35 @@ void jsonw_kv_cstr(struct jsonw *w, const char *key, const char *s);
 void jsonw_kv_int(struct jsonw *w, const char *key, int64_t v);
 void jsonw_kv_uint(struct jsonw *w, const char *key, uint64_t v);
 void jsonw_kv_bool(struct jsonw *w, const char *key, bool v);
+void jsonw_kv_time_us(struct jsonw *w, const char *key, int64_t us);
 /* 0, or the first error seen (-ENOMEM, or -EINVAL for nesting past
- * JSONW_MAX_DEPTH or unbalanced closes). */
+ * JSONW_MAX_DEPTH or unbalanced closes, or a document left open). */
 int jsonw_finish(const struct jsonw *w);
 
+/* Length in bytes of the longest prefix of `s` (`len` bytes) that is
+ * well-formed UTF-8 per RFC 3629 (no overlongs, no surrogates, nothing
+ * above U+10FFFF). It equals len when the whole input is valid. ASCII runs
+ * are checked eight bytes at a time. */
+size_t jsonw_utf8_valid_len(const char *s, size_t len);
+
+/* ---- civil time (proleptic Gregorian, UTC) ------------------------------
+ * Pure arithmetic, no gmtime/timegm: these run for every record. */
+
+#define TIME_RFC3339_US_LEN 27   /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
+
 /* Formats `us` (µs since the epoch) as RFC 3339 UTC with microseconds into
- * `dst` (at least 28 bytes). Returns the length written, without the NUL. */
+ * `dst` (at least 28 bytes) and NUL-terminates it. Returns the length
+ * written, without the NUL (always TIME_RFC3339_US_LEN). RFC 3339 has
+ * four-digit years only, so times before 0000-01-01 or after
+ * 9999-12-31T23:59:59.999999Z are clamped to those bounds. */
 size_t time_format_rfc3339_us(char *dst, int64_t us);
+
+/* Days since 1970-01-01 of the date y-m-d (m 1..12, d 1..31; not checked
+ * against the month's length). Valid for any year an int holds. */
+int64_t time_days_from_civil(int y, int m, int d);
+/* The date of `days` since 1970-01-01: the inverse of the above. */
+void time_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* Days in month m (1..12) of year y, leap years included; 0 for a bad m. */
+int time_days_in_month(int y, int m);
 
 #endif

@@ -1,1 +1,800 @@
-/* placeholder: being written */
+/* spool writer: one lane's open segment, group commit, rotation and
+ * recovery.
+ *
+ * Durability rules this file keeps (DESIGN.md, spool.h):
+ *  - A record is durable only after write() and fdatasync() of its bytes;
+ *    the bytes stay in our buffer until then, so a failed fdatasync (whose
+ *    dirty pages the kernel may already have dropped) is repaired by
+ *    writing them again rather than by hoping.
+ *  - Rotation creates and syncs the next .open (named by the next seq)
+ *    before renaming the full one to .seg. At every instant some file name
+ *    or record in the lane therefore proves how far seq has gone, even if
+ *    a reader deletes every closed segment.
+ *  - Recovery never refuses to start over damaged data. It cuts a torn
+ *    tail (quarantining the bytes), closes every leftover .open, and
+ *    resumes at max(last valid seq + 1, highest first seq in any name).
+ */
+#include "spool.h"
+#include "spool_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "crc32c.h"
+#include "log.h"
+
+/* Unwritten bytes are handed to the kernel once this many are buffered,
+ * so a commit has little left to write and page cache fills smoothly. */
+#define SPOOL_WRITE_CHUNK (256u * 1024)
+/* Buffered (not yet durable) bytes are capped here: an append that would
+ * pass it commits first. This bounds memory per lane even when a producer
+ * never commits, at the cost of one fdatasync per SPOOL_SYNC_CAP bytes. */
+#define SPOOL_SYNC_CAP (1024u * 1024)
+#define SPOOL_DEFAULT_SEGMENT_BYTES (4u * 1024 * 1024)
+#define SPOOL_MIN_SEGMENT_BYTES 64u
+
+struct spool_lane {
+	char *spool_dir;
+	char name[SPOOL__LANE_NAME_MAX + 1];
+	enum spool_class cls;
+	uint64_t seg_max;
+	uint32_t age_ms;
+	uint32_t max_record;
+	uint64_t hard_limit;
+
+	int spool_fd;
+	int lane_fd;                /* also holds the flock: one writer per lane */
+
+	/* The open segment; seg_fd is -1 when none could be created (disk
+	 * full) and the next append retries. */
+	int seg_fd;
+	uint64_t seg_first;
+	uint64_t seg_synced;        /* file bytes known durable */
+	uint64_t seg_records;       /* records in it, buffered ones included */
+	uint64_t seg_first_ms;      /* CLOCK_MONOTONIC ms of its first record */
+
+	/* Bytes that follow seg_synced in the file; [0, buf_written) are
+	 * already written but not yet synced. */
+	uint8_t *buf;
+	size_t buf_len, buf_cap, buf_written;
+
+	uint64_t next_seq;
+	uint64_t durable_seq;
+	uint64_t usage_bytes;       /* last reported spool size + our growth since */
+	struct spool_lane_stats st;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static int rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* File systems without RENAME_NOREPLACE: check, then rename. Only
+	 * this lane's writer creates these names, so the window is moot. */
+	if (faccessat(dirfd, to, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	return renameat(dirfd, from, dirfd, to) < 0 ? -errno : 0;
+}
+
+static bool is_enospc(int rc)
+{
+	return rc == -ENOSPC || rc == -EDQUOT;
+}
+
+/* Creates <seq>.open with a fresh header, syncs it and the directory.
+ * O_EXCL unless `reuse`, which truncates an existing empty one in place.
+ * Returns the fd or -errno; a half-made new file is removed. */
+static int seg_file_create(struct spool_lane *l, uint64_t seq, bool reuse)
+{
+	char file[SPOOL__FILE_NAME_SIZE];
+	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
+	int fd, rc, flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+
+	spool__file_name(file, seq, SPOOL__F_OPEN);
+	flags |= reuse ? O_TRUNC : O_EXCL;
+	fd = openat(l->lane_fd, file, flags, 0640);
+	if (fd < 0)
+		return -errno;
+	spool__hdr_encode(hdr, l->cls, seq, clock_wall_us());
+	rc = spool__pwrite_full(fd, hdr, sizeof(hdr), 0);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = spool__fsync_dir(l->lane_fd);
+	if (rc < 0) {
+		close(fd);
+		/* An empty or partial .open is harmless to recovery (its name
+		 * is only a floor), but do not leave litter on a full disk. */
+		if (!reuse)
+			unlinkat(l->lane_fd, file, 0);
+		return rc;
+	}
+	l->usage_bytes += SPOOL_SEG_HDR_SIZE;
+	return fd;
+}
+
+static void seg_set_current(struct spool_lane *l, int fd, uint64_t first,
+			    uint64_t synced, uint64_t records)
+{
+	l->seg_fd = fd;
+	l->seg_first = first;
+	l->seg_synced = synced;
+	l->seg_records = records;
+	l->seg_first_ms = records > 0 ? clock_mono_ms() : 0;
+}
+
+/* Hands buffered bytes to the kernel. On a short write the progress is
+ * kept, so a retry continues exactly where the file ends. */
+static int write_out(struct spool_lane *l)
+{
+	ssize_t n;
+
+	while (l->buf_written < l->buf_len) {
+		n = pwrite(l->seg_fd, l->buf + l->buf_written, l->buf_len - l->buf_written,
+			   (off_t)(l->seg_synced + l->buf_written));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		l->buf_written += (size_t)n;
+	}
+	return 0;
+}
+
+static void count_error(struct spool_lane *l, int rc, bool append)
+{
+	if (append && is_enospc(rc))
+		l->st.append_enospc++;
+	else if (append)
+		l->st.append_errors++;
+	else
+		l->st.commit_errors++;
+}
+
+static int lane_commit(struct spool_lane *l)
+{
+	int rc;
+
+	if (l->buf_len == 0)
+		return 0;
+	rc = write_out(l);
+	if (rc < 0)
+		return rc;
+	if (fdatasync(l->seg_fd) < 0) {
+		rc = -errno;
+		/* After a failed writeback the kernel may have marked our pages
+		 * clean without storing them; write everything again next time. */
+		l->buf_written = 0;
+		return rc;
+	}
+	l->seg_synced += l->buf_len;
+	l->buf_len = 0;
+	l->buf_written = 0;
+	l->durable_seq = l->next_seq - 1;
+	l->st.commits++;
+	return 0;
+}
+
+/* Closes the current segment (which holds records) and starts the next.
+ * Order matters for crash safety: the new .open exists durably before the
+ * old one is renamed, so a crash in between leaves two .open files, which
+ * recovery closes in seq order. On failure the old segment stays current. */
+static int lane_rotate(struct spool_lane *l)
+{
+	char from[SPOOL__FILE_NAME_SIZE], to[SPOOL__FILE_NAME_SIZE];
+	int fd, rc;
+
+	rc = lane_commit(l);
+	if (rc < 0)
+		return rc;
+	fd = seg_file_create(l, l->next_seq, false);
+	if (fd < 0)
+		return fd;
+	spool__file_name(from, l->seg_first, SPOOL__F_OPEN);
+	spool__file_name(to, l->seg_first, SPOOL__F_SEG);
+	rc = rename_noreplace(l->lane_fd, from, to);
+	if (rc < 0) {
+		close(fd);
+		spool__file_name(from, l->next_seq, SPOOL__F_OPEN);
+		unlinkat(l->lane_fd, from, 0);
+		return rc;
+	}
+	/* The rename is done; if the directory sync fails, a power cut may
+	 * undo it and recovery will close the segment again. */
+	rc = spool__fsync_dir(l->lane_fd);
+	if (rc < 0)
+		log_warn("spool: %s: directory sync after closing %s: %s", l->name, to,
+			 strerror(-rc));
+	close(l->seg_fd);
+	seg_set_current(l, fd, l->next_seq, SPOOL_SEG_HDR_SIZE, 0);
+	l->st.segments_closed++;
+	return 0;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+struct rec_file {
+	uint64_t seq;
+	enum spool__file_kind kind;
+	uint64_t records;       /* .open: valid records after recovery */
+	uint64_t valid_end;
+	bool close_it, delete_it;
+};
+
+struct rec_scan {
+	uint64_t records, last_seq;
+};
+
+static void rec_count(const struct spool_record *rec, void *arg)
+{
+	struct rec_scan *rs = arg;
+
+	rs->records++;
+	rs->last_seq = rec->seq;
+}
+
+static int rec_file_cmp(const void *a, const void *b)
+{
+	const struct rec_file *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Lists the lane's segment files, sorted by first seq. */
+static int recover_list(struct spool_lane *l, struct rec_file **out, size_t *n_out)
+{
+	struct rec_file *v = NULL, *nv;
+	struct dirent *de;
+	enum spool__file_kind k;
+	size_t n = 0, cap = 0;
+	uint64_t seq;
+	DIR *d = NULL;
+	int fd, rc = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	fd = openat(l->lane_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		k = spool__file_parse(de->d_name, &seq);
+		if (k == SPOOL__F_OTHER)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].seq = seq;
+		v[n].kind = k;
+		n++;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), rec_file_cmp);
+	*out = v;
+	*n_out = n;
+	v = NULL;
+out:
+	if (d != NULL)
+		closedir(d);
+	free(v);
+	return rc;
+}
+
+static void recover_quarantine(struct spool_lane *l, uint64_t seq, uint64_t off,
+			       const uint8_t *p, size_t len)
+{
+	int rc = spool__quarantine(l->spool_fd, l->name, seq, off, p, len);
+
+	if (rc < 0)
+		log_warn("spool: %s: cannot quarantine %zu torn bytes of segment %" PRIu64
+			 ": %s", l->name, len, seq, strerror(-rc));
+	l->st.recovered_torn_bytes += len;
+}
+
+/* Scans one leftover .open: cuts a torn tail after its last valid record
+ * and decides whether it is closed (it has records) or deleted (it has
+ * none; only its name mattered). Damage is never an error here; only a
+ * failure to truncate is, since appending after garbage is not allowed. */
+static int recover_open(struct spool_lane *l, struct rec_file *f, uint64_t *last)
+{
+	char file[SPOOL__FILE_NAME_SIZE];
+	struct rec_scan rs = { 0, 0 };
+	uint8_t *data = NULL;
+	size_t len = 0, keep;
+	int fd = -1, rc;
+
+	spool__file_name(file, f->seq, SPOOL__F_OPEN);
+	rc = spool__read_file(l->lane_fd, file, &data, &len);
+	if (rc < 0) {
+		/* Unreadable (EIO) or absurdly large: set it aside whole. If even
+		 * that fails it stays where it is; its name still counts as a
+		 * floor and the lane carries on in a new segment. */
+		log_warn("spool: %s: %s unreadable (%s); quarantining it", l->name, file,
+			 strerror(-rc));
+		rc = spool__quarantine_file(l->spool_fd, l->lane_fd, file, l->name, f->seq,
+					    "unreadable");
+		if (rc < 0)
+			log_error("spool: %s: cannot quarantine %s: %s", l->name, file,
+				  strerror(-rc));
+		rc = 0;
+		goto out;
+	}
+	keep = spool_scan(data, len, SPOOL__MAX_RECORD_BYTES, rec_count, NULL, &rs);
+	if (rs.records == 0)
+		keep = SPOOL_SEG_HDR_SIZE;
+	if (len > keep) {
+		recover_quarantine(l, f->seq, keep, data + keep, len - keep);
+		log_warn("spool: %s: cut %zu torn bytes from %s", l->name, len - keep, file);
+	}
+	f->records = rs.records;
+	f->valid_end = keep;
+	if (rs.records == 0) {
+		f->delete_it = true;
+		goto out;
+	}
+	if (len > keep) {
+		fd = openat(l->lane_fd, file, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)keep) < 0 || fdatasync(fd) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	l->st.recovered_records += rs.records;
+	if (rs.last_seq > *last)
+		*last = rs.last_seq;
+	f->close_it = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	return rc;
+}
+
+/* The last seq in the newest closed segment: needed when no .open names a
+ * higher floor (e.g. someone deleted it). Damage here only lowers what we
+ * learn, and names still give a floor. */
+static void recover_newest_seg(struct spool_lane *l, uint64_t seq, uint64_t *last)
+{
+	char file[SPOOL__FILE_NAME_SIZE];
+	struct rec_scan rs = { 0, 0 };
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	spool__file_name(file, seq, SPOOL__F_SEG);
+	if (spool__read_file(l->lane_fd, file, &data, &len) < 0)
+		return;
+	spool_scan(data, len, SPOOL__MAX_RECORD_BYTES, rec_count, NULL, &rs);
+	if (rs.last_seq > *last)
+		*last = rs.last_seq;
+	free(data);
+}
+
+/* Closes or deletes the leftover .open files once the new one is durable. */
+static int recover_finish(struct spool_lane *l, struct rec_file *v, size_t n)
+{
+	char from[SPOOL__FILE_NAME_SIZE], to[SPOOL__FILE_NAME_SIZE];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		spool__file_name(from, v[i].seq, SPOOL__F_OPEN);
+		if (v[i].close_it) {
+			spool__file_name(to, v[i].seq, SPOOL__F_SEG);
+			rc = rename_noreplace(l->lane_fd, from, to);
+			if (rc == -EEXIST) {
+				/* Not something the writer produces; keep both copies
+				 * rather than overwrite one. */
+				log_error("spool: %s: %s and %s both exist; quarantining the .open",
+					  l->name, from, to);
+				rc = spool__quarantine_file(l->spool_fd, l->lane_fd, from, l->name,
+							    v[i].seq, "dup");
+			}
+			if (rc < 0)
+				return rc;
+			l->st.segments_closed++;
+		} else if (v[i].delete_it) {
+			if (unlinkat(l->lane_fd, from, 0) < 0 && errno != ENOENT)
+				return -errno;
+		}
+	}
+	return spool__fsync_dir(l->lane_fd);
+}
+
+static int lane_recover(struct spool_lane *l)
+{
+	struct rec_file *v = NULL, *cur = NULL;
+	uint64_t floor = 0, last = 0, next, newest_seg = 0;
+	bool have_seg = false;
+	size_t n = 0, i;
+	int fd, rc;
+
+	rc = recover_list(l, &v, &n);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (v[i].seq > floor)
+			floor = v[i].seq;
+		if (v[i].kind == SPOOL__F_SEG) {
+			newest_seg = v[i].seq;
+			have_seg = true;
+		}
+		if (v[i].kind != SPOOL__F_OPEN)
+			continue;
+		rc = recover_open(l, &v[i], &last);
+		if (rc < 0)
+			goto out;
+	}
+	if (have_seg)
+		recover_newest_seg(l, newest_seg, &last);
+	next = last + 1 > floor ? last + 1 : floor;
+	if (next == 0)
+		next = 1;
+
+	/* An empty .open that already carries the right name is reused; any
+	 * other one is deleted once the new one exists. */
+	for (i = 0; i < n; i++)
+		if (v[i].kind == SPOOL__F_OPEN && v[i].seq == next && v[i].delete_it)
+			cur = &v[i];
+	fd = seg_file_create(l, next, cur != NULL);
+	if (fd >= 0) {
+		if (cur != NULL)
+			cur->delete_it = false;
+		seg_set_current(l, fd, next, SPOOL_SEG_HDR_SIZE, 0);
+		rc = recover_finish(l, v, n);
+		if (rc < 0)
+			goto out;
+	} else if (is_enospc(fd)) {
+		/* Full disk: keep appending to the newest recovered .open (its
+		 * torn tail is gone), or run without a segment until space
+		 * returns. Nothing is renamed or deleted: every name stays as a
+		 * seq floor. */
+		log_warn("spool: %s: no space for a new segment; continuing in the old one",
+			 l->name);
+		for (i = n; i-- > 0;)
+			if (v[i].kind == SPOOL__F_OPEN && v[i].close_it)
+				break;
+		if (i < n) {
+			char file[SPOOL__FILE_NAME_SIZE];
+
+			spool__file_name(file, v[i].seq, SPOOL__F_OPEN);
+			fd = openat(l->lane_fd, file, O_WRONLY | O_CLOEXEC);
+			if (fd < 0) {
+				rc = -errno;
+				goto out;
+			}
+			seg_set_current(l, fd, v[i].seq, v[i].valid_end, v[i].records);
+		}
+	} else {
+		rc = fd;
+		goto out;
+	}
+	l->next_seq = next;
+	l->durable_seq = next - 1;
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static int lane_write_class(struct spool_lane *l)
+{
+	char want[16], tmp[] = SPOOL__LANE_FILE ".tmp";
+	int fd, rc;
+
+	snprintf(want, sizeof(want), "class=%s\n", spool_class_name(l->cls));
+	fd = openat(l->lane_fd, SPOOL__LANE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char have[16] = { 0 };
+		ssize_t got = read(fd, have, sizeof(have) - 1);
+
+		close(fd);
+		if (got == (ssize_t)strlen(want) && memcmp(have, want, (size_t)got) == 0)
+			return 0;
+	}
+	fd = openat(l->lane_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	rc = spool__pwrite_full(fd, want, strlen(want), 0);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && renameat(l->lane_fd, tmp, l->lane_fd, SPOOL__LANE_FILE) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = spool__fsync_dir(l->lane_fd);
+	if (rc < 0)
+		unlinkat(l->lane_fd, tmp, 0);
+	return rc;
+}
+
+static int opts_check(struct spool_lane *l, const struct spool_lane_opts *o)
+{
+	if (o->spool_dir == NULL || o->spool_dir[0] == '\0' || !spool_lane_name_valid(o->name))
+		return -EINVAL;
+	if ((unsigned)o->cls >= SPOOL_NCLASS)
+		return -EINVAL;
+	l->seg_max = o->segment_max_bytes ? o->segment_max_bytes : SPOOL_DEFAULT_SEGMENT_BYTES;
+	if (l->seg_max < SPOOL_MIN_SEGMENT_BYTES || l->seg_max > SPOOL__MAX_SEGMENT_BYTES)
+		return -EINVAL;
+	l->max_record = o->max_record_bytes ? o->max_record_bytes : SPOOL__MAX_RECORD_BYTES;
+	if (l->max_record > SPOOL__MAX_RECORD_BYTES)
+		return -EINVAL;
+	l->cls = o->cls;
+	l->age_ms = o->segment_max_age_ms;
+	l->hard_limit = o->hard_limit_bytes;
+	strcpy(l->name, o->name);   /* length checked above */
+	return 0;
+}
+
+static int open_dir(int at, const char *path, bool *created)
+{
+	int fd;
+
+	*created = false;
+	if (mkdirat(at, path, 0750) == 0)
+		*created = true;
+	else if (errno != EEXIST)
+		return -errno;
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int spool_lane_open(struct spool_lane **out, const struct spool_lane_opts *o)
+{
+	struct spool_lane *l = NULL;
+	bool created;
+	int rc;
+
+	if (out == NULL)
+		return -EINVAL;
+	*out = NULL;
+	if (o == NULL)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return -ENOMEM;
+	l->spool_fd = l->lane_fd = l->seg_fd = -1;
+	rc = opts_check(l, o);
+	if (rc < 0)
+		goto out;
+	l->spool_dir = strdup(o->spool_dir);
+	if (l->spool_dir == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = l->spool_fd = open_dir(AT_FDCWD, o->spool_dir, &created);
+	if (rc < 0)
+		goto out;
+	rc = l->lane_fd = open_dir(l->spool_fd, l->name, &created);
+	if (rc < 0)
+		goto out;
+	if (created && (rc = spool__fsync_dir(l->spool_fd)) < 0)
+		goto out;
+	if (flock(l->lane_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto out;
+	}
+	/* The class only steers eviction; a full disk must not stop the lane. */
+	rc = lane_write_class(l);
+	if (rc < 0)
+		log_warn("spool: %s: cannot write %s: %s", l->name, SPOOL__LANE_FILE,
+			 strerror(-rc));
+	rc = lane_recover(l);
+	if (rc < 0)
+		goto out;
+	l->st.next_seq = l->next_seq;
+	if (l->st.recovered_records > 0 || l->st.recovered_torn_bytes > 0)
+		log_info("spool: %s: recovered %" PRIu64 " records, cut %" PRIu64
+			 " torn bytes; next seq %" PRIu64, l->name, l->st.recovered_records,
+			 l->st.recovered_torn_bytes, l->next_seq);
+	*out = l;
+	l = NULL;
+out:
+	if (l != NULL) {
+		if (l->seg_fd >= 0)
+			close(l->seg_fd);
+		if (l->lane_fd >= 0)
+			close(l->lane_fd);
+		if (l->spool_fd >= 0)
+			close(l->spool_fd);
+		free(l->spool_dir);
+		free(l);
+	}
+	return rc;
+}
+
+void spool_lane_close(struct spool_lane *l)
+{
+	int rc;
+
+	if (l == NULL)
+		return;
+	rc = spool_lane_flush(l);
+	if (rc < 0)
+		log_warn("spool: %s: closing with %zu uncommitted bytes: %s", l->name,
+			 l->buf_len, strerror(-rc));
+	if (l->seg_fd >= 0)
+		close(l->seg_fd);
+	close(l->lane_fd);
+	close(l->spool_fd);
+	free(l->buf);
+	free(l->spool_dir);
+	free(l);
+}
+
+/* ---- append / commit --------------------------------------------------- */
+
+static int buf_grow(struct spool_lane *l, size_t need)
+{
+	size_t cap = l->buf_cap ? l->buf_cap : 64 * 1024;
+	uint8_t *p;
+
+	while (cap < need)
+		cap *= 2;
+	p = realloc(l->buf, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	l->buf = p;
+	l->buf_cap = cap;
+	return 0;
+}
+
+/* Makes room for one frame of `frame` bytes: a segment, rotation by size,
+ * the buffer caps. Any failure leaves the lane as it was. */
+static int append_prepare(struct spool_lane *l, size_t frame)
+{
+	int rc, fd;
+
+	if (l->hard_limit != 0 && l->usage_bytes + frame > l->hard_limit)
+		return -ENOSPC;
+	if (l->seg_fd < 0) {
+		fd = seg_file_create(l, l->next_seq, false);
+		if (fd < 0)
+			return fd;
+		seg_set_current(l, fd, l->next_seq, SPOOL_SEG_HDR_SIZE, 0);
+	}
+	if (l->seg_records > 0 && l->seg_synced + l->buf_len + frame > l->seg_max) {
+		rc = lane_rotate(l);
+		if (rc < 0)
+			return rc;
+	}
+	if (l->buf_len > 0 && l->buf_len + frame > SPOOL_SYNC_CAP) {
+		rc = lane_commit(l);
+		if (rc < 0)
+			return rc;
+	}
+	if (l->buf_len - l->buf_written >= SPOOL_WRITE_CHUNK) {
+		rc = write_out(l);
+		if (rc < 0)
+			return rc;
+	}
+	if (l->buf_len + frame > l->buf_cap)
+		return buf_grow(l, l->buf_len + frame);
+	return 0;
+}
+
+int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
+		      size_t len, uint64_t *seq)
+{
+	size_t frame = SPOOL_REC_HDR_SIZE + len;
+	uint8_t *p;
+	int rc;
+
+	if (seq != NULL)
+		*seq = 0;
+	if (l == NULL || (data == NULL && len > 0))
+		return -EINVAL;
+	if (len > l->max_record)
+		return -EMSGSIZE;
+	rc = append_prepare(l, frame);
+	if (rc < 0) {
+		count_error(l, rc, true);
+		return rc;
+	}
+	p = l->buf + l->buf_len;
+	spool__put_le32(p, (uint32_t)len);
+	spool__put_le64(p + 8, l->next_seq);
+	spool__put_le64(p + 16, (uint64_t)ts_us);
+	if (len > 0)
+		memcpy(p + SPOOL_REC_HDR_SIZE, data, len);
+	spool__put_le32(p + 4, crc32c(0, p + 8, 16 + len));
+	l->buf_len += frame;
+	if (l->seg_records++ == 0)
+		l->seg_first_ms = clock_mono_ms();
+	if (seq != NULL)
+		*seq = l->next_seq;
+	l->next_seq++;
+	l->usage_bytes += frame;
+	l->st.records_appended++;
+	l->st.bytes_appended += len;
+	return 0;
+}
+
+int spool_lane_commit(struct spool_lane *l)
+{
+	int rc = lane_commit(l);
+
+	if (rc < 0)
+		count_error(l, rc, false);
+	return rc;
+}
+
+int spool_lane_tick(struct spool_lane *l, uint64_t now_ms)
+{
+	int rc;
+
+	if (l->age_ms == 0 || l->seg_records == 0 || now_ms < l->seg_first_ms ||
+	    now_ms - l->seg_first_ms < l->age_ms)
+		return 0;
+	rc = lane_rotate(l);
+	if (rc < 0) {
+		count_error(l, rc, false);
+		return rc;
+	}
+	return 1;
+}
+
+int spool_lane_flush(struct spool_lane *l)
+{
+	int rc;
+
+	rc = l->seg_records > 0 ? lane_rotate(l) : lane_commit(l);
+	if (rc < 0)
+		count_error(l, rc, false);
+	return rc;
+}
+
+uint64_t spool_lane_durable_seq(const struct spool_lane *l)
+{
+	return l->durable_seq;
+}
+
+size_t spool_lane_pending_bytes(const struct spool_lane *l)
+{
+	return l->buf_len;
+}
+
+void spool_lane_set_spool_usage(struct spool_lane *l, uint64_t bytes)
+{
+	l->usage_bytes = bytes;
+}
+
+void spool_lane_get_stats(const struct spool_lane *l, struct spool_lane_stats *st)
+{
+	*st = l->st;
+	st->next_seq = l->next_seq;
+	st->durable_seq = l->durable_seq;
+	st->buffered_bytes = l->buf_len - l->buf_written;
+	st->segment_first_seq = l->seg_fd >= 0 ? l->seg_first : 0;
+}
+
+const char *spool_lane_name(const struct spool_lane *l)
+{
+	return l->name;
+}

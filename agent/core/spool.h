@@ -36,6 +36,13 @@
  * Durability is by group commit: appends go to a user-space buffer; a
  * commit writes it and fdatasync()s the segment. Only then is a record
  * durable, and only durable records may be acknowledged to a sender.
+ * Buffered bytes are kept until their fdatasync succeeds (a failed one is
+ * retried by writing them again), and are capped at 1 MiB per lane: an
+ * append that would pass the cap commits first.
+ *
+ * Crash safety: the next .open is created and synced before the full one
+ * is renamed to .seg, so after a crash at any point recovery finds every
+ * durable record exactly once and resumes the seq without reuse or gap.
  *
  * Threading: a lane, reader or segment is used by one thread at a time.
  */
@@ -60,11 +67,16 @@ enum spool_class { SPOOL_P0 = 0, SPOOL_P1 = 1, SPOOL_P2 = 2 };
 
 struct spool_lane_opts {
 	const char *spool_dir;        /* S; created if missing */
-	const char *name;             /* lane name: [a-z0-9_-]{1,32} */
+	const char *name;             /* lane name: [a-z0-9_-]{1,32}, not "quarantine" */
 	enum spool_class cls;
-	uint64_t segment_max_bytes;   /* close the open segment at this size */
-	uint32_t segment_max_age_ms;  /* ... or when its first record is this old */
-	uint32_t max_record_bytes;    /* payload cap; larger appends get -EMSGSIZE */
+	uint64_t segment_max_bytes;   /* close the open segment at this size;
+	                               * 64 B .. 1 GiB, 0 = 4 MiB. A record larger
+	                               * than this gets a segment of its own. */
+	uint32_t segment_max_age_ms;  /* ... or when its first record is this old;
+	                               * 0 = never by age */
+	uint32_t max_record_bytes;    /* payload cap; larger appends get -EMSGSIZE.
+	                               * At most CONFIG_SPOOL_MAX_RECORD_KB KiB,
+	                               * 0 = that maximum. */
 	uint64_t hard_limit_bytes;    /* refuse appends (-ENOSPC) while the whole
 	                               * spool is above this; 0 = no limit. The
 	                               * writer learns the spool's size from
@@ -84,58 +96,76 @@ struct spool_lane_stats {
 	uint64_t recovered_records;   /* valid records found in the old open segment */
 	uint64_t recovered_torn_bytes;/* bytes cut from a torn tail */
 	uint64_t buffered_bytes;      /* appended but not yet written */
+	uint64_t commit_errors;       /* failed commits/closes (ENOSPC included) */
+	uint64_t segment_first_seq;   /* of the open segment; 0 when none */
 };
 
 struct spool_lane;
 
 /* Opens (creating if needed) the lane `o->name` under `o->spool_dir` and
  * recovers it: a leftover open segment is scanned, a torn tail is truncated
- * at the last valid record, and the segment is closed; the next seq follows
- * the last valid record. Recovery never fails because of damaged data: it
- * fails only when the directory cannot be created or written.
+ * at the last valid record (the cut bytes go to the quarantine), and the
+ * segment is closed; the next seq follows the last valid record, and is
+ * never below the first seq named by any segment file. Recovery never
+ * fails because of damaged data: it fails only when the directory cannot
+ * be created or written. On a full disk the lane still opens and keeps
+ * appending to the recovered segment, or retries creating one on append.
+ * Corrupt records in the middle of a segment are left for the reader.
+ * Also writes S/<lane>/LANE and takes an exclusive flock on S/<lane>.
  *
- * `*out` is set on success and NULL on failure. Errors: -EINVAL (bad name or
- * options), -ENOMEM, or the -errno of a failing mkdir/open/rename/fsync. */
+ * Strings in `o` are copied. `*out` is set on success and NULL on failure.
+ * Errors: -EINVAL (bad name or options), -EBUSY (another writer has the
+ * lane open), -ENOMEM, or the -errno of a failing mkdir/open/rename/fsync. */
 int spool_lane_open(struct spool_lane **out, const struct spool_lane_opts *o);
 
 /* Appends one record of `len` payload bytes with receive time `ts_us`
- * (µs since the epoch) and returns its seq in `*seq` (may be NULL). The
- * record is buffered, not yet durable. May close the open segment when it
- * reaches segment_max_bytes.
+ * (µs since the epoch) and returns its seq in `*seq` (may be NULL; 0 on
+ * failure). The payload is copied. The record is buffered, not yet durable.
+ * Cost: a memcpy and a CRC; a write() every 256 KiB, and a commit when the
+ * 1 MiB buffer cap or segment_max_bytes is reached.
  *
- * Errors: -EMSGSIZE (len > max_record_bytes), -ENOSPC (the file system is
- * full or the spool is over hard_limit_bytes; nothing was appended and the
- * seq was not consumed), -EIO/-errno from write. */
+ * Errors (on any error nothing was appended and the seq was not consumed):
+ * -EMSGSIZE (len > max_record_bytes), -ENOSPC (the file system is full or
+ * the spool is over hard_limit_bytes; counted in append_enospc), -ENOMEM,
+ * -EIO/-errno from write/fdatasync (counted in append_errors). */
 int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
 		      size_t len, uint64_t *seq);
 
 /* Writes the buffered records and fdatasync()s the open segment; on return
- * every appended record is durable. Cheap when nothing is pending.
- * Errors: -ENOSPC (buffer kept; retry later), -errno from write/fdatasync. */
+ * every appended record is durable. Cheap (no syscall) when nothing is
+ * pending. Errors: -ENOSPC (buffer kept; retry later), -errno from
+ * write/fdatasync (buffer kept as well: a retry writes it again). */
 int spool_lane_commit(struct spool_lane *l);
 
 /* Closes the open segment if its first record is at least
- * segment_max_age_ms old at `now_ms` (CLOCK_MONOTONIC ms). Commits first.
- * Returns 1 when a segment was closed, 0 when not, or -errno. */
+ * segment_max_age_ms old at `now_ms` (CLOCK_MONOTONIC ms, as clock_mono_ms()
+ * returns). Closing commits first; nothing is written when it is not yet
+ * due. Returns 1 when a segment was closed, 0 when not, or -errno. */
 int spool_lane_tick(struct spool_lane *l, uint64_t now_ms);
 
 /* Commits and closes the open segment now (if it holds records).
  * Returns 0 or -errno. */
 int spool_lane_flush(struct spool_lane *l);
 
-/* Every seq <= the returned value is durable. */
+/* Every seq <= the returned value is durable (or was lost to damage before
+ * this process opened the lane). */
 uint64_t spool_lane_durable_seq(const struct spool_lane *l);
 
 /* Bytes appended but not yet committed; producers use it to pause input
  * (backpressure) when it grows past their bound. */
 size_t spool_lane_pending_bytes(const struct spool_lane *l);
 
-/* Tells the writer how large the whole spool is (bytes on disk), so it can
- * enforce hard_limit_bytes without scanning. */
+/* Tells the writer how large the whole spool is (bytes on disk, e.g.
+ * spool_usage.total_bytes), so it can enforce hard_limit_bytes without
+ * scanning. Until the next call the writer adds its own appends to it. */
 void spool_lane_set_spool_usage(struct spool_lane *l, uint64_t bytes);
 
 void spool_lane_get_stats(const struct spool_lane *l, struct spool_lane_stats *st);
 const char *spool_lane_name(const struct spool_lane *l);
+
+/* True when `name` is a valid lane name: 1..32 of [a-z0-9_-], and not the
+ * quarantine directory's name. */
+bool spool_lane_name_valid(const char *name);
 
 /* Commits, closes the open segment if it holds records, and frees the lane.
  * NULL-safe. Errors are logged, not returned: a later open recovers. */
@@ -155,27 +185,41 @@ struct spool_reader_stats {
 	uint64_t records_read;
 	uint64_t corrupt_regions;   /* runs of bytes that did not frame */
 	uint64_t corrupt_bytes;     /* ... their total size, now in quarantine */
+	uint64_t quarantine_errors; /* regions that could not be copied out */
+	uint64_t segments_unreadable; /* moved whole to quarantine (EIO, too big) */
 };
 
 struct spool_reader;
 struct spool_segment;
 
-/* Opens a reader on lane `name` under `spool_dir`. The lane need not
- * exist yet. Errors: -EINVAL, -ENOMEM. */
+/* Opens a reader on lane `name` under `spool_dir` (copied). The lane need
+ * not exist yet. Errors: -EINVAL, -ENOMEM. */
 int spool_reader_open(struct spool_reader **out, const char *spool_dir,
 		      const char *name);
 
-/* Opens the oldest closed segment (lowest first seq) of the lane.
- * Returns 0 and sets *seg, -EAGAIN when there is none, or -errno. A segment
- * whose header is damaged is still opened: its records are found by
- * scanning. */
+/* Opens the oldest closed segment (lowest first seq) of the lane, reading
+ * it whole into memory (one segment's size). Without a consume the same
+ * segment comes back next time. Returns 0 and sets *seg (NULL on failure),
+ * -EAGAIN when there is none, or -errno (-ENOMEM). A segment whose header
+ * is damaged is still opened: its records are found by scanning. A segment
+ * deleted meanwhile is skipped; one that cannot be read (EIO, over 1 GiB)
+ * is moved whole to the quarantine, counted, and skipped. The segment
+ * belongs to the caller and must be consumed or released before the
+ * reader is closed. */
 int spool_reader_next_segment(struct spool_reader *r, struct spool_segment **seg);
+/* As spool_reader_next_segment, but the oldest whose first seq is >=
+ * `min_first_seq`: lets a caller walk the lane without consuming it. */
+int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_first_seq,
+				   struct spool_segment **seg);
 
 /* Reads the next valid record of the segment into *rec. Returns 1 when a
  * record was read, 0 at the end of the segment, or -errno on an I/O error.
  * Bytes that do not frame as a valid record (bad length, bad CRC, seq not
  * rising) are skipped by scanning forward for the next valid frame, copied
- * to S/quarantine/ and counted; they are never returned. */
+ * to S/quarantine/<lane>-<first-seq>-<offset>.bad and counted; they are
+ * never returned. Valid frames are those of at most
+ * CONFIG_SPOOL_MAX_RECORD_KB KiB whose CRC-32C matches and whose seq is
+ * above the previous valid one's. */
 int spool_segment_next(struct spool_segment *s, struct spool_record *rec);
 
 /* The segment's first seq (from its name) and size in bytes. */
@@ -183,7 +227,8 @@ uint64_t spool_segment_first_seq(const struct spool_segment *s);
 uint64_t spool_segment_bytes(const struct spool_segment *s);
 
 /* Deletes the segment file (the caller has consumed it) and frees *s.
- * Returns 0 or -errno; *s is freed either way. */
+ * A file already gone (evicted) is not an error. Returns 0 or -errno; *s
+ * is freed either way. NULL-safe. */
 int spool_segment_consume(struct spool_segment *s);
 /* Frees the segment without deleting it. NULL-safe. */
 void spool_segment_release(struct spool_segment *s);
@@ -194,9 +239,13 @@ void spool_reader_close(struct spool_reader *r);
 
 /* Scans one segment image held in memory: the shared core of the reader
  * and of recovery, exposed for the fuzz target and tests. Calls `on_record`
- * for every valid record in order and `on_corrupt` for every run of bytes
- * that does not frame (either may be NULL). Returns the offset just past
- * the last valid record (where a torn tail starts). */
+ * for every valid record in order and `on_corrupt` for every maximal run of
+ * bytes that does not frame (either may be NULL); a header without the
+ * right magic, version and class is such a run, and records are still
+ * looked for after it. Returns the offset just past the last valid record
+ * (where a torn tail starts): 32 when there is none but the header is
+ * good, 0 when neither. O(len) on intact data; resyncing over garbage
+ * tries every offset (a CRC only where a length fits and the seq rises). */
 size_t spool_scan(const uint8_t *seg, size_t len, uint32_t max_record_bytes,
 		  void (*on_record)(const struct spool_record *rec, void *arg),
 		  void (*on_corrupt)(size_t off, size_t len, void *arg),
@@ -215,6 +264,8 @@ struct spool_lane_usage {
 
 #define SPOOL_MAX_LANES 32
 
+/* Lanes beyond SPOOL_MAX_LANES count in total_bytes but are not listed;
+ * spool_budget_enforce still sees them all. */
 struct spool_usage {
 	uint64_t total_bytes;       /* all lanes + quarantine */
 	uint64_t quarantine_bytes;
@@ -238,9 +289,18 @@ int spool_usage_scan(const char *spool_dir, struct spool_usage *u);
 
 /* Enforces `budget_bytes` over the whole spool: while the total is above
  * it, deletes the oldest closed segment of the lowest-priority class that
- * has one (P2 before P1 before P0), calling `on_evict` for each before it
- * is deleted. Open segments are never evicted. Fills *u with the usage
- * after eviction (may be NULL). Returns the number of segments evicted, or
+ * has one (P2 before P1 before P0; among lanes of a class, the segment
+ * last written longest ago; within a lane, lowest seq first), calling
+ * `on_evict` for each before it is deleted. `ev` and its strings are valid
+ * only during the call; the callback should make its loss record durable
+ * before returning. Open segments and the quarantine are never evicted.
+ *
+ * A victim is first claimed by renaming it to <seq>.evict, so a reader
+ * that consumed it meanwhile is not reported as loss; a claimed file left
+ * by a crash is reported and deleted on the next call (loss is reported at
+ * least once). A segment a reader has already opened may still be sealed
+ * and reported as lost: the SOC sees both. Fills *u with the usage after
+ * eviction (may be NULL). Returns the number of segments evicted, or
  * -errno. */
 int spool_budget_enforce(const char *spool_dir, uint64_t budget_bytes,
 			 void (*on_evict)(const struct spool_eviction *ev, void *arg),
