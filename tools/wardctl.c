@@ -299,6 +299,11 @@ static int cmd_spool_cat(const char *dir, const char *lane, int with_seq)
 
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, lane, names[i]);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && strstr(path, ".open") != NULL) {
+			/* Closed since we listed it: same records, new name. */
+			strcpy(strstr(path, ".open"), ".seg");
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
 		if (fd >= 0) {
 			while ((r = read(fd, tmp, sizeof(tmp))) > 0)
 				buf_append(&b, tmp, (size_t)r);

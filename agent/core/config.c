@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 /* Limits; docs/config.md states each of them. */
-#define CONFIG_FILE_MAX   (1024 * 1024)  /* bytes; real files are a few KiB */
+#define CONFIG_FILE_MAX   CONFIG_FILE_MAX_BYTES
 #define LISTENERS_MAX     64
 #define NAME_MAX_LEN      64    /* device_id; a host name is at most 64 too */
 #define USER_MAX_LEN      32    /* the Linux user name limit */
@@ -330,7 +330,7 @@ struct ward_config *config_defaults(void)
 /* ---- addresses ----------------------------------------------------------- */
 
 /* On failure *why says what is wrong, as a phrase that follows the quoted
- * address: "'127.0.0.1' has no port". Numeric addresses only: a config
+ * address: "'127.0.0.1' has no port (expected host:port or [v6]:port)". Numeric addresses only: a config
  * check must not depend on DNS, and a listener binds an address. */
 static int parse_address(const char *addr, struct sockaddr_storage *ss, const char **why)
 {
@@ -342,17 +342,18 @@ static int parse_address(const char *addr, struct sockaddr_storage *ss, const ch
 
 	memset(ss, 0, sizeof(*ss));
 	if (addr == NULL || addr[0] == '\0') {
-		*why = "is empty";
+		*why = "is empty (expected host:port or [v6]:port)";
 		return -EINVAL;
 	}
 	if (addr[0] == '[') {
 		close = strchr(addr, ']');
 		if (close == NULL) {
-			*why = "has a '[' without ']'";
+			*why = "has a '[' without ']' (expected [v6]:port)";
 			return -EINVAL;
 		}
 		if (close[1] != ':') {
-			*why = close[1] == '\0' ? "has no port" : "has text after ']' that is not ':port'";
+			*why = close[1] == '\0' ? "has no port (expected [v6]:port)" :
+			       "has text after ']' that is not ':port' (expected [v6]:port)";
 			return -EINVAL;
 		}
 		h = addr + 1;
@@ -362,11 +363,11 @@ static int parse_address(const char *addr, struct sockaddr_storage *ss, const ch
 	} else {
 		colon = strrchr(addr, ':');
 		if (colon == NULL) {
-			*why = "has no port";
+			*why = "has no port (expected host:port or [v6]:port)";
 			return -EINVAL;
 		}
 		if (memchr(addr, ':', (size_t)(colon - addr)) != NULL) {
-			*why = "looks like IPv6 without brackets (write [addr]:port)";
+			*why = "looks like IPv6 without brackets (expected [v6]:port)";
 			return -EINVAL;
 		}
 		h = addr;
@@ -379,7 +380,7 @@ static int parse_address(const char *addr, struct sockaddr_storage *ss, const ch
 		return -EINVAL;
 	}
 	if (port[0] == '\0') {
-		*why = "has no port";
+		*why = "has no port (expected host:port or [v6]:port)";
 		return -EINVAL;
 	}
 	for (i = 0; port[i] != '\0'; i++) {
@@ -729,6 +730,35 @@ static int unknown_key(struct load *ld, const char *path, const char *key)
 			 hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 }
 
+/* Cuts the last component off a path: "a.b[2]" -> "a.b" -> "a" -> "". */
+static void cut_last(char *path)
+{
+	char *dot = strrchr(path, '.'), *bracket = strrchr(path, '[');
+	char *cut = dot > bracket ? dot : bracket;
+
+	if (cut == NULL)
+		cut = path;
+	*cut = '\0';
+}
+
+static void cut_last_key(char *path, const char *key)
+{
+	size_t n = strlen(path), k = strlen(key);
+
+	if (n >= k && strcmp(path + n - k, key) == 0 &&
+	    (n == k || path[n - k - 1] == '.'))
+		path[n == k ? 0 : n - k - 1] = '\0';
+}
+
+/* Shortens path until it names a value of schema type `type`. */
+static void trim_to(char *path, enum cyaml_type type)
+{
+	const cyaml_schema_value_t *v;
+
+	while (path[0] != '\0' && ((v = schema_at(path)) == NULL || v->type != type))
+		cut_last(path);
+}
+
 /* Turns a libcyaml failure into a positioned message. The message texts
  * matched here are libcyaml 1.3.1's; an unknown one still yields the path
  * and position with cyaml's own words. */
@@ -739,7 +769,6 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 	const cyaml_schema_value_t *v;
 	struct config__mark m, first;
 	yaml_node_t *n;
-	bool parent;
 
 	if (e == CYAML_ERR_OOM)
 		return -ENOMEM;
@@ -749,10 +778,18 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 		return fail_mark(ld, &m, "aliases (*name) are not supported in the config; "
 				 "write the value out");
 	}
-	parent = after(msg, "Mapping field already seen: ") != NULL ||
-		 after(msg, "Missing required mapping field: ") != NULL;
-	if (config__cylog_path(log, parent, path, sizeof(path)) < 0)
+	if (config__cylog_path(log, path, sizeof(path)) < 0)
 		path[0] = '\0';
+	/* Some messages concern a container while cyaml's innermost frame is
+	 * inside it: the duplicate key itself, the field it saw last before
+	 * finding one missing, the entry it was at when the list grew too
+	 * long. */
+	if ((arg = after(msg, "Mapping field already seen: ")) != NULL)
+		cut_last_key(path, arg);
+	else if (after(msg, "Missing required mapping field: ") != NULL)
+		trim_to(path, CYAML_MAPPING);
+	else if (after(msg, "Excessive entries") != NULL)
+		trim_to(path, CYAML_SEQUENCE);
 	n = config__find(&ld->doc, path, &m);
 	v = schema_at(path);
 
@@ -786,11 +823,11 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 		return fail_mark(ld, &m, "%s: '%s' is not %s", path,
 				 show(text, sizeof(text), arg), exp);
 	}
-	if (after(msg, "STRING length > ") && v != NULL)
+	if (after(msg, "STRING length > ") && v != NULL && v->type == CYAML_STRING)
 		return fail_mark(ld, &m, "%s: longer than %u bytes", path, v->string.max);
 	if (after(msg, "STRING length < "))
 		return fail_mark(ld, &m, "%s: must not be empty", path);
-	if (after(msg, "Excessive entries") && v != NULL)
+	if (after(msg, "Excessive entries") && v != NULL && v->type == CYAML_SEQUENCE)
 		return fail_mark(ld, &m, "%s: more than %u entries", path, v->sequence.max);
 	return fail_mark(ld, &m, "%s%s%s", path, path[0] ? ": " : "",
 			 msg[0] ? show(found, sizeof(found), msg) : cyaml_strerror(e));
@@ -976,7 +1013,7 @@ static int take_listener(struct load *ld, const struct raw_listener *r, unsigned
 		char apath[80];
 
 		snprintf(apath, sizeof(apath), "%s.address", path);
-		return fail_at(ld, apath, "%s: '%s' %s (expected host:port or [v6]:port)", apath,
+		return fail_at(ld, apath, "%s: '%s' %s", apath,
 			       show(text, sizeof(text), r->address), why);
 	}
 	if (r->proto == LISTEN_TLS && (r->cert == NULL || r->key == NULL))

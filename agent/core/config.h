@@ -59,6 +59,12 @@ struct ward_config {
 		                               * uncommitted spool bytes; default 8388608 */
 		struct listener_conf *listeners;   /* default: udp and tcp on 127.0.0.1:5514 */
 		unsigned n_listeners;
+		/* listeners is NULL with n_listeners 0 only when enabled is
+		 * false and the file gives "listeners: []"; when enabled,
+		 * there is always at least one. Addresses have been checked
+		 * with config_parse_address, tls entries have cert and key,
+		 * other entries have no cert, key or client_ca, and no two
+		 * entries bind the same socket. */
 	} syslog;
 };
 
@@ -68,11 +74,18 @@ struct config_error {
 	char msg[256];
 };
 
+/* Files larger than this are refused (-EFBIG); a real one is a few KiB. */
+#define CONFIG_FILE_MAX_BYTES (1024 * 1024)
+
 /* Loads `path`. A missing file (ENOENT) or an empty document yields the
  * defaults. Returns 0 and sets *out, or a negative errno with *out NULL and
  * *err filled: -EINVAL for any content error (syntax, unknown key, wrong
  * type, bad value), -ENOMEM, or the -errno of reading the file. */
 int config_load(const char *path, struct ward_config **out, struct config_error *err);
+/* Also -EFBIG for more than CONFIG_FILE_MAX_BYTES. err may be NULL. After
+ * any failure err->msg says what went wrong; err->line/col are set when
+ * the problem is at one spot in the file. The loader is reentrant: no
+ * global state, so a reload may run on any thread. */
 
 /* As config_load, from `len` bytes in memory; `name` is used in errors. */
 int config_load_buf(const char *name, const uint8_t *buf, size_t len,
@@ -87,6 +100,8 @@ const char *config_error_str(const struct config_error *err, char *dst, size_t d
 
 /* Parses a listener address "host:port" / "[v6]:port" into a sockaddr
  * (struct sockaddr_storage). Returns 0 or -EINVAL. */
+/* Numeric addresses only (inet_pton; no DNS), port 1..65535 in decimal,
+ * no IPv6 scope id. ss may be NULL to only check; on failure it is zeroed. */
 struct sockaddr_storage;
 int config_parse_address(const char *addr, struct sockaddr_storage *ss);
 

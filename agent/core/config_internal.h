@@ -88,13 +88,10 @@ struct config__cylog {
 
 /* A cyaml_log_fn_t; ctx is a zeroed struct config__cylog. */
 void config__cylog_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list args);
-/* Writes the backtrace as a path into dst. With `parent`, an innermost
- * key frame is left out: for a duplicate key or a missing field cyaml's
- * innermost frame is the field it saw last, while the error concerns the
- * mapping around it. Returns 0, or -E2BIG when the backtrace was cut short
- * or dst is too small (dst then holds the empty path). */
-int config__cylog_path(const struct config__cylog *l, bool parent,
-		       char *dst, size_t dstlen);
+/* Writes the backtrace as a path into dst. Returns 0, or -E2BIG when the
+ * backtrace was cut short or dst is too small (dst then holds the empty
+ * path). */
+int config__cylog_path(const struct config__cylog *l, char *dst, size_t dstlen);
 
 /* Splits the next component off the path at *p: a key, copied into key
  * (keylen bytes), or an index, stored in *index with *is_index set.

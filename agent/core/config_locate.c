@@ -386,10 +386,9 @@ void config__cylog_fn(cyaml_log_t level, void *ctx, const char *fmt, va_list arg
 	l->msg[n] = '\0';
 }
 
-int config__cylog_path(const struct config__cylog *l, bool parent,
-		       char *dst, size_t dstlen)
+int config__cylog_path(const struct config__cylog *l, char *dst, size_t dstlen)
 {
-	unsigned first = 0, i;
+	unsigned i;
 	size_t used = 0;
 	int n = 0;
 
@@ -398,10 +397,8 @@ int config__cylog_path(const struct config__cylog *l, bool parent,
 	dst[0] = '\0';
 	if (l->frames_lost)
 		return -E2BIG;
-	if (parent && l->n_frames > 0 && l->frames[0].kind == CONFIG__FRAME_KEY)
-		first = 1;
 	/* Frames come innermost first; a path reads outermost first. */
-	for (i = l->n_frames; i > first; i--) {
+	for (i = l->n_frames; i > 0; i--) {
 		const struct config__frame *f = &l->frames[i - 1];
 
 		if (f->kind == CONFIG__FRAME_KEY)

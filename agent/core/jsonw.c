@@ -9,6 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
 #define ONES  0x0101010101010101ULL
@@ -20,18 +24,6 @@ static inline uint64_t load64(const uint8_t *p)
 
 	memcpy(&x, p, sizeof x);
 	return x;
-}
-
-/* Nonzero when one of the eight bytes of x needs more than a plain copy in
- * a JSON string: >= 0x80, < 0x20, '"' or '\\'. Each test is the classic
- * "has a byte less than n" bit trick, which is exact for the question
- * "is there any such byte" as long as n <= 0x80. */
-static inline uint64_t needs_care(uint64_t x)
-{
-	uint64_t q = x ^ (ONES * '"');
-	uint64_t b = x ^ (ONES * '\\');
-
-	return (x | ((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
 }
 
 /* Checks one sequence starting with a byte >= 0x80 at s (n bytes left).
@@ -147,60 +139,145 @@ static size_t escaped_max(struct jsonw *w, size_t len)
 	return len * 6;
 }
 
-/* Escapes len bytes of s into d (room for 6 * len reserved). */
-static uint8_t *escape(uint8_t *d, const uint8_t *s, size_t len)
+#if !defined(__SSE2__)
+/* Nonzero when one of the eight bytes of x needs more than a plain copy in
+ * a JSON string: < 0x20, '"', '\\' or, unless utf8_ok, >= 0x80. Each test is
+ * the classic "has a byte less than n" bit trick, exact for the question
+ * "is there any such byte" as long as n <= 0x80; a byte >= 0x80 never
+ * trips the three tests by itself, as ~x clears its top bit. */
+static inline uint64_t needs_care(uint64_t x, bool utf8_ok)
 {
-	size_t i = 0;
+	uint64_t q = x ^ (ONES * '"');
+	uint64_t b = x ^ (ONES * '\\');
 
-	while (i < len) {
-		while (i + 8 <= len) {
-			uint64_t x = load64(s + i);
-			if (needs_care(x))
-				break;
-			memcpy(d, &x, 8);
-			d += 8;
-			i += 8;
+	return ((utf8_ok ? 0 : x) | ((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) |
+		((b - ONES) & ~b)) & HIGHS;
+}
+#endif
+
+static inline bool plain(uint8_t c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Writes the one byte or UTF-8 sequence at *sp that is not plain. */
+static uint8_t *escape_one(uint8_t *d, const uint8_t **sp, const uint8_t *end)
+{
+	const uint8_t *s = *sp;
+	uint8_t c = *s;
+
+	if (c >= 0x80) {
+		int k = utf8_seq(s, (size_t)(end - s));
+		if (k > 0) {
+			memcpy(d, s, (size_t)k);
+			d += k;
+			*sp = s + k;
+		} else {
+			*d++ = 0xEF;   /* U+FFFD */
+			*d++ = 0xBF;
+			*d++ = 0xBD;
+			*sp = s - k;
 		}
-		if (i >= len)
-			break;
-		uint8_t c = s[i];
-		if (c >= 0x80) {
-			int k = utf8_seq(s + i, len - i);
-			if (k > 0) {
-				memcpy(d, s + i, (size_t)k);
-				d += k;
-				i += (size_t)k;
-			} else {
-				*d++ = 0xEF;
-				*d++ = 0xBF;
-				*d++ = 0xBD;
-				i += (size_t)-k;
-			}
-			continue;
-		}
-		i++;
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*d++ = c;
-			continue;
-		}
-		*d++ = '\\';
-		switch (c) {
-		case '"': *d++ = '"'; break;
-		case '\\': *d++ = '\\'; break;
-		case '\b': *d++ = 'b'; break;
-		case '\f': *d++ = 'f'; break;
-		case '\n': *d++ = 'n'; break;
-		case '\r': *d++ = 'r'; break;
-		case '\t': *d++ = 't'; break;
-		default:
-			*d++ = 'u';
-			*d++ = '0';
-			*d++ = '0';
-			*d++ = (uint8_t)hexdig[c >> 4];
-			*d++ = (uint8_t)hexdig[c & 15];
-		}
+		return d;
+	}
+	*sp = s + 1;
+	*d++ = '\\';
+	switch (c) {
+	case '"': *d++ = '"'; break;
+	case '\\': *d++ = '\\'; break;
+	case '\b': *d++ = 'b'; break;
+	case '\f': *d++ = 'f'; break;
+	case '\n': *d++ = 'n'; break;
+	case '\r': *d++ = 'r'; break;
+	case '\t': *d++ = 't'; break;
+	default:
+		*d++ = 'u';
+		*d++ = '0';
+		*d++ = '0';
+		*d++ = (uint8_t)hexdig[c >> 4];
+		*d++ = (uint8_t)hexdig[c & 15];
 	}
 	return d;
+}
+
+/* Escapes len bytes of s into d (room for 6 * len reserved). With
+ * `utf8_ok` the caller has checked that s is well-formed UTF-8, so bytes
+ * >= 0x80 are copied without decoding them again. Plain ASCII is copied
+ * a block at a time: the block is stored whole, then the output pointer
+ * advances only past its plain prefix. Whole-block stores stay inside the
+ * reservation because the output so far is at most six times the input
+ * so far and a block is only taken when 8 or 16 input bytes remain. */
+static inline __attribute__((always_inline)) uint8_t *
+escape_(uint8_t *d, const uint8_t *s, size_t len, const bool utf8_ok)
+{
+	if (len == 0)
+		return d;   /* s may be NULL then; NULL + 0 is not defined C */
+
+	const uint8_t *end = s + len;
+
+	while (s < end) {
+#if defined(__SSE2__)
+		const __m128i c1f = _mm_set1_epi8(0x1f);
+		const __m128i qu = _mm_set1_epi8('"');
+		const __m128i bs = _mm_set1_epi8('\\');
+		while (end - s >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+			/* Control bytes: max(v, 0x1f) == 0x1f, unsigned. Without
+			 * utf8_ok, a signed "less than 0x20" also catches every
+			 * byte >= 0x80 for decoding. */
+			__m128i ctl = utf8_ok ? _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)
+					      : _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+			__m128i hit = _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(v, qu),
+								      _mm_cmpeq_epi8(v, bs)));
+			unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+			_mm_storeu_si128((__m128i *)(void *)d, v);
+			if (mask == 0) {
+				s += 16;
+				d += 16;
+				continue;
+			}
+			unsigned k = (unsigned)__builtin_ctz(mask);
+			s += k;
+			d += k;
+			break;
+		}
+#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		while (end - s >= 8) {
+			uint64_t x = load64(s), care = needs_care(x, utf8_ok);
+
+			memcpy(d, &x, 8);
+			if (care == 0) {
+				s += 8;
+				d += 8;
+				continue;
+			}
+			/* The lowest flagged byte is a true one: the tricks'
+			 * false positives come from borrows, which run upwards. */
+			size_t k = (size_t)__builtin_ctzll(care) / 8;
+			s += k;
+			d += k;
+			break;
+		}
+#endif
+		while (s < end && (plain(*s) || (utf8_ok && *s >= 0x80)))
+			*d++ = *s++;
+		/* Runs of non-ASCII text (e.g. Chinese) stay in this loop rather
+		 * than paying a block test per character. */
+		while (s < end && !plain(*s) && !(utf8_ok && *s >= 0x80))
+			d = escape_one(d, &s, end);
+	}
+	return d;
+}
+
+static uint8_t *escape(uint8_t *d, const uint8_t *s, size_t len)
+{
+	return escape_(d, s, len, false);
+}
+
+static uint8_t *escape_utf8(uint8_t *d, const uint8_t *s, size_t len)
+{
+	return escape_(d, s, len, true);
 }
 
 void jsonw_init(struct jsonw *w, struct buf *out)
@@ -262,9 +339,19 @@ void jsonw_key_str(struct jsonw *w, const char *key, size_t len)
 	w->need_comma[w->depth] = false;
 }
 
-void jsonw_key(struct jsonw *w, const char *key)
+void jsonw_key_ascii(struct jsonw *w, const char *key, size_t len)
 {
-	jsonw_key_str(w, key, strlen(key));
+	uint8_t *d = value_begin(w, len + 3);
+
+	if (d == NULL)
+		return;
+	*d++ = '"';
+	memcpy(d, key, len);
+	d += len;
+	*d++ = '"';
+	*d++ = ':';
+	commit(w, d);
+	w->need_comma[w->depth] = false;
 }
 
 void jsonw_string(struct jsonw *w, const char *s, size_t len)
@@ -280,9 +367,30 @@ void jsonw_string(struct jsonw *w, const char *s, size_t len)
 	value_end(w, d);
 }
 
-void jsonw_cstr(struct jsonw *w, const char *s)
+void jsonw_string_ascii(struct jsonw *w, const char *s, size_t len)
 {
-	jsonw_string(w, s, strlen(s));
+	uint8_t *d = value_begin(w, len + 2);
+
+	if (d == NULL)
+		return;
+	*d++ = '"';
+	memcpy(d, s, len);
+	d += len;
+	*d++ = '"';
+	value_end(w, d);
+}
+
+void jsonw_string_utf8(struct jsonw *w, const char *s, size_t len)
+{
+	size_t max = escaped_max(w, len);
+	uint8_t *d = value_begin(w, max + 2);
+
+	if (d == NULL)
+		return;
+	*d++ = '"';
+	d = escape_utf8(d, (const uint8_t *)s, len);
+	*d++ = '"';
+	value_end(w, d);
 }
 
 void jsonw_string_open(struct jsonw *w)
@@ -303,6 +411,16 @@ void jsonw_string_append(struct jsonw *w, const char *s, size_t len)
 	if (d == NULL)
 		return;
 	commit(w, escape(d, (const uint8_t *)s, len));
+}
+
+void jsonw_string_append_utf8(struct jsonw *w, const char *s, size_t len)
+{
+	size_t max = escaped_max(w, len);
+	uint8_t *d = room(w, max);
+
+	if (d == NULL)
+		return;
+	commit(w, escape_utf8(d, (const uint8_t *)s, len));
 }
 
 void jsonw_string_close(struct jsonw *w)
@@ -432,42 +550,6 @@ void jsonw_time_us(struct jsonw *w, int64_t us)
 	value_end(w, d);
 }
 
-void jsonw_kv_str(struct jsonw *w, const char *key, const char *s, size_t len)
-{
-	jsonw_key(w, key);
-	jsonw_string(w, s, len);
-}
-
-void jsonw_kv_cstr(struct jsonw *w, const char *key, const char *s)
-{
-	jsonw_key(w, key);
-	jsonw_cstr(w, s);
-}
-
-void jsonw_kv_int(struct jsonw *w, const char *key, int64_t v)
-{
-	jsonw_key(w, key);
-	jsonw_int(w, v);
-}
-
-void jsonw_kv_uint(struct jsonw *w, const char *key, uint64_t v)
-{
-	jsonw_key(w, key);
-	jsonw_uint(w, v);
-}
-
-void jsonw_kv_bool(struct jsonw *w, const char *key, bool v)
-{
-	jsonw_key(w, key);
-	jsonw_bool(w, v);
-}
-
-void jsonw_kv_time_us(struct jsonw *w, const char *key, int64_t us)
-{
-	jsonw_key(w, key);
-	jsonw_time_us(w, us);
-}
-
 int jsonw_finish(const struct jsonw *w)
 {
 	if (w->err)
@@ -493,6 +575,17 @@ int64_t time_days_from_civil(int y, int m, int d)
 
 void time_civil_from_days(int64_t days, int *y, int *m, int *d)
 {
+	/* Nearly every call of a receiver asks for today: remember the last
+	 * answer (per thread, so no locking). */
+	static _Thread_local int64_t last_days = INT64_MIN;
+	static _Thread_local int last_y, last_m, last_d;
+
+	if (days == last_days) {
+		*y = last_y;
+		*m = last_m;
+		*d = last_d;
+		return;
+	}
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;
@@ -501,9 +594,10 @@ void time_civil_from_days(int64_t days, int *y, int *m, int *d)
 	int64_t mp = (5 * doy + 2) / 153;
 	int mon = (int)(mp < 10 ? mp + 3 : mp - 9);
 
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = mon;
-	*y = (int)(yoe + era * 400 + (mon <= 2));
+	*d = last_d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = last_m = mon;
+	*y = last_y = (int)(yoe + era * 400 + (mon <= 2));
+	last_days = days;
 }
 
 int time_days_in_month(int y, int m)

@@ -45,22 +45,42 @@ void jsonw_object_open(struct jsonw *w);
 void jsonw_object_close(struct jsonw *w);
 void jsonw_array_open(struct jsonw *w);
 void jsonw_array_close(struct jsonw *w);
-/* Writes "key": -- the value call follows. `key` is NUL-terminated; it is
- * escaped like a string value, so any bytes are safe. */
-void jsonw_key(struct jsonw *w, const char *key);
-/* Like jsonw_key for a key of `len` bytes that may come from untrusted
- * input (e.g. an RFC 5424 SD-ID). */
+/* Writes "key": -- the value call follows. `key` is one of ward's own
+ * field names: printable ASCII that needs no escaping (it is copied as
+ * is, which keeps the ~25 keys of a record cheap). The inline wrapper
+ * lets the compiler fold strlen of a literal. */
+void jsonw_key_ascii(struct jsonw *w, const char *key, size_t len);
+static inline void jsonw_key(struct jsonw *w, const char *key)
+{
+	jsonw_key_ascii(w, key, __builtin_strlen(key));
+}
+/* A key of `len` bytes that may come from untrusted input (e.g. an RFC
+ * 5424 SD-ID): escaped like a string value, so any bytes are safe. */
 void jsonw_key_str(struct jsonw *w, const char *key, size_t len);
 /* A string value from `len` bytes; control characters, '"' and '\\' are
  * escaped and ill-formed UTF-8 becomes U+FFFD. `s` may be NULL if len is 0. */
 void jsonw_string(struct jsonw *w, const char *s, size_t len);
-void jsonw_cstr(struct jsonw *w, const char *s);
+/* Like jsonw_string for bytes the caller has already checked to be
+ * well-formed UTF-8 (jsonw_utf8_valid_len, or the output of a decoder):
+ * bytes >= 0x80 are copied without decoding them a second time, which
+ * makes non-ASCII text several times cheaper. Given ill-formed input the
+ * output is still well-formed JSON syntax but carries the bad bytes. */
+void jsonw_string_utf8(struct jsonw *w, const char *s, size_t len);
+/* A string value that is one of ward's own names ("local4", "rfc5424"):
+ * printable ASCII needing no escape, copied as is like a key. */
+void jsonw_string_ascii(struct jsonw *w, const char *s, size_t len);
+static inline void jsonw_cstr(struct jsonw *w, const char *s)
+{
+	jsonw_string(w, s, __builtin_strlen(s));
+}
 /* A string value written in pieces: open, any number of appends, close.
  * Used when the value is assembled from parts of the input (unescaping
  * RFC 5424 PARAM-VALUEs) without a copy. A UTF-8 sequence split across two
  * appends is treated as ill-formed, so split only at ASCII bytes. */
 void jsonw_string_open(struct jsonw *w);
 void jsonw_string_append(struct jsonw *w, const char *s, size_t len);
+/* jsonw_string_append for checked UTF-8, as jsonw_string_utf8. */
+void jsonw_string_append_utf8(struct jsonw *w, const char *s, size_t len);
 void jsonw_string_close(struct jsonw *w);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_uint(struct jsonw *w, uint64_t v);
@@ -73,13 +93,43 @@ void jsonw_base64(struct jsonw *w, const uint8_t *p, size_t len);
  * e.g. "2026-11-21T13:39:03.123456Z". `us` is microseconds since the epoch;
  * see time_format_rfc3339_us for the range. */
 void jsonw_time_us(struct jsonw *w, int64_t us);
-/* Convenience: key + value in one call. */
-void jsonw_kv_str(struct jsonw *w, const char *key, const char *s, size_t len);
-void jsonw_kv_cstr(struct jsonw *w, const char *key, const char *s);
-void jsonw_kv_int(struct jsonw *w, const char *key, int64_t v);
-void jsonw_kv_uint(struct jsonw *w, const char *key, uint64_t v);
-void jsonw_kv_bool(struct jsonw *w, const char *key, bool v);
-void jsonw_kv_time_us(struct jsonw *w, const char *key, int64_t us);
+/* Convenience: key (as for jsonw_key) + value in one call. */
+static inline void jsonw_kv_str(struct jsonw *w, const char *key, const char *s, size_t len)
+{
+	jsonw_key(w, key);
+	jsonw_string(w, s, len);
+}
+static inline void jsonw_kv_cstr(struct jsonw *w, const char *key, const char *s)
+{
+	jsonw_key(w, key);
+	jsonw_cstr(w, s);
+}
+/* key + jsonw_string_ascii of a NUL-terminated name. */
+static inline void jsonw_kv_ascii(struct jsonw *w, const char *key, const char *name)
+{
+	jsonw_key(w, key);
+	jsonw_string_ascii(w, name, __builtin_strlen(name));
+}
+static inline void jsonw_kv_int(struct jsonw *w, const char *key, int64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_int(w, v);
+}
+static inline void jsonw_kv_uint(struct jsonw *w, const char *key, uint64_t v)
+{
+	jsonw_key(w, key);
+	jsonw_uint(w, v);
+}
+static inline void jsonw_kv_bool(struct jsonw *w, const char *key, bool v)
+{
+	jsonw_key(w, key);
+	jsonw_bool(w, v);
+}
+static inline void jsonw_kv_time_us(struct jsonw *w, const char *key, int64_t us)
+{
+	jsonw_key(w, key);
+	jsonw_time_us(w, us);
+}
 /* 0, or the first error seen (-ENOMEM, or -EINVAL for nesting past
  * JSONW_MAX_DEPTH or unbalanced closes, or a document left open). */
 int jsonw_finish(const struct jsonw *w);

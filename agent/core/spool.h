@@ -10,7 +10,13 @@
  *   S/<lane>/<first-seq:020>.open     the open segment (at most one after
  *                                     recovery; the writer appends here)
  *   S/<lane>/<first-seq:020>.seg      closed segments; never change again
- *   S/quarantine/<lane>-<seq>-<off>.bad   bytes recovery could not frame
+ *   S/<lane>/<first-seq:020>.evict    a closed segment the budget is deleting
+ *   S/quarantine/<lane>-<seq:020>-<off>.bad   bytes that did not frame, cut
+ *                                     by recovery or skipped by the reader
+ *                                     (<seq> is the segment's first seq,
+ *                                     <off> the offset in it)
+ *   S/quarantine/<lane>-<seq:020>-unreadable.bad  a whole segment that could
+ *                                     not be read (EIO)
  *
  * A segment starts with a 32-byte header:
  *
@@ -37,7 +43,7 @@
  * commit writes it and fdatasync()s the segment. Only then is a record
  * durable, and only durable records may be acknowledged to a sender.
  * Buffered bytes are kept until their fdatasync succeeds (a failed one is
- * retried by writing them again), and are capped at 1 MiB per lane: an
+ * retried by writing them again), and are capped at 4 MiB per lane: an
  * append that would pass the cap commits first.
  *
  * Crash safety: the next .open is created and synced before the full one
@@ -122,12 +128,13 @@ int spool_lane_open(struct spool_lane **out, const struct spool_lane_opts *o);
  * (µs since the epoch) and returns its seq in `*seq` (may be NULL; 0 on
  * failure). The payload is copied. The record is buffered, not yet durable.
  * Cost: a memcpy and a CRC; a write() every 256 KiB, and a commit when the
- * 1 MiB buffer cap or segment_max_bytes is reached.
+ * 4 MiB buffer cap or segment_max_bytes is reached.
  *
  * Errors (on any error nothing was appended and the seq was not consumed):
  * -EMSGSIZE (len > max_record_bytes), -ENOSPC (the file system is full or
  * the spool is over hard_limit_bytes; counted in append_enospc), -ENOMEM,
- * -EIO/-errno from write/fdatasync (counted in append_errors). */
+ * -EIO/-errno from write/fdatasync (counted in append_errors), -EOVERFLOW
+ * (the lane's seq reached UINT64_MAX, which only damage can cause). */
 int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
 		      size_t len, uint64_t *seq);
 
@@ -217,7 +224,8 @@ int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_first_se
  * Bytes that do not frame as a valid record (bad length, bad CRC, seq not
  * rising) are skipped by scanning forward for the next valid frame, copied
  * to S/quarantine/<lane>-<first-seq>-<offset>.bad and counted; they are
- * never returned. Valid frames are those of at most
+ * never returned. Reading the same segment again rewrites the same
+ * quarantine file and counts it again. Valid frames are those of at most
  * CONFIG_SPOOL_MAX_RECORD_KB KiB whose CRC-32C matches and whose seq is
  * above the previous valid one's. */
 int spool_segment_next(struct spool_segment *s, struct spool_record *rec);

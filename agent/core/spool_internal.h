@@ -100,7 +100,7 @@ struct spool__scan {
 void spool__scan_init(struct spool__scan *s, const uint8_t *seg, size_t len,
 		      uint32_t max_record);
 /* Steps the scan: SPOOL__SCAN_RECORD fills *rec (data points into the
- * image), SPOOL__SCAN_CORRUPT fills *bad_off/*bad_len with one maximal run
+ * image), SPOOL__SCAN_CORRUPT fills *bad_off and *bad_len with one maximal run
  * of bytes that did not frame, SPOOL__SCAN_END at the end. */
 enum spool__scan_ev spool__scan_next(struct spool__scan *s, struct spool_record *rec,
 				     size_t *bad_off, size_t *bad_len);

@@ -18,7 +18,9 @@ enum charset_result {
 	CHARSET_UNDECODABLE,  /* neither; out untouched */
 };
 
-struct charset_conv;   /* holds the iconv descriptor; one per thread */
+/* Holds the iconv descriptor. iconv descriptors carry state, so a
+ * converter must not be shared between threads: create one per thread. */
+struct charset_conv;
 
 /* Returns NULL on ENOMEM or if iconv lacks GB18030 (then only UTF-8 is
  * recognised and everything else is UNDECODABLE). */
@@ -30,7 +32,12 @@ void charset_conv_destroy(struct charset_conv *c);   /* NULL-safe */
 bool utf8_valid(const char *s, size_t len);
 
 /* Classifies `len` bytes and, for CHARSET_GB18030, appends the UTF-8
- * decoding to `out`. c may be NULL (UTF-8 check only). */
+ * decoding to `out` (the caller owns out; it grows as needed). c may be
+ * NULL (UTF-8 check only). Out of memory while decoding yields
+ * CHARSET_UNDECODABLE, so the caller falls back to keeping raw bytes; out
+ * is then as it was. Cost: one pass for UTF-8; for the rest one more pass
+ * through iconv. Note that short non-UTF-8 byte strings may happen to be
+ * valid GB18030; only the raw bytes are authoritative. */
 enum charset_result charset_to_utf8(struct charset_conv *c, const char *s, size_t len,
 				    struct buf *out);
 

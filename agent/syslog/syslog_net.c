@@ -299,7 +299,8 @@ static int udp_bind(struct syslog_listener *l, const struct sockaddr_storage *ss
 	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: on UDP it would let a second socket share the
+	 * port and take a share of the datagrams. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	/* SO_RCVBUFFORCE passes net.core.rmem_max when we may; otherwise
 	 * fall back to what the sysctl allows. */

@@ -85,7 +85,8 @@ enum syslog_parse_status {
 struct syslog_msg {
 	enum syslog_format format;
 	enum syslog_parse_status status;
-	const char *error;          /* static text naming what was malformed, or NULL */
+	const char *error;          /* static text naming what was malformed, or
+	                             * NULL; plain ASCII without '"' or '\\' */
 	bool pri_present;
 	int pri;                    /* 0..191; 13 when absent */
 	int facility, severity;     /* pri / 8, pri % 8 */

@@ -5,13 +5,37 @@
  *   {"type":"syslog","ts":"2026-11-21T13:39:03.123456Z",
  *    "peer":"192.0.2.7:51514","transport":"tcp","format":"rfc3164",
  *    "parse":"ok","facility":"local4","severity":"warning","pri":164,
- *    "timestamp":"2026-11-21T13:39:02.000000Z","timestamp_raw":"Nov 21 13:39:02",
- *    "hostname":"fw01","app_name":"sshd","procid":"812",
+ *    "timestamp":"2026-11-21T13:39:02.000000Z","ts_zone":false,
+ *    "timestamp_raw":"Nov 21 13:39:02","hostname":"fw01","app_name":"sshd","procid":"812",
  *    "msg":"Failed password for root from 203.0.113.9 port 22 ssh2",
  *    "charset":"utf-8","raw":"<164>Nov 21 13:39:02 fw01 sshd[812]: Failed ..."}
  *
  * `ts` is the receive time. `raw` always holds the message as received
- * (decoded to UTF-8; or `raw_b64` with the bytes when undecodable).
+ * (decoded to UTF-8; or `raw_b64` with the bytes when undecodable), less
+ * trailing LF/CR/NUL framing bytes.
+ *
+ * Optional keys, present only when they carry information:
+ *   peer, transport, tls_peer  from syslog_record_in (tls_peer: the client
+ *                              certificate's CN);
+ *   parse_error                why parse is not "ok" (syslog_msg.error);
+ *   pri_present:false          no PRI: facility/severity are RFC 3164's
+ *                              default user.notice;
+ *   version                    RFC 5424 VERSION;
+ *   timestamp                  the sender's time, RFC 3339 UTC, when valid;
+ *   ts_zone:false              that time had no zone and was taken as UTC;
+ *   timestamp_raw              the timestamp as written (also when invalid);
+ *   hostname, app_name, procid, msgid, cisco_seq;
+ *   sd                         RFC 5424 STRUCTURED-DATA as
+ *                              {"SD-ID":{"PARAM-NAME":"value"}} with values
+ *                              unescaped; a PARAM-NAME repeated within an
+ *                              element (RFC 5424 6.3.3 allows it) maps to
+ *                              an array of its values in order; omitted
+ *                              when !sd_valid;
+ *   sd_raw                     the STRUCTURED-DATA as written;
+ *   msg_bom:true               MSG began with a UTF-8 BOM (removed from msg);
+ *   truncated:true             cut at the framer's max_msg_bytes.
+ * msg is always present ("" when there is none). A MSG that is itself JSON
+ * is kept as a string here; unpacking it is the job of a later stage.
  */
 #ifndef WARD_SYSLOG_RECORD_H
 #define WARD_SYSLOG_RECORD_H
@@ -39,10 +63,14 @@ struct syslog_record_out {
 };
 
 /* Parses the message (syslog_parse) and appends its record, one JSON
- * object without a trailing newline, to `out`. `conv` may be NULL (then
- * non-UTF-8 text is kept as base64). `scratch` is working space reused
- * across calls. Returns 0 or -ENOMEM (out then holds a partial record and
- * must be reset). */
+ * object without a trailing newline, to `out`. When the bytes are not
+ * UTF-8 they are decoded (GB18030, charset_to_utf8) before parsing, since
+ * a GBK trail byte can equal '[', ']' or '\' and would mislead the
+ * parser. `conv` may be NULL (then non-UTF-8 text is kept as base64 and
+ * the fields carry U+FFFD). `scratch` is working space reused across calls
+ * (the caller owns and frees it). `res` may be NULL. No allocation once
+ * out and scratch have grown to the working size. Returns 0 or -ENOMEM;
+ * on error out is restored to its length before the call. */
 int syslog_record_encode(const struct syslog_record_in *in, struct charset_conv *conv,
 			 struct buf *scratch, struct buf *out, struct syslog_record_out *res);
 

@@ -67,8 +67,9 @@ tls_count() { spool_records syslog | jq -r "select(.transport == \"tls\") | .raw
 have() { [ "$(tcp_count)" -ge $n ] && [ "$(tls_count)" -ge $n ]; }
 wait_for 30 have || fail "rsyslog relay: tcp=$(tcp_count) tls=$(tls_count) of $n each"
 [ "$(tcp_count)" -eq $n ] && [ "$(tls_count)" -eq $n ] || fail "duplicates: tcp=$(tcp_count) tls=$(tls_count)"
-spool_records syslog | jq -e "select(.transport == \"tls\") | select(.raw | contains(\"relay-$tok-1 \"))
-	| .tls_peer == \"fw01.hospital.test\" and .format == \"rfc5424\" and .app_name == \"fwtest\"" >/dev/null ||
+spool_records syslog | jq -e -s --arg t "relay-$tok-1 " 'any(.[]; .transport == "tls"
+	and (.raw | contains($t)) and .tls_peer == "fw01.hospital.test" and .format == "rfc3164"
+	and .app_name == "fwtest")' >/dev/null ||
 	fail "TLS record lacks peer identity or parse: $(spool_records syslog | grep "relay-$tok-1 " | tail -n 1)"
 note "every relayed message arrived once over TCP and once over TLS"
 

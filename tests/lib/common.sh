@@ -52,7 +52,9 @@ agent_start() {
 }
 
 agent_ready() {
-	"$WARDCTL" -s "$AGENT_DIR/ward.sock" status --json | jq -e '.receivers.state == "running" and (.syslog.listeners | length) > 0' >/dev/null
+	# jq -e succeeds on empty input; -n with `input` makes no answer a failure.
+	"$WARDCTL" -s "$AGENT_DIR/ward.sock" status --json |
+		jq -e -n 'input | .receivers.state == "running" and (.syslog.listeners | length) > 0 and all(.syslog.listeners[]; .listening)' >/dev/null
 }
 
 ctl() { "$WARDCTL" -s "$AGENT_DIR/ward.sock" "$@"; }

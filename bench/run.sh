@@ -1,0 +1,159 @@
+#!/bin/sh
+# make bench: ward's syslog receiver against rsyslog, on the same load.
+#
+# tests/tools/syslog_loadgen sends BENCH_COUNT (default 1,000,000) syslog
+# messages of a hospital's device mix (about 10% GBK) over TCP with
+# RFC 6587 octet counting to each of:
+#
+#   ward               ward-agent; timed until every message is durable
+#                      (fdatasync'd) in the spool's syslog lane;
+#   rsyslog-omfile     rsyslogd, imtcp -> omfile; timed until the output file
+#                      holds every message;
+#   rsyslog-diskqueue  rsyslogd, imtcp -> action with a disk queue -> omfile;
+#                      timed the same way.
+#
+# Every time runs from the sender's first byte. The runs are interleaved
+# and repeated BENCH_RUNS times; the table shows each one's median, the
+# range, and the highest peak RSS (VmHWM). Then the ratios against the
+# targets, PASS or MISS. A benchmark informs: it exits 0 whatever the
+# figures, and 2 only when it cannot run at all.
+#
+# Environment:
+#   BENCH_COUNT=N        messages per run (default 1000000)
+#   BENCH_RUNS=N         repetitions of each run (default 3)
+#   BENCH_CONNECTIONS=N  parallel TCP connections of the sender (default 1)
+#   BENCH_ONLY="ward rsyslog-omfile"   a subset of the runs (default all three)
+#   BENCH_DIR=DIR        where the runs write (default a new /var/tmp/ward-bench.*).
+#                        It must be on a real disk, not tmpfs, so that fsync
+#                        costs what it costs.
+#   BENCH_KEEP=1         keep BENCH_DIR (and the last run's data) afterwards
+#   BENCH_VERIFY=0       skip reading ward's records back with `wardctl spool cat`
+#                        (done after the first ward run)
+#   BENCH_WARMUP=0       do not warm the page cache before each run (bench/lib.sh
+#                        says why it does)
+#   BENCH_PERF=1         `perf record -g` ward's receiver process during its
+#                        runs into BENCH_DIR/ward.perf.data (implies BENCH_KEEP=1)
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${WARD_BUILD:-$ROOT/build}
+COUNT=${BENCH_COUNT:-1000000}
+RUNS=${BENCH_RUNS:-3}
+CONNS=${BENCH_CONNECTIONS:-1}
+ONLY=${BENCH_ONLY:-ward rsyslog-omfile rsyslog-diskqueue}
+VERIFY=${BENCH_VERIFY:-1}
+PERF=${BENCH_PERF:-0}
+[ "$PERF" = 1 ] && BENCH_KEEP=1
+KEEP=${BENCH_KEEP:-0}
+LOADGEN=$BUILD/tests/tools/syslog_loadgen
+AGENT=$BUILD/ward-agent
+WARDCTL=$BUILD/wardctl
+# Generous: a run not done by then is reported as not done.
+DEADLINE_S=$((60 + COUNT / 4000))
+
+# Targets, from the issue.
+TARGET_VS_DQ=3
+TARGET_VS_OMFILE=1
+TARGET_RSS_MIB=32
+
+for v in "$COUNT" "$RUNS" "$CONNS"; do
+	case $v in '' | *[!0-9]* | 0)
+		echo "bench: BENCH_COUNT, BENCH_RUNS and BENCH_CONNECTIONS must be positive numbers" >&2
+		exit 2 ;;
+	esac
+done
+[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing (make VARIANT=release tests-build)" >&2; exit 2; }
+for t in jq rsyslogd ss awk findmnt; do
+	command -v $t >/dev/null || { echo "bench: $t not installed (scripts/deps.sh bench)" >&2; exit 2; }
+done
+if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
+	echo "bench: BENCH_PERF=1 needs perf (Debian: linux-perf)" >&2
+	exit 2
+fi
+
+. "$ROOT/bench/lib.sh"
+. "$ROOT/bench/ward.sh"
+. "$ROOT/bench/rsyslog.sh"
+
+if [ -n "${BENCH_DIR:-}" ]; then
+	TMP=$BENCH_DIR
+	mkdir -p "$TMP"
+	rm -f "$TMP/results"
+else
+	TMP=$(mktemp -d /var/tmp/ward-bench.XXXXXX)
+fi
+# ward-agent drops to an unprivileged user when started as root; it must be
+# able to enter the directory.
+chmod 755 "$TMP"
+: >"$TMP/results"
+
+cleanup() {
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	rm -f "$TMP/warmup"
+	if [ "$KEEP" = 1 ]; then
+		echo "bench: kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+disk_info() {
+	_src=$(findmnt -no SOURCE -T "$TMP" | head -n 1)
+	_fs=$(findmnt -no FSTYPE -T "$TMP" | head -n 1)
+	_dev=$(basename "$(readlink -f "$_src" 2>/dev/null || echo "$_src")")
+	_parent=$(lsblk -no PKNAME "$_src" 2>/dev/null | head -n 1 || true)
+	[ -n "$_parent" ] && _dev=$_parent
+	_rot=$(cat "/sys/block/$_dev/queue/rotational" 2>/dev/null || echo '?')
+	_size=$(lsblk -dno SIZE "/dev/$_dev" 2>/dev/null | tr -d ' ' || true)
+	_model=$(cat "/sys/block/$_dev/device/model" 2>/dev/null | tr -s ' ' || true)
+	echo "$_src ($_fs, ${_size:-?}${_model:+, $_model}, rotational=$_rot)"
+}
+
+# The cost of one small O_DSYNC write, close to that of a group commit.
+dsync_ms() {
+	dd if=/dev/zero of="$TMP/dsync.probe" bs=4k count=200 oflag=dsync 2>&1 |
+		awk '/copied/ { for (i = 2; i <= NF; i++) if ($i ~ /^s,?$/) { printf "%.2f", $(i - 1) * 1000 / 200; exit } }'
+	rm -f "$TMP/dsync.probe"
+}
+
+# Enough room for one run of each kind at once, with a margin.
+need_kib=$(( COUNT * 3 ))
+free_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+if [ "$free_kib" -lt "$need_kib" ]; then
+	echo "bench: $TMP has $((free_kib / 1024)) MiB free; $COUNT messages need about $((need_kib / 1024)) MiB" >&2
+	exit 2
+fi
+
+echo "ward bench: syslog over TCP (RFC 6587 octet counting), $COUNT messages x $RUNS runs, $CONNS connection(s)"
+echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
+echo "disk:      $TMP on $(disk_info)"
+echo "           4 KiB O_DSYNC write: $(dsync_ms) ms; page cache warm-up before each run: $( [ "${BENCH_WARMUP:-1}" = 1 ] && echo on || echo off)"
+echo "peers:     rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); $("$AGENT" --version 2>/dev/null || echo 'ward-agent not built')"
+[ "$(findmnt -no FSTYPE -T "$TMP" | head -n 1)" = tmpfs ] &&
+	echo "WARNING: $TMP is on tmpfs, where fsync costs nothing; these figures mean little"
+
+i=1
+while [ "$i" -le "$RUNS" ]; do
+	for b in $ONLY; do
+		# The previous run's dirty pages must not be written back
+		# during this one.
+		sync
+		case $b in
+		ward) bench_ward ;;
+		rsyslog-omfile) bench_rsyslog omfile ;;
+		rsyslog-diskqueue) bench_rsyslog diskqueue ;;
+		*) echo "bench: unknown run '$b' (ward, rsyslog-omfile, rsyslog-diskqueue)" ;;
+		esac
+	done
+	i=$((i + 1))
+done
+
+echo
+awk -v count="$COUNT" -v t_dq="$TARGET_VS_DQ" -v t_om="$TARGET_VS_OMFILE" -v t_rss="$TARGET_RSS_MIB" \
+	-v rx_kib="$WARD_RX_KIB" -v sup_kib="$WARD_SUP_KIB" -f "$ROOT/bench/report.awk" "$TMP/results"
+exit 0

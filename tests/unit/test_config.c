@@ -1,0 +1,837 @@
+/* Unit tests for the config loader (agent/core/config.c, config_locate.c).
+ *
+ * Error cases assert the exact line:col the message points at, because a
+ * field engineer is sent to that spot. Messages are checked by a fragment
+ * that carries their meaning, plus a few full strings for the format.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int load_str(const char *yaml, struct ward_config **c, struct config_error *err)
+{
+	return config_load_buf("ward.yaml", (const uint8_t *)yaml, strlen(yaml), c, err);
+}
+
+static struct ward_config *load_ok(const char *yaml)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char s[600];
+	int rc = load_str(yaml, &c, &err);
+
+	if (rc != 0)
+		fail_msg("expected success for:\n%s\ngot %d: %s", yaml, rc,
+			 config_error_str(&err, s, sizeof(s)));
+	assert_non_null(c);
+	return c;
+}
+
+struct bad_case {
+	const char *yaml;
+	unsigned line, col;
+	const char *needle;     /* a fragment of the message */
+};
+
+static void expect_bad(const struct bad_case *bc)
+{
+	struct ward_config *c = (struct ward_config *)&c;   /* must be reset */
+	struct config_error err;
+	char s[600];
+	int rc = load_str(bc->yaml, &c, &err);
+
+	config_error_str(&err, s, sizeof(s));
+	if (rc == 0)
+		config_free(c);
+	if (rc != -EINVAL || err.line != bc->line || err.col != bc->col ||
+	    strstr(err.msg, bc->needle) == NULL)
+		fail_msg("for:\n%s\nexpected -EINVAL at %u:%u with \"%s\"\ngot %d: %s",
+			 bc->yaml, bc->line, bc->col, bc->needle, rc, s);
+	assert_null(c);
+	assert_string_equal(err.file, "ward.yaml");
+}
+
+static void expect_bad_all(const struct bad_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect_bad(&cases[i]);
+}
+
+#define BAD(cases) expect_bad_all(cases, sizeof(cases) / sizeof(cases[0]))
+
+static void expect_msg(const char *yaml, const char *full)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char s[600];
+
+	if (load_str(yaml, &c, &err) == 0) {
+		config_free(c);
+		fail_msg("accepted:\n%s", yaml);
+	}
+	assert_string_equal(config_error_str(&err, s, sizeof(s)), full);
+}
+
+static void assert_defaults(const struct ward_config *c)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+
+	assert_non_null(c->agent.device_id);
+	assert_true(c->agent.device_id[0] != '\0');
+	/* The host name, unless it holds characters device_id may not. */
+	if (gethostname(host, sizeof(host) - 1) == 0 &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") ==
+		    strlen(host) && host[0] != '\0')
+		assert_string_equal(c->agent.device_id, host);
+	assert_string_equal(c->agent.user, "nobody");
+	assert_string_equal(c->agent.state_dir, ".");
+	assert_string_equal(c->agent.control_socket, "ward.sock");
+	assert_int_equal(c->agent.log_level, LOG_LVL_INFO);
+	assert_int_equal(c->agent.status_interval_ms, 60000);
+	assert_string_equal(c->spool.dir, "spool");
+	assert_int_equal(c->spool.segment_max_bytes, 4194304);
+	assert_int_equal(c->spool.segment_max_age_ms, 1000);
+	assert_int_equal(c->spool.fsync_interval_ms, 100);
+	assert_int_equal(c->spool.budget_bytes, 1073741824);
+	assert_int_equal(c->spool.budget_check_ms, 1000);
+	assert_true(c->syslog.enabled);
+	assert_int_equal(c->syslog.max_message_bytes, 65536);
+	assert_int_equal(c->syslog.udp_rcvbuf_bytes, 4194304);
+	assert_int_equal(c->syslog.max_connections, 1024);
+	assert_int_equal(c->syslog.idle_timeout_ms, 600000);
+	assert_int_equal(c->syslog.max_pending_bytes, 8388608);
+	assert_int_equal(c->syslog.n_listeners, 2);
+	assert_int_equal(c->syslog.listeners[0].proto, LISTEN_UDP);
+	assert_string_equal(c->syslog.listeners[0].address, "127.0.0.1:5514");
+	assert_null(c->syslog.listeners[0].cert);
+	assert_null(c->syslog.listeners[0].key);
+	assert_null(c->syslog.listeners[0].client_ca);
+	assert_int_equal(c->syslog.listeners[1].proto, LISTEN_TCP);
+	assert_string_equal(c->syslog.listeners[1].address, "127.0.0.1:5514");
+}
+
+/* A scratch directory for on-disk cases. */
+static char tmpdir[PATH_MAX];
+
+static int setup_tmp(void **state)
+{
+	const char *base = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ward-test-config.XXXXXX", base ? base : "/tmp");
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static void tmp_path(char *dst, size_t n, const char *name)
+{
+	int len = snprintf(dst, n, "%s/%s", tmpdir, name);
+
+	assert_true(len > 0 && (size_t)len < n);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char *const tmp_files[] = { "empty.yaml", "comments.yaml", "bad.yaml", "big.yaml" };
+
+static int teardown_tmp(void **state)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(tmp_files) / sizeof(tmp_files[0]); i++) {
+		tmp_path(path, sizeof(path), tmp_files[i]);
+		unlink(path);
+	}
+	return rmdir(tmpdir);
+}
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	struct ward_config *c = config_defaults();
+
+	(void)state;
+	assert_non_null(c);
+	assert_defaults(c);
+	config_free(c);
+	config_free(NULL);
+}
+
+static void test_missing_file_gives_defaults(void **state)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char path[PATH_MAX];
+
+	(void)state;
+	tmp_path(path, sizeof(path), "does-not-exist.yaml");
+	assert_int_equal(config_load(path, &c, &err), 0);
+	assert_defaults(c);
+	config_free(c);
+}
+
+static void test_empty_inputs_give_defaults(void **state)
+{
+	static const char *const inputs[] = {
+		"", "\n\n", "# only a comment\n", "# one\n  # two\n\n# three",
+		"---\n", "---\n...\n", "~\n", "null", "{}", "agent:\nspool:\nsyslog:\n",
+		"agent: ~\nspool: null\nsyslog: {}\n",
+		"agent:\n  user:\n  log_level: ~\nspool:\n  segment_max_bytes:\n",
+		"syslog:\n  listeners:\n",
+	};
+	struct ward_config *c = NULL;
+	struct config_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		c = load_ok(inputs[i]);
+		assert_defaults(c);
+		config_free(c);
+	}
+	assert_int_equal(config_load_buf("x", NULL, 0, &c, &err), 0);
+	assert_defaults(c);
+	config_free(c);
+}
+
+static void test_empty_and_comment_files_on_disk(void **state)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char path[PATH_MAX];
+
+	(void)state;
+	tmp_path(path, sizeof(path), "empty.yaml");
+	write_file(path, "", 0);
+	assert_int_equal(config_load(path, &c, &err), 0);
+	assert_defaults(c);
+	config_free(c);
+
+	tmp_path(path, sizeof(path), "comments.yaml");
+	write_file(path, "# nothing here yet\n#agent:\n#  user: ward\n", 41);
+	assert_int_equal(config_load(path, &c, &err), 0);
+	assert_defaults(c);
+	config_free(c);
+}
+
+static void test_example_file_equals_defaults(void **state)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char path[PATH_MAX], s[600];
+	const char *root = getenv("WARD_ROOT");
+	const char *self = __FILE__, *tail = strstr(self, "tests/unit/test_config.c");
+
+	(void)state;
+	if (root != NULL)
+		snprintf(path, sizeof(path), "%s/docs/examples/ward.yaml", root);
+	else
+		snprintf(path, sizeof(path), "%.*sdocs/examples/ward.yaml",
+			 tail ? (int)(tail - self) : 0, self);
+	if (access(path, R_OK) != 0)
+		fail_msg("cannot find %s (run from the source tree or set WARD_ROOT)", path);
+	if (config_load(path, &c, &err) != 0)
+		fail_msg("%s", config_error_str(&err, s, sizeof(s)));
+	assert_defaults(c);
+	config_free(c);
+}
+
+/* ---- valid files --------------------------------------------------------- */
+
+static const char full_yaml[] =
+	"# every key, none at its default\n"
+	"agent:\n"
+	"  device_id: probe-07.icu\n"
+	"  user: ward\n"
+	"  state_dir: /var/lib/ward\n"
+	"  control_socket: /run/ward/ctl.sock\n"
+	"  log_level: debug\n"
+	"  status_interval_ms: 15000\n"
+	"spool:\n"
+	"  dir: /var/spool/ward\n"
+	"  segment_max_bytes: 65536\n"
+	"  segment_max_age_ms: 3600000\n"
+	"  fsync_interval_ms: 1\n"
+	"  budget_bytes: 34359738368\n"
+	"  budget_check_ms: 250\n"
+	"syslog:\n"
+	"  enabled: false\n"
+	"  max_message_bytes: 480\n"
+	"  udp_rcvbuf_bytes: 268435456\n"
+	"  max_connections: 65536\n"
+	"  idle_timeout_ms: 1000\n"
+	"  max_pending_bytes: 1073741824\n"
+	"  listeners:\n"
+	"    - proto: udp\n"
+	"      address: 0.0.0.0:514\n"
+	"    - proto: TCP\n"
+	"      address: \"[::]:601\"\n"
+	"    - {proto: tls, address: '[2001:db8::1]:6514', cert: /etc/ward/s.crt,\n"
+	"       key: /etc/ward/s.key, client_ca: /etc/ward/ca.crt}\n"
+	"    - proto: tls\n"
+	"      address: 10.1.2.3:6514\n"
+	"      cert: s.crt\n"
+	"      key: s.key\n";
+
+static void test_full_file(void **state)
+{
+	struct ward_config *c = load_ok(full_yaml);
+	const struct listener_conf *l = c->syslog.listeners;
+
+	(void)state;
+	assert_string_equal(c->agent.device_id, "probe-07.icu");
+	assert_string_equal(c->agent.user, "ward");
+	assert_string_equal(c->agent.state_dir, "/var/lib/ward");
+	assert_string_equal(c->agent.control_socket, "/run/ward/ctl.sock");
+	assert_int_equal(c->agent.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(c->agent.status_interval_ms, 15000);
+	assert_string_equal(c->spool.dir, "/var/spool/ward");
+	assert_int_equal(c->spool.segment_max_bytes, 65536);
+	assert_int_equal(c->spool.segment_max_age_ms, 3600000);
+	assert_int_equal(c->spool.fsync_interval_ms, 1);
+	assert_true(c->spool.budget_bytes == 34359738368ULL);
+	assert_int_equal(c->spool.budget_check_ms, 250);
+	assert_false(c->syslog.enabled);
+	assert_int_equal(c->syslog.max_message_bytes, 480);
+	assert_int_equal(c->syslog.udp_rcvbuf_bytes, 268435456);
+	assert_int_equal(c->syslog.max_connections, 65536);
+	assert_int_equal(c->syslog.idle_timeout_ms, 1000);
+	assert_int_equal(c->syslog.max_pending_bytes, 1073741824);
+	assert_int_equal(c->syslog.n_listeners, 4);
+	assert_int_equal(l[0].proto, LISTEN_UDP);
+	assert_string_equal(l[0].address, "0.0.0.0:514");
+	assert_int_equal(l[1].proto, LISTEN_TCP);
+	assert_string_equal(l[1].address, "[::]:601");
+	assert_null(l[1].cert);
+	assert_int_equal(l[2].proto, LISTEN_TLS);
+	assert_string_equal(l[2].address, "[2001:db8::1]:6514");
+	assert_string_equal(l[2].cert, "/etc/ward/s.crt");
+	assert_string_equal(l[2].key, "/etc/ward/s.key");
+	assert_string_equal(l[2].client_ca, "/etc/ward/ca.crt");
+	assert_int_equal(l[3].proto, LISTEN_TLS);
+	assert_string_equal(l[3].cert, "s.crt");
+	assert_null(l[3].client_ca);
+	config_free(c);
+}
+
+static void test_partial_file_keeps_other_defaults(void **state)
+{
+	struct ward_config *c = load_ok("spool:\n  segment_max_bytes: 1048576\n");
+
+	(void)state;
+	assert_int_equal(c->spool.segment_max_bytes, 1048576);
+	assert_int_equal(c->spool.budget_bytes, 1073741824);
+	assert_string_equal(c->agent.user, "nobody");
+	assert_int_equal(c->syslog.n_listeners, 2);
+	config_free(c);
+}
+
+static void test_listeners_replace_defaults(void **state)
+{
+	struct ward_config *c = load_ok("syslog:\n  listeners:\n"
+					"    - {proto: udp, address: '0.0.0.0:514'}\n");
+
+	(void)state;
+	assert_int_equal(c->syslog.n_listeners, 1);
+	assert_int_equal(c->syslog.listeners[0].proto, LISTEN_UDP);
+	assert_string_equal(c->syslog.listeners[0].address, "0.0.0.0:514");
+	config_free(c);
+}
+
+static void test_value_spellings(void **state)
+{
+	struct ward_config *c;
+
+	(void)state;
+	/* Quoted numbers, yes/no booleans, any case for enum names. */
+	c = load_ok("agent: {status_interval_ms: \"5000\", log_level: WARNING}\n"
+		    "syslog: {enabled: no}\n");
+	assert_int_equal(c->agent.status_interval_ms, 5000);
+	assert_int_equal(c->agent.log_level, LOG_LVL_WARN);
+	assert_false(c->syslog.enabled);
+	config_free(c);
+	c = load_ok("syslog: {enabled: On}\nagent: {log_level: error}\n");
+	assert_true(c->syslog.enabled);
+	assert_int_equal(c->agent.log_level, LOG_LVL_ERROR);
+	config_free(c);
+	/* Same address, one UDP and one TCP socket: no clash. */
+	c = load_ok("syslog: {listeners: [{proto: udp, address: '[::1]:514'},\n"
+		    "                     {proto: tcp, address: '[::1]:514'}]}\n");
+	assert_int_equal(c->syslog.n_listeners, 2);
+	config_free(c);
+	/* Anchors without aliases are harmless. */
+	c = load_ok("agent: {user: &u ward}\n");
+	assert_string_equal(c->agent.user, "ward");
+	config_free(c);
+}
+
+/* ---- errors, by class ---------------------------------------------------- */
+
+static void test_exact_messages(void **state)
+{
+	(void)state;
+	expect_msg("syslog:\n"
+		   "  enabled: true\n"
+		   "  listner: []\n",
+		   "ward.yaml:3:3: unknown key 'listner' in syslog (expected: enabled, "
+		   "max_message_bytes, udp_rcvbuf_bytes, max_connections, idle_timeout_ms, "
+		   "max_pending_bytes, listeners); did you mean 'listeners'?");
+	expect_msg("spool:\n"
+		   "  dir: spool\n"
+		   "  segment_max_bytes: 10\n",
+		   "ward.yaml:3:22: spool.segment_max_bytes: 10 is below the minimum 65536");
+	expect_msg("syslog:\n"
+		   "  listeners:\n"
+		   "    - proto: udp\n"
+		   "      address: 127.0.0.1:5514\n"
+		   "    - proto: tcp\n"
+		   "      address: 127.0.0.1\n",
+		   "ward.yaml:6:16: syslog.listeners[1].address: '127.0.0.1' has no port "
+		   "(expected host:port or [v6]:port)");
+}
+
+static void test_unknown_keys(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "foo: 1\n", 1, 1, "unknown key 'foo' at the top level (expected: agent, spool, syslog)" },
+		{ "agent:\n  user: x\n  usr: y\n", 3, 3, "unknown key 'usr' in agent" },
+		{ "agent:\n  usr: y\n", 2, 3, "did you mean 'user'?" },
+		{ "spool: {dir: a, segment_max_byte: 65536}\n", 1, 17,
+		  "unknown key 'segment_max_byte' in spool" },
+		{ "syslog:\n  listeners:\n    - proto: udp\n      address: 1.2.3.4:5\n"
+		  "      adress: x\n", 5, 7, "unknown key 'adress' in syslog.listeners[0]" },
+		{ "Agent: {}\n", 1, 1, "unknown key 'Agent'" },
+		{ "agent: {\"a\\nb\": 1}\n", 1, 9, "unknown key 'a?b'" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_wrong_types(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "- agent\n", 1, 1, "the file must be a mapping" },
+		{ "just text\n", 1, 1, "the file must be a mapping" },
+		{ "agent: 5\n", 1, 8, "agent: expected a mapping of keys (key: value), found '5'" },
+		{ "agent:\n  - user\n", 2, 3, "agent: expected a mapping" },
+		{ "agent:\n  user: [a, b]\n", 2, 9, "agent.user: expected a text value, found a list" },
+		{ "spool:\n  segment_max_bytes: {a: 1}\n", 2, 22,
+		  "spool.segment_max_bytes: expected a whole number from 65536 to 268435456, found a mapping" },
+		{ "spool:\n  segment_max_bytes: 4M\n", 2, 22,
+		  "'4M' is not a plain decimal number (expected a whole number from 65536" },
+		{ "spool:\n  segment_max_bytes: 1e6\n", 2, 22, "'1e6' is not a plain decimal number" },
+		{ "spool:\n  segment_max_bytes: 1_048_576\n", 2, 22, "is not a plain decimal number" },
+		{ "spool:\n  segment_max_bytes: 0x100000\n", 2, 22, "is not a plain decimal number" },
+		{ "spool:\n  segment_max_bytes: 01048576\n", 2, 22, "is not a plain decimal number" },
+		{ "spool:\n  segment_max_bytes: -65536\n", 2, 22, "'-65536' is not a plain decimal" },
+		{ "spool:\n  segment_max_bytes: 1048576.0\n", 2, 22, "is not a plain decimal number" },
+		{ "spool:\n  budget_bytes: 99999999999999999999999\n", 2, 17,
+		  "'99999999999999999999999' is not a whole number, at least 16777216" },
+		{ "syslog:\n  enabled: maybe\n", 2, 12, "syslog.enabled: 'maybe' is not true or false" },
+		{ "syslog:\n  enabled: [true]\n", 2, 12, "expected true or false, found a list" },
+		{ "syslog:\n  listeners: {proto: udp}\n", 2, 14,
+		  "syslog.listeners: expected a list, found a mapping" },
+		{ "syslog:\n  listeners:\n    - udp\n", 3, 7,
+		  "syslog.listeners[0]: expected a mapping of keys (key: value), found 'udp'" },
+		{ "syslog:\n  listeners:\n    -\n", 3, 6, "found an empty value" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_bad_enums(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "agent:\n  log_level: loud\n", 2, 14,
+		  "agent.log_level: 'loud' is not one of error, warning, info, debug" },
+		{ "agent:\n  log_level: 3\n", 2, 14, "'3' is not one of error" },
+		{ "agent:\n  log_level: warn\n", 2, 14, "'warn' is not one of" },
+		{ "syslog:\n  listeners:\n    - proto: sctp\n      address: 1.2.3.4:5\n", 3, 14,
+		  "syslog.listeners[0].proto: 'sctp' is not one of udp, tcp, tls" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_out_of_range(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "agent: {status_interval_ms: 999}\n", 1, 29, "999 is below the minimum 1000" },
+		{ "agent: {status_interval_ms: 86400001}\n", 1, 29, "above the maximum 86400000" },
+		{ "spool: {segment_max_bytes: 65535}\n", 1, 28, "below the minimum 65536" },
+		{ "spool: {segment_max_bytes: 268435457}\n", 1, 28, "above the maximum 268435456" },
+		{ "spool: {segment_max_age_ms: 9}\n", 1, 29, "below the minimum 10" },
+		{ "spool: {segment_max_age_ms: 3600001}\n", 1, 29, "above the maximum 3600000" },
+		{ "spool: {fsync_interval_ms: 0}\n", 1, 28, "below the minimum 1" },
+		{ "spool: {fsync_interval_ms: 10001}\n", 1, 28, "above the maximum 10000" },
+		{ "spool: {budget_bytes: 16777215}\n", 1, 23, "below the minimum 16777216" },
+		{ "spool: {budget_check_ms: 60001}\n", 1, 26, "above the maximum 60000" },
+		{ "syslog: {max_message_bytes: 479}\n", 1, 29, "below the minimum 480" },
+		{ "syslog: {max_message_bytes: 16777217}\n", 1, 29, "above the maximum 16777216" },
+		{ "syslog: {udp_rcvbuf_bytes: 4096}\n", 1, 28, "below the minimum 65536" },
+		{ "syslog: {max_connections: 0}\n", 1, 27, "below the minimum 1" },
+		{ "syslog: {max_connections: 4294967296}\n", 1, 27, "above the maximum 65536" },
+		{ "syslog: {idle_timeout_ms: 999}\n", 1, 27, "below the minimum 1000" },
+		{ "syslog: {max_pending_bytes: 1073741825}\n", 1, 29, "above the maximum 1073741824" },
+		/* Rules between values blame the one the file sets. */
+		{ "spool:\n  budget_bytes: 16777216\n  segment_max_bytes: 8388608\n", 2, 17,
+		  "spool.budget_bytes: spool.budget_bytes (16777216) must be at least 4 times "
+		  "spool.segment_max_bytes (8388608)" },
+		{ "spool:\n  segment_max_bytes: 268435456\n  budget_bytes: 1000000000\n", 3, 17,
+		  "must be at least 4 times" },
+		{ "syslog:\n  max_message_bytes: 16777216\n", 2, 22,
+		  "syslog.max_pending_bytes (8388608) must be at least syslog.max_message_bytes" },
+		{ "syslog:\n  max_message_bytes: 100000\n  max_pending_bytes: 65536\n", 3, 22,
+		  "syslog.max_pending_bytes: syslog.max_pending_bytes (65536) must be at least" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_bad_strings(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "agent:\n  device_id: 'probe 7'\n", 2, 14,
+		  "agent.device_id: 'probe 7' may hold only letters, digits" },
+		{ "agent:\n  device_id: ../etc\n", 2, 14, "may hold only letters" },
+		{ "agent:\n  device_id: -probe\n", 2, 14, "starting with a letter or digit" },
+		{ "agent:\n  device_id: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		  2, 14, "agent.device_id: longer than 64 bytes" },
+		{ "agent:\n  user: 'root;'\n", 2, 9, "agent.user: 'root;' may hold only" },
+		{ "agent:\n  control_socket: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+		  2, 19, "agent.control_socket: longer than 107 bytes" },
+		{ "agent:\n  user: \"a\\0b\"\n", 2, 9, "contains a NUL character" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_bad_addresses(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.0.0.1'}\n", 3, 29,
+		  "syslog.listeners[0].address: '127.0.0.1' has no port (expected host:port or [v6]:port)" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.0.0.1:'}\n", 3, 29,
+		  "has no port" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.0.0.1:0'}\n", 3, 29,
+		  "has a port outside 1 to 65535" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.0.0.1:65536'}\n", 3, 29,
+		  "has a port outside 1 to 65535" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.0.0.1:5x'}\n", 3, 29,
+		  "has a port that is not a number" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: 'logs.example:514'}\n", 3, 29,
+		  "is not a numeric IPv4 address (host names are not looked up)" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '127.1:514'}\n", 3, 29,
+		  "is not a numeric IPv4 address" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '::1:514'}\n", 3, 29,
+		  "looks like IPv6 without brackets" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '[::1'}\n", 3, 29,
+		  "has a '[' without ']'" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '[::1]'}\n", 3, 29,
+		  "has no port" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '[::g]:514'}\n", 3, 29,
+		  "is not a numeric IPv6 address" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: ':514'}\n", 3, 29,
+		  "has no host" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: ''}\n", 3, 29,
+		  "syslog.listeners[0].address: must not be empty" },
+		{ "syslog:\n  listeners:\n    - proto: udp\n", 3, 7,
+		  "syslog.listeners[0]: missing 'address' (required: proto, address)" },
+		{ "syslog:\n  listeners:\n    - address: 1.2.3.4:5\n", 3, 7,
+		  "syslog.listeners[0]: missing 'proto'" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: 1.2.3.4:5}\n    - {}\n", 4, 7,
+		  "syslog.listeners[1]: missing 'proto'" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_tls_needs_cert_and_key(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "syslog:\n  listeners:\n    - proto: tls\n      address: 0.0.0.0:6514\n", 3, 7,
+		  "syslog.listeners[0]: a tls listener needs 'cert' and 'key' (PEM file paths)" },
+		{ "syslog:\n  listeners:\n    - proto: tls\n      address: 0.0.0.0:6514\n"
+		  "      cert: a.crt\n", 3, 7, "a tls listener needs 'key'" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: 1.2.3.4:5}\n"
+		  "    - proto: tls\n      address: 0.0.0.0:6514\n      key: a.key\n      cert:\n",
+		  4, 7, "syslog.listeners[1]: a tls listener needs 'cert'" },
+		/* A certificate on a plain listener is a mistyped proto. */
+		{ "syslog:\n  listeners:\n    - proto: tcp\n      address: 0.0.0.0:6514\n"
+		  "      cert: a.crt\n      key: a.key\n", 5, 7,
+		  "syslog.listeners[0].cert: only tls listeners take 'cert'; this one is tcp" },
+		{ "syslog:\n  listeners:\n    - proto: udp\n      address: 0.0.0.0:514\n"
+		  "      client_ca: ca.crt\n", 5, 7, "only tls listeners take 'client_ca'" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_duplicates(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "syslog:\n  listeners:\n"
+		  "    - {proto: tcp, address: '127.0.0.1:514'}\n"
+		  "    - {proto: udp, address: '127.0.0.1:514'}\n"
+		  "    - {proto: tcp, address: '127.0.0.1:514'}\n", 5, 29,
+		  "syslog.listeners[2]: duplicate listener: tcp 127.0.0.1:514 is already "
+		  "syslog.listeners[0] (line 3)" },
+		/* The same IPv6 address written two ways. */
+		{ "syslog:\n  listeners:\n"
+		  "    - {proto: udp, address: '[::1]:514'}\n"
+		  "    - {proto: udp, address: '[0:0::1]:514'}\n", 4, 29, "duplicate listener" },
+		/* tcp and tls both take a TCP port. */
+		{ "syslog:\n  listeners:\n"
+		  "    - {proto: tcp, address: '0.0.0.0:6514'}\n"
+		  "    - {proto: tls, address: '0.0.0.0:6514', cert: c, key: k}\n", 4, 29,
+		  "syslog.listeners[1]: tls and syslog.listeners[0] (tcp, line 3) cannot share "
+		  "the TCP address 0.0.0.0:6514" },
+		/* A key given twice is a duplicate too. */
+		{ "spool:\n  dir: a\n  segment_max_bytes: 65536\n  dir: b\n", 4, 3,
+		  "'dir' is set twice in spool (first at line 2)" },
+		{ "agent: {}\nspool: {}\nagent: {}\n", 3, 1, "'agent' is set twice at the top level" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: 1.2.3.4:5, proto: tcp}\n", 3, 40,
+		  "'proto' is set twice in syslog.listeners[0]" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_empty_listener_list(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "syslog: {listeners: []}\n", 1, 21,
+		  "syslog.listeners: the list is empty; syslog needs at least one listener "
+		  "(or set syslog.enabled: false)" },
+		{ "syslog:\n  enabled: true\n  listeners: []\n", 3, 14, "the list is empty" },
+	};
+	struct ward_config *c;
+
+	(void)state;
+	BAD(cases);
+	/* With syslog off an empty list is fine, and means no listeners. */
+	c = load_ok("syslog: {enabled: false, listeners: []}\n");
+	assert_false(c->syslog.enabled);
+	assert_int_equal(c->syslog.n_listeners, 0);
+	assert_null(c->syslog.listeners);
+	config_free(c);
+}
+
+/* 64 listeners fit; the 65th is refused at the list. */
+static void test_listener_limit(void **state)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char *yaml = malloc(65 * 64 + 32), *p = yaml;
+	unsigned i;
+
+	(void)state;
+	assert_non_null(yaml);
+	p += sprintf(p, "syslog:\n  listeners:\n");
+	for (i = 0; i < 64; i++)
+		p += sprintf(p, "    - {proto: udp, address: '10.0.0.%u:514'}\n", i);
+	c = load_ok(yaml);
+	assert_int_equal(c->syslog.n_listeners, 64);
+	assert_string_equal(c->syslog.listeners[63].address, "10.0.0.63:514");
+	config_free(c);
+	sprintf(p, "    - {proto: udp, address: '10.0.0.64:514'}\n");
+	assert_int_equal(load_str(yaml, &c, &err), -EINVAL);
+	assert_null(c);
+	assert_int_equal(err.line, 3);
+	assert_int_equal(err.col, 5);
+	assert_string_equal(err.msg, "syslog.listeners: more than 64 entries");
+	free(yaml);
+}
+
+static void test_syntax_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "agent: {user: x\n", 2, 1, "YAML syntax error: did not find expected ',' or '}'" },
+		{ "agent:\n  user: x\n   state_dir: y\n", 3, 13, "YAML syntax error" },
+		{ "agent:\n\tuser: x\n", 2, 1, "YAML syntax error" },
+		{ "spool: [1, 2\n", 2, 1, "YAML syntax error" },
+		{ "agent: {user: 'x}\n", 2, 1, "YAML syntax error" },
+		{ "agent:\n  user: \x01\n", 2, 9, "control characters are not allowed" },
+		{ "agent:\n  user: \xff\n", 2, 9, "(the file must be UTF-8 text)" },
+		{ "agent: {}\n---\nspool: {}\n", 2, 1, "a second YAML document starts here" },
+		{ "agent: {}\n...\n---\n", 3, 1, "a second YAML document" },
+		{ "? [agent]\n: 1\n", 1, 3, "a key must be a plain name" },
+		{ "agent: {user: *nobody}\n", 1, 15, "found undefined alias" },
+		{ "agent: {user: &u ward}\nspool: {dir: *u}\n", 2, 14,
+		  "aliases (*name) are not supported" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+/* ---- files and the rest of the API --------------------------------------- */
+
+static void test_file_errors(void **state)
+{
+	struct ward_config *c = (struct ward_config *)&c;
+	struct config_error err;
+	char path[PATH_MAX], want[PATH_MAX + 300], got[PATH_MAX + 300], *big;
+	size_t n = 1024 * 1024 + 1;
+
+	(void)state;
+	/* The error names the file as given. */
+	tmp_path(path, sizeof(path), "bad.yaml");
+	write_file(path, "agent:\n  usr: x\n", 16);
+	assert_int_equal(config_load(path, &c, &err), -EINVAL);
+	assert_null(c);
+	assert_string_equal(err.file, path);
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.col, 3);
+
+	/* A directory is not a config file. */
+	c = (struct ward_config *)&c;
+	assert_int_equal(config_load(tmpdir, &c, &err), -EISDIR);
+	assert_null(c);
+	assert_int_equal(err.line, 0);
+	snprintf(want, sizeof(want), "%s: cannot read: %s", tmpdir, strerror(EISDIR));
+	assert_string_equal(config_error_str(&err, got, sizeof(got)), want);
+
+	/* Files over 1 MiB are refused before parsing. */
+	big = malloc(n);
+	assert_non_null(big);
+	memset(big, '#', n);
+	tmp_path(path, sizeof(path), "big.yaml");
+	write_file(path, big, n);
+	assert_int_equal(config_load(path, &c, &err), -EFBIG);
+	assert_null(c);
+	assert_int_equal(config_load_buf("big", (const uint8_t *)big, n, &c, &err), -EFBIG);
+	assert_null(c);
+	free(big);
+
+	/* err may be NULL. */
+	assert_int_equal(load_str("foo: 1\n", &c, NULL), -EINVAL);
+	assert_int_equal(config_load_buf("x", NULL, 5, &c, NULL), -EINVAL);
+}
+
+static void test_error_str(void **state)
+{
+	struct config_error err = { .file = "ward.yaml", .line = 7, .col = 5, .msg = "bad" };
+	char s[64];
+
+	(void)state;
+	assert_string_equal(config_error_str(&err, s, sizeof(s)), "ward.yaml:7:5: bad");
+	err.line = err.col = 0;
+	assert_string_equal(config_error_str(&err, s, sizeof(s)), "ward.yaml: bad");
+	assert_string_equal(config_error_str(&err, s, 5), "ward");
+	assert_ptr_equal(config_error_str(&err, s, 0), s);
+}
+
+static void test_parse_address(void **state)
+{
+	static const char *const bad[] = {
+		NULL, "", "127.0.0.1", "127.0.0.1:", ":514", "127.0.0.1:0", "127.0.0.1:65536",
+		"127.0.0.1:+5", "127.0.0.1:5 ", " 127.0.0.1:5", "localhost:514", "1.2.3:514",
+		"1.2.3.4.5:514", "::1:514", "[::1]", "[::1]514", "[::1:514", "[]:514",
+		"[fe80::1%eth0]:514", "[1.2.3.4]:514", "127.0.0.1:123456",
+	};
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *sin = (const void *)&ss;
+	const struct sockaddr_in6 *sin6 = (const void *)&ss;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(config_parse_address("10.0.0.1:514", &ss), 0);
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 514);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x0a000001);
+	assert_int_equal(config_parse_address("0.0.0.0:65535", &ss), 0);
+	assert_int_equal(ntohs(sin->sin_port), 65535);
+	assert_int_equal(config_parse_address("[::1]:6514", &ss), 0);
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 6514);
+	assert_int_equal(sin6->sin6_addr.s6_addr[15], 1);
+	assert_int_equal(config_parse_address("[::ffff:10.0.0.1]:1", &ss), 0);
+	assert_int_equal(config_parse_address("[::]:514", NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&ss, 0xa5, sizeof(ss));
+		if (config_parse_address(bad[i], &ss) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i] ? bad[i] : "(null)");
+		/* The out-parameter is reset on failure. */
+		assert_int_equal(ss.ss_family, 0);
+	}
+}
+
+static void test_proto_names(void **state)
+{
+	(void)state;
+	assert_string_equal(listener_proto_name(LISTEN_UDP), "udp");
+	assert_string_equal(listener_proto_name(LISTEN_TCP), "tcp");
+	assert_string_equal(listener_proto_name(LISTEN_TLS), "tls");
+	assert_string_equal(listener_proto_name((enum listener_proto)9), "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_missing_file_gives_defaults),
+		cmocka_unit_test(test_empty_inputs_give_defaults),
+		cmocka_unit_test(test_empty_and_comment_files_on_disk),
+		cmocka_unit_test(test_example_file_equals_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_partial_file_keeps_other_defaults),
+		cmocka_unit_test(test_listeners_replace_defaults),
+		cmocka_unit_test(test_value_spellings),
+		cmocka_unit_test(test_exact_messages),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_bad_enums),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_bad_strings),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_tls_needs_cert_and_key),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_empty_listener_list),
+		cmocka_unit_test(test_listener_limit),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_error_str),
+		cmocka_unit_test(test_parse_address),
+		cmocka_unit_test(test_proto_names),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, setup_tmp, teardown_tmp);
+}
