@@ -163,7 +163,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check) {
-		printf("%s: configuration is valid\n", cfg_arg ? cfg_arg : "(compiled-in defaults)");
+		if (cfg_arg != NULL && access(cfg_arg, F_OK) < 0 && errno == ENOENT)
+			printf("%s: not found; the compiled-in defaults apply\n", cfg_arg);
+		else
+			printf("%s: configuration is valid\n", cfg_arg ? cfg_arg : "(compiled-in defaults)");
 		config_free(cfg);
 		return 0;
 	}

@@ -128,6 +128,10 @@ static void on_evict(const struct spool_eviction *ev, void *arg)
 	s->evicted_bytes += ev->bytes;
 	note_loss(s, ev->lane, spool_class_name(ev->cls), ev->first_seq, ev->last_seq,
 		  ev->records, ev->bytes, ev->reason);
+	/* The segment is deleted when we return: the loss record must be
+	 * durable first, or a crash here would make the loss silent. */
+	if (spool_lane_commit(s->lane) < 0)
+		log_error("spool: loss record for lane %s is not durable", ev->lane);
 }
 
 static void budget_timer_cb(uv_timer_t *t)

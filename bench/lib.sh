@@ -40,6 +40,19 @@ hwm_kib() {
 	echo "${_k:-0}"
 }
 
+# cpu_ticks PID: user + system CPU time of the process so far, all its
+# threads, in clock ticks (USER_HZ); 0 when it is gone.
+cpu_ticks() {
+	# The command name (field 2) may hold blanks: count from after its ')'.
+	_t=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+	echo "${_t:-0}"
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_s TICKS: ticks as seconds, two decimals.
+cpu_s() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'; }
+
 # PIDS: every process the bench started and has not stopped yet; the EXIT
 # trap stops what is left.
 PIDS=
@@ -110,14 +123,15 @@ loadgen() {
 	T0=$(echo "$_out" | sed -n 's/.*start_unix=\([0-9.]*\).*/\1/p')
 }
 
-# result NAME MESSAGES SECONDS RSS_KIB: one run's figures. SECONDS is "-"
-# when the run did not finish. Rows go to $TMP/results for report.awk.
+# result NAME MESSAGES SECONDS RSS_KIB [CPU_NOTE]: one run's figures.
+# SECONDS is "-" when the run did not finish. Rows go to $TMP/results for
+# report.awk; CPU_NOTE only to the log.
 result() {
 	echo "$1 $2 $3 $4" >>"$TMP/results"
 	if [ "$3" = - ]; then
 		note "$1: NOT DONE: $2 of $COUNT messages; peak RSS $(( $4 / 1024 )) MiB"
 	else
 		note "$1: $2 messages in $3 s ($(awk -v n="$2" -v s="$3" 'BEGIN { printf "%.0f", n / s }') msg/s;" \
-			"sender done after ${SEND_S} s); peak RSS $(awk -v k="$4" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
+			"sender done after ${SEND_S} s); peak RSS $(awk -v k="$4" 'BEGIN { printf "%.1f", k / 1024 }') MiB${5:+; $5}"
 	fi
 }

@@ -67,6 +67,7 @@ bench_rsyslog() {
 		return 0
 	fi
 	RS_LINES=0
+	_c0=$(cpu_ticks "$_rpid")
 	if ! loadgen "$_port" 640; then
 		echo "$_name: the sender failed"
 		stop_pid "$_rpid"
@@ -80,8 +81,9 @@ bench_rsyslog() {
 		return 0
 	fi
 	_t1=$(now)
+	_c=$(( $(cpu_ticks "$_rpid") - _c0 ))
 	_k=$(hwm_kib "$_rpid")
 	stop_pid "$_rpid"
-	result "$_name" "$RS_LINES" "$(elapsed "$T0" "$_t1")" "$_k"
+	result "$_name" "$RS_LINES" "$(elapsed "$T0" "$_t1")" "$_k" "CPU: rsyslogd $(cpu_s "$_c") s"
 	[ "$KEEP" = 1 ] || rm -rf "$RDIR"
 }

@@ -97,6 +97,8 @@ bench_ward() {
 		_perf=$!
 		poll 10 test -s "$TMP/ward.perf.data" || true
 	fi
+	_rxc0=$(cpu_ticks "$_rx")
+	_supc0=$(cpu_ticks "$_sup")
 	if ! loadgen "$_port" 1536; then
 		ward_fail "the sender failed"
 		stop_pid "$_sup"
@@ -112,6 +114,8 @@ bench_ward() {
 		kill -INT "$_perf" 2>/dev/null || true
 		wait "$_perf" 2>/dev/null || true
 	fi
+	_rxc=$(( $(cpu_ticks "$_rx") - _rxc0 ))
+	_supc=$(( $(cpu_ticks "$_sup") - _supc0 ))
 	_rxk=$(hwm_kib "$_rx")
 	_supk=$(hwm_kib "$_sup")
 	[ "$_rxk" -gt "$WARD_RX_KIB" ] && WARD_RX_KIB=$_rxk
@@ -133,6 +137,7 @@ bench_ward() {
 		fi
 	fi
 	result ward "$WARD_COUNT" "$(elapsed "$T0" "$_t1")" \
-		"$(( _rxk > _supk ? _rxk : _supk ))"
+		"$(( _rxk > _supk ? _rxk : _supk ))" \
+		"CPU: receiver $(cpu_s "$_rxc") s, supervisor $(cpu_s "$_supc") s"
 	[ "$KEEP" = 1 ] || rm -rf "$WDIR"
 }

@@ -18,9 +18,10 @@
  *     "+08:00") and ISO 8601 timestamps ("2026-10-11T22:14:15+08:00");
  *   - Cisco sequence numbers and leading '*' / '.' sync markers
  *     ("<189>123: *Mar  1 18:46:11.123: %SYS-5-CONFIG_I: ...");
- *   - TAG[PID]: CONTENT.
+ *   - TAG[PID]: CONTENT;
  *   - ISO 8601 with a space for the 'T' ("2026-10-11 22:14:15", Huawei)
- *     and the year after the time ("Oct 11 22:14:15 2026 H3C ...", H3C);
+ *     and a year (1900 or later) after the time ("Oct 11 22:14:15 2026
+ *     H3C ...", H3C);
  *   - a zone abbreviation before a colon (Cisco "22:14:15.123 CST: %...")
  *     or before a year (RFC 3164 5.4 example 3, "05:34:00 CST 1987"): kept
  *     in the raw timestamp, but its offset is unknown, so ts_has_zone is

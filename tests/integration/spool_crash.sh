@@ -12,12 +12,12 @@
 #
 # Env: WARD_TOOLS (spool_torture), WARD_TMP (scratch). Exit 0 pass, 77
 # skip, anything else fail. WARD_SPOOL_CRASH_RUNS overrides the number of
-# kills (default 150).
+# kills (default 250).
 set -u
 
 T="${WARD_TOOLS:?}/spool_torture"
 tmp="${WARD_TMP:?}"
-runs=${WARD_SPOOL_CRASH_RUNS:-150}
+runs=${WARD_SPOOL_CRASH_RUNS:-250}
 mnt=
 fillpid=
 
@@ -77,7 +77,7 @@ while [ "$i" -lt "$runs" ]; do
 		sleep "0.0$(rand 10)$(rand 10)"
 	fi
 	kill -9 "$pid" 2>/dev/null
-	wait "$pid"
+	{ wait "$pid"; } 2>/dev/null    # quiet the shell's "Killed"
 	rc=$?
 	if [ "$rc" -ne 137 ]; then
 		cat "$tmp/w.err"

@@ -3,12 +3,14 @@
  *   syslog_loadgen HOST PORT COUNT [--udp] [--connections N] [--seed S] [--wait]
  *   syslog_loadgen - 0 COUNT            (writes the TCP stream to stdout)
  *
- * Sends COUNT realistic syslog messages: a weighted mix of the devices a
- * hospital network actually forwards (Huawei USG, H3C, Sangfor AF,
- * Hillstone, Cisco ASA, FortiGate key=value, Linux sshd, Windows events
- * through Snare and NXLog), about 10% of them GBK-encoded as older Chinese
- * firmware sends them. Sequence numbers, addresses, ports, byte counts and
- * timestamps change from message to message.
+ * Sends COUNT syslog messages drawn evenly from the vendor lines of
+ * tests/unit/syslog_samples.h (Huawei USG, H3C, Sangfor AF, Hillstone,
+ * Cisco ASA and IOS, FortiGate, Linux sshd/sudo/kernel, Windows events
+ * through Snare and NXLog, RFC 5424 from rsyslog), a tenth of which are
+ * GBK. Each message varies its sample: IPv4 addresses, ephemeral ports,
+ * the time of day and long counters (record numbers, session ids, event
+ * times) change from message to message, so a receiver never sees one
+ * line repeated (see tmpl_compile for the exact rules).
  *
  * Over TCP the messages are framed by octet counting (RFC 6587, 3.4.1:
  * "LEN SP MSG"); with --connections N they are split into N contiguous
@@ -21,26 +23,26 @@
  * buffer goes out in large write() calls. Building costs about a quarter
  * of a second per million messages and is not part of the timing.
  *
- * On success it prints one line on stdout:
- *
- *   messages=1000000 bytes=359000000 payload=352000000 gbk=100423 elapsed_s=0.912345 start_unix=1700574312.123456789
- *
- * bytes is what went on the wire; payload is the messages alone, without
- * octet-count prefixes, so a peer that writes each message plus a newline
- * has written payload + messages bytes when it is done.
  * With --wait it builds the messages and connects, prints "ready" on
  * stdout, and starts sending only when a line (or end of file) arrives on
  * stdin, so that a caller can prepare the machine in between (bench/run.sh
  * warms the page cache there).
  *
- * elapsed_s runs from the moment every connection is established to the
- * moment the last byte was handed to the kernel; start_unix is the wall
- * clock at that first moment, so a caller can time the receiver's side
- * from the same origin. Exit status: 0, 1 on a send or connect error,
- * 2 on bad usage.
+ * On success it prints one line on stdout:
+ *
+ *   messages=1000000 bytes=205000000 payload=201000000 gbk=100000 elapsed_s=0.912345 start_unix=1700574312.123456789
+ *
+ * bytes is what went on the wire; payload is the messages alone, without
+ * octet-count prefixes, so a peer that writes each message plus a newline
+ * has written payload + messages bytes when it is done. elapsed_s runs
+ * from the moment every connection is established (and, with --wait, the
+ * go line has arrived) to the moment the last byte was handed to the
+ * kernel; start_unix is the wall clock at that first moment, so a caller
+ * can time the receiver's side from the same origin. Exit status: 0, 1 on
+ * a send or connect error, 2 on bad usage.
  */
+#include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -49,211 +51,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-/* ---- the vendor sample table ---------------------------------------------
+#include "../unit/syslog_samples.h"
+
+/* ---- templates ------------------------------------------------------------
  *
- * Templates are UTF-8 text with {FIELD} placeholders; the fields are filled
- * per message (see enum field). A GBK sample's literal text is converted to
- * GBK once at startup; the placeholders only ever produce ASCII, which GBK
- * shares, so the message as a whole is valid GBK. Weights are per mille of
- * the messages sent; the GBK rows add up to 100.
+ * A sample line is compiled once into parts: literal bytes (GBK or UTF-8,
+ * copied as they are) and variable fields, which are:
+ *
+ *   P_IP       an IPv4 address. A 10/8 address keeps its first two octets,
+ *              any other (the documentation ranges the samples use) its
+ *              first three, so inside stays inside and outside outside.
+ *              The same address twice in a line (Cisco's "ip/port (ip/port)")
+ *              is one slot and gets one value.
+ *   P_PORT     a number of PORT_VARY_MIN or more that follows an address and
+ *              ':' or '/', or a port keyword ("port", "srcport=",
+ *              "SrcPort(1004)=", "SPT=", Chinese "端口:" in UTF-8 or GBK):
+ *              a client's ephemeral port, which becomes a random one. Service
+ *              ports (443, 3389, 8080) stay as they are.
+ *   P_CLOCK    "hh:mm:ss" with an optional fraction: the message's time of
+ *              day (UTC+8, as a Chinese hospital's devices log it). Dates
+ *              stay as the sample has them.
+ *   P_COUNTER  a free-standing number of 5 to 19 digits (Snare record
+ *              numbers, FortiGate eventtime, kernel uptime; see counter_at):
+ *              the sample's value plus the message number, so counters
+ *              rise through a run as they do on a device.
  */
-struct sample {
-	const char *vendor;
-	unsigned weight;
-	int gbk;
-	const char *tmpl;
-};
+enum part_kind { P_LIT, P_IP, P_PORT, P_CLOCK, P_COUNTER };
 
-static const struct sample samples[] = {
-	/* Huawei USG: "Mmm dd yyyy hh:mm:ss host %%01MOD/sev/MNEMONIC(l):..." */
-	{ "huawei-usg", 120, 0,
-	  "<190>{BSDY} USG6650E-HQ %%01SECLOG/6/SESSION_TEARDOWN(l):IPVer=4,Protocol=tcp,"
-	  "SourceIP={SIP},DestinationIP={DIP},SourcePort={SPORT},DestinationPort={DPORT},"
-	  "SourceNatIP={NIP},SourceNatPort={NPORT},BeginTime={EPOCH0},EndTime={EPOCH},"
-	  "SendPkts={PKTS},SendBytes={BYTES},RcvPkts={RPKTS},RcvBytes={RBYTES},"
-	  "SourceVpnID=0,DestinationVpnID=0,SourceZone=trust,DestinationZone=untrust,"
-	  "PolicyName=his-out-web,CloseReason=tcp-fin,ApplicationName=HTTPS." },
-	{ "huawei-usg", 50, 0,
-	  "<188>{BSDY} USG6650E-HQ %%01POLICY/4/POLICYDENY(l):vsys=public, protocol=6, "
-	  "source-ip={SIP}, source-port={SPORT}, destination-ip={DIP}, destination-port={DPORT}, "
-	  "time={YMDS} {HMS}, source-zone=trust, destination-zone=untrust, "
-	  "application-name=SMB, rule-name=deny-smb-outbound." },
+#define MAX_SLOTS 8
+#define PORT_VARY_MIN 10000
 
-	/* H3C Comware: "Mmm dd hh:mm:ss yyyy host %%10MOD/sev/MNEMONIC: ..." */
-	{ "h3c", 100, 0,
-	  "<190>{BSD} {YEAR} H3C-F5030-HIS %%10FILTER/6/FILTER_ZONE_IPV4_EXECUTION: "
-	  "SrcZoneName(1025)=Trust;DstZoneName(1035)=Untrust;Type(1067)=ACL;"
-	  "SecurityPolicy(1072)=his-internet;RuleID(1078)={N};Protocol(1001)=TCP;"
-	  "Application(1002)=https;SrcIPAddr(1003)={SIP};SrcPort(1004)={SPORT};"
-	  "DstIPAddr(1007)={DIP};DstPort(1008)={DPORT};MatchCount(1069)=1;Event(1048)=Permit;" },
-	{ "h3c", 15, 0,
-	  "<187>{BSD} {YEAR} HIS-CORE-S7506 %%10IFNET/3/PHY_UPDOWN: "
-	  "Physical state on the interface GigabitEthernet1/0/{N} changed to down." },
-	{ "h3c", 15, 0,
-	  "<190>{BSD} {YEAR} HIS-CORE-S7506 %%10SSHS/6/SSHS_AUTH_FAIL: SSH user {USER} "
-	  "(IP: {SIP}) didn't pass public key authentication for wrong public key algorithm." },
-
-	/* Sangfor AF: Chinese key:value text after "fwlog:". Current firmware
-	 * sends UTF-8, older releases GBK. */
-	{ "sangfor-af", 60, 0,
-	  "<134>{BSD} AF-1000-HIS fwlog: 日志类型:服务控制或应用控制, 用户:(null), "
-	  "源IP:{SIP}, 源端口:{SPORT}, 目的IP:{DIP}, 目的端口:{DPORT}, 应用类型:网站浏览, "
-	  "应用名称:HTTPS, 系统动作:允许" },
-	{ "sangfor-af", 40, 1,
-	  "<132>{BSD} AF-1000-HIS fwlog: 日志类型:僵尸网络, 用户:{SIP}, 源IP:{SIP}, "
-	  "源端口:{SPORT}, 目的IP:{DIP}, 目的端口:{DPORT}, 攻击类型:恶意域名访问, "
-	  "严重级别:高, 系统动作:被记录, URL:update.malware-c2.example.net" },
-
-	/* Hillstone StoneOS: "Module@FACILITY: ..." */
-	{ "hillstone", 80, 0,
-	  "<190>{BSD} SG-6000-E5760 Traffic@FLOW: SESSION: {SIP}:{SPORT}->{DIP}:{DPORT}(TCP), "
-	  "application HTTPS, interface ethernet0/2, vr trust-vr, policy 27, user -@-, host -, "
-	  "send packets {PKTS},send bytes {BYTES},receive packets {RPKTS},receive bytes {RBYTES},"
-	  "start time {DATE} {HMS},close time {DATE} {HMS},session end,TCP FIN" },
-	{ "hillstone", 30, 1,
-	  "<186>{BSD} SG-6000-E5760 Threat@SECURITY: 从{DIP}:{SPORT}(ethernet0/1)到"
-	  "{SIP}:{DPORT}(ethernet0/2), 威胁名称:SMB远程代码执行漏洞, 威胁类型:漏洞利用, "
-	  "威胁子类型:缓冲区溢出, 应用/协议:SMB, 响应行为:重置, 检测引擎:IPS, "
-	  "威胁级别:严重, 策略ID:{N}" },
-
-	/* Cisco ASA with "logging timestamp": "Mmm dd yyyy hh:mm:ss: %ASA-..." */
-	{ "cisco-asa", 70, 0,
-	  "<166>{BSDY}: %ASA-6-302013: Built outbound TCP connection {SEQ} for "
-	  "outside:{DIP}/{DPORT} ({DIP}/{DPORT}) to inside:{SIP}/{SPORT} ({NIP}/{NPORT})" },
-	{ "cisco-asa", 70, 0,
-	  "<166>{BSDY}: %ASA-6-302014: Teardown TCP connection {SEQ} for outside:{DIP}/{DPORT} "
-	  "to inside:{SIP}/{SPORT} duration 0:{MMSS} bytes {BYTES} TCP FINs" },
-	{ "cisco-asa", 40, 0,
-	  "<164>{BSDY}: %ASA-4-106023: Deny tcp src outside:{DIP}/{SPORT} dst inside:{SIP}/{DPORT} "
-	  "by access-group \"outside_access_in\" [0x5063b82f, 0x0]" },
-
-	/* FortiGate: key=value, no header beyond the PRI. */
-	{ "fortigate", 100, 0,
-	  "<189>date={DATE} time={HMS} devname=\"FG200F-HIS\" devid=\"FG200FT922900123\" "
-	  "eventtime={EPOCHNS} tz=\"+0800\" logid=\"0000000013\" type=\"traffic\" "
-	  "subtype=\"forward\" level=\"notice\" vd=\"root\" srcip={SIP} srcport={SPORT} "
-	  "srcintf=\"port2\" srcintfrole=\"lan\" dstip={DIP} dstport={DPORT} dstintf=\"wan1\" "
-	  "dstintfrole=\"wan\" srccountry=\"Reserved\" dstcountry=\"China\" sessionid={SEQ} "
-	  "proto=6 action=\"close\" policyid=12 policytype=\"policy\" "
-	  "poluuid=\"5c0f6d8a-2c4e-51ee-7d1a-8a3c0b1f4e21\" service=\"HTTPS\" trandisp=\"snat\" "
-	  "transip={NIP} transport={NPORT} appcat=\"unscanned\" duration={DUR} "
-	  "sentbyte={BYTES} rcvdbyte={RBYTES} sentpkt={PKTS} rcvdpkt={RPKTS}" },
-	{ "fortigate", 20, 0,
-	  "<185>date={DATE} time={HMS} devname=\"FG200F-HIS\" devid=\"FG200FT922900123\" "
-	  "eventtime={EPOCHNS} tz=\"+0800\" logid=\"0419016384\" type=\"utm\" subtype=\"ips\" "
-	  "eventtype=\"signature\" level=\"alert\" vd=\"root\" severity=\"critical\" "
-	  "srcip={DIP} srccountry=\"Netherlands\" dstip={SIP} srcintf=\"wan1\" "
-	  "srcintfrole=\"wan\" dstintf=\"port2\" dstintfrole=\"lan\" sessionid={SEQ} "
-	  "action=\"dropped\" proto=6 service=\"SMB\" policyid=3 "
-	  "attack=\"MS.SMB.Server.SMB1.Trans2.Secondary.Handling.Code.Execution\" "
-	  "srcport={SPORT} dstport=445 direction=\"incoming\" attackid=43796 "
-	  "profile=\"default\" ref=\"http://www.fortinet.com/ids/VID43796\" "
-	  "incidentserialno={SEQ} msg=\"applications3: MS.SMB.Server.SMB1.Trans2.Secondary."
-	  "Handling.Code.Execution,\" crscore=50 craction=4096 crlevel=\"critical\"" },
-
-	/* Linux sshd, through rsyslog (RFC 5424) and through busybox/old
-	 * sysklogd (RFC 3164). */
-	{ "linux-sshd", 30, 0,
-	  "<38>1 {ISO} his-db01.his.local sshd {PID} - - Accepted publickey for oracle "
-	  "from {SIP} port {SPORT} ssh2: RSA SHA256:3q2+7wV1nN8m0Qk6yWcO0sE5pJm2cV7yQh0aZ8rXy1U" },
-	{ "linux-sshd", 40, 0,
-	  "<86>{BSD} pacs-gw02 sshd[{PID}]: Failed password for invalid user {USER} "
-	  "from {DIP} port {SPORT} ssh2" },
-	{ "linux-sshd", 20, 0,
-	  "<86>{BSD} lis-app01 sshd[{PID}]: pam_unix(sshd:session): session opened for "
-	  "user root(uid=0) by (uid=0)" },
-
-	/* Windows Security events through Snare (tab-separated, in the
-	 * system code page: GBK on Chinese Windows) and NXLog (RFC 5424). */
-	{ "windows-snare", 40, 0,
-	  "<13>{BSD} EMR-APP01 MSWinEventLog\t1\tSecurity\t{SEQ}\t{CTIME}\t4625\t"
-	  "Microsoft-Windows-Security-Auditing\tN/A\tN/A\tFailure Audit\tEMR-APP01.his.local\t"
-	  "Logon\t\tAn account failed to log on.    Subject:   Security ID:  S-1-0-0   "
-	  "Account Name:  -   Account Domain:  -   Logon ID:  0x0    Logon Type:   3    "
-	  "Account For Which Logon Failed:   Security ID:  S-1-0-0   Account Name:  {USER}   "
-	  "Account Domain:  HIS    Failure Information:   Failure Reason:  Unknown user name "
-	  "or bad password.   Status:   0xC000006D   Sub Status:  0xC000006A    "
-	  "Network Information:   Workstation Name: NURSE-PC{N}   Source Network Address: {SIP}   "
-	  "Source Port:  {SPORT}\t{SEQ}" },
-	{ "windows-snare", 30, 1,
-	  "<13>{BSD} NURSE-PC017 MSWinEventLog\t1\tSecurity\t{SEQ}\t{CTIME}\t4625\t"
-	  "Microsoft-Windows-Security-Auditing\tN/A\tN/A\t审核失败\tNURSE-PC017.his.local\t"
-	  "登录\t\t帐户登录失败。    使用者:   安全 ID:  S-1-0-0   帐户名:  -   "
-	  "帐户域:  -   登录 ID:  0x0    登录类型:   3    登录失败的帐户:   "
-	  "安全 ID:  S-1-0-0   帐户名:  {USER}   帐户域:  HIS    失败信息:   "
-	  "失败原因:  未知用户名或密码错误。   状态:   0xC000006D   子状态:  0xC000006A    "
-	  "网络信息:   工作站名:  NURSE-PC{N}   源网络地址:  {SIP}   源端口:  {SPORT}\t{SEQ}" },
-	{ "windows-nxlog", 30, 0,
-	  "<14>1 {ISO} HIS-DC01.his.local Microsoft-Windows-Security-Auditing {PID} - "
-	  "[NXLOG@14506 EventReceivedTime=\"{DATE} {HMS}\" SourceModuleName=\"eventlog\" "
-	  "SourceModuleType=\"im_msvistalog\"] 已成功登录帐户。 使用者: 安全 ID: S-1-5-18 "
-	  "帐户名: HIS-DC01$ 帐户域: HIS 登录 ID: 0x3E7 登录类型: 3 新登录: 安全 ID: "
-	  "S-1-5-21-3623811015-3361044348-30300820-{N} 帐户名: {USER} 帐户域: HIS "
-	  "网络信息: 工作站名: NURSE-PC{N} 源网络地址: {SIP} 源端口: {SPORT}" },
-};
-#define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
-
-/* ---- per-message fields -------------------------------------------------- */
-
-enum field {
-	F_SEQ,      /* message number, 1-based */
-	F_BSD,      /* RFC 3164 "Mmm dd hh:mm:ss" (day space-padded) */
-	F_BSDY,     /* "Mmm dd yyyy hh:mm:ss" (Huawei, Cisco) */
-	F_YEAR, F_DATE, F_YMDS, F_HMS, F_MMSS,
-	F_ISO,      /* RFC 3339 with µs and +08:00 */
-	F_CTIME,    /* "Tue Nov 21 13:45:12 2023" (Snare) */
-	F_EPOCH, F_EPOCH0, F_EPOCHNS,
-	F_SIP,      /* hospital-side address, 10.0.0.0/8 */
-	F_DIP,      /* Internet-side address */
-	F_NIP,      /* the firewall's public NAT address, 203.0.113.0/24 */
-	F_SPORT, F_DPORT, F_NPORT, F_PID,
-	F_BYTES, F_RBYTES, F_PKTS, F_RPKTS, F_DUR, F_N, F_USER,
-	F_COUNT
-};
-
-static const char *const field_names[F_COUNT] = {
-	[F_SEQ] = "SEQ", [F_BSD] = "BSD", [F_BSDY] = "BSDY", [F_YEAR] = "YEAR",
-	[F_DATE] = "DATE", [F_YMDS] = "YMDS", [F_HMS] = "HMS", [F_MMSS] = "MMSS",
-	[F_ISO] = "ISO", [F_CTIME] = "CTIME", [F_EPOCH] = "EPOCH", [F_EPOCH0] = "EPOCH0",
-	[F_EPOCHNS] = "EPOCHNS", [F_SIP] = "SIP", [F_DIP] = "DIP", [F_NIP] = "NIP",
-	[F_SPORT] = "SPORT", [F_DPORT] = "DPORT", [F_NPORT] = "NPORT", [F_PID] = "PID",
-	[F_BYTES] = "BYTES", [F_RBYTES] = "RBYTES", [F_PKTS] = "PKTS", [F_RPKTS] = "RPKTS",
-	[F_DUR] = "DUR", [F_N] = "N", [F_USER] = "USER",
-};
-
-static const char *const users[] = {
-	"admin", "administrator", "root", "his_dba", "pacs", "nurse017", "zhangwei",
-	"liuyang", "test", "oracle", "scanner", "guest",
-};
-static const unsigned short dports[] = { 443, 443, 443, 80, 80, 53, 445, 3389, 22, 1433, 8080, 104 };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-
-/* A compiled template: literal runs (already in the target charset) and
- * fields, alternating as the template has them. */
 struct part {
-	int field;          /* -1 for a literal */
-	const char *lit;
-	size_t len;
+	enum part_kind kind;
+	const char *lit;      /* P_LIT: bytes in the sample line */
+	size_t len;           /* P_LIT: their count; P_CLOCK: fraction digits */
+	unsigned slot;        /* P_IP, P_PORT */
+	uint64_t base;        /* P_COUNTER */
 };
 
 struct tmpl {
-	struct part *parts;
+	struct part parts[64];
 	size_t nparts;
+	/* P_IP slots: the octets kept ("10.20." or "198.51.100.") */
+	char ip_prefix[MAX_SLOTS][16];
+	unsigned ip_keep[MAX_SLOTS];    /* octets kept: 2 or 3 */
+	char ip_orig[MAX_SLOTS][16];
+	unsigned nip;
+	unsigned port_orig[MAX_SLOTS];
+	unsigned nport;
 	int gbk;
-};
-
-/* The values of one message. Text fields are formatted into `txt` once per
- * message, because a template may use a field twice and both uses must
- * agree (Cisco repeats addresses). */
-struct values {
-	char txt[F_COUNT][48];
-	size_t len[F_COUNT];
 };
 
 static uint64_t rng_state;
@@ -272,8 +123,8 @@ static unsigned rnd_below(unsigned n)
 	return (unsigned)((rnd() >> 32) % n);
 }
 
-/* Decimal formatting without snprintf: the build loop formats about twenty
- * numbers per message. */
+/* Decimal formatting without snprintf: the build loop formats a dozen
+ * numbers per message. Returns the digits written (no terminator). */
 static size_t fmt_u64(char *dst, uint64_t v)
 {
 	char tmp[24];
@@ -285,181 +136,235 @@ static size_t fmt_u64(char *dst, uint64_t v)
 	} while (v != 0);
 	for (i = 0; i < n; i++)
 		dst[i] = tmp[n - 1 - i];
-	dst[n] = '\0';
 	return n;
 }
 
-static size_t fmt_ip(char *dst, unsigned a, unsigned b, unsigned c, unsigned d)
+static int is_alnum(unsigned char c)
 {
-	size_t n = fmt_u64(dst, a);
-
-	dst[n++] = '.';
-	n += fmt_u64(dst + n, b);
-	dst[n++] = '.';
-	n += fmt_u64(dst + n, c);
-	dst[n++] = '.';
-	n += fmt_u64(dst + n, d);
-	return n;
+	return isascii(c) && isalnum(c);
 }
 
-static void set_num(struct values *v, int f, uint64_t x)
+static size_t digits_at(const char *s, size_t i, size_t n)
 {
-	v->len[f] = fmt_u64(v->txt[f], x);
+	size_t j = i;
+
+	while (j < n && s[j] >= '0' && s[j] <= '9')
+		j++;
+	return j - i;
 }
 
-/* Formats the time fields for wall time `sec` (+08:00 is added, as the
- * devices of a Chinese hospital log local time). Called when the second
- * changes, not per message. */
-static void set_time_fields(struct values *v, time_t sec)
+/* A dotted quad at s[i..n): returns its length, or 0. */
+static size_t ipv4_at(const char *s, size_t i, size_t n)
 {
-	time_t local = sec + 8 * 3600;
-	struct tm tm;
+	size_t j = i, d;
+	unsigned k, v;
 
-	gmtime_r(&local, &tm);
-	v->len[F_BSD] = (size_t)snprintf(v->txt[F_BSD], 48, "%s %2d %02d:%02d:%02d",
-					 months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	v->len[F_BSDY] = (size_t)snprintf(v->txt[F_BSDY], 48, "%s %02d %d %02d:%02d:%02d",
-					  months[tm.tm_mon], tm.tm_mday, tm.tm_year + 1900,
-					  tm.tm_hour, tm.tm_min, tm.tm_sec);
-	v->len[F_YEAR] = (size_t)snprintf(v->txt[F_YEAR], 48, "%d", tm.tm_year + 1900);
-	v->len[F_DATE] = (size_t)snprintf(v->txt[F_DATE], 48, "%d-%02d-%02d",
-					  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	v->len[F_YMDS] = (size_t)snprintf(v->txt[F_YMDS], 48, "%d/%02d/%02d",
-					  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	v->len[F_HMS] = (size_t)snprintf(v->txt[F_HMS], 48, "%02d:%02d:%02d",
-					 tm.tm_hour, tm.tm_min, tm.tm_sec);
-	v->len[F_CTIME] = (size_t)snprintf(v->txt[F_CTIME], 48, "%s %s %2d %02d:%02d:%02d %d",
-					   wdays[tm.tm_wday], months[tm.tm_mon], tm.tm_mday,
-					   tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
-	set_num(v, F_EPOCH, (uint64_t)sec);
-}
-
-/* Fills the fields of message number `seq` sent at `us` (µs since the
- * epoch); the time fields must already be set for that second. */
-static void set_values(struct values *v, uint64_t seq, int64_t us)
-{
-	unsigned dur = rnd_below(600);
-	const char *user;
-	time_t local = (time_t)(us / 1000000) + 8 * 3600;
-	struct tm tm;
-
-	set_num(v, F_SEQ, seq);
-	v->len[F_SIP] = fmt_ip(v->txt[F_SIP], 10, rnd_below(32), rnd_below(256), 1 + rnd_below(254));
-	v->len[F_DIP] = fmt_ip(v->txt[F_DIP], 1 + rnd_below(222), rnd_below(256), rnd_below(256),
-			       1 + rnd_below(254));
-	v->len[F_NIP] = fmt_ip(v->txt[F_NIP], 203, 0, 113, 1 + rnd_below(30));
-	set_num(v, F_SPORT, 1024 + rnd_below(64512));
-	set_num(v, F_DPORT, dports[rnd_below(sizeof(dports) / sizeof(dports[0]))]);
-	set_num(v, F_NPORT, 1024 + rnd_below(64512));
-	set_num(v, F_PID, 300 + rnd_below(65000));
-	set_num(v, F_BYTES, 40 + rnd_below(2000000));
-	set_num(v, F_RBYTES, 40 + rnd_below(20000000));
-	set_num(v, F_PKTS, 1 + rnd_below(5000));
-	set_num(v, F_RPKTS, 1 + rnd_below(20000));
-	set_num(v, F_DUR, dur);
-	set_num(v, F_EPOCH0, (uint64_t)(us / 1000000) - dur);
-	set_num(v, F_EPOCHNS, (uint64_t)us * 1000 + rnd_below(1000));
-	set_num(v, F_N, 1 + rnd_below(48));
-	v->len[F_MMSS] = (size_t)snprintf(v->txt[F_MMSS], 48, "%02u:%02u", dur / 60, dur % 60);
-	gmtime_r(&local, &tm);
-	v->len[F_ISO] = (size_t)snprintf(v->txt[F_ISO], 48, "%d-%02d-%02dT%02d:%02d:%02d.%06d+08:00",
-					 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-					 tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-	user = users[rnd_below(sizeof(users) / sizeof(users[0]))];
-	v->len[F_USER] = strlen(user);
-	memcpy(v->txt[F_USER], user, v->len[F_USER] + 1);
-}
-
-/* ---- template compilation ------------------------------------------------ */
-
-/* Converts `len` bytes of UTF-8 to GBK into a new string (*out, *outlen).
- * Returns 0 or -errno (EILSEQ when the text has no GBK form). */
-static int to_gbk(iconv_t cd, const char *src, size_t len, char **out, size_t *outlen)
-{
-	size_t cap = len * 2 + 1, left = cap, inleft = len;
-	char *dst = malloc(cap), *ip = (char *)src, *op = dst;
-
-	*out = NULL;
-	*outlen = 0;
-	if (dst == NULL)
-		return -ENOMEM;
-	if (iconv(cd, &ip, &inleft, &op, &left) == (size_t)-1) {
-		int e = errno;
-
-		free(dst);
-		return -e;
-	}
-	*out = dst;
-	*outlen = cap - left;
-	return 0;
-}
-
-static int field_lookup(const char *name, size_t len)
-{
-	int f;
-
-	for (f = 0; f < F_COUNT; f++)
-		if (strlen(field_names[f]) == len && memcmp(field_names[f], name, len) == 0)
-			return f;
-	return -1;
-}
-
-static int part_add(struct tmpl *t, int field, const char *lit, size_t len, iconv_t cd)
-{
-	struct part *p;
-	char *copy;
-	size_t clen = len;
-	int rc;
-
-	if (field < 0 && len == 0)
-		return 0;
-	p = realloc(t->parts, (t->nparts + 1) * sizeof(*p));
-	if (p == NULL)
-		return -ENOMEM;
-	t->parts = p;
-	p = &t->parts[t->nparts];
-	p->field = field;
-	p->lit = NULL;
-	p->len = 0;
-	if (field < 0) {
-		if (t->gbk) {
-			rc = to_gbk(cd, lit, len, &copy, &clen);
-			if (rc < 0)
-				return rc;
-		} else {
-			copy = strndup(lit, len);
-			if (copy == NULL)
-				return -ENOMEM;
+	for (k = 0; k < 4; k++) {
+		d = digits_at(s, j, n);
+		if (d == 0 || d > 3)
+			return 0;
+		v = (unsigned)strtoul(s + j, NULL, 10);
+		if (v > 255)
+			return 0;
+		j += d;
+		if (k < 3) {
+			if (j >= n || s[j] != '.')
+				return 0;
+			j++;
 		}
-		p->lit = copy;
-		p->len = clen;
 	}
-	t->nparts++;
+	/* "1.2.3.4.5" or "1.2.3.4x" is not an address. */
+	if (j < n && (is_alnum((unsigned char)s[j]) ||
+		      (s[j] == '.' && j + 1 < n && s[j + 1] >= '0' && s[j + 1] <= '9')))
+		return 0;
+	return j - i;
+}
+
+/* "hh:mm:ss" at s[i..n), not inside a colon-separated run such as a MAC
+ * address (a trailing ':' before a space is fine: Cisco ASA writes
+ * "13:39:04: %ASA-..."). Returns its length with any ".fraction", and the
+ * fraction's digits in *frac. */
+static size_t clock_at(const char *s, size_t i, size_t n, size_t *frac)
+{
+	size_t j = i + 8;
+
+	*frac = 0;
+	if (j > n || digits_at(s, i, n) != 2 || s[i + 2] != ':' || digits_at(s, i + 3, n) != 2 ||
+	    s[i + 5] != ':' || digits_at(s, i + 6, n) != 2)
+		return 0;
+	if ((i > 0 && s[i - 1] == ':') ||
+	    (j + 1 < n && s[j] == ':' && isascii((unsigned char)s[j + 1]) && isxdigit((unsigned char)s[j + 1])))
+		return 0;
+	if (j + 1 < n && s[j] == '.' && s[j + 1] >= '0' && s[j + 1] <= '9') {
+		*frac = digits_at(s, j + 1, n);
+		j += 1 + *frac;
+	}
+	return j - i;
+}
+
+/* A counter: 5 to 19 digits without a leading zero (those are
+ * identifiers: FortiGate's logid="0000000013"), standing alone between
+ * blanks, '=', '[' before and blanks, ',', '.', ']' after. Message ids
+ * ("%ASA-6-302013"), enterprise numbers ("NXLOG@14506") and serial numbers
+ * ("2812345678901234(root)") do not qualify. */
+static int counter_at(const char *s, size_t i, size_t n, size_t d)
+{
+	char before = i > 0 ? s[i - 1] : ' ', after = i + d < n ? s[i + d] : ' ';
+
+	return d >= 5 && d <= 19 && s[i] != '0' && strchr(" \t=[", before) != NULL &&
+	       strchr(" \t,.]", after) != NULL;
+}
+
+static int ends_with(const char *s, size_t end, const char *suffix, int nocase)
+{
+	size_t k = strlen(suffix);
+
+	if (end < k)
+		return 0;
+	return nocase ? strncasecmp(s + end - k, suffix, k) == 0 : memcmp(s + end - k, suffix, k) == 0;
+}
+
+/* Whether the number at s[i] is a port by the words before it. */
+static int port_keyword_before(const char *s, size_t i)
+{
+	size_t e = i;
+
+	if (e > 0 && (s[e - 1] == '=' || s[e - 1] == ':' || s[e - 1] == ' ')) {
+		e--;
+		/* H3C: "SrcPort(1004)=" */
+		if (e > 0 && s[e - 1] == ')') {
+			size_t b = e - 1;
+
+			while (b > 0 && s[b - 1] >= '0' && s[b - 1] <= '9')
+				b--;
+			if (b > 0 && s[b - 1] == '(')
+				e = b - 1;
+		}
+		if (ends_with(s, e, "port", 1) || ends_with(s, e, "SPT", 0) || ends_with(s, e, "DPT", 0) ||
+		    ends_with(s, e, "\xe7\xab\xaf\xe5\x8f\xa3", 0) ||  /* 端口, UTF-8 */
+		    ends_with(s, e, "\xb6\xcb\xbf\xda", 0))            /* 端口, GBK */
+			return 1;
+	}
 	return 0;
 }
 
-/* Splits a sample's template into literals and fields. A '{' that does not
- * open a known field name stays literal text. */
-static int tmpl_compile(struct tmpl *t, const struct sample *s, iconv_t cd)
+static int part_add(struct tmpl *t, struct part p)
 {
-	const char *p = s->tmpl, *lit = p, *end;
-	int f, rc;
+	if (t->nparts == sizeof(t->parts) / sizeof(t->parts[0]))
+		return -ENOSPC;
+	t->parts[t->nparts++] = p;
+	return 0;
+}
+
+static int lit_add(struct tmpl *t, const char *s, size_t from, size_t to)
+{
+	if (to == from)
+		return 0;
+	return part_add(t, (struct part){ .kind = P_LIT, .lit = s + from, .len = to - from });
+}
+
+static int ip_slot(struct tmpl *t, const char *s, size_t len)
+{
+	char ip[16];
+	unsigned k, dots = 0, keep;
+	size_t j;
+
+	if (len >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, len);
+	ip[len] = '\0';
+	for (k = 0; k < t->nip; k++)
+		if (strcmp(t->ip_orig[k], ip) == 0)
+			return (int)k;
+	if (t->nip == MAX_SLOTS)
+		return -ENOSPC;
+	keep = strncmp(ip, "10.", 3) == 0 ? 2 : 3;
+	for (j = 0; j < len; j++)
+		if (ip[j] == '.' && ++dots == keep)
+			break;
+	memcpy(t->ip_orig[t->nip], ip, len + 1);
+	memcpy(t->ip_prefix[t->nip], ip, j + 1);
+	t->ip_prefix[t->nip][j + 1] = '\0';
+	t->ip_keep[t->nip] = keep;
+	return (int)t->nip++;
+}
+
+static int port_slot(struct tmpl *t, unsigned port)
+{
+	unsigned k;
+
+	for (k = 0; k < t->nport; k++)
+		if (t->port_orig[k] == port)
+			return (int)k;
+	if (t->nport == MAX_SLOTS)
+		return -ENOSPC;
+	t->port_orig[t->nport] = port;
+	return (int)t->nport++;
+}
+
+/* Splits one sample line into literal runs and fields (see above). */
+static int tmpl_compile(struct tmpl *t, const struct syslog_sample *smp)
+{
+	const char *s = smp->line;
+	size_t n = strlen(s), i = 0, lit = 0, len, frac, d;
+	int prev_ip_end = -1, slot, rc;
 
 	memset(t, 0, sizeof(*t));
-	t->gbk = s->gbk;
-	while ((p = strchr(p, '{')) != NULL) {
-		end = strchr(p, '}');
-		f = end ? field_lookup(p + 1, (size_t)(end - p - 1)) : -1;
-		if (f < 0) {
-			p++;
+	t->gbk = smp->gbk;
+	while (i < n) {
+		int start = s[i] >= '0' && s[i] <= '9' &&
+			    (i == 0 || (!is_alnum((unsigned char)s[i - 1]) && s[i - 1] != '.') ||
+			     (s[i - 1] == 'T' && i >= 2 && s[i - 2] >= '0' && s[i - 2] <= '9'));
+
+		if (!start) {
+			i++;
 			continue;
 		}
-		if ((rc = part_add(t, -1, lit, (size_t)(p - lit), cd)) < 0 ||
-		    (rc = part_add(t, f, NULL, 0, cd)) < 0)
-			return rc;
-		p = lit = end + 1;
+		d = digits_at(s, i, n);
+		if ((len = ipv4_at(s, i, n)) > 0) {
+			if ((slot = ip_slot(t, s + i, len)) < 0)
+				return slot;
+			if ((rc = lit_add(t, s, lit, i)) < 0 ||
+			    (rc = part_add(t, (struct part){ .kind = P_IP, .slot = (unsigned)slot })) < 0)
+				return rc;
+			i += len;
+			lit = i;
+			prev_ip_end = (int)i;
+			continue;
+		}
+		if ((len = clock_at(s, i, n, &frac)) > 0) {
+			if ((rc = lit_add(t, s, lit, i)) < 0 ||
+			    (rc = part_add(t, (struct part){ .kind = P_CLOCK, .len = frac })) < 0)
+				return rc;
+			i += len;
+			lit = i;
+			continue;
+		}
+		if (d == 5 && (i + d >= n || !is_alnum((unsigned char)s[i + d])) &&
+		    strtoul(s + i, NULL, 10) >= PORT_VARY_MIN && strtoul(s + i, NULL, 10) <= 65535 &&
+		    (((int)i == prev_ip_end + 1 && (s[i - 1] == ':' || s[i - 1] == '/')) ||
+		     port_keyword_before(s, i))) {
+			if ((slot = port_slot(t, (unsigned)strtoul(s + i, NULL, 10))) < 0)
+				return slot;
+			if ((rc = lit_add(t, s, lit, i)) < 0 ||
+			    (rc = part_add(t, (struct part){ .kind = P_PORT, .slot = (unsigned)slot })) < 0)
+				return rc;
+			i += d;
+			lit = i;
+			continue;
+		}
+		if (counter_at(s, i, n, d)) {
+			if ((rc = lit_add(t, s, lit, i)) < 0 ||
+			    (rc = part_add(t, (struct part){ .kind = P_COUNTER,
+							     .base = strtoull(s + i, NULL, 10) })) < 0)
+				return rc;
+			i += d;
+			lit = i;
+			continue;
+		}
+		i += d;
 	}
-	return part_add(t, -1, lit, strlen(lit), cd);
+	return lit_add(t, s, lit, n);
 }
 
 /* ---- building the stream ------------------------------------------------- */
@@ -490,19 +395,79 @@ static int stream_reserve(struct stream *st, size_t more)
 	return 0;
 }
 
-/* Renders one message into `msg` (at most `cap` bytes, truncated beyond). */
-static size_t render(const struct tmpl *t, const struct values *v, char *msg, size_t cap)
+/* The per-message values of one template's slots. */
+struct values {
+	char ip[MAX_SLOTS][16];
+	size_t ip_len[MAX_SLOTS];
+	char port[MAX_SLOTS][8];
+	size_t port_len[MAX_SLOTS];
+	char clock[16];        /* "hh:mm:ss.uuuuuu" */
+};
+
+static void values_set(struct values *v, const struct tmpl *t, int64_t us)
 {
-	size_t n = 0, i, len;
+	time_t local = (time_t)(us / 1000000) + 8 * 3600;
+	unsigned k, sod = (unsigned)(local % 86400), frac = (unsigned)(us % 1000000), i;
+	size_t n;
+
+	for (k = 0; k < t->nip; k++) {
+		n = strlen(t->ip_prefix[k]);
+		memcpy(v->ip[k], t->ip_prefix[k], n);
+		if (t->ip_keep[k] == 2) {
+			n += fmt_u64(v->ip[k] + n, rnd_below(256));
+			v->ip[k][n++] = '.';
+		}
+		n += fmt_u64(v->ip[k] + n, 1 + rnd_below(254));
+		v->ip_len[k] = n;
+	}
+	for (k = 0; k < t->nport; k++) {
+		unsigned p = t->port_orig[k];
+
+		if (p >= PORT_VARY_MIN)
+			p = PORT_VARY_MIN + rnd_below(65536 - PORT_VARY_MIN);
+		v->port_len[k] = fmt_u64(v->port[k], p);
+	}
+	snprintf(v->clock, sizeof(v->clock), "%02u:%02u:%02u.", sod / 3600, sod / 60 % 60, sod % 60);
+	for (i = 0; i < 6; i++) {
+		v->clock[14 - i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	v->clock[15] = '\0';
+}
+
+/* Renders message number `seq` from template t into msg (cap bytes;
+ * truncated beyond, which the samples never reach). */
+static size_t render(const struct tmpl *t, const struct values *v, uint64_t seq,
+		     char *msg, size_t cap)
+{
+	char num[24];
 	const char *src;
+	size_t n = 0, i, len;
 
 	for (i = 0; i < t->nparts; i++) {
-		if (t->parts[i].field < 0) {
-			src = t->parts[i].lit;
-			len = t->parts[i].len;
-		} else {
-			src = v->txt[t->parts[i].field];
-			len = v->len[t->parts[i].field];
+		const struct part *p = &t->parts[i];
+
+		switch (p->kind) {
+		case P_LIT:
+			src = p->lit;
+			len = p->len;
+			break;
+		case P_IP:
+			src = v->ip[p->slot];
+			len = v->ip_len[p->slot];
+			break;
+		case P_PORT:
+			src = v->port[p->slot];
+			len = v->port_len[p->slot];
+			break;
+		case P_CLOCK:
+			src = v->clock;
+			len = p->len == 0 ? 8 : 9 + (p->len > 6 ? 6 : p->len);
+			break;
+		default:
+			src = num;
+			len = fmt_u64(num, p->base + seq);
+			break;
 		}
 		if (len > cap - n)
 			len = cap - n;
@@ -514,36 +479,23 @@ static size_t render(const struct tmpl *t, const struct values *v, char *msg, si
 
 /* Builds `count` frames, "LEN SP MSG", into st. Message times advance
  * 20 µs per message from `start_us`, like a busy firewall's. */
-static int stream_build(struct stream *st, const struct tmpl *tmpls, uint64_t count,
-			int64_t start_us)
+static int stream_build(struct stream *st, const struct tmpl *tmpls, size_t ntmpl,
+			uint64_t count, int64_t start_us)
 {
-	static char msg[8192];
-	unsigned pick[1000], i, k = 0;
+	static char msg[16384];
 	struct values v;
-	time_t sec = -1;
 	uint64_t n;
 	size_t len, hl;
 	char hdr[24];
 
-	for (i = 0; i < NSAMPLES; i++)
-		for (unsigned w = 0; w < samples[i].weight && k < 1000; w++)
-			pick[k++] = i;
-	while (k < 1000)
-		pick[k++] = 0;
-	memset(&v, 0, sizeof(v));
 	st->off = malloc((count + 1) * sizeof(*st->off));
 	if (st->off == NULL)
 		return -ENOMEM;
 	for (n = 0; n < count; n++) {
-		int64_t us = start_us + (int64_t)n * 20;
-		const struct tmpl *t = &tmpls[pick[rnd_below(1000)]];
+		const struct tmpl *t = &tmpls[rnd_below((unsigned)ntmpl)];
 
-		if (us / 1000000 != sec) {
-			sec = us / 1000000;
-			set_time_fields(&v, sec);
-		}
-		set_values(&v, n + 1, us);
-		len = render(t, &v, msg, sizeof(msg));
+		values_set(&v, t, start_us + (int64_t)n * 20);
+		len = render(t, &v, n + 1, msg, sizeof(msg));
 		hl = fmt_u64(hdr, len);
 		hdr[hl++] = ' ';
 		if (stream_reserve(st, hl + len) < 0)
@@ -689,7 +641,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct tmpl tmpls[NSAMPLES];
+	static struct tmpl tmpls[SYSLOG_SAMPLES_COUNT];
 	struct stream st;
 	struct sender *snd;
 	struct timespec wall, t0;
@@ -697,7 +649,6 @@ int main(int argc, char **argv)
 	unsigned long long count, nconn = 1, seed = 0x5eed5eedULL;
 	int udp = 0, wait_go = 0, rc = 0, i;
 	unsigned c;
-	iconv_t cd;
 	double start, elapsed;
 
 	if (argc < 4)
@@ -724,23 +675,17 @@ int main(int argc, char **argv)
 	rng_state = seed ? seed : 1;
 	signal(SIGPIPE, SIG_IGN);
 
-	cd = iconv_open("GBK", "UTF-8");
-	if (cd == (iconv_t)-1) {
-		perror("syslog_loadgen: iconv_open GBK");
-		return 1;
-	}
-	for (c = 0; c < NSAMPLES; c++) {
-		if (tmpl_compile(&tmpls[c], &samples[c], cd) < 0) {
-			fprintf(stderr, "syslog_loadgen: sample %u (%s) does not compile\n",
-				c, samples[c].vendor);
+	for (c = 0; c < SYSLOG_SAMPLES_COUNT; c++) {
+		if (tmpl_compile(&tmpls[c], &syslog_samples[c]) < 0) {
+			fprintf(stderr, "syslog_loadgen: sample %u (%s) has too many fields\n",
+				c, syslog_samples[c].vendor);
 			return 1;
 		}
 	}
-	iconv_close(cd);
 
 	memset(&st, 0, sizeof(st));
 	clock_gettime(CLOCK_REALTIME, &t0);
-	if (stream_build(&st, tmpls, count, (int64_t)t0.tv_sec * 1000000 + t0.tv_nsec / 1000) < 0) {
+	if (stream_build(&st, tmpls, SYSLOG_SAMPLES_COUNT, count, (int64_t)t0.tv_sec * 1000000 + t0.tv_nsec / 1000) < 0) {
 		fprintf(stderr, "syslog_loadgen: out of memory building %llu messages\n", count);
 		return 1;
 	}
