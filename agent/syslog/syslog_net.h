@@ -25,9 +25,12 @@
 #include <uv.h>
 
 #include "config.h"
+#include "kconfig.h"
 #include "spool.h"
 
 struct syslog_server;
+
+#if IS_ENABLED(CONFIG_SYSLOG)
 
 /* Creates a server that appends to `lane` (owned by the caller, which
  * must outlive the server). 0 or -ENOMEM. */
@@ -59,5 +62,41 @@ void syslog_server_stop(struct syslog_server *s, void (*done)(void *arg), void *
 
 /* Frees a stopped server. NULL-safe. */
 void syslog_server_destroy(struct syslog_server *s);
+
+#else /* the receiver is configured out: a server that does nothing */
+
+static inline int syslog_server_create(struct syslog_server **out, uv_loop_t *loop,
+				       struct spool_lane *lane)
+{
+	(void)loop;
+	(void)lane;
+	*out = NULL;
+	return 0;
+}
+static inline int syslog_server_configure(struct syslog_server *s, const struct ward_config *cfg)
+{
+	(void)s;
+	(void)cfg;
+	return 0;
+}
+static inline void syslog_server_on_commit(struct syslog_server *s) { (void)s; }
+static inline void syslog_server_on_spool_usage(struct syslog_server *s, int full)
+{
+	(void)s;
+	(void)full;
+}
+static inline json_t *syslog_server_status(struct syslog_server *s)
+{
+	(void)s;
+	return json_pack("{s:[], s:[]}", "listeners", "sources");
+}
+static inline void syslog_server_stop(struct syslog_server *s, void (*done)(void *arg), void *arg)
+{
+	(void)s;
+	done(arg);
+}
+static inline void syslog_server_destroy(struct syslog_server *s) { (void)s; }
+
+#endif
 
 #endif
