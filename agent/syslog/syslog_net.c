@@ -17,10 +17,9 @@
 #include "syslog_record.h"
 #include "syslog_sources.h"
 #include "tls_server.h"
+#include "udp_rx.h"
 
 #define READ_BUF_BYTES (64 * 1024)
-#define UDP_BATCH 16
-#define UDP_MAX_BATCHES_PER_WAKEUP 64
 #define SOURCES_MAX 4096
 #define IDLE_SCAN_MS 5000
 
@@ -51,10 +50,8 @@ struct syslog_listener {
 	unsigned conns;             /* open connections referring to it */
 	union {
 		uv_tcp_t tcp;
-		uv_poll_t poll;
+		struct udp_rx udp;
 	} h;
-	int fd;                     /* UDP socket */
-	uint32_t ovfl_last;         /* last SO_RXQ_OVFL value seen */
 	struct tls_server_ctx *tls;
 	struct listener_counters c;
 	uint64_t rate_prev;
@@ -97,9 +94,6 @@ struct syslog_server {
 	uint8_t *rbuf;              /* shared read buffer: reads are handled at once */
 	uint8_t *pbuf;              /* shared TLS plaintext buffer */
 	struct buf rec, scratch;
-	/* UDP batch buffers */
-	uint8_t *udp_bufs;
-	size_t udp_buf_len;
 	uint64_t paused_events;
 };
 
@@ -134,18 +128,23 @@ static void listener_maybe_free(struct syslog_listener *l)
 		listener_free(l);
 }
 
-static void listener_closed_cb(uv_handle_t *h)
+static void listener_closed(struct syslog_listener *l)
 {
-	struct syslog_listener *l = h->data;
 	struct syslog_server *s = l->srv;
 
 	l->handle_open = 0;
-	if (l->proto == LISTEN_UDP && l->fd >= 0) {
-		close(l->fd);
-		l->fd = -1;
-	}
 	listener_maybe_free(l);
 	server_handle_closed(s);
+}
+
+static void tcp_listener_closed_cb(uv_handle_t *h)
+{
+	listener_closed(h->data);
+}
+
+static void udp_listener_closed(struct udp_rx *u)
+{
+	listener_closed(u->data);
 }
 
 static void listener_close(struct syslog_listener *l)
@@ -153,8 +152,10 @@ static void listener_close(struct syslog_listener *l)
 	if (!l->handle_open)
 		return;
 	l->bound = 0;
-	if (!uv_is_closing((uv_handle_t *)&l->h))
-		uv_close((uv_handle_t *)&l->h, listener_closed_cb);
+	if (l->proto == LISTEN_UDP)
+		udp_rx_close(&l->h.udp, udp_listener_closed);
+	else if (!uv_is_closing((uv_handle_t *)&l->h.tcp))
+		uv_close((uv_handle_t *)&l->h.tcp, tcp_listener_closed_cb);
 }
 
 /* ---- delivering one message ---------------------------------------------- */
@@ -212,117 +213,38 @@ static int deliver(struct syslog_listener *l, const struct sockaddr *sa, const c
 
 /* ---- UDP ------------------------------------------------------------------ */
 
-static void udp_account_drops(struct syslog_listener *l, struct msghdr *mh)
+static void udp_datagram_cb(struct udp_rx *u, const uint8_t *data, size_t len, bool trunc,
+			    const struct sockaddr *from, int64_t now_us)
 {
-	struct cmsghdr *cm;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-			uint32_t v;
-
-			memcpy(&v, CMSG_DATA(cm), sizeof(v));
-			/* The kernel reports a running total per socket. */
-			l->c.dropped_kernel += (uint32_t)(v - l->ovfl_last);
-			l->ovfl_last = v;
-		}
-	}
-}
-
-static void udp_poll_cb(uv_poll_t *h, int status, int events)
-{
-	struct syslog_listener *l = h->data;
-	struct syslog_server *s = l->srv;
-	struct mmsghdr mm[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	struct sockaddr_storage from[UDP_BATCH];
-	char ctrl[UDP_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+	struct syslog_listener *l = u->data;
+	const char *p = (const char *)data;
 	char peer[64];
-	int batch, n, i;
 
-	if (status < 0)
+	l->c.dropped_kernel = u->drops_kernel;
+	/* Many senders end datagrams with LF or NUL; it is not part of the
+	 * message (RFC 5426 section 3.1). */
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == '\0'))
+		len--;
+	if (len == 0)
 		return;
-	for (batch = 0; batch < UDP_MAX_BATCHES_PER_WAKEUP; batch++) {
-		int64_t now_us;
-
-		for (i = 0; i < UDP_BATCH; i++) {
-			iov[i].iov_base = s->udp_bufs + (size_t)i * s->udp_buf_len;
-			iov[i].iov_len = s->udp_buf_len;
-			memset(&mm[i], 0, sizeof(mm[i]));
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			mm[i].msg_hdr.msg_control = ctrl[i];
-			mm[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
-		}
-		n = recvmmsg(l->fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		now_us = clock_wall_us();
-		for (i = 0; i < n; i++) {
-			const char *p = iov[i].iov_base;
-			size_t len = mm[i].msg_len;
-			bool trunc = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-
-			udp_account_drops(l, &mm[i].msg_hdr);
-			if (len > s->max_msg) {
-				len = s->max_msg;
-				trunc = true;
-			}
-			/* Many senders end datagrams with LF or NUL; it is not
-			 * part of the message (RFC 5426 section 3.1). */
-			while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == '\0'))
-				len--;
-			if (len == 0)
-				continue;
-			sockaddr_format((struct sockaddr *)&from[i], peer, sizeof(peer));
-			if (deliver(l, (struct sockaddr *)&from[i], peer, p, len, trunc, NULL,
-				    now_us) == -ENOSPC) {
-				/* A datagram cannot wait for space: count it. */
-				l->c.dropped_spool++;
-			}
-		}
-		if (n < UDP_BATCH)
-			break;
-	}
-	(void)events;
+	sockaddr_format(from, peer, sizeof(peer));
+	/* A datagram cannot wait for space: count it. */
+	if (deliver(l, from, peer, p, len, trunc, NULL, now_us) == -ENOSPC)
+		l->c.dropped_spool++;
 }
 
 static int udp_bind(struct syslog_listener *l, const struct sockaddr_storage *ss)
 {
 	struct syslog_server *s = l->srv;
-	int one = 1, fd, rc;
-	int rcvbuf = (int)s->rcvbuf;
-	socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-						  sizeof(struct sockaddr_in);
+	int rc;
 
-	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* No SO_REUSEADDR: on UDP it would let a second socket share the
-	 * port and take a share of the datagrams. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	/* SO_RCVBUFFORCE passes net.core.rmem_max when we may; otherwise
-	 * fall back to what the sysctl allows. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (ss->ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sl) < 0) {
-		rc = -errno;
-		close(fd);
+	l->h.udp.data = l;
+	rc = udp_rx_open(&l->h.udp, s->loop, ss, s->rcvbuf, s->max_msg, udp_datagram_cb);
+	if (rc < 0)
 		return rc;
-	}
-	rc = uv_poll_init(s->loop, &l->h.poll, fd);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	l->fd = fd;
-	l->h.poll.data = l;
 	l->handle_open = 1;
 	s->open_handles++;
-	return uv_poll_start(&l->h.poll, UV_READABLE, udp_poll_cb);
+	return 0;
 }
 
 /* ---- TCP and TLS connections ---------------------------------------------- */
@@ -734,7 +656,6 @@ static struct syslog_listener *listener_new(struct syslog_server *s, const struc
 	if (l == NULL)
 		return NULL;
 	l->srv = s;
-	l->fd = -1;
 	l->proto = lc->proto;
 	l->address = dup_or_null(lc->address);
 	l->cert = dup_or_null(lc->cert);
@@ -778,25 +699,12 @@ int syslog_server_configure(struct syslog_server *s, const struct ward_config *c
 	struct syslog_listener *l, **pp, *fresh = NULL, **tail = &fresh;
 	unsigned i;
 	int failed = 0;
-	size_t udp_len;
 
 	s->max_msg = cfg->syslog.max_message_bytes;
 	s->max_conns = cfg->syslog.max_connections;
 	s->idle_ms = cfg->syslog.idle_timeout_ms;
 	s->max_pending = cfg->syslog.max_pending_bytes;
 	s->rcvbuf = cfg->syslog.udp_rcvbuf_bytes;
-
-	/* One extra byte per buffer tells a datagram of exactly max_msg
-	 * bytes from a longer one. */
-	udp_len = (size_t)s->max_msg + 1;
-	if (udp_len != s->udp_buf_len) {
-		uint8_t *p = realloc(s->udp_bufs, udp_len * UDP_BATCH);
-
-		if (p == NULL)
-			return -ENOMEM;
-		s->udp_bufs = p;
-		s->udp_buf_len = udp_len;
-	}
 
 	/* Keep the listeners that did not change, in the new order. */
 	for (i = 0; i < (cfg->syslog.enabled ? cfg->syslog.n_listeners : 0); i++) {
@@ -995,6 +903,5 @@ void syslog_server_destroy(struct syslog_server *s)
 	buf_free(&s->scratch);
 	free(s->rbuf);
 	free(s->pbuf);
-	free(s->udp_bufs);
 	free(s);
 }

@@ -1,0 +1,128 @@
+/* snmp: the SNMP notification receiver's protocol engine.
+ *
+ * One call, snmp_engine_process(), takes one received UDP datagram and
+ * returns what to do with it: a record to spool (a trap or an inform), a
+ * datagram to send back (the Response to an inform, or a Report for
+ * engine discovery and USM errors), or a counted reject. It does no I/O:
+ * the network layer (snmp_net.c) owns sockets, the spool and timing, so
+ * that it can hold an inform's Response until the record is durable.
+ *
+ * Versions: SNMPv1 Trap-PDU (RFC 1157 4.1.6), SNMPv2c SNMPv2-Trap-PDU and
+ * InformRequest-PDU (RFC 1901, RFC 3416), SNMPv3 with the User-based
+ * Security Model (RFC 3412, RFC 3414): noAuthNoPriv, authNoPriv, authPriv;
+ * HMAC-MD5-96 and HMAC-SHA-96 (RFC 3414), HMAC-SHA-2 (RFC 7860); CBC-DES
+ * (RFC 3414 8), CFB128-AES-128 (RFC 3826) and AES-192/256 with the key
+ * extension net-snmp uses for its "AES-192"/"AES-256".
+ *
+ * Engine IDs: for traps the sender is authoritative, so each configured
+ * user is bound to the sender's engine ID (configured, or any when not
+ * given: the key is then localised per engine ID seen and cached). For
+ * informs the probe is authoritative: discovery gets a Report with
+ * usmStatsUnknownEngineIDs and the probe's engine ID, boots and time; the
+ * time window (RFC 3414 3.2 step 7, 150 s) is enforced.
+ *
+ * Ownership: the caller owns the engine and every struct it passes in;
+ * the engine copies what it keeps from the options.
+ */
+#ifndef WARD_SNMP_H
+#define WARD_SNMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+
+enum snmp_auth { SNMP_AUTH_NONE = 0, SNMP_AUTH_MD5, SNMP_AUTH_SHA1, SNMP_AUTH_SHA224,
+		 SNMP_AUTH_SHA256, SNMP_AUTH_SHA384, SNMP_AUTH_SHA512 };
+enum snmp_priv { SNMP_PRIV_NONE = 0, SNMP_PRIV_DES, SNMP_PRIV_AES128, SNMP_PRIV_AES192,
+		 SNMP_PRIV_AES256 };
+
+struct snmp_user {
+	const char *name;             /* msgUserName */
+	enum snmp_auth auth;
+	const char *auth_password;    /* >= 8 characters (RFC 3414 11.2) */
+	enum snmp_priv priv;
+	const char *priv_password;
+	const uint8_t *engine_id;     /* the sender's engine ID for traps; NULL = any */
+	size_t engine_id_len;
+};
+
+struct snmp_engine_opts {
+	const uint8_t *engine_id;     /* ours, authoritative for informs (5..32 bytes) */
+	size_t engine_id_len;
+	uint32_t boots;               /* snmpEngineBoots: persisted and incremented
+	                               * by the caller at each start */
+	const struct snmp_user *users;
+	unsigned n_users;
+	const char *const *communities;   /* accepted v1/v2c communities */
+	unsigned n_communities;
+	bool accept_any_community;
+	bool accept_any_user;         /* v3 noAuthNoPriv traps from unknown users */
+	bool record_community;        /* put the community string in records
+	                               * (default false: it is a credential) */
+	const char *oid_names_file;   /* optional "OID name" lines; NULL = none */
+};
+
+/* Why a datagram was not turned into a record. Counted per source. */
+enum snmp_reject {
+	SNMP_OK = 0,
+	SNMP_REJ_BER,                 /* malformed BER/ASN.1 */
+	SNMP_REJ_VERSION,             /* unknown msgVersion */
+	SNMP_REJ_PDU_TYPE,            /* not a notification (get, set, response...) */
+	SNMP_REJ_COMMUNITY,           /* unknown community */
+	SNMP_REJ_UNKNOWN_ENGINE,      /* usmStatsUnknownEngineIDs */
+	SNMP_REJ_UNKNOWN_USER,        /* usmStatsUnknownUserNames */
+	SNMP_REJ_UNSUPPORTED_SECLEVEL,/* usmStatsUnsupportedSecLevels */
+	SNMP_REJ_WRONG_DIGEST,        /* usmStatsWrongDigests */
+	SNMP_REJ_NOT_IN_TIME_WINDOW,  /* usmStatsNotInTimeWindows */
+	SNMP_REJ_DECRYPTION,          /* usmStatsDecryptionErrors */
+	SNMP_REJ_DISCOVERY,           /* an engine discovery probe: answered, no record */
+	SNMP_REJ__COUNT
+};
+
+struct snmp_rx {
+	enum snmp_reject reject;      /* SNMP_OK when a record was produced */
+	bool inform;                  /* the record is an InformRequest: send
+	                               * `response` only once the record is durable */
+	struct buf record;            /* one JSON object, no newline (docs/schema/snmp_trap.schema.json) */
+	struct buf response;          /* datagram to send to the sender, if len > 0 */
+	char detail[160];             /* plain words for a reject, e.g. "unknown user 'bob'" */
+};
+
+struct snmp_engine;
+
+/* Creates an engine. Errors: -EINVAL with a reason in err (bad user, short
+ * password, unreadable OID names file), -ENOMEM. */
+int snmp_engine_create(struct snmp_engine **out, const struct snmp_engine_opts *o,
+		       char *err, size_t errlen);
+/* NULL-safe. */
+void snmp_engine_destroy(struct snmp_engine *e);
+
+void snmp_rx_init(struct snmp_rx *rx);
+void snmp_rx_free(struct snmp_rx *rx);
+
+/* Processes one datagram of `len` bytes from `from`, received at `now_us`
+ * (µs since the epoch; the engine keeps its own monotonic time for
+ * snmpEngineTime). Resets and fills *rx. Returns 0 (see rx->reject) or
+ * -ENOMEM. Never fails on bad input: that is a reject. */
+int snmp_engine_process(struct snmp_engine *e, const uint8_t *pkt, size_t len,
+			const struct sockaddr *from, int64_t now_us, struct snmp_rx *rx);
+
+/* The usmStats counters and the rejects, since creation. */
+struct snmp_counters {
+	uint64_t packets;
+	uint64_t traps, informs;
+	uint64_t rejects[SNMP_REJ__COUNT];
+};
+void snmp_engine_counters(const struct snmp_engine *e, struct snmp_counters *c);
+
+/* "ber", "version", ... for status and logs. */
+const char *snmp_reject_name(enum snmp_reject r);
+/* Parses "md5", "sha", "sha224", ... / "des", "aes", "aes192", "aes256"
+ * (case-insensitive; "none" too). 0 or -EINVAL. */
+int snmp_auth_parse(const char *s, enum snmp_auth *out);
+int snmp_priv_parse(const char *s, enum snmp_priv *out);
+
+#endif
