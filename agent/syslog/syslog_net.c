@@ -15,7 +15,7 @@
 #include "syslog_charset.h"
 #include "syslog_frame.h"
 #include "syslog_record.h"
-#include "syslog_sources.h"
+#include "sources.h"
 #include "tls_server.h"
 #include "udp_rx.h"
 
@@ -90,7 +90,7 @@ struct syslog_server {
 	int paused;                 /* reading paused for backpressure */
 	int spool_full;
 	struct charset_conv *conv;
-	struct syslog_sources sources;
+	struct source_table sources;
 	uint8_t *rbuf;              /* shared read buffer: reads are handled at once */
 	uint8_t *pbuf;              /* shared TLS plaintext buffer */
 	struct buf rec, scratch;
@@ -174,7 +174,7 @@ static int deliver(struct syslog_listener *l, const struct sockaddr *sa, const c
 		.peer = peer, .transport = listener_proto_name(l->proto), .tls_peer_cn = tls_cn,
 	};
 	struct syslog_record_out res;
-	struct syslog_source *src;
+	struct source *src;
 	int rc;
 
 	buf_reset(&s->rec);
@@ -198,7 +198,7 @@ static int deliver(struct syslog_listener *l, const struct sockaddr *sa, const c
 		l->c.truncated++;
 	if (res.charset == CHARSET_UNDECODABLE)
 		l->c.undecodable++;
-	src = syslog_sources_get(&s->sources, sa, now_us);
+	src = sources_get(&s->sources, sa, now_us);
 	if (src != NULL) {
 		src->messages++;
 		src->bytes += len;
@@ -768,7 +768,7 @@ static json_t *listener_status(const struct syslog_listener *l)
 			 "connections", (int)conns);
 }
 
-static json_t *source_status(const struct syslog_source *src)
+static json_t *source_status(const struct source *src)
 {
 	json_t *tr = json_array();
 	char first[32], last[32];
@@ -844,7 +844,7 @@ int syslog_server_create(struct syslog_server **out, uv_loop_t *loop, struct spo
 		goto out;
 	if (s->conv == NULL)
 		log_warn("syslog: iconv has no GB18030; non-UTF-8 text will be kept as base64");
-	rc = syslog_sources_init(&s->sources, SOURCES_MAX);
+	rc = sources_init(&s->sources, SOURCES_MAX);
 	if (rc < 0)
 		goto out;
 	uv_timer_init(loop, &s->timer);
@@ -897,7 +897,7 @@ void syslog_server_destroy(struct syslog_server *s)
 		s->listeners = l->next;
 		listener_free(l);
 	}
-	syslog_sources_free(&s->sources);
+	sources_free(&s->sources);
 	charset_conv_destroy(s->conv);
 	buf_free(&s->rec);
 	buf_free(&s->scratch);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "syslog/syslog_sources.h"
+#include "sources.h"
 
 static struct sockaddr_storage v4(const char *ip, int port)
 {
@@ -37,59 +37,59 @@ static struct sockaddr_storage v6(const char *ip, int port)
 
 static void same_address_any_port(void **state)
 {
-	struct syslog_sources t;
+	struct source_table t;
 	struct sockaddr_storage a = v4("192.0.2.7", 514), b = v4("192.0.2.7", 40000);
-	struct syslog_source *s1, *s2;
+	struct source *s1, *s2;
 
 	(void)state;
-	assert_int_equal(syslog_sources_init(&t, 8), 0);
-	s1 = syslog_sources_get(&t, (struct sockaddr *)&a, 1);
-	s2 = syslog_sources_get(&t, (struct sockaddr *)&b, 2);
+	assert_int_equal(sources_init(&t, 8), 0);
+	s1 = sources_get(&t, (struct sockaddr *)&a, 1);
+	s2 = sources_get(&t, (struct sockaddr *)&b, 2);
 	assert_non_null(s1);
 	assert_ptr_equal(s1, s2);
 	assert_string_equal(s1->name, "192.0.2.7");
 	assert_int_equal(s1->first_us, 1);
 	assert_int_equal(t.n, 1);
-	syslog_sources_free(&t);
+	sources_free(&t);
 }
 
 static void v4_mapped_is_v4(void **state)
 {
-	struct syslog_sources t;
+	struct source_table t;
 	struct sockaddr_storage a = v4("198.51.100.1", 1), b = v6("::ffff:198.51.100.1", 2);
 	struct sockaddr_storage c = v6("2001:db8::1", 3);
 
 	(void)state;
-	assert_int_equal(syslog_sources_init(&t, 8), 0);
-	assert_ptr_equal(syslog_sources_get(&t, (struct sockaddr *)&a, 1),
-			 syslog_sources_get(&t, (struct sockaddr *)&b, 1));
-	assert_string_equal(syslog_sources_get(&t, (struct sockaddr *)&c, 1)->name, "2001:db8::1");
+	assert_int_equal(sources_init(&t, 8), 0);
+	assert_ptr_equal(sources_get(&t, (struct sockaddr *)&a, 1),
+			 sources_get(&t, (struct sockaddr *)&b, 1));
+	assert_string_equal(sources_get(&t, (struct sockaddr *)&c, 1)->name, "2001:db8::1");
 	assert_int_equal(t.n, 2);
-	syslog_sources_free(&t);
+	sources_free(&t);
 }
 
 static void bounded_with_overflow(void **state)
 {
-	struct syslog_sources t;
+	struct source_table t;
 	char ip[32];
 	int i;
 
 	(void)state;
-	assert_int_equal(syslog_sources_init(&t, 100), 0);
+	assert_int_equal(sources_init(&t, 100), 0);
 	for (i = 0; i < 150; i++) {
 		struct sockaddr_storage a;
 
 		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 250, i % 250 + 1);
 		a = v4(ip, 514);
 		if (i < 100)
-			assert_non_null(syslog_sources_get(&t, (struct sockaddr *)&a, i));
+			assert_non_null(sources_get(&t, (struct sockaddr *)&a, i));
 		else
-			assert_null(syslog_sources_get(&t, (struct sockaddr *)&a, i));
+			assert_null(sources_get(&t, (struct sockaddr *)&a, i));
 	}
 	assert_int_equal(t.n, 100);
 	assert_int_equal(t.overflow_messages, 50);
-	syslog_sources_free(&t);
-	syslog_sources_free(NULL);
+	sources_free(&t);
+	sources_free(NULL);
 }
 
 static void format_peers(void **state)
@@ -116,5 +116,5 @@ int main(void)
 		cmocka_unit_test(format_peers),
 	};
 
-	return cmocka_run_group_tests_name("syslog_sources", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("sources", tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-#include "syslog_sources.h"
+#include "sources.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int syslog_sources_init(struct syslog_sources *t, size_t max)
+int sources_init(struct source_table *t, size_t max)
 {
 	size_t cap = 16;
 
@@ -25,7 +25,7 @@ int syslog_sources_init(struct syslog_sources *t, size_t max)
 	return 0;
 }
 
-void syslog_sources_free(struct syslog_sources *t)
+void sources_free(struct source_table *t)
 {
 	if (t == NULL)
 		return;
@@ -71,12 +71,12 @@ static int sa_key(const struct sockaddr *sa, uint8_t *family, uint8_t addr[16], 
 	return -EAFNOSUPPORT;
 }
 
-struct syslog_source *syslog_sources_get(struct syslog_sources *t, const struct sockaddr *sa,
+struct source *sources_get(struct source_table *t, const struct sockaddr *sa,
 					 int64_t now_us)
 {
 	uint8_t family, addr[16] = { 0 };
 	size_t n, i, mask = t->cap - 1;
-	struct syslog_source *s;
+	struct source *s;
 
 	if (sa_key(sa, &family, addr, &n) < 0)
 		return NULL;
