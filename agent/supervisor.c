@@ -60,6 +60,7 @@ struct supervisor {
 	char child_last_reload[256];
 	json_t *child_status;         /* latest status frame */
 	uint64_t prev_drop_kernel, prev_drop_spool;
+	uint64_t prev_snmp_drop_kernel, prev_snmp_drop_spool;
 
 	/* loss accounting */
 	uint64_t evicted_segments, evicted_records, evicted_bytes;
@@ -200,10 +201,10 @@ static uint64_t json_u64(json_t *obj, const char *path1, const char *path2)
 	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 }
 
-/* Sums a counter over the syslog listeners in a receiver status. */
-static uint64_t listeners_sum(json_t *st, const char *key)
+/* Sums a counter over an input's listeners in a receiver status. */
+static uint64_t listeners_sum(json_t *st, const char *input, const char *key)
 {
-	json_t *ls = json_object_get(json_object_get(st, "syslog"), "listeners"), *l;
+	json_t *ls = json_object_get(json_object_get(st, input), "listeners"), *l;
 	uint64_t total = 0;
 	size_t i;
 
@@ -216,8 +217,26 @@ static uint64_t listeners_sum(json_t *st, const char *key)
  * too. Counters restart with the process; a decrease means a new process. */
 static void account_drops(struct supervisor *s, json_t *st)
 {
-	uint64_t k = listeners_sum(st, "dropped_kernel");
-	uint64_t sp = listeners_sum(st, "dropped_spool");
+	uint64_t k = listeners_sum(st, "syslog", "dropped_kernel");
+	uint64_t sp = listeners_sum(st, "syslog", "dropped_spool");
+	uint64_t snmp_k = listeners_sum(st, "snmp", "dropped_kernel");
+	uint64_t snmp_sp = json_u64(json_object_get(st, "snmp"), "counters", "dropped_spool");
+
+	if (snmp_k < s->prev_snmp_drop_kernel)
+		s->prev_snmp_drop_kernel = 0;
+	if (snmp_sp < s->prev_snmp_drop_spool)
+		s->prev_snmp_drop_spool = 0;
+	if (snmp_k > s->prev_snmp_drop_kernel) {
+		s->dropped_kernel += snmp_k - s->prev_snmp_drop_kernel;
+		note_loss(s, "snmp", "P1", 0, 0, snmp_k - s->prev_snmp_drop_kernel, 0,
+			  "udp_receive_buffer_overflow");
+	}
+	if (snmp_sp > s->prev_snmp_drop_spool) {
+		s->dropped_spool += snmp_sp - s->prev_snmp_drop_spool;
+		note_loss(s, "snmp", "P1", 0, 0, snmp_sp - s->prev_snmp_drop_spool, 0, "spool_full");
+	}
+	s->prev_snmp_drop_kernel = snmp_k;
+	s->prev_snmp_drop_spool = snmp_sp;
 
 	if (k < s->prev_drop_kernel)
 		s->prev_drop_kernel = 0;
@@ -453,7 +472,7 @@ static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu
 	json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "name", lu->name,
 			      "class", spool_class_name(lu->cls),
 			      "segments", (json_int_t)lu->segments, "bytes", (json_int_t)lu->bytes);
-	uint64_t next = 0;
+	uint64_t next = 0, durable = 0;
 
 	if (j == NULL)
 		return NULL;
@@ -464,13 +483,15 @@ static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu
 
 		spool_lane_get_stats(s->lane, &st);
 		next = st.next_seq;
+		durable = st.durable_seq;
 	} else if (s->child_status != NULL) {
-		json_t *lane = json_object_get(s->child_status, "lane");
+		json_t *lanes = json_object_get(s->child_status, "lanes");
 
-		if (json_is_string(json_object_get(lane, "name")) &&
-		    strcmp(json_string_value(json_object_get(lane, "name")), lu->name) == 0)
-			next = json_u64(lane, "next_seq", NULL);
+		next = json_u64(json_object_get(lanes, lu->name), "next_seq", NULL);
+		durable = json_u64(json_object_get(lanes, lu->name), "durable_seq", NULL);
 	}
+	if (durable != 0)
+		json_object_set_new(j, "durable_seq", json_integer((json_int_t)durable));
 	if (next != 0 && lu->first_seq != 0 && next >= lu->first_seq) {
 		json_object_set_new(j, "records", json_integer((json_int_t)(next - lu->first_seq)));
 		json_object_set_new(j, "next_seq", json_integer((json_int_t)next));
@@ -481,6 +502,7 @@ static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu
 static void add_errors(struct supervisor *s, json_t *errors)
 {
 	json_t *ls, *l;
+	const char *err;
 	size_t i;
 	char msg[512];
 
@@ -489,10 +511,18 @@ static void add_errors(struct supervisor *s, json_t *errors)
 			 s->child_last_exit[0] ? s->child_last_exit : "starting");
 		json_array_append_new(errors, json_string(msg));
 	}
+	ls = json_object_get(json_object_get(s->child_status, "snmp"), "listeners");
+	json_array_foreach(ls, i, l) {
+		if (json_string_value(json_object_get(l, "error")) != NULL)
+			json_array_append_new(errors, json_copy(json_object_get(l, "error")));
+	}
+	err = json_string_value(json_object_get(json_object_get(json_object_get(
+		s->child_status, "snmp"), "engine"), "error"));
+	if (err != NULL)
+		json_array_append_new(errors, json_string(err));
 	ls = json_object_get(json_object_get(s->child_status, "syslog"), "listeners");
 	json_array_foreach(ls, i, l) {
-		const char *err = json_string_value(json_object_get(l, "error"));
-
+		err = json_string_value(json_object_get(l, "error"));
 		if (!json_is_true(json_object_get(l, "listening")) && err != NULL) {
 			json_array_append_new(errors, json_string(err));
 		} else if (err != NULL) {
@@ -556,6 +586,8 @@ static json_t *status_json(struct supervisor *s)
 		"last_exit", s->child_last_exit[0] ? s->child_last_exit : NULL));
 	if (s->child_status != NULL && json_object_get(s->child_status, "syslog") != NULL)
 		json_object_set(root, "syslog", json_object_get(s->child_status, "syslog"));
+	if (s->child_status != NULL && json_object_get(s->child_status, "snmp") != NULL)
+		json_object_set(root, "snmp", json_object_get(s->child_status, "snmp"));
 	for (i = 0; i < s->usage.nlanes; i++)
 		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
 	json_object_set_new(root, "spool", json_pack(

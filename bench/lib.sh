@@ -81,18 +81,23 @@ stop_pid() {
 # warm_page_cache BYTES_PER_MESSAGE
 warm_page_cache() {
 	[ "${BENCH_WARMUP:-1}" = 1 ] || return 0
-	_mib=$(( COUNT / 1024 * $1 / 1024 + 64 ))
+	_mib=$(( COUNT * $1 / 1048576 + 64 ))
 	_avail=$(awk '/^MemAvailable/ { print int($2 / 1024 / 2) }' /proc/meminfo)
 	[ "$_mib" -gt "$_avail" ] && _mib=$_avail
 	dd if=/dev/zero of="$TMP/warmup" bs=1M count="$_mib" 2>/dev/null || true
 	rm -f "$TMP/warmup"
 }
 
+# loadgen_ready: the generator has connected and waits for the go line, or
+# it has exited (then the caller finds no "ready").
+loadgen_ready() { grep -q '^ready' "$TMP/loadgen.out" || ! kill -0 "$_lg" 2>/dev/null; }
+
 # loadgen PORT WARM_BYTES_PER_MESSAGE: sends the load to 127.0.0.1:PORT and
 # waits until it is written. The generator builds every message and
-# connects first, waits on a FIFO while the page cache is warmed, then sends. Sets SENT,
-# PAYLOAD (message bytes without framing), GBK, SEND_S and T0: the wall
-# clock when the first byte went out, the origin of every figure.
+# connects first, waits on a FIFO while the page cache is warmed, then
+# sends. Sets PAYLOAD (message bytes without framing), SEND_S (the sender's
+# own time) and T0 (the wall clock when the first byte went out, the origin
+# of every figure). PAYLOAD and T0 are read by ward.sh and rsyslog.sh.
 loadgen() {
 	rm -f "$TMP/go" "$TMP/loadgen.out"
 	mkfifo "$TMP/go"
@@ -100,9 +105,10 @@ loadgen() {
 		<"$TMP/go" >"$TMP/loadgen.out" &
 	_lg=$!
 	PIDS="$PIDS $_lg"
-	# Opening the write end blocks until the generator has the read end.
+	# Opening the write end blocks until the generator's shell has the
+	# read end, which it opens before anything can fail.
 	exec 3>"$TMP/go"
-	if ! poll 120 grep -q '^ready' "$TMP/loadgen.out"; then
+	if ! poll 120 loadgen_ready || ! grep -q '^ready' "$TMP/loadgen.out"; then
 		exec 3>&-
 		stop_pid "$_lg"
 		return 1
@@ -116,10 +122,10 @@ loadgen() {
 	rm -f "$TMP/go"
 	[ "$_rc" -eq 0 ] || return 1
 	_out=$(grep '^messages=' "$TMP/loadgen.out")
-	SENT=$(echo "$_out" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
+	# shellcheck disable=SC2034
 	PAYLOAD=$(echo "$_out" | sed -n 's/.*payload=\([0-9]*\).*/\1/p')
-	GBK=$(echo "$_out" | sed -n 's/.*gbk=\([0-9]*\).*/\1/p')
 	SEND_S=$(echo "$_out" | sed -n 's/.*elapsed_s=\([0-9.]*\).*/\1/p')
+	# shellcheck disable=SC2034
 	T0=$(echo "$_out" | sed -n 's/.*start_unix=\([0-9.]*\).*/\1/p')
 }
 

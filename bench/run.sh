@@ -75,26 +75,34 @@ fi
 . "$ROOT/bench/ward.sh"
 . "$ROOT/bench/rsyslog.sh"
 
-if [ -n "${BENCH_DIR:-}" ]; then
-	TMP=$BENCH_DIR
-	mkdir -p "$TMP"
-	rm -f "$TMP/results"
-else
-	TMP=$(mktemp -d /var/tmp/ward-bench.XXXXXX)
-fi
 # ward-agent drops to an unprivileged user when started as root; it must be
 # able to enter the directory.
-chmod 755 "$TMP"
+if [ -n "${BENCH_DIR:-}" ]; then
+	TMP=$BENCH_DIR
+	OWN_TMP=0
+	mkdir -p "$TMP"
+	chmod a+x "$TMP"
+else
+	TMP=$(mktemp -d /var/tmp/ward-bench.XXXXXX)
+	OWN_TMP=1
+	chmod 755 "$TMP"
+fi
 : >"$TMP/results"
 
+# Removes what the bench made: its own directory, or inside a BENCH_DIR the
+# caller chose, only the bench's files. Run from the EXIT trap.
+# shellcheck disable=SC2317
 cleanup() {
 	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-	rm -f "$TMP/warmup"
+	rm -f "$TMP/warmup" "$TMP/go" "$TMP/dsync.probe"
 	if [ "$KEEP" = 1 ]; then
 		echo "bench: kept $TMP"
-	else
+	elif [ "$OWN_TMP" = 1 ]; then
 		rm -rf "$TMP"
+	else
+		rm -rf "$TMP/ward" "$TMP/rsyslog-omfile" "$TMP/rsyslog-diskqueue" \
+			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log"
 	fi
 }
 trap cleanup EXIT
@@ -108,7 +116,7 @@ disk_info() {
 	[ -n "$_parent" ] && _dev=$_parent
 	_rot=$(cat "/sys/block/$_dev/queue/rotational" 2>/dev/null || echo '?')
 	_size=$(lsblk -dno SIZE "/dev/$_dev" 2>/dev/null | tr -d ' ' || true)
-	_model=$(cat "/sys/block/$_dev/device/model" 2>/dev/null | tr -s ' ' || true)
+	_model=$( { tr -s ' ' <"/sys/block/$_dev/device/model"; } 2>/dev/null || true)
 	echo "$_src ($_fs, ${_size:-?}${_model:+, $_model}, rotational=$_rot)"
 }
 

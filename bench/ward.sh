@@ -128,7 +128,7 @@ bench_ward() {
 	stop_pid "$_sup"
 	# Reading a million records back costs seconds: the first run only.
 	if [ "$VERIFY" = 1 ]; then
-		VERIFY=done
+		VERIFY="done"
 		_n=$("$WARDCTL" spool cat --dir "$WDIR/spool" syslog 2>/dev/null | wc -l)
 		if [ "$_n" -eq "$COUNT" ]; then
 			note "ward: wardctl spool cat reads back $_n records"

@@ -94,6 +94,65 @@ static void print_inputs(json_t *st)
 		printf("  reading is paused: the spool is not keeping up (backpressure)\n");
 }
 
+static json_int_t rejects_total(json_t *rejects)
+{
+	const char *k;
+	json_t *v;
+	json_int_t n = 0;
+
+	json_object_foreach(rejects, k, v)
+		n += json_integer_value(v);
+	return n;
+}
+
+static void print_rejects(json_t *rejects)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(rejects, k, v)
+		printf(" %s=%" JSON_INTEGER_FORMAT, k, json_integer_value(v));
+}
+
+static void print_snmp(json_t *st)
+{
+	json_t *snmp = json_object_get(st, "snmp"), *c, *ls, *l, *srcs, *src;
+	size_t i;
+
+	if (snmp == NULL)
+		return;
+	c = json_object_get(snmp, "counters");
+	ls = json_object_get(snmp, "listeners");
+	srcs = json_object_get(snmp, "sources");
+	printf("\nSNMP traps and informs (engine %s, boots %" JSON_INTEGER_FORMAT ")\n",
+	       jstr(json_object_get(snmp, "engine"), "engine_id"),
+	       jint(json_object_get(snmp, "engine"), "boots"));
+	json_array_foreach(ls, i, l)
+		printf("  snmp/udp  %-24s %-10s %9" JSON_INTEGER_FORMAT " datagrams %6" JSON_INTEGER_FORMAT
+		       " dropped\n", jstr(l, "address"),
+		       json_is_true(json_object_get(l, "listening")) ? "listening" : "DOWN",
+		       jint(l, "datagrams"), jint(l, "dropped_kernel"));
+	printf("  traps %" JSON_INTEGER_FORMAT ", informs %" JSON_INTEGER_FORMAT
+	       " (%" JSON_INTEGER_FORMAT " acknowledged), rejected %" JSON_INTEGER_FORMAT,
+	       jint(c, "traps"), jint(c, "informs"), jint(c, "informs_acknowledged"),
+	       rejects_total(json_object_get(c, "rejects")));
+	if (rejects_total(json_object_get(c, "rejects")) > 0) {
+		printf(":");
+		print_rejects(json_object_get(c, "rejects"));
+	}
+	printf("\n");
+	if (json_array_size(srcs) == 0)
+		return;
+	printf("  %-40s %11s %9s  %s\n", "SOURCE", "RECORDS", "REJECTED", "LAST SEEN");
+	json_array_foreach(srcs, i, src) {
+		printf("  %-40s %11" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %-20.19s",
+		       jstr(src, "address"), jint(src, "messages"),
+		       rejects_total(json_object_get(src, "rejects")), jstr(src, "last_seen"));
+		print_rejects(json_object_get(src, "rejects"));
+		printf("\n");
+	}
+}
+
 static void print_sources(json_t *st)
 {
 	json_t *srcs = json_object_get(json_object_get(st, "syslog"), "sources"), *s;
@@ -185,6 +244,7 @@ static int print_status(json_t *st)
 	printf("\n");
 	print_inputs(st);
 	print_sources(st);
+	print_snmp(st);
 	print_spool(st);
 	print_losses(st);
 	printf("\nErrors: %s\n", json_array_size(errors) ? "" : "none");
