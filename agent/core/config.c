@@ -4,15 +4,18 @@
  *   1. libyaml parses the bytes into a document (config_locate.c). This
  *      catches syntax errors with their position and tells an empty file
  *      (the defaults) from a real one.
- *   2. libcyaml loads the same bytes against the schema below into a raw
- *      struct in which every value is a pointer, NULL when the file does
- *      not set it. A schema failure is turned into "file:line:col: ..." by
- *      walking cyaml's backtrace through the libyaml document.
+ *   2. libcyaml loads the same bytes against the schema (config_sections.c)
+ *      into a raw struct in which every value is a pointer, NULL when the
+ *      file does not set it. A schema failure is turned into
+ *      "file:line:col: ..." by walking cyaml's backtrace through the libyaml
+ *      document.
  *   3. Each value that is set is checked (strict number and boolean text,
  *      ranges, names, addresses) and copied over the defaults; errors are
  *      placed by walking the value's path in the same document.
  *   4. Checks across values (duplicate listeners, budget against segment
  *      size) run on the merged result.
+ * This file holds the steps and the helpers every section uses; what each
+ * section holds and checks is in config_sections.c and config_snmp.c.
  * The result owns all of its strings; the raw struct and the document are
  * freed before returning, on success and on every error.
  */
@@ -34,210 +37,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Limits; docs/config.md states each of them. */
-#define CONFIG_FILE_MAX   CONFIG_FILE_MAX_BYTES
-#define LISTENERS_MAX     64
-#define NAME_MAX_LEN      64    /* device_id; a host name is at most 64 too */
-#define USER_MAX_LEN      32    /* the Linux user name limit */
-#define PATH_MAX_LEN      4095
-#define SOCKET_PATH_MAX   107   /* sizeof(sockaddr_un.sun_path) - 1 */
-#define ADDRESS_MAX_LEN   64    /* "[" + 45-char IPv6 + "]:" + port fits */
-#define SHOW_MAX          48    /* bytes of the user's text quoted in a message */
+#define CONFIG_FILE_MAX CONFIG_FILE_MAX_BYTES
 
-/* ---- what the file says ---------------------------------------------------
- * Every scalar is a pointer so that "not set" (NULL) is told apart from any
- * value. With CYAML_FLAG_POINTER_NULL_STR an empty value, "~" or "null"
- * loads as NULL too, so "spool:" with nothing under it, or a key left
- * empty, means the default. Numbers load as uint64_t whatever the field's
- * width: the range check below decides, so cyaml never truncates. */
-struct raw_agent {
-	char *device_id;
-	char *user;
-	char *state_dir;
-	char *control_socket;
-	enum log_level *log_level;
-	uint64_t *status_interval_ms;
-};
+/* ---- names and addresses ------------------------------------------------- */
 
-struct raw_spool {
-	char *dir;
-	uint64_t *segment_max_bytes;
-	uint64_t *segment_max_age_ms;
-	uint64_t *fsync_interval_ms;
-	uint64_t *budget_bytes;
-	uint64_t *budget_check_ms;
-};
-
-struct raw_listener {
-	enum listener_proto proto;     /* required */
-	char *address;                 /* required */
-	char *cert;
-	char *key;
-	char *client_ca;
-};
-
-struct raw_syslog {
-	bool *enabled;
-	uint64_t *max_message_bytes;
-	uint64_t *udp_rcvbuf_bytes;
-	uint64_t *max_connections;
-	uint64_t *idle_timeout_ms;
-	uint64_t *max_pending_bytes;
-	struct raw_listener *listeners;
-	unsigned n_listeners;
-};
-
-struct raw_config {
-	struct raw_agent *agent;
-	struct raw_spool *spool;
-	struct raw_syslog *syslog;
-};
-
-/* ---- the schema ---------------------------------------------------------- */
-
-#define OPT (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL_STR)
-/* Enum values must be names, not numbers; "UDP" is as good as "udp". */
-#define ENUM_FLAGS (CYAML_FLAG_STRICT | CYAML_FLAG_CASE_INSENSITIVE)
-
-static const cyaml_strval_t proto_names[] = {
-	{ "udp", LISTEN_UDP },
-	{ "tcp", LISTEN_TCP },
-	{ "tls", LISTEN_TLS },
-};
-
-static const cyaml_strval_t level_names[] = {
-	{ "error", LOG_LVL_ERROR },
-	{ "warning", LOG_LVL_WARN },
-	{ "info", LOG_LVL_INFO },
-	{ "debug", LOG_LVL_DEBUG },
-};
-
-static const cyaml_schema_field_t agent_fields[] = {
-	CYAML_FIELD_STRING_PTR("device_id", OPT, struct raw_agent, device_id, 0, NAME_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("user", OPT, struct raw_agent, user, 0, USER_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("state_dir", OPT, struct raw_agent, state_dir, 0, PATH_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("control_socket", OPT, struct raw_agent, control_socket,
-			       0, SOCKET_PATH_MAX),
-	CYAML_FIELD_ENUM_PTR("log_level", OPT | ENUM_FLAGS, struct raw_agent, log_level,
-			     level_names, CYAML_ARRAY_LEN(level_names)),
-	CYAML_FIELD_UINT_PTR("status_interval_ms", OPT, struct raw_agent, status_interval_ms),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t spool_fields[] = {
-	CYAML_FIELD_STRING_PTR("dir", OPT, struct raw_spool, dir, 0, PATH_MAX_LEN),
-	CYAML_FIELD_UINT_PTR("segment_max_bytes", OPT, struct raw_spool, segment_max_bytes),
-	CYAML_FIELD_UINT_PTR("segment_max_age_ms", OPT, struct raw_spool, segment_max_age_ms),
-	CYAML_FIELD_UINT_PTR("fsync_interval_ms", OPT, struct raw_spool, fsync_interval_ms),
-	CYAML_FIELD_UINT_PTR("budget_bytes", OPT, struct raw_spool, budget_bytes),
-	CYAML_FIELD_UINT_PTR("budget_check_ms", OPT, struct raw_spool, budget_check_ms),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t listener_fields[] = {
-	CYAML_FIELD_ENUM("proto", ENUM_FLAGS, struct raw_listener, proto,
-			 proto_names, CYAML_ARRAY_LEN(proto_names)),
-	CYAML_FIELD_STRING_PTR("address", CYAML_FLAG_DEFAULT, struct raw_listener, address,
-			       1, ADDRESS_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("cert", OPT, struct raw_listener, cert, 0, PATH_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("key", OPT, struct raw_listener, key, 0, PATH_MAX_LEN),
-	CYAML_FIELD_STRING_PTR("client_ca", OPT, struct raw_listener, client_ca, 0, PATH_MAX_LEN),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t listener_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_listener, listener_fields),
-};
-
-static const cyaml_schema_field_t syslog_fields[] = {
-	CYAML_FIELD_BOOL_PTR("enabled", OPT, struct raw_syslog, enabled),
-	CYAML_FIELD_UINT_PTR("max_message_bytes", OPT, struct raw_syslog, max_message_bytes),
-	CYAML_FIELD_UINT_PTR("udp_rcvbuf_bytes", OPT, struct raw_syslog, udp_rcvbuf_bytes),
-	CYAML_FIELD_UINT_PTR("max_connections", OPT, struct raw_syslog, max_connections),
-	CYAML_FIELD_UINT_PTR("idle_timeout_ms", OPT, struct raw_syslog, idle_timeout_ms),
-	CYAML_FIELD_UINT_PTR("max_pending_bytes", OPT, struct raw_syslog, max_pending_bytes),
-	CYAML_FIELD_SEQUENCE_COUNT("listeners", OPT, struct raw_syslog, listeners, n_listeners,
-				   &listener_schema, 0, LISTENERS_MAX),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t top_fields[] = {
-	CYAML_FIELD_MAPPING_PTR("agent", OPT, struct raw_config, agent, agent_fields),
-	CYAML_FIELD_MAPPING_PTR("spool", OPT, struct raw_config, spool, spool_fields),
-	CYAML_FIELD_MAPPING_PTR("syslog", OPT, struct raw_config, syslog, syslog_fields),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t top_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct raw_config, top_fields),
-};
-
-/* Ranges of the numbers, by path. All maxima of 32-bit fields fit in 32
- * bits, so a value that passes its range can be stored without a cast
- * losing anything. */
-struct num_rule {
-	const char *path;
-	uint64_t min, max;
-};
-
-static const struct num_rule num_rules[] = {
-	{ "agent.status_interval_ms", 1000, 86400000 },
-	{ "spool.segment_max_bytes", 65536, 268435456 },
-	{ "spool.segment_max_age_ms", 10, 3600000 },
-	{ "spool.fsync_interval_ms", 1, 10000 },
-	{ "spool.budget_bytes", 16777216, UINT64_MAX },
-	{ "spool.budget_check_ms", 10, 60000 },
-	/* RFC 3164 4.1 caps a message at 1024 bytes and RFC 5424 6.1 asks
-	 * receivers for at least 480 and recommends 2048; 480 is the floor
-	 * every sender may assume. */
-	{ "syslog.max_message_bytes", 480, 16777216 },
-	{ "syslog.udp_rcvbuf_bytes", 65536, 268435456 },
-	{ "syslog.max_connections", 1, 65536 },
-	{ "syslog.idle_timeout_ms", 1000, 86400000 },
-	{ "syslog.max_pending_bytes", 65536, 1073741824 },
-};
-
-/* ---- defaults and ownership ---------------------------------------------- */
-
-const char *listener_proto_name(enum listener_proto p)
-{
-	switch (p) {
-	case LISTEN_UDP: return "udp";
-	case LISTEN_TCP: return "tcp";
-	case LISTEN_TLS: return "tls";
-	}
-	return "?";
-}
-
-static void free_listeners(struct listener_conf *ls, unsigned n)
-{
-	unsigned i;
-
-	if (ls == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		free(ls[i].address);
-		free(ls[i].cert);
-		free(ls[i].key);
-		free(ls[i].client_ca);
-	}
-	free(ls);
-}
-
-void config_free(struct ward_config *c)
-{
-	if (c == NULL)
-		return;
-	free(c->agent.device_id);
-	free(c->agent.user);
-	free(c->agent.state_dir);
-	free(c->agent.control_socket);
-	free(c->spool.dir);
-	free_listeners(c->syslog.listeners, c->syslog.n_listeners);
-	free(c);
-}
-
-static bool name_char_ok(char ch, bool first)
+bool config__name_char_ok(char ch, bool first)
 {
 	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
 		return true;
@@ -254,85 +58,14 @@ static bool name_ok(const char *s)
 	if (s[0] == '\0')
 		return false;
 	for (i = 0; s[i] != '\0'; i++)
-		if (!name_char_ok(s[i], i == 0))
+		if (!config__name_char_ok(s[i], i == 0))
 			return false;
 	return true;
 }
 
-/* The host name, bent into the device_id alphabet so that the default
- * always passes the same check as a configured value. */
-static char *default_device_id(void)
-{
-	char host[NAME_MAX_LEN + 1];
-	size_t i;
-
-	memset(host, 0, sizeof(host));
-	/* gethostname may leave a truncated name unterminated; the last byte
-	 * stays 0 because only sizeof - 1 bytes are offered. */
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		host[0] = '\0';
-	for (i = 0; host[i] != '\0'; i++)
-		if (!name_char_ok(host[i], i == 0))
-			host[i] = i == 0 ? 'x' : '-';
-	return strdup(host[0] != '\0' ? host : "ward");
-}
-
-static int default_listeners(struct ward_config *c)
-{
-	static const enum listener_proto protos[] = { LISTEN_UDP, LISTEN_TCP };
-	unsigned i;
-
-	c->syslog.listeners = calloc(2, sizeof(*c->syslog.listeners));
-	if (c->syslog.listeners == NULL)
-		return -ENOMEM;
-	c->syslog.n_listeners = 2;
-	for (i = 0; i < 2; i++) {
-		c->syslog.listeners[i].proto = protos[i];
-		c->syslog.listeners[i].address = strdup("127.0.0.1:5514");
-		if (c->syslog.listeners[i].address == NULL)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-struct ward_config *config_defaults(void)
-{
-	struct ward_config *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	c->agent.device_id = default_device_id();
-	c->agent.user = strdup("nobody");
-	c->agent.state_dir = strdup(".");
-	c->agent.control_socket = strdup("ward.sock");
-	c->agent.log_level = LOG_LVL_INFO;
-	c->agent.status_interval_ms = 60000;
-	c->spool.dir = strdup("spool");
-	c->spool.segment_max_bytes = 4194304;
-	c->spool.segment_max_age_ms = 1000;
-	c->spool.fsync_interval_ms = 100;
-	c->spool.budget_bytes = 1073741824;
-	c->spool.budget_check_ms = 1000;
-	c->syslog.enabled = true;
-	c->syslog.max_message_bytes = 65536;
-	c->syslog.udp_rcvbuf_bytes = 4194304;
-	c->syslog.max_connections = 1024;
-	c->syslog.idle_timeout_ms = 600000;
-	c->syslog.max_pending_bytes = 8388608;
-	if (c->agent.device_id == NULL || c->agent.user == NULL || c->agent.state_dir == NULL ||
-	    c->agent.control_socket == NULL || c->spool.dir == NULL || default_listeners(c) < 0) {
-		config_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* ---- addresses ----------------------------------------------------------- */
-
-/* On failure *why says what is wrong, as a phrase that follows the quoted
- * address: "'127.0.0.1' has no port (expected host:port or [v6]:port)". Numeric addresses only: a config
- * check must not depend on DNS, and a listener binds an address. */
-static int parse_address(const char *addr, struct sockaddr_storage *ss, const char **why)
+/* Numeric addresses only: a config check must not depend on DNS, and a
+ * listener binds an address. */
+int config__parse_address(const char *addr, struct sockaddr_storage *ss, const char **why)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *h, *port, *close, *colon;
@@ -428,10 +161,10 @@ int config_parse_address(const char *addr, struct sockaddr_storage *ss)
 	struct sockaddr_storage scratch;
 	const char *why;
 
-	return parse_address(addr, ss != NULL ? ss : &scratch, &why);
+	return config__parse_address(addr, ss != NULL ? ss : &scratch, &why);
 }
 
-static bool same_socket(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool config__same_socket(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
 	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
@@ -446,14 +179,8 @@ static bool same_socket(const struct sockaddr_storage *a, const struct sockaddr_
 
 /* ---- error reports ------------------------------------------------------- */
 
-struct load {
-	struct config_error *err;
-	struct config__doc doc;
-	const uint8_t *buf;
-	size_t len;
-};
-
-static int vfail(struct load *ld, const struct config__mark *m, const char *fmt, va_list ap)
+static int vfail(struct config__load *ld, const struct config__mark *m, const char *fmt,
+		 va_list ap)
 {
 	ld->err->line = m->line;
 	ld->err->col = m->col;
@@ -461,9 +188,8 @@ static int vfail(struct load *ld, const struct config__mark *m, const char *fmt,
 	return -EINVAL;
 }
 
-static int fail_mark(struct load *ld, const struct config__mark *m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_mark(struct load *ld, const struct config__mark *m, const char *fmt, ...)
+int config__fail_mark(struct config__load *ld, const struct config__mark *m,
+		      const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -474,10 +200,7 @@ static int fail_mark(struct load *ld, const struct config__mark *m, const char *
 	return rc;
 }
 
-/* Fails at the value of `path`, or its nearest ancestor in the file. */
-static int fail_at(struct load *ld, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_at(struct load *ld, const char *path, const char *fmt, ...)
+int config__fail_at(struct config__load *ld, const char *path, const char *fmt, ...)
 {
 	struct config__mark m;
 	va_list ap;
@@ -490,9 +213,8 @@ static int fail_at(struct load *ld, const char *path, const char *fmt, ...)
 	return rc;
 }
 
-/* Copies user text for a message: control characters become '?', and
- * long text is cut (on a UTF-8 character boundary) and marked "...". */
-static const char *show(char *dst, size_t dstlen, const char *s)
+/* Long text is cut on a UTF-8 character boundary. */
+const char *config__show(char *dst, size_t dstlen, const char *s)
 {
 	size_t i = 0, o = 0;
 
@@ -526,16 +248,6 @@ static const char *where_in(const char *path, char *dst, size_t dstlen)
 	return dst;
 }
 
-static const struct num_rule *num_rule_for(const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(num_rules) / sizeof(num_rules[0]); i++)
-		if (strcmp(num_rules[i].path, path) == 0)
-			return &num_rules[i];
-	return NULL;
-}
-
 static const cyaml_schema_field_t *field_named(const cyaml_schema_field_t *f, const char *key)
 {
 	for (; f != NULL && f->key != NULL; f++)
@@ -547,7 +259,7 @@ static const cyaml_schema_field_t *field_named(const cyaml_schema_field_t *f, co
 /* The schema of the value at `path`, or NULL. */
 static const cyaml_schema_value_t *schema_at(const char *path)
 {
-	const cyaml_schema_value_t *v = &top_schema;
+	const cyaml_schema_value_t *v = &config__top_schema;
 	const cyaml_schema_field_t *f;
 	char key[64];
 	unsigned index;
@@ -605,7 +317,7 @@ static const char *join_names(const cyaml_schema_value_t *v, bool required,
 	return dst;
 }
 
-static void range_str(const struct num_rule *r, char *dst, size_t dstlen)
+static void range_str(const struct config__num_rule *r, char *dst, size_t dstlen)
 {
 	if (r == NULL)
 		snprintf(dst, dstlen, "a whole number");
@@ -623,7 +335,7 @@ static void expect_str(const cyaml_schema_value_t *v, const char *path, char *ds
 
 	switch (v != NULL ? v->type : CYAML__TYPE_COUNT) {
 	case CYAML_UINT:
-		range_str(num_rule_for(path), dst, dstlen);
+		range_str(config__num_rule_for(path), dst, dstlen);
 		break;
 	case CYAML_BOOL:
 		snprintf(dst, dstlen, "true or false");
@@ -648,10 +360,10 @@ static void expect_str(const cyaml_schema_value_t *v, const char *path, char *ds
 
 static unsigned edit_distance(const char *a, const char *b)
 {
-	unsigned row[NAME_MAX_LEN + 1], diag, up, i, j;
+	unsigned row[CONFIG__NAME_MAX_LEN + 1], diag, up, i, j;
 	size_t la = strlen(a), lb = strlen(b);
 
-	if (la > NAME_MAX_LEN || lb > NAME_MAX_LEN)
+	if (la > CONFIG__NAME_MAX_LEN || lb > CONFIG__NAME_MAX_LEN)
 		return UINT_MAX;
 	for (j = 0; j <= lb; j++)
 		row[j] = j;
@@ -700,13 +412,13 @@ static const char *after(const char *s, const char *prefix)
 /* How the node that cyaml stopped at looks, for "found ..." */
 static const char *found_str(const yaml_node_t *n, const char *event, char *dst, size_t dstlen)
 {
-	char text[SHOW_MAX];
+	char text[CONFIG__SHOW_MAX];
 	const char *s = config__scalar(n);
 
 	if (s != NULL && s[0] == '\0')
 		snprintf(dst, dstlen, "an empty value");
 	else if (s != NULL)
-		snprintf(dst, dstlen, "'%s'", show(text, sizeof(text), s));
+		snprintf(dst, dstlen, "'%s'", config__show(text, sizeof(text), s));
 	else if (event != NULL && strstr(event, "SEQUENCE") != NULL)
 		snprintf(dst, dstlen, "a list");
 	else if (event != NULL && strstr(event, "MAPPING") != NULL)
@@ -716,18 +428,20 @@ static const char *found_str(const yaml_node_t *n, const char *event, char *dst,
 	return dst;
 }
 
-static int unknown_key(struct load *ld, const char *path, const char *key)
+static int unknown_key(struct config__load *ld, const char *path, const char *key)
 {
 	const cyaml_schema_value_t *v = schema_at(path);
 	const char *hint = closest_key(v, key);
-	char names[160], text[SHOW_MAX], in[160];
+	char names[160], text[CONFIG__SHOW_MAX], in[160];
 	struct config__mark m;
 
 	config__find_key(&ld->doc, path, key, 0, &m);
-	return fail_mark(ld, &m, "unknown key '%s' %s (expected: %s)%s%s%s",
-			 show(text, sizeof(text), key), where_in(path, in, sizeof(in)),
-			 join_names(v, false, names, sizeof(names)),
-			 hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+	return config__fail_mark(ld, &m, "unknown key '%s' %s (expected: %s)%s%s%s",
+				 config__show(text, sizeof(text), key),
+				 where_in(path, in, sizeof(in)),
+				 join_names(v, false, names, sizeof(names)),
+				 hint ? "; did you mean '" : "", hint ? hint : "",
+				 hint ? "'?" : "");
 }
 
 /* Cuts the last component off a path: "a.b[2]" -> "a.b" -> "a" -> "". */
@@ -762,10 +476,10 @@ static void trim_to(char *path, enum cyaml_type type)
 /* Turns a libcyaml failure into a positioned message. The message texts
  * matched here are libcyaml 1.3.1's; an unknown one still yields the path
  * and position with cyaml's own words. */
-static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog *log)
+static int cyaml_fail(struct config__load *ld, cyaml_err_t e, const struct config__cylog *log)
 {
 	const char *msg = log->msg, *arg;
-	char path[128], text[SHOW_MAX], exp[160], found[80], in[160];
+	char path[128], text[CONFIG__SHOW_MAX], exp[160], found[80], in[160];
 	const cyaml_schema_value_t *v;
 	struct config__mark m, first;
 	yaml_node_t *n;
@@ -775,8 +489,8 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 	if (e == CYAML_ERR_ALIAS) {
 		if (config__find_alias(ld->buf, ld->len, &m) < 0)
 			m.line = m.col = 0;
-		return fail_mark(ld, &m, "aliases (*name) are not supported in the config; "
-				 "write the value out");
+		return config__fail_mark(ld, &m, "aliases (*name) are not supported in the config; "
+					 "write the value out");
 	}
 	if (config__cylog_path(log, path, sizeof(path)) < 0)
 		path[0] = '\0';
@@ -798,21 +512,22 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 	if ((arg = after(msg, "Mapping field already seen: ")) != NULL) {
 		config__find_key(&ld->doc, path, arg, 0, &first);
 		config__find_key(&ld->doc, path, arg, 1, &m);
-		return fail_mark(ld, &m, "'%s' is set twice %s (first at line %u)",
-				 show(text, sizeof(text), arg), where_in(path, in, sizeof(in)),
-				 first.line);
+		return config__fail_mark(ld, &m, "'%s' is set twice %s (first at line %u)",
+					 config__show(text, sizeof(text), arg),
+					 where_in(path, in, sizeof(in)), first.line);
 	}
 	if ((arg = after(msg, "Missing required mapping field: ")) != NULL)
-		return fail_mark(ld, &m, "%s: missing '%s' (required: %s)", path,
-				 show(text, sizeof(text), arg),
-				 join_names(v, true, exp, sizeof(exp)));
+		return config__fail_mark(ld, &m, "%s: missing '%s' (required: %s)", path,
+					 config__show(text, sizeof(text), arg),
+					 join_names(v, true, exp, sizeof(exp)));
 	if ((arg = after(msg, "Expecting ")) != NULL) {
 		found_str(n, strstr(arg, "got event: "), found, sizeof(found));
 		if (path[0] == '\0')
-			return fail_mark(ld, &m, "the file must be a mapping with the sections "
-					 "agent, spool and syslog; found %s", found);
+			return config__fail_mark(ld, &m, "the file must be a mapping with "
+						 "the sections %s; found %s",
+						 join_names(v, false, exp, sizeof(exp)), found);
 		expect_str(v, path, exp, sizeof(exp));
-		return fail_mark(ld, &m, "%s: expected %s, found %s", path, exp, found);
+		return config__fail_mark(ld, &m, "%s: expected %s, found %s", path, exp, found);
 	}
 	if (after(msg, "Invalid ENUM value") || after(msg, "Invalid UINT value") ||
 	    after(msg, "Invalid uint64_t value") || after(msg, "Invalid INT value")) {
@@ -820,17 +535,18 @@ static int cyaml_fail(struct load *ld, cyaml_err_t e, const struct config__cylog
 		arg = config__scalar(n);
 		if (arg == NULL)   /* the value is also the message's tail */
 			arg = strrchr(msg, ':') ? strrchr(msg, ':') + 2 : "";
-		return fail_mark(ld, &m, "%s: '%s' is not %s", path,
-				 show(text, sizeof(text), arg), exp);
+		return config__fail_mark(ld, &m, "%s: '%s' is not %s", path,
+					 config__show(text, sizeof(text), arg), exp);
 	}
 	if (after(msg, "STRING length > ") && v != NULL && v->type == CYAML_STRING)
-		return fail_mark(ld, &m, "%s: longer than %u bytes", path, v->string.max);
+		return config__fail_mark(ld, &m, "%s: longer than %u bytes", path, v->string.max);
 	if (after(msg, "STRING length < "))
-		return fail_mark(ld, &m, "%s: must not be empty", path);
+		return config__fail_mark(ld, &m, "%s: must not be empty", path);
 	if (after(msg, "Excessive entries") && v != NULL && v->type == CYAML_SEQUENCE)
-		return fail_mark(ld, &m, "%s: more than %u entries", path, v->sequence.max);
-	return fail_mark(ld, &m, "%s%s%s", path, path[0] ? ": " : "",
-			 msg[0] ? show(found, sizeof(found), msg) : cyaml_strerror(e));
+		return config__fail_mark(ld, &m, "%s: more than %u entries", path, v->sequence.max);
+	return config__fail_mark(ld, &m, "%s%s%s", path, path[0] ? ": " : "",
+				 msg[0] ? config__show(found, sizeof(found), msg) :
+				 cyaml_strerror(e));
 }
 
 /* ---- values -------------------------------------------------------------- */
@@ -857,11 +573,11 @@ static int parse_decimal(const char *s, uint64_t *v)
 
 /* Returns 1 with *val set when the file sets `path`, 0 when it does not,
  * or -EINVAL. */
-static int take_num(struct load *ld, const char *path, const uint64_t *given, uint64_t *val)
+static int take_num(struct config__load *ld, const char *path, const uint64_t *given, uint64_t *val)
 {
-	const struct num_rule *r = num_rule_for(path);
+	const struct config__num_rule *r = config__num_rule_for(path);
 	struct config__mark m;
-	char text[SHOW_MAX], exp[96];
+	char text[CONFIG__SHOW_MAX], exp[96];
 	const char *s;
 
 	if (given == NULL)
@@ -871,19 +587,20 @@ static int take_num(struct load *ld, const char *path, const uint64_t *given, ui
 		*val = *given;
 	else if (parse_decimal(s, val) < 0) {
 		range_str(r, exp, sizeof(exp));
-		return fail_mark(ld, &m, "%s: '%s' is not a plain decimal number (expected %s)",
-				 path, show(text, sizeof(text), s), exp);
+		return config__fail_mark(ld, &m, "%s: '%s' is not a plain decimal number "
+					 "(expected %s)", path,
+					 config__show(text, sizeof(text), s), exp);
 	}
 	if (r != NULL && *val < r->min)
-		return fail_mark(ld, &m, "%s: %llu is below the minimum %llu", path,
-				 (unsigned long long)*val, (unsigned long long)r->min);
+		return config__fail_mark(ld, &m, "%s: %llu is below the minimum %llu", path,
+					 (unsigned long long)*val, (unsigned long long)r->min);
 	if (r != NULL && *val > r->max)
-		return fail_mark(ld, &m, "%s: %llu is above the maximum %llu", path,
-				 (unsigned long long)*val, (unsigned long long)r->max);
+		return config__fail_mark(ld, &m, "%s: %llu is above the maximum %llu", path,
+					 (unsigned long long)*val, (unsigned long long)r->max);
 	return 1;
 }
 
-static int set_u64(struct load *ld, const char *path, const uint64_t *given, uint64_t *dst)
+int config__set_u64(struct config__load *ld, const char *path, const uint64_t *given, uint64_t *dst)
 {
 	uint64_t v;
 	int rc = take_num(ld, path, given, &v);
@@ -893,7 +610,7 @@ static int set_u64(struct load *ld, const char *path, const uint64_t *given, uin
 	return rc < 0 ? rc : 0;
 }
 
-static int set_u32(struct load *ld, const char *path, const uint64_t *given, uint32_t *dst)
+int config__set_u32(struct config__load *ld, const char *path, const uint64_t *given, uint32_t *dst)
 {
 	uint64_t v;
 	int rc = take_num(ld, path, given, &v);
@@ -905,11 +622,11 @@ static int set_u32(struct load *ld, const char *path, const uint64_t *given, uin
 
 /* cyaml 1.3.1 reads any text but a few false words as true ("maybe" is
  * true), so the words are checked here. */
-static int set_bool(struct load *ld, const char *path, const bool *given, bool *dst)
+int config__set_bool(struct config__load *ld, const char *path, const bool *given, bool *dst)
 {
 	static const char *const words[] = { "true", "false", "yes", "no", "on", "off" };
 	struct config__mark m;
-	char text[SHOW_MAX];
+	char text[CONFIG__SHOW_MAX];
 	const char *s;
 	size_t i;
 
@@ -920,24 +637,24 @@ static int set_bool(struct load *ld, const char *path, const bool *given, bool *
 		if (strcasecmp(s, words[i]) == 0)
 			break;
 	if (s != NULL && i == sizeof(words) / sizeof(words[0]))
-		return fail_mark(ld, &m, "%s: '%s' is not true or false", path,
-				 show(text, sizeof(text), s));
+		return config__fail_mark(ld, &m, "%s: '%s' is not true or false", path,
+					 config__show(text, sizeof(text), s));
 	*dst = *given;
 	return 0;
 }
 
-static int set_str(struct load *ld, const char *path, const char *given, char **dst,
-		   bool is_name)
+int config__set_str(struct config__load *ld, const char *path, const char *given, char **dst,
+		    bool is_name)
 {
-	char text[SHOW_MAX];
+	char text[CONFIG__SHOW_MAX];
 	char *s;
 
 	if (given == NULL)
 		return 0;
 	if (is_name && !name_ok(given))
-		return fail_at(ld, path, "%s: '%s' may hold only letters, digits, '.', '_' "
-			       "and '-', starting with a letter or digit", path,
-			       show(text, sizeof(text), given));
+		return config__fail_at(ld, path, "%s: '%s' may hold only letters, digits, '.', '_' "
+				       "and '-', starting with a letter or digit", path,
+				       config__show(text, sizeof(text), given));
 	s = strdup(given);
 	if (s == NULL)
 		return -ENOMEM;
@@ -946,225 +663,13 @@ static int set_str(struct load *ld, const char *path, const char *given, char **
 	return 0;
 }
 
-static int apply_agent(struct load *ld, struct ward_config *c, const struct raw_agent *r)
-{
-	int rc;
-
-	if (r == NULL)
-		return 0;
-	if ((rc = set_str(ld, "agent.device_id", r->device_id, &c->agent.device_id, true)) < 0 ||
-	    (rc = set_str(ld, "agent.user", r->user, &c->agent.user, true)) < 0 ||
-	    (rc = set_str(ld, "agent.state_dir", r->state_dir, &c->agent.state_dir, false)) < 0 ||
-	    (rc = set_str(ld, "agent.control_socket", r->control_socket,
-			  &c->agent.control_socket, false)) < 0 ||
-	    (rc = set_u32(ld, "agent.status_interval_ms", r->status_interval_ms,
-			  &c->agent.status_interval_ms)) < 0)
-		return rc;
-	if (r->log_level != NULL)
-		c->agent.log_level = *r->log_level;
-	return 0;
-}
-
-static int apply_spool(struct load *ld, struct ward_config *c, const struct raw_spool *r)
-{
-	int rc;
-
-	if (r == NULL)
-		return 0;
-	if ((rc = set_str(ld, "spool.dir", r->dir, &c->spool.dir, false)) < 0 ||
-	    (rc = set_u64(ld, "spool.segment_max_bytes", r->segment_max_bytes,
-			  &c->spool.segment_max_bytes)) < 0 ||
-	    (rc = set_u32(ld, "spool.segment_max_age_ms", r->segment_max_age_ms,
-			  &c->spool.segment_max_age_ms)) < 0 ||
-	    (rc = set_u32(ld, "spool.fsync_interval_ms", r->fsync_interval_ms,
-			  &c->spool.fsync_interval_ms)) < 0 ||
-	    (rc = set_u64(ld, "spool.budget_bytes", r->budget_bytes, &c->spool.budget_bytes)) < 0 ||
-	    (rc = set_u32(ld, "spool.budget_check_ms", r->budget_check_ms,
-			  &c->spool.budget_check_ms)) < 0)
-		return rc;
-	return 0;
-}
-
-static int dup_opt(const char *s, char **dst)
+int config__dup_opt(const char *s, char **dst)
 {
 	*dst = NULL;
 	if (s == NULL)
 		return 0;
 	*dst = strdup(s);
 	return *dst == NULL ? -ENOMEM : 0;
-}
-
-/* Checks listener i and copies it into *out (which the caller frees, also
- * after a failure). */
-static int take_listener(struct load *ld, const struct raw_listener *r, unsigned i,
-			 struct listener_conf *out)
-{
-	static const char *const tls_keys[] = { "cert", "key", "client_ca" };
-	const char *const tls_vals[] = { r->cert, r->key, r->client_ca };
-	struct sockaddr_storage ss;
-	struct config__mark m;
-	char path[64], text[SHOW_MAX];
-	const char *why;
-	size_t k;
-	int rc;
-
-	snprintf(path, sizeof(path), "syslog.listeners[%u]", i);
-	if (parse_address(r->address, &ss, &why) < 0) {
-		char apath[80];
-
-		snprintf(apath, sizeof(apath), "%s.address", path);
-		return fail_at(ld, apath, "%s: '%s' %s", apath,
-			       show(text, sizeof(text), r->address), why);
-	}
-	if (r->proto == LISTEN_TLS && (r->cert == NULL || r->key == NULL))
-		return fail_at(ld, path, "%s: a tls listener needs %s (PEM file paths)", path,
-			       r->cert == NULL && r->key == NULL ? "'cert' and 'key'" :
-			       r->cert == NULL ? "'cert'" : "'key'");
-	/* A certificate on a plain listener usually means proto was meant to
-	 * be tls; running it in clear text would be the wrong failure. */
-	for (k = 0; r->proto != LISTEN_TLS && k < 3; k++) {
-		if (tls_vals[k] == NULL)
-			continue;
-		config__find_key(&ld->doc, path, tls_keys[k], 0, &m);
-		return fail_mark(ld, &m, "%s.%s: only tls listeners take '%s'; this one is %s",
-				 path, tls_keys[k], tls_keys[k], listener_proto_name(r->proto));
-	}
-	out->proto = r->proto;
-	if ((rc = dup_opt(r->address, &out->address)) < 0 ||
-	    (rc = dup_opt(r->cert, &out->cert)) < 0 ||
-	    (rc = dup_opt(r->key, &out->key)) < 0 ||
-	    (rc = dup_opt(r->client_ca, &out->client_ca)) < 0)
-		return rc;
-	return 0;
-}
-
-/* Two listeners clash when they would bind the same socket: same address
- * and port, and both UDP or both TCP (tcp and tls are both TCP). O(n^2)
- * over at most LISTENERS_MAX entries. */
-static int check_clashes(struct load *ld, const struct listener_conf *ls, unsigned n)
-{
-	struct sockaddr_storage ss[LISTENERS_MAX];
-	struct config__mark first;
-	char path[64], apath[80], fpath[80];
-	const char *why;
-	unsigned i, j;
-
-	for (i = 0; i < n; i++)
-		parse_address(ls[i].address, &ss[i], &why);   /* checked already */
-	for (j = 1; j < n; j++) {
-		for (i = 0; i < j; i++) {
-			if ((ls[i].proto == LISTEN_UDP) != (ls[j].proto == LISTEN_UDP) ||
-			    !same_socket(&ss[i], &ss[j]))
-				continue;
-			snprintf(path, sizeof(path), "syslog.listeners[%u]", j);
-			snprintf(apath, sizeof(apath), "%s.address", path);
-			snprintf(fpath, sizeof(fpath), "syslog.listeners[%u].address", i);
-			config__find(&ld->doc, fpath, &first);
-			if (ls[i].proto == ls[j].proto)
-				return fail_at(ld, apath, "%s: duplicate listener: %s %s is already "
-					       "syslog.listeners[%u] (line %u)", path,
-					       listener_proto_name(ls[j].proto), ls[j].address,
-					       i, first.line);
-			return fail_at(ld, apath, "%s: %s and syslog.listeners[%u] (%s, line %u) "
-				       "cannot share the TCP address %s", path,
-				       listener_proto_name(ls[j].proto), i,
-				       listener_proto_name(ls[i].proto), first.line, ls[j].address);
-		}
-	}
-	return 0;
-}
-
-static int apply_listeners(struct load *ld, struct ward_config *c, const struct raw_syslog *r)
-{
-	struct listener_conf *ls = NULL;
-	struct config__mark m;
-	yaml_node_t *n;
-	unsigned i, count = r->n_listeners;
-	int rc = 0;
-
-	/* A null "listeners:" keeps the defaults, like any other key left
-	 * empty; only a list (even an empty one) replaces them. */
-	n = config__find(&ld->doc, "syslog.listeners", &m);
-	if (n == NULL || n->type != YAML_SEQUENCE_NODE)
-		return 0;
-	if (count == 0 && c->syslog.enabled)
-		return fail_mark(ld, &m, "syslog.listeners: the list is empty; syslog needs at "
-				 "least one listener (or set syslog.enabled: false)");
-	if (count > 0) {
-		ls = calloc(count, sizeof(*ls));
-		if (ls == NULL)
-			return -ENOMEM;
-	}
-	for (i = 0; i < count; i++) {
-		rc = take_listener(ld, &r->listeners[i], i, &ls[i]);
-		if (rc < 0)
-			goto out;
-	}
-	rc = check_clashes(ld, ls, count);
-	if (rc < 0)
-		goto out;
-	free_listeners(c->syslog.listeners, c->syslog.n_listeners);
-	c->syslog.listeners = ls;
-	c->syslog.n_listeners = count;
-	ls = NULL;
-out:
-	free_listeners(ls, count);
-	return rc;
-}
-
-static int apply_syslog(struct load *ld, struct ward_config *c, const struct raw_syslog *r)
-{
-	int rc;
-
-	if (r == NULL)
-		return 0;
-	if ((rc = set_bool(ld, "syslog.enabled", r->enabled, &c->syslog.enabled)) < 0 ||
-	    (rc = set_u32(ld, "syslog.max_message_bytes", r->max_message_bytes,
-			  &c->syslog.max_message_bytes)) < 0 ||
-	    (rc = set_u32(ld, "syslog.udp_rcvbuf_bytes", r->udp_rcvbuf_bytes,
-			  &c->syslog.udp_rcvbuf_bytes)) < 0 ||
-	    (rc = set_u32(ld, "syslog.max_connections", r->max_connections,
-			  &c->syslog.max_connections)) < 0 ||
-	    (rc = set_u32(ld, "syslog.idle_timeout_ms", r->idle_timeout_ms,
-			  &c->syslog.idle_timeout_ms)) < 0 ||
-	    (rc = set_u32(ld, "syslog.max_pending_bytes", r->max_pending_bytes,
-			  &c->syslog.max_pending_bytes)) < 0)
-		return rc;
-	return apply_listeners(ld, c, r);
-}
-
-/* The path to blame for a rule between two values: the first if the file
- * sets it, else the second (one of them is set, or the defaults would be
- * broken). */
-static const char *blame(struct load *ld, const char *a, const char *b)
-{
-	struct config__mark m;
-
-	return config__find(&ld->doc, a, &m) != NULL ? a : b;
-}
-
-static int check_relations(struct load *ld, const struct ward_config *c)
-{
-	const char *p;
-
-	/* Eviction and sealing work on whole segments; a budget of fewer
-	 * than four leaves no room to evict one while others fill. */
-	if (c->spool.budget_bytes / 4 < c->spool.segment_max_bytes) {
-		p = blame(ld, "spool.budget_bytes", "spool.segment_max_bytes");
-		return fail_at(ld, p, "%s: spool.budget_bytes (%llu) must be at least 4 times "
-			       "spool.segment_max_bytes (%llu)", p,
-			       (unsigned long long)c->spool.budget_bytes,
-			       (unsigned long long)c->spool.segment_max_bytes);
-	}
-	/* Reads pause above max_pending_bytes; if one message is larger, a
-	 * paused peer could never complete it. */
-	if (c->syslog.max_pending_bytes < c->syslog.max_message_bytes) {
-		p = blame(ld, "syslog.max_pending_bytes", "syslog.max_message_bytes");
-		return fail_at(ld, p, "%s: syslog.max_pending_bytes (%u) must be at least "
-			       "syslog.max_message_bytes (%u)", p,
-			       c->syslog.max_pending_bytes, c->syslog.max_message_bytes);
-	}
-	return 0;
 }
 
 /* ---- the API ------------------------------------------------------------- */
@@ -1182,7 +687,7 @@ int config_load_buf(const char *name, const uint8_t *buf, size_t len,
 	struct config__cylog cylog;
 	struct ward_config *c = NULL;
 	cyaml_data_t *data = NULL;
-	struct load ld;
+	struct config__load ld;
 	cyaml_err_t ce;
 	int rc;
 	const cyaml_config_t cy = {
@@ -1223,19 +728,15 @@ int config_load_buf(const char *name, const uint8_t *buf, size_t len,
 	rc = config__doc_load(&ld.doc, len > 0 ? buf : (const uint8_t *)"", len, err);
 	if (rc < 0 || config__doc_empty(&ld.doc))
 		goto out;
-	ce = cyaml_load_data(buf, len, &cy, &top_schema, &data, NULL);
+	ce = cyaml_load_data(buf, len, &cy, &config__top_schema, &data, NULL);
 	if (ce != CYAML_OK) {
 		rc = cyaml_fail(&ld, ce, &cylog);
 		goto out;
 	}
 	/* NULL data is a mapping that sets nothing, e.g. "{}". */
 	if (data != NULL) {
-		const struct raw_config *raw = data;
-
-		if ((rc = apply_agent(&ld, c, raw->agent)) < 0 ||
-		    (rc = apply_spool(&ld, c, raw->spool)) < 0 ||
-		    (rc = apply_syslog(&ld, c, raw->syslog)) < 0 ||
-		    (rc = check_relations(&ld, c)) < 0)
+		rc = config__apply(&ld, c, data);
+		if (rc < 0)
 			goto out;
 	}
 out:
@@ -1247,7 +748,7 @@ out:
 	 * failure; whatever it did return is released with cyaml_free, the
 	 * only call that knows its layout. */
 	if (data != NULL)
-		cyaml_free(&cy, &top_schema, data, 0);
+		cyaml_free(&cy, &config__top_schema, data, 0);
 	config__doc_free(&ld.doc);
 	config_free(c);
 	if (rc == -ENOMEM && err->msg[0] == '\0')

@@ -2,13 +2,13 @@
  *
  * The file is parsed with libcyaml against a schema. An empty or missing
  * file means the compiled-in defaults, which run on one machine with no
- * setup: syslog on 127.0.0.1:5514 (UDP and TCP), spool and control socket
- * in the working directory. Every key may be omitted; omitted keys keep
- * their default. Unknown keys, wrong types and out-of-range values are
+ * setup: syslog on 127.0.0.1:5514 (UDP and TCP), SNMP notifications on
+ * 127.0.0.1:10162 (UDP), spool and control socket in the working
+ * directory. Every key may be omitted; omitted keys keep their default. Unknown keys, wrong types and out-of-range values are
  * errors reported as "file:line:col: message".
  *
  * Ownership: config_load*() returns a struct the caller owns and frees with
- * config_free(). Strings inside belong to the struct.
+ * config_free(). Strings and arrays inside belong to the struct.
  */
 #ifndef WARD_CONFIG_H
 #define WARD_CONFIG_H
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "snmp/snmp.h"     /* enum snmp_auth, enum snmp_priv only */
 
 enum listener_proto { LISTEN_UDP = 0, LISTEN_TCP, LISTEN_TLS };
 
@@ -29,6 +30,17 @@ struct listener_conf {
 	char *key;            /* PEM private key, required for tls */
 	char *client_ca;      /* PEM CA bundle; when set, clients must present a
 	                       * certificate that chains to it */
+};
+
+/* One SNMPv3 USM user (RFC 3414). priv is never set without auth. */
+struct snmp_user_conf {
+	char *name;           /* msgUserName, 1..32 bytes; unique in the list */
+	enum snmp_auth auth;  /* default SNMP_AUTH_NONE */
+	char *auth_password;  /* >= 8 bytes when auth != NONE, else NULL */
+	enum snmp_priv priv;  /* default SNMP_PRIV_NONE */
+	char *priv_password;  /* >= 8 bytes when priv != NONE, else NULL */
+	uint8_t engine_id[32];    /* the trap sender's SnmpEngineID (RFC 3411) */
+	size_t engine_id_len;     /* 5..32; 0 = any engine */
 };
 
 struct ward_config {
@@ -66,6 +78,31 @@ struct ward_config {
 		 * other entries have no cert, key or client_ca, and no two
 		 * entries bind the same socket. */
 	} syslog;
+	struct {
+		bool enabled;                 /* default true */
+		char **listeners;             /* UDP addresses; default "127.0.0.1:10162" */
+		unsigned n_listeners;
+		/* As syslog.listeners: NULL with 0 only when disabled and the
+		 * file says "listeners: []"; checked with
+		 * config_parse_address; no duplicates, and when both
+		 * receivers are enabled none is a syslog UDP address. */
+		uint8_t engine_id[32];        /* ours (RFC 3411 SnmpEngineID) */
+		size_t engine_id_len;         /* 5..32; 0 = not set: the agent
+		                               * generates one and keeps it in
+		                               * its state directory */
+		char **communities;           /* accepted v1/v2c communities;
+		                               * default "public"; may be empty */
+		unsigned n_communities;
+		bool accept_any_community;    /* default false */
+		bool accept_any_user;         /* v3 noAuthNoPriv from unknown
+		                               * users; default false */
+		bool record_community;        /* the community (a credential) in
+		                               * records; default false */
+		uint32_t udp_rcvbuf_bytes;    /* SO_RCVBUF; default 4194304 */
+		char *oid_names;              /* "OID name" lines; NULL = none */
+		struct snmp_user_conf *users; /* default none (NULL, 0) */
+		unsigned n_users;
+	} snmp;
 };
 
 struct config_error {

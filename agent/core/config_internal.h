@@ -1,5 +1,11 @@
-/* config internals shared by config.c and config_locate.c. Not installed,
- * not for other modules.
+/* config internals shared by the loader's files. Not installed, not for
+ * other modules:
+ *   config.c          the public API, the loading pipeline and the generic
+ *                     helpers (errors, value checks, addresses);
+ *   config_locate.c   positions: the libyaml document and cyaml's log;
+ *   config_sections.c the schema, the defaults and the checks of the
+ *                     agent, spool and syslog sections, and the top level;
+ *   config_snmp.c     the same for the snmp section.
  *
  * libcyaml 1.3.1 checks the file against the schema but reports a failure
  * only as log lines: a message and a backtrace of the path it was loading
@@ -99,5 +105,134 @@ int config__cylog_path(const struct config__cylog *l, char *dst, size_t dstlen);
  * malformed path or a key longer than keylen - 1. */
 int config__path_next(const char **p, char *key, size_t keylen,
 		      unsigned *index, bool *is_index);
+
+/* ---- the loader's shared helpers (config.c) ------------------------------- */
+
+/* Limits shared by several sections; docs/config.md states each of them. */
+#define CONFIG__LISTENERS_MAX   64
+#define CONFIG__NAME_MAX_LEN    64    /* device_id; a host name is at most 64 too */
+#define CONFIG__PATH_MAX_LEN    4095
+#define CONFIG__ADDRESS_MAX_LEN 64    /* "[" + 45-char IPv6 + "]:" + port fits */
+#define CONFIG__SHOW_MAX        48    /* bytes of the user's text quoted in a message */
+
+/* Schema flags of an optional value: with CYAML_FLAG_POINTER_NULL_STR an
+ * empty value, "~" or "null" loads as NULL, the same as leaving it out. */
+#define CONFIG__OPT (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL_STR)
+/* Enum values must be names, not numbers; "UDP" is as good as "udp". */
+#define CONFIG__ENUM_FLAGS (CYAML_FLAG_STRICT | CYAML_FLAG_CASE_INSENSITIVE)
+
+/* One load in progress: where errors go and the libyaml view of the bytes
+ * that places them. */
+struct config__load {
+	struct config_error *err;
+	struct config__doc doc;
+	const uint8_t *buf;
+	size_t len;
+};
+
+/* Both fill ld->err with the message and a position and return -EINVAL.
+ * fail_mark uses *m; fail_at the value of `path`, or its nearest ancestor
+ * in the file. */
+int config__fail_mark(struct config__load *ld, const struct config__mark *m,
+		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int config__fail_at(struct config__load *ld, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Copies user text into dst (dstlen bytes) for a message: control
+ * characters become '?', and long text is cut and marked "...". Returns
+ * dst. Never pass a credential: a message must not carry one. */
+const char *config__show(char *dst, size_t dstlen, const char *s);
+
+/* The setters check the value the file gives at `path` and store it in
+ * *dst. `given` is the raw value, NULL when the file does not set it (dst
+ * is then left alone). Numbers must be plain decimal text inside the
+ * path's config__num_rule; booleans one of the words in docs/config.md.
+ * set_str replaces *dst with a copy, after checking the device_id
+ * alphabet when is_name is set. Each returns 0, -EINVAL (ld->err filled)
+ * or -ENOMEM. */
+int config__set_u64(struct config__load *ld, const char *path, const uint64_t *given,
+		    uint64_t *dst);
+int config__set_u32(struct config__load *ld, const char *path, const uint64_t *given,
+		    uint32_t *dst);
+int config__set_bool(struct config__load *ld, const char *path, const bool *given, bool *dst);
+int config__set_str(struct config__load *ld, const char *path, const char *given, char **dst,
+		    bool is_name);
+/* *dst = a copy of s, or NULL when s is NULL. 0 or -ENOMEM. */
+int config__dup_opt(const char *s, char **dst);
+
+/* One character of the device_id alphabet: letters, digits, and '.', '_'
+ * or '-' when not first. */
+bool config__name_char_ok(char ch, bool first);
+/* config_parse_address, saying on failure why: *why is a phrase that
+ * follows the quoted address, "has no port (expected host:port or
+ * [v6]:port)". ss is required and zeroed on failure. */
+int config__parse_address(const char *addr, struct sockaddr_storage *ss, const char **why);
+/* True when two parsed addresses name the same socket address: family,
+ * address and port (so "[::1]:5" and "[0::1]:5" are the same). */
+bool config__same_socket(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* ---- the sections (config_sections.c) ------------------------------------ */
+
+/* The schema of the whole file. */
+extern const cyaml_schema_value_t config__top_schema;
+
+/* The range of the number at `path`, or NULL when there is no rule. All
+ * maxima of 32-bit fields fit in 32 bits. */
+struct config__num_rule {
+	const char *path;
+	uint64_t min, max;
+};
+const struct config__num_rule *config__num_rule_for(const char *path);
+
+/* Checks what cyaml loaded (`raw`, of config__top_schema) and copies it
+ * over the defaults in c, then runs the checks across values. 0, -EINVAL
+ * with ld->err filled, or -ENOMEM; on failure c is still whole (the caller
+ * frees it) but may hold some of the file's values. */
+int config__apply(struct config__load *ld, struct ward_config *c, const void *raw);
+
+/* ---- the snmp section (config_snmp.c) ------------------------------------ */
+
+/* What the file says, as cyaml loads it: NULL for what it does not set.
+ * Shared because the top-level schema in config_sections.c needs the
+ * size of the section's struct. */
+struct config__raw_snmp_user {
+	char *name;                   /* required */
+	enum snmp_auth *auth;
+	char *auth_password;
+	enum snmp_priv *priv;
+	char *priv_password;
+	char *engine_id;
+};
+
+struct config__raw_snmp {
+	bool *enabled;
+	char **listeners;
+	unsigned n_listeners;
+	char *engine_id;
+	char **communities;
+	unsigned n_communities;
+	bool *accept_any_community;
+	bool *accept_any_user;
+	bool *record_community;
+	uint64_t *udp_rcvbuf_bytes;
+	char *oid_names;
+	struct config__raw_snmp_user *users;
+	unsigned n_users;
+};
+
+extern const cyaml_schema_field_t config__snmp_fields[];
+
+/* Sets c->snmp to the defaults. 0 or -ENOMEM (c->snmp is then still safe
+ * for config__snmp_free). */
+int config__snmp_defaults(struct ward_config *c);
+/* Frees what c->snmp owns and zeroes it. */
+void config__snmp_free(struct ward_config *c);
+/* Checks r (NULL: the file has no snmp section) and copies it over
+ * c->snmp. 0, -EINVAL or -ENOMEM. */
+int config__snmp_apply(struct config__load *ld, struct ward_config *c,
+		       const struct config__raw_snmp *r);
+/* The checks between snmp and the other sections, on the merged result:
+ * while both receivers are enabled, no SNMP listener may take the UDP port
+ * of a syslog UDP listener. 0 or -EINVAL. */
+int config__snmp_check(struct config__load *ld, const struct ward_config *c);
 
 #endif

@@ -127,6 +127,19 @@ static void assert_defaults(const struct ward_config *c)
 	assert_null(c->syslog.listeners[0].client_ca);
 	assert_int_equal(c->syslog.listeners[1].proto, LISTEN_TCP);
 	assert_string_equal(c->syslog.listeners[1].address, "127.0.0.1:5514");
+	assert_true(c->snmp.enabled);
+	assert_int_equal(c->snmp.n_listeners, 1);
+	assert_string_equal(c->snmp.listeners[0], "127.0.0.1:10162");
+	assert_int_equal(c->snmp.engine_id_len, 0);
+	assert_int_equal(c->snmp.n_communities, 1);
+	assert_string_equal(c->snmp.communities[0], "public");
+	assert_false(c->snmp.accept_any_community);
+	assert_false(c->snmp.accept_any_user);
+	assert_false(c->snmp.record_community);
+	assert_int_equal(c->snmp.udp_rcvbuf_bytes, 4194304);
+	assert_null(c->snmp.oid_names);
+	assert_int_equal(c->snmp.n_users, 0);
+	assert_null(c->snmp.users);
 }
 
 /* A scratch directory for on-disk cases. */
@@ -206,6 +219,8 @@ static void test_empty_inputs_give_defaults(void **state)
 		"agent: ~\nspool: null\nsyslog: {}\n",
 		"agent:\n  user:\n  log_level: ~\nspool:\n  segment_max_bytes:\n",
 		"syslog:\n  listeners:\n",
+		"snmp:\n", "snmp: ~\n", "snmp: {}\n",
+		"snmp:\n  listeners:\n  communities:\n  users:\n  engine_id:\n  oid_names: ''\n",
 	};
 	struct ward_config *c = NULL;
 	struct config_error err;
@@ -421,7 +436,8 @@ static void test_exact_messages(void **state)
 static void test_unknown_keys(void **state)
 {
 	static const struct bad_case cases[] = {
-		{ "foo: 1\n", 1, 1, "unknown key 'foo' at the top level (expected: agent, spool, syslog)" },
+		{ "foo: 1\n", 1, 1,
+		  "unknown key 'foo' at the top level (expected: agent, spool, syslog, snmp)" },
 		{ "agent:\n  user: x\n  usr: y\n", 3, 3, "unknown key 'usr' in agent" },
 		{ "agent:\n  usr: y\n", 2, 3, "did you mean 'user'?" },
 		{ "spool: {dir: a, segment_max_byte: 65536}\n", 1, 17,
@@ -702,6 +718,436 @@ static void test_syntax_errors(void **state)
 	BAD(cases);
 }
 
+/* ---- the snmp section ---------------------------------------------------- */
+
+static const char snmp_yaml[] =
+	"snmp:\n"
+	"  enabled: true\n"
+	"  listeners: ['0.0.0.0:162', '[::]:162']\n"
+	"  engine_id: 80001f880401020304\n"
+	"  communities: [public, 's3cret community']\n"
+	"  accept_any_community: yes\n"
+	"  accept_any_user: On\n"
+	"  record_community: true\n"
+	"  udp_rcvbuf_bytes: 268435456\n"
+	"  oid_names: /etc/ward/oids.txt\n"
+	"  users:\n"
+	"    - name: ops\n"
+	"      auth: SHA256\n"
+	"      auth_password: maplesyrup\n"
+	"      priv: aes\n"
+	"      priv_password: \"0123456789abcdef\"\n"
+	"      engine_id: 0x800000090300AABBCCDDEEFF\n"
+	"    - name: monitor\n"
+	"      auth: sha1\n"
+	"      auth_password: authpass1\n"
+	"    - {name: legacy, auth: md5, auth_password: authpass2, priv: des,\n"
+	"       priv_password: privpass2}\n"
+	"    - {name: big, auth: sha512, auth_password: '12345678', priv: AES256,\n"
+	"       priv_password: '87654321'}\n"
+	"    - {name: mid, auth: sha384, auth_password: '12345678', priv: aes192,\n"
+	"       priv_password: '87654321'}\n"
+	"    - {name: small, auth: sha224, auth_password: '12345678', priv: aes128,\n"
+	"       priv_password: '87654321'}\n"
+	"    - {name: plain, auth: sha, auth_password: '12345678'}\n"
+	"    - name: trapper\n"
+	"      engine_id: 8000000001\n";
+
+static void test_snmp_full_section(void **state)
+{
+	static const uint8_t ours[] = { 0x80, 0x00, 0x1f, 0x88, 0x04, 0x01, 0x02, 0x03, 0x04 };
+	static const uint8_t ops_engine[] = { 0x80, 0x00, 0x00, 0x09, 0x03, 0x00,
+					      0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	static const uint8_t trapper_engine[] = { 0x80, 0x00, 0x00, 0x00, 0x01 };
+	static const struct {
+		const char *name;
+		enum snmp_auth auth;
+		enum snmp_priv priv;
+	} want[] = {
+		{ "ops", SNMP_AUTH_SHA256, SNMP_PRIV_AES128 },
+		{ "monitor", SNMP_AUTH_SHA1, SNMP_PRIV_NONE },
+		{ "legacy", SNMP_AUTH_MD5, SNMP_PRIV_DES },
+		{ "big", SNMP_AUTH_SHA512, SNMP_PRIV_AES256 },
+		{ "mid", SNMP_AUTH_SHA384, SNMP_PRIV_AES192 },
+		{ "small", SNMP_AUTH_SHA224, SNMP_PRIV_AES128 },
+		{ "plain", SNMP_AUTH_SHA1, SNMP_PRIV_NONE },
+		{ "trapper", SNMP_AUTH_NONE, SNMP_PRIV_NONE },
+	};
+	struct ward_config *c = load_ok(snmp_yaml);
+	const struct snmp_user_conf *u = c->snmp.users;
+	size_t i;
+
+	(void)state;
+	assert_true(c->snmp.enabled);
+	assert_int_equal(c->snmp.n_listeners, 2);
+	assert_string_equal(c->snmp.listeners[0], "0.0.0.0:162");
+	assert_string_equal(c->snmp.listeners[1], "[::]:162");
+	assert_int_equal(c->snmp.engine_id_len, sizeof(ours));
+	assert_memory_equal(c->snmp.engine_id, ours, sizeof(ours));
+	assert_int_equal(c->snmp.n_communities, 2);
+	assert_string_equal(c->snmp.communities[0], "public");
+	assert_string_equal(c->snmp.communities[1], "s3cret community");
+	assert_true(c->snmp.accept_any_community);
+	assert_true(c->snmp.accept_any_user);
+	assert_true(c->snmp.record_community);
+	assert_int_equal(c->snmp.udp_rcvbuf_bytes, 268435456);
+	assert_string_equal(c->snmp.oid_names, "/etc/ward/oids.txt");
+	assert_int_equal(c->snmp.n_users, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_string_equal(u[i].name, want[i].name);
+		assert_int_equal(u[i].auth, want[i].auth);
+		assert_int_equal(u[i].priv, want[i].priv);
+		/* A password is there exactly when its protocol is. */
+		assert_true((u[i].auth_password != NULL) == (want[i].auth != SNMP_AUTH_NONE));
+		assert_true((u[i].priv_password != NULL) == (want[i].priv != SNMP_PRIV_NONE));
+	}
+	assert_string_equal(u[0].auth_password, "maplesyrup");
+	assert_string_equal(u[0].priv_password, "0123456789abcdef");
+	assert_int_equal(u[0].engine_id_len, sizeof(ops_engine));
+	assert_memory_equal(u[0].engine_id, ops_engine, sizeof(ops_engine));
+	assert_string_equal(u[2].priv_password, "privpass2");
+	assert_int_equal(u[1].engine_id_len, 0);
+	/* An unquoted all-digit engine ID is still read as hex text. */
+	assert_int_equal(u[7].engine_id_len, sizeof(trapper_engine));
+	assert_memory_equal(u[7].engine_id, trapper_engine, sizeof(trapper_engine));
+	/* The other sections keep their defaults. */
+	assert_int_equal(c->syslog.n_listeners, 2);
+	config_free(c);
+}
+
+static void test_snmp_spellings(void **state)
+{
+	struct ward_config *c;
+
+	(void)state;
+	/* Off, with no listeners; v3 only, with no communities. */
+	c = load_ok("snmp: {enabled: false, listeners: [], communities: [], users: []}\n");
+	assert_false(c->snmp.enabled);
+	assert_int_equal(c->snmp.n_listeners, 0);
+	assert_null(c->snmp.listeners);
+	assert_int_equal(c->snmp.n_communities, 0);
+	assert_null(c->snmp.communities);
+	assert_int_equal(c->snmp.n_users, 0);
+	config_free(c);
+	/* Exactly 5 and 32 bytes; upper-case hex with 0X. */
+	c = load_ok("snmp: {engine_id: 0X8000000001}\n");
+	assert_int_equal(c->snmp.engine_id_len, 5);
+	assert_int_equal(c->snmp.engine_id[4], 0x01);
+	config_free(c);
+	c = load_ok("snmp: {engine_id: '8000000000000000000000000000000000000000000000000000000"
+		    "0000000ff'}\n");
+	assert_int_equal(c->snmp.engine_id_len, 32);
+	assert_int_equal(c->snmp.engine_id[31], 0xff);
+	config_free(c);
+	/* Explicit none, any case; an empty auth keeps the default none. */
+	c = load_ok("snmp:\n  users:\n    - {name: a, auth: NONE, priv: None}\n"
+		    "    - {name: b, auth: }\n");
+	assert_int_equal(c->snmp.users[0].auth, SNMP_AUTH_NONE);
+	assert_int_equal(c->snmp.users[0].priv, SNMP_PRIV_NONE);
+	assert_int_equal(c->snmp.users[1].auth, SNMP_AUTH_NONE);
+	assert_null(c->snmp.users[0].auth_password);
+	config_free(c);
+	/* The same user name in two cases is two users, as on the wire. */
+	c = load_ok("snmp: {users: [{name: ops}, {name: OPS}]}\n");
+	assert_int_equal(c->snmp.n_users, 2);
+	config_free(c);
+	/* No clash: syslog on TCP, or off, or SNMP off, on the same port. */
+	c = load_ok("syslog: {listeners: [{proto: tcp, address: '127.0.0.1:10162'}]}\n");
+	config_free(c);
+	c = load_ok("syslog: {enabled: false,\n"
+		    "         listeners: [{proto: udp, address: '127.0.0.1:10162'}]}\n");
+	config_free(c);
+	c = load_ok("syslog: {listeners: [{proto: udp, address: '127.0.0.1:10162'}]}\n"
+		    "snmp: {enabled: false}\n");
+	config_free(c);
+	/* Other addresses, or another family's wildcard, are separate sockets. */
+	c = load_ok("syslog: {listeners: [{proto: udp, address: '127.0.0.2:10162'},\n"
+		    "                     {proto: udp, address: '[::]:10162'}]}\n");
+	config_free(c);
+	/* Two listeners for the receiver, IPv4 and IPv6 loopback. */
+	c = load_ok("snmp:\n  listeners:\n    - 127.0.0.1:162\n    - '[::1]:162'\n");
+	assert_int_equal(c->snmp.n_listeners, 2);
+	assert_string_equal(c->snmp.listeners[1], "[::1]:162");
+	config_free(c);
+}
+
+static void test_snmp_exact_messages(void **state)
+{
+	(void)state;
+	expect_msg("snmp:\n"
+		   "  engine_id: 80001f88\n",
+		   "ward.yaml:2:14: snmp.engine_id: '80001f88' is 4 bytes; an SnmpEngineID is "
+		   "5 to 32 bytes, written as 10 to 64 hex digits (RFC 3411)");
+	expect_msg("snmp:\n"
+		   "  users:\n"
+		   "    - name: ops\n"
+		   "      auth: sha-257\n",
+		   "ward.yaml:4:13: snmp.users[0].auth: 'sha-257' is not one of none, md5, sha, "
+		   "sha1, sha224, sha256, sha384, sha512, sha-224, sha-256, sha-384, sha-512");
+	/* net-snmp's spellings are accepted. */
+	{
+		struct ward_config *c = NULL;
+		struct config_error err;
+		const char *y = "snmp:\n  users:\n    - {name: ops, auth: SHA-256, auth_password: abcdefgh,"
+				" priv: AES-192, priv_password: abcdefgh}\n";
+
+		assert_int_equal(config_load_buf("ward.yaml", (const uint8_t *)y, strlen(y), &c, &err), 0);
+		assert_int_equal(c->snmp.users[0].auth, SNMP_AUTH_SHA256);
+		assert_int_equal(c->snmp.users[0].priv, SNMP_PRIV_AES192);
+		config_free(c);
+	}
+	expect_msg("syslog:\n"
+		   "  listeners:\n"
+		   "    - {proto: udp, address: '127.0.0.1:10162'}\n",
+		   "ward.yaml:3:29: syslog.listeners[0]: udp 127.0.0.1:10162 takes the UDP port of "
+		   "snmp.listeners[0] (127.0.0.1:10162, the default); SNMP and syslog cannot "
+		   "share one");
+}
+
+static void test_snmp_bad_engine_ids(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "snmp:\n  engine_id: 80001f88044\n", 2, 14,
+		  "snmp.engine_id: '80001f88044' has an odd number of hex digits (11); each "
+		  "byte takes two" },
+		{ "snmp:\n  engine_id: 80001f8804zz\n", 2, 14,
+		  "snmp.engine_id: '80001f8804zz' is not hex: character 11 is not 0-9 or a-f" },
+		{ "snmp:\n  engine_id: 0x80001g8804\n", 2, 14, "character 8 is not 0-9 or a-f" },
+		{ "snmp:\n  engine_id: '80 00 1f 88 04'\n", 2, 14, "character 3 is not" },
+		{ "snmp:\n  engine_id: 80:00:1f:88:04\n", 2, 14, "is not hex" },
+		{ "snmp:\n  engine_id: 0x\n", 2, 14, "'0x' is 0 bytes; an SnmpEngineID is 5 to 32" },
+		{ "snmp:\n  engine_id: 8000000001\n  udp_rcvbuf_bytes: 1\n", 3, 21,
+		  "snmp.udp_rcvbuf_bytes: 1 is below the minimum 65536" },
+		{ "snmp:\n  engine_id: '80000000010000000000000000000000000000000000000000000000"
+		  "0000000000'\n", 2, 14, "is 33 bytes; an SnmpEngineID is 5 to 32 bytes" },
+		{ "snmp:\n  engine_id: '0000000000'\n", 2, 14,
+		  "snmp.engine_id: '0000000000' is all 00 bytes, which RFC 3411 does not allow" },
+		{ "snmp:\n  engine_id: FFffFFffFF\n", 2, 14, "is all ff bytes" },
+		{ "snmp:\n  users:\n    - name: ops\n      engine_id: 8000\n", 4, 18,
+		  "snmp.users[0].engine_id: '8000' is 2 bytes" },
+		{ "snmp:\n  users:\n    - name: ops\n    - name: dev\n      engine_id: xyzxyzxyzx\n",
+		  5, 18, "snmp.users[1].engine_id: 'xyzxyzxyzx' is not hex: character 1" },
+		{ "snmp:\n  engine_id: [80, 00]\n", 2, 14,
+		  "snmp.engine_id: expected a text value, found a list" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_snmp_bad_users(void **state)
+{
+	static const struct bad_case cases[] = {
+		/* Names of protocols: the message lists the accepted ones. */
+		{ "snmp:\n  users:\n    - name: ops\n      auth: sha3\n", 4, 13,
+		  "snmp.users[0].auth: 'sha3' is not one of none, md5, sha, sha1, sha224, sha256, "
+		  "sha384, sha512" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: md5\n      auth_password: abcdefgh\n"
+		  "      priv: 3des\n", 6, 13,
+		  "snmp.users[0].priv: '3des' is not one of none, des, aes, aes128, aes192, "
+		  "aes256" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: 1\n", 4, 13, "'1' is not one of" },
+		/* Privacy needs authentication. */
+		{ "snmp:\n  users:\n    - name: ops\n      priv: aes\n      priv_password: abcdefgh\n",
+		  4, 13, "snmp.users[0].priv: privacy (aes) needs authentication too; set auth" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: none\n      priv: des\n", 5, 13,
+		  "privacy (des) needs authentication too" },
+		/* A protocol needs its password, and a password its protocol. */
+		{ "snmp:\n  users:\n    - name: ops\n      auth: sha256\n", 3, 7,
+		  "snmp.users[0]: auth sha256 needs 'auth_password'" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: sha\n      auth_password: abcdefgh\n"
+		  "      priv: aes256\n", 3, 7, "snmp.users[0]: priv aes256 needs 'priv_password'" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth_password: abcdefgh\n", 4, 7,
+		  "snmp.users[0].auth_password: only a user with auth takes 'auth_password'; "
+		  "this one has auth none" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: md5\n      auth_password: abcdefgh\n"
+		  "      priv_password: abcdefgh\n", 6, 7,
+		  "snmp.users[0].priv_password: only a user with priv takes 'priv_password'" },
+		/* Short passwords (RFC 3414 11.2). */
+		{ "snmp:\n  users:\n    - name: ops\n      auth: md5\n      auth_password: abcdefg\n",
+		  5, 22, "snmp.users[0].auth_password: shorter than 8 characters; RFC 3414 11.2 "
+		  "requires at least 8" },
+		{ "snmp:\n  users:\n    - name: ops\n      auth: md5\n      auth_password: abcdefgh\n"
+		  "      priv: des\n      priv_password: 'abc'\n", 7, 22,
+		  "snmp.users[0].priv_password: shorter than 8 characters" },
+		/* An empty password is no password, like any key left empty. */
+		{ "snmp:\n  users:\n    - name: ops\n      auth: md5\n      auth_password: ''\n",
+		  3, 7, "snmp.users[0]: auth md5 needs 'auth_password'" },
+		/* Names: required, 1 to 32 bytes, unique. */
+		{ "snmp:\n  users:\n    - auth: md5\n", 3, 7,
+		  "snmp.users[0]: missing 'name' (required: name)" },
+		{ "snmp:\n  users:\n    - name: ''\n", 3, 13,
+		  "snmp.users[0].name: must not be empty" },
+		{ "snmp:\n  users:\n    - name: abcdefghijklmnopqrstuvwxyz0123456\n", 3, 13,
+		  "snmp.users[0].name: longer than 32 bytes" },
+		{ "snmp:\n  users:\n    - name: ops\n    - name: dev\n    - name: ops\n", 5, 13,
+		  "snmp.users[2].name: duplicate user 'ops': already snmp.users[0] (line 3)" },
+		/* Shape. */
+		{ "snmp:\n  users:\n    name: ops\n", 3, 5,
+		  "snmp.users: expected a list, found a mapping" },
+		{ "snmp:\n  users:\n    - name: ops\n      password: abcdefgh\n", 4, 7,
+		  "unknown key 'password' in snmp.users[0] (expected: name, auth, auth_password, "
+		  "priv, priv_password, engine_id)" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_snmp_bad_listeners(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "snmp: {listeners: []}\n", 1, 19,
+		  "snmp.listeners: the list is empty; the SNMP receiver needs at least one "
+		  "listener (or set snmp.enabled: false)" },
+		{ "snmp:\n  enabled: true\n  listeners: []\n", 3, 14, "the list is empty" },
+		{ "snmp:\n  listeners:\n    - 127.0.0.1\n", 3, 7,
+		  "snmp.listeners[0]: '127.0.0.1' has no port (expected host:port or [v6]:port)" },
+		{ "snmp:\n  listeners: ['[::1]:162', 'localhost:162']\n", 2, 28,
+		  "snmp.listeners[1]: 'localhost:162' is not a numeric IPv4 address" },
+		{ "snmp:\n  listeners:\n    - ''\n", 3, 7, "snmp.listeners[0]: must not be empty" },
+		{ "snmp:\n  listeners:\n    - {address: 127.0.0.1:162}\n", 3, 7,
+		  "snmp.listeners[0]: expected a text value, found a mapping" },
+		/* Duplicates, also the same IPv6 address written two ways. */
+		{ "snmp:\n  listeners:\n    - 127.0.0.1:162\n    - 0.0.0.0:162\n"
+		  "    - 127.0.0.1:162\n", 5, 7,
+		  "snmp.listeners[2]: duplicate listener: 127.0.0.1:162 is already "
+		  "snmp.listeners[0] (line 3)" },
+		{ "snmp:\n  listeners: ['[::1]:162', '[0::1]:162']\n", 2, 28, "duplicate listener" },
+		/* A syslog UDP socket is not shared, whichever side the file sets. */
+		{ "snmp:\n  listeners: ['127.0.0.1:5514']\n", 2, 15,
+		  "snmp.listeners[0]: 127.0.0.1:5514 takes the UDP port of syslog.listeners[0] "
+		  "(udp 127.0.0.1:5514, the default); SNMP and syslog cannot share one" },
+		{ "syslog:\n  listeners:\n    - {proto: tcp, address: '0.0.0.0:514'}\n"
+		  "    - {proto: udp, address: '0.0.0.0:162'}\n"
+		  "snmp:\n  listeners: ['[::1]:162', '10.1.2.3:162']\n", 6, 28,
+		  "snmp.listeners[1]: 10.1.2.3:162 takes the UDP port of syslog.listeners[1] "
+		  "(udp 0.0.0.0:162, line 4)" },
+		{ "syslog:\n  listeners:\n    - {proto: udp, address: '0.0.0.0:10162'}\n", 3, 29,
+		  "syslog.listeners[0]: udp 0.0.0.0:10162 takes the UDP port of snmp.listeners[0] "
+		  "(127.0.0.1:10162, the default)" },
+		{ "snmp:\n  listeners: ['[::]:162']\nsyslog:\n  listeners:\n"
+		  "    - {proto: udp, address: '[::1]:162'}\n", 2, 15,
+		  "snmp.listeners[0]: [::]:162 takes the UDP port of syslog.listeners[0]" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_snmp_bad_other_keys(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "snmp:\n  listner: []\n", 2, 3,
+		  "unknown key 'listner' in snmp (expected: enabled, listeners, engine_id, "
+		  "communities, accept_any_community, accept_any_user, record_community, "
+		  "udp_rcvbuf_bytes, oid_names, users); did you mean 'listeners'?" },
+		{ "snmp:\n  communities: [public, private, public]\n", 2, 34,
+		  "snmp.communities[2]: the same community as snmp.communities[0] (line 2)" },
+		{ "snmp:\n  communities:\n    - ''\n", 3, 7,
+		  "snmp.communities[0]: must not be empty" },
+		{ "snmp:\n  communities: public\n", 2, 16,
+		  "snmp.communities: expected a list, found 'public'" },
+		{ "snmp:\n  accept_any_user: sometimes\n", 2, 20,
+		  "snmp.accept_any_user: 'sometimes' is not true or false" },
+		{ "snmp:\n  record_community: 1\n", 2, 21, "'1' is not true or false" },
+		{ "snmp:\n  udp_rcvbuf_bytes: 268435457\n", 2, 21, "above the maximum 268435456" },
+		{ "snmp:\n  enabled: true\n  enabled: false\n", 3, 3,
+		  "'enabled' is set twice in snmp (first at line 2)" },
+		{ "snmp: [enabled]\n", 1, 7,
+		  "snmp: expected a mapping of keys (key: value), found a list" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+/* Community strings and passwords are credentials: whatever is wrong with
+ * an entry, the message names its place and never its text. */
+static void test_snmp_no_secrets_in_messages(void **state)
+{
+	static const char *const cases[] = {
+		"snmp:\n  users:\n    - {name: a, auth: md5, auth_password: Zq7}\n",
+		"snmp:\n  users:\n    - {name: a, auth_password: Zq7-sekr1t-pass}\n",
+		"snmp:\n  users:\n    - {name: a, priv_password: Zq7-sekr1t-pass}\n",
+		"snmp:\n  users:\n    - {name: a, priv: aes, priv_password: Zq7-sekr1t-pass}\n",
+		"snmp:\n  users:\n    - {name: a, auth: sha, auth_password: Zq7-sekr1t-pass,"
+		" priv: des, priv_password: Zq7}\n",
+		"snmp:\n  users:\n    - {name: a, auth: sha, auth_password: Zq7-sekr1t-pass,"
+		" priv: des}\n",
+		"snmp:\n  users:\n    - {name: a, auth: sha, auth_password: [Zq7-sekr1t-pass]}\n",
+		"snmp:\n  users:\n    - {name: a, auth: sha, auth_password: {Zq7-sekr1t-pass: 1}}\n",
+		"snmp:\n  users:\n    - {name: a, auth: sha, auth_password: Zq7-sekr1t-pass,"
+		" auth_password: Zq7-sekr1t-pass}\n",
+		"snmp:\n  communities: [Zq7-sekr1t-pass, Zq7-sekr1t-pass]\n",
+		"snmp:\n  communities: [[Zq7-sekr1t-pass]]\n",
+	};
+	char longpw[400];
+	struct ward_config *c;
+	struct config_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = NULL;
+		if (load_str(cases[i], &c, &err) != -EINVAL) {
+			config_free(c);
+			fail_msg("accepted:\n%s", cases[i]);
+		}
+		if (strstr(err.msg, "Zq7") != NULL)
+			fail_msg("for:\n%s\nthe message shows a secret: %s", cases[i], err.msg);
+		assert_true(err.line > 0);
+	}
+	/* Too long is a plain count, too. */
+	snprintf(longpw, sizeof(longpw), "snmp:\n  communities: [Zq7%0300d]\n", 0);
+	assert_int_equal(load_str(longpw, &c, &err), -EINVAL);
+	assert_string_equal(err.msg, "snmp.communities[0]: longer than 255 bytes");
+	snprintf(longpw, sizeof(longpw), "snmp: {users: [{name: a, auth: md5, "
+		 "auth_password: Zq7%0300d}]}\n", 0);
+	assert_int_equal(load_str(longpw, &c, &err), -EINVAL);
+	assert_string_equal(err.msg, "snmp.users[0].auth_password: longer than 255 bytes");
+}
+
+/* 64 users fit; the 65th is refused at the list. Every user's strings are
+ * freed on the way out (LeakSanitizer watches). */
+static void test_snmp_user_limit(void **state)
+{
+	struct ward_config *c = NULL;
+	struct config_error err;
+	char *yaml = malloc(65 * 96 + 32), *p = yaml, *last = NULL;
+	unsigned i;
+
+	(void)state;
+	assert_non_null(yaml);
+	p += sprintf(p, "snmp:\n  users:\n");
+	for (i = 0; i < 64; i++) {
+		last = p;
+		p += sprintf(p, "    - {name: u%u, auth: sha, auth_password: pw%06u,"
+			     " priv: aes, priv_password: px%06u}\n", i, i, i);
+	}
+	c = load_ok(yaml);
+	assert_int_equal(c->snmp.n_users, 64);
+	assert_string_equal(c->snmp.users[63].name, "u63");
+	assert_string_equal(c->snmp.users[63].priv_password, "px000063");
+	config_free(c);
+	sprintf(p, "    - {name: u64}\n");
+	assert_int_equal(load_str(yaml, &c, &err), -EINVAL);
+	assert_null(c);
+	assert_int_equal(err.line, 3);
+	assert_int_equal(err.col, 5);
+	assert_string_equal(err.msg, "snmp.users: more than 64 entries");
+	/* A failure in the last user frees the ones taken before it. */
+	sprintf(last, "    - {name: u0}\n");
+	assert_int_equal(load_str(yaml, &c, &err), -EINVAL);
+	assert_int_equal(err.line, 66);
+	assert_string_equal(err.msg, "snmp.users[63].name: duplicate user 'u0': already "
+			    "snmp.users[0] (line 3)");
+	sprintf(last, "    - {name: u63, auth: sha, auth_password: short}\n");
+	assert_int_equal(load_str(yaml, &c, &err), -EINVAL);
+	assert_int_equal(err.line, 66);
+	free(yaml);
+}
+
 /* ---- files and the rest of the API --------------------------------------- */
 
 static void test_file_errors(void **state)
@@ -827,6 +1273,15 @@ int main(void)
 		cmocka_unit_test(test_empty_listener_list),
 		cmocka_unit_test(test_listener_limit),
 		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_snmp_full_section),
+		cmocka_unit_test(test_snmp_spellings),
+		cmocka_unit_test(test_snmp_exact_messages),
+		cmocka_unit_test(test_snmp_bad_engine_ids),
+		cmocka_unit_test(test_snmp_bad_users),
+		cmocka_unit_test(test_snmp_bad_listeners),
+		cmocka_unit_test(test_snmp_bad_other_keys),
+		cmocka_unit_test(test_snmp_no_secrets_in_messages),
+		cmocka_unit_test(test_snmp_user_limit),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_error_str),
 		cmocka_unit_test(test_parse_address),
