@@ -1,6 +1,7 @@
-/* The receiver process: syslog listeners writing the `syslog` lane.
+/* The receiver process: syslog listeners writing the `syslog` lane and
+ * SNMP listeners writing the `snmp` lane.
  *
- * It waits for its configuration from the supervisor, opens its lane,
+ * It waits for its configuration from the supervisor, opens its lanes,
  * starts the listeners, and then loops: group commit every
  * fsync_interval_ms, segment age checks, spool size checks, and a status
  * report to the supervisor every 500 ms.
@@ -20,6 +21,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "spool.h"
+#include "snmp/snmp_net.h"
 #include "syslog/syslog_net.h"
 
 #define STATUS_PUSH_MS 500
@@ -28,8 +30,10 @@ struct receivers {
 	uv_loop_t *loop;
 	struct ipc ipc;
 	struct ward_config *cfg;
-	struct spool_lane *lane;
+	struct spool_lane *lane;          /* syslog, P1 */
+	struct spool_lane *snmp_lane;     /* snmp, P1 */
 	struct syslog_server *syslog;
+	struct snmp_server *snmp;
 	uv_timer_t commit_timer, usage_timer, status_timer;
 	uv_signal_t sigterm, sigint, sighup;
 	uint64_t hard_limit;
@@ -37,14 +41,12 @@ struct receivers {
 	int exit_code;
 };
 
-static void lane_status(json_t *root, const struct spool_lane *lane)
+static json_t *lane_status(const struct spool_lane *lane)
 {
 	struct spool_lane_stats st;
 
 	spool_lane_get_stats(lane, &st);
-	json_object_set_new(root, "lane", json_pack(
-		"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"name", spool_lane_name(lane),
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"next_seq", (json_int_t)st.next_seq,
 		"durable_seq", (json_int_t)st.durable_seq,
 		"records_appended", (json_int_t)st.records_appended,
@@ -53,20 +55,28 @@ static void lane_status(json_t *root, const struct spool_lane *lane)
 		"append_errors", (json_int_t)st.append_errors,
 		"segments_closed", (json_int_t)st.segments_closed,
 		"recovered_records", (json_int_t)st.recovered_records,
-		"recovered_torn_bytes", (json_int_t)st.recovered_torn_bytes));
+		"recovered_torn_bytes", (json_int_t)st.recovered_torn_bytes);
 }
 
 static void push_status(struct receivers *r)
 {
-	json_t *root = json_object();
+	json_t *root = json_object(), *lanes = json_object();
 	char *text;
 
-	if (root == NULL)
+	if (root == NULL || lanes == NULL) {
+		json_decref(root);
+		json_decref(lanes);
 		return;
-	if (r->syslog != NULL)
+	}
+	if (r->syslog != NULL || r->lane != NULL)
 		json_object_set_new(root, "syslog", syslog_server_status(r->syslog));
+	if (r->snmp != NULL)
+		json_object_set_new(root, "snmp", snmp_server_status(r->snmp));
 	if (r->lane != NULL)
-		lane_status(root, r->lane);
+		json_object_set_new(lanes, spool_lane_name(r->lane), lane_status(r->lane));
+	if (r->snmp_lane != NULL)
+		json_object_set_new(lanes, spool_lane_name(r->snmp_lane), lane_status(r->snmp_lane));
+	json_object_set_new(root, "lanes", lanes);
 	text = json_dumps(root, JSON_COMPACT);
 	if (text != NULL)
 		(void)ipc_send(&r->ipc, IPC_STATUS, text, strlen(text));
@@ -79,16 +89,46 @@ static void status_timer_cb(uv_timer_t *t)
 	push_status(t->data);
 }
 
+/* An asynchronous commit of `lane` is done (on the loop thread): durable
+ * records may now be acknowledged, and readers paused for room go on. */
+static void lane_committed(struct spool_lane *lane, int status, void *arg)
+{
+	struct receivers *r = arg;
+
+	if (status < 0 && status != -ENOSPC)
+		log_error("spool: commit of lane %s failed: %s", spool_lane_name(lane),
+			  strerror(-status));
+	if (lane == r->lane)
+		syslog_server_on_commit(r->syslog);
+	else if (lane == r->snmp_lane && r->snmp != NULL)
+		snmp_server_on_commit(r->snmp);
+}
+
+/* Group commit without blocking the loop: the write and fdatasync run on
+ * libuv's thread pool while we go on receiving, then lane_committed().
+ * The lane also starts commits itself as its buffer fills, closes aged
+ * segments, and retries a failed commit here. -EBUSY: one is in flight;
+ * the next follows as soon as it completes. */
+static void lane_commit(struct receivers *r, struct spool_lane *lane)
+{
+	int rc;
+
+	if (lane == NULL)
+		return;
+	rc = spool_lane_commit_async(lane, r->loop, lane_committed, r);
+	if (rc < 0 && rc != -EBUSY && rc != -ENOSPC)
+		log_error("spool: commit of lane %s failed: %s", spool_lane_name(lane), strerror(-rc));
+}
+
 static void commit_timer_cb(uv_timer_t *t)
 {
 	struct receivers *r = t->data;
-	int rc;
 
-	rc = spool_lane_commit(r->lane);
-	if (rc < 0 && rc != -ENOSPC)
-		log_error("spool: commit of lane syslog failed: %s", strerror(-rc));
-	(void)spool_lane_tick(r->lane, clock_mono_ms());
+	lane_commit(r, r->lane);
+	lane_commit(r, r->snmp_lane);
 	syslog_server_on_commit(r->syslog);
+	if (r->snmp != NULL)
+		snmp_server_on_commit(r->snmp);
 }
 
 static void usage_timer_cb(uv_timer_t *t)
@@ -100,6 +140,8 @@ static void usage_timer_cb(uv_timer_t *t)
 		return;
 	if (spool_usage_scan(r->cfg->spool.dir, u) == 0) {
 		spool_lane_set_spool_usage(r->lane, u->total_bytes);
+		if (r->snmp_lane != NULL)
+			spool_lane_set_spool_usage(r->snmp_lane, u->total_bytes);
 		syslog_server_on_spool_usage(r->syslog, u->total_bytes >= r->hard_limit);
 	}
 	free(u);
@@ -114,29 +156,48 @@ static uint64_t hard_limit_for(const struct ward_config *cfg)
 	return cfg->spool.budget_bytes + cfg->spool.budget_bytes / 8;
 }
 
-static int receivers_start(struct receivers *r)
+static int open_lane(struct receivers *r, const char *name, uint32_t max_record,
+		     struct spool_lane **lane)
 {
 	struct spool_lane_opts lo = {
 		.spool_dir = r->cfg->spool.dir,
-		.name = "syslog",
+		.name = name,
 		.cls = SPOOL_P1,
 		.segment_max_bytes = r->cfg->spool.segment_max_bytes,
 		.segment_max_age_ms = r->cfg->spool.segment_max_age_ms,
-		.max_record_bytes = r->cfg->syslog.max_message_bytes * 2 + 4096,
+		.max_record_bytes = max_record,
 		.hard_limit_bytes = hard_limit_for(r->cfg),
 	};
+	int rc = spool_lane_open(lane, &lo);
+
+	if (rc < 0)
+		log_error("spool: cannot open lane %s in %s: %s", name, lo.spool_dir, strerror(-rc));
+	return rc;
+}
+
+static int receivers_start(struct receivers *r)
+{
 	int rc;
 
-	r->hard_limit = lo.hard_limit_bytes;
-	rc = spool_lane_open(&r->lane, &lo);
-	if (rc < 0) {
-		log_error("spool: cannot open lane syslog in %s: %s", lo.spool_dir, strerror(-rc));
+	r->hard_limit = hard_limit_for(r->cfg);
+	/* A record holds the message twice at most (raw and parsed). */
+	rc = open_lane(r, "syslog", r->cfg->syslog.max_message_bytes * 2 + 4096, &r->lane);
+	if (rc < 0)
 		return rc;
-	}
 	rc = syslog_server_create(&r->syslog, r->loop, r->lane);
 	if (rc < 0)
 		return rc;
 	(void)syslog_server_configure(r->syslog, r->cfg);
+	if (IS_ENABLED(CONFIG_SNMP)) {
+		/* A 64 KiB datagram decodes to a few times its size in JSON. */
+		rc = open_lane(r, "snmp", 1024 * 1024, &r->snmp_lane);
+		if (rc < 0)
+			return rc;
+		rc = snmp_server_create(&r->snmp, r->loop, r->snmp_lane);
+		if (rc < 0)
+			return rc;
+		(void)snmp_server_configure(r->snmp, r->cfg);
+	}
 	uv_timer_start(&r->commit_timer, commit_timer_cb, r->cfg->spool.fsync_interval_ms,
 		       r->cfg->spool.fsync_interval_ms);
 	uv_timer_start(&r->usage_timer, usage_timer_cb, 0, r->cfg->spool.budget_check_ms);
@@ -171,6 +232,11 @@ static void apply_config(struct receivers *r, const uint8_t *text, size_t len)
 		config_free(r->cfg);
 		r->cfg = cfg;
 		rc = syslog_server_configure(r->syslog, cfg);
+		if (r->snmp != NULL) {
+			int src = snmp_server_configure(r->snmp, cfg);
+
+			rc += src > 0 ? src : 0;
+		}
 		uv_timer_set_repeat(&r->commit_timer, cfg->spool.fsync_interval_ms);
 		uv_timer_set_repeat(&r->usage_timer, cfg->spool.budget_check_ms);
 		r->hard_limit = hard_limit_for(cfg);
@@ -191,6 +257,8 @@ static void on_ipc_frame(struct ipc *ch, uint8_t type, const uint8_t *data, size
 	case IPC_FLUSH:
 		if (r->lane != NULL)
 			(void)spool_lane_flush(r->lane);
+		if (r->snmp_lane != NULL)
+			(void)spool_lane_flush(r->snmp_lane);
 		push_status(r);
 		break;
 	default:
@@ -206,16 +274,33 @@ static void close_all_cb(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void close_lanes(struct receivers *r)
+{
+	/* Every message received is in its lane; make it durable and close
+	 * the open segments so the sealer can take them. spool_lane_close
+	 * first waits for a commit in flight; its completion then runs on the
+	 * loop without calling back. */
+	spool_lane_close(r->lane);
+	r->lane = NULL;
+	spool_lane_close(r->snmp_lane);
+	r->snmp_lane = NULL;
+	ipc_close(&r->ipc);
+	uv_walk(r->loop, close_all_cb, NULL);
+}
+
+static void snmp_stopped_cb(void *arg)
+{
+	close_lanes(arg);
+}
+
 static void syslog_stopped_cb(void *arg)
 {
 	struct receivers *r = arg;
 
-	/* Every message received is in the lane; make it durable and close
-	 * the open segment so the sealer can take it. */
-	spool_lane_close(r->lane);
-	r->lane = NULL;
-	ipc_close(&r->ipc);
-	uv_walk(r->loop, close_all_cb, NULL);
+	if (r->snmp != NULL)
+		snmp_server_stop(r->snmp, snmp_stopped_cb, r);
+	else
+		close_lanes(r);
 }
 
 static void receivers_stop(struct receivers *r)
@@ -223,14 +308,10 @@ static void receivers_stop(struct receivers *r)
 	if (r->stopping)
 		return;
 	r->stopping = 1;
-	if (r->syslog != NULL) {
+	if (r->syslog != NULL)
 		syslog_server_stop(r->syslog, syslog_stopped_cb, r);
-		return;
-	}
-	spool_lane_close(r->lane);
-	r->lane = NULL;
-	ipc_close(&r->ipc);
-	uv_walk(r->loop, close_all_cb, NULL);
+	else
+		syslog_stopped_cb(r);
 }
 
 static void on_ipc_close(struct ipc *ch)
@@ -287,7 +368,9 @@ int receivers_main(int ipc_fd)
 		uv_run(r.loop, UV_RUN_DEFAULT);
 	}
 	syslog_server_destroy(r.syslog);
+	snmp_server_destroy(r.snmp);
 	spool_lane_close(r.lane);
+	spool_lane_close(r.snmp_lane);
 	config_free(r.cfg);
 	uv_loop_close(r.loop);
 	return r.exit_code;

@@ -1,18 +1,32 @@
-/* spool writer: one lane's open segment, group commit, rotation and
- * recovery.
+/* spool writer: one lane's open segment, group commit (on the caller's
+ * thread or on a libuv worker thread), rotation and recovery.
  *
  * Durability rules this file keeps (DESIGN.md, spool.h):
  *  - A record is durable only after write() and fdatasync() of its bytes;
  *    the bytes stay in our buffer until then, so a failed fdatasync (whose
  *    dirty pages the kernel may already have dropped) is repaired by
  *    writing them again rather than by hoping.
- *  - Rotation creates and syncs the next .open (named by the next seq)
- *    before renaming the full one to .seg. At every instant some file name
- *    or record in the lane therefore proves how far seq has gone, even if
- *    a reader deletes every closed segment.
+ *  - A segment file grows only at its end, in seq order: one commit at a
+ *    time writes, and nothing else writes while it runs. A kill at any
+ *    point therefore leaves a prefix of the appended records (and at most
+ *    a torn tail), never a hole.
+ *  - A segment is closed only once all its bytes are durable. Rotation
+ *    creates the next .open (named by its first seq) and makes that name
+ *    durable before renaming the full one to .seg. At every instant some
+ *    file name or record in the lane therefore proves how far seq has
+ *    gone, even if a reader deletes every closed segment.
  *  - Recovery never refuses to start over damaged data. It cuts a torn
  *    tail (quarantining the bytes), closes every leftover .open, and
  *    resumes at max(last valid seq + 1, highest first seq in any name).
+ *
+ * Group commit runs in one of two ways. Synchronously, spool_lane_commit()
+ * writes and syncs on the caller's thread, and an append that fills the
+ * buffer commits first. Asynchronously (spool_lane_commit_async()), the
+ * lane double-buffers: a commit takes the filled buffer (`front`) to a
+ * libuv worker thread while appends go on into the other one (`cur`); a
+ * rotation that falls due meanwhile is remembered as a split point in
+ * `cur` and carried out when the commit holding the closing segment's last
+ * byte has finished.
  */
 #include "spool.h"
 #include "spool_internal.h"
@@ -21,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +43,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "clock.h"
 #include "crc32c.h"
 #include "log.h"
 
 /* Unwritten bytes are handed to the kernel once this many are buffered,
- * so a commit has little left to write and page cache fills smoothly. */
+ * so a commit has little left to write and page cache fills smoothly.
+ * Synchronous lanes only: an asynchronous one leaves every write to the
+ * worker, which keeps it off the loop thread. */
 #define SPOOL_WRITE_CHUNK (256u * 1024)
 /* Buffered (not yet durable) bytes are capped here: an append that would
  * pass it commits first. This bounds memory per lane even when a producer
  * never commits, at the cost of one fdatasync per SPOOL_SYNC_CAP bytes. It
  * matches the default segment size, so with the defaults a segment close
  * (which commits anyway) usually comes first; a 1 MiB cap cost four times
- * the fdatasyncs in `spool_torture bench` for no gain. */
+ * the fdatasyncs in `spool_torture bench` for no gain.
+ * An asynchronous lane never commits inside an append; this is the most
+ * its second buffer takes while a commit is in flight (then -EAGAIN), so a
+ * lane holds at most twice this, plus a record, in memory. */
 #define SPOOL_SYNC_CAP (4u * 1024 * 1024)
+/* An asynchronous lane starts a commit once this much is buffered and
+ * none is in flight, so that under load the worker is always writing while
+ * the loop thread parses. Smaller means more fdatasyncs; larger means the
+ * second buffer reaches SPOOL_SYNC_CAP (and producers pause) more often
+ * when a commit is slow. See docs/performance.md for the measurements. */
+#define SPOOL_ASYNC_START (1u * 1024 * 1024)
 #define SPOOL_DEFAULT_SEGMENT_BYTES (4u * 1024 * 1024)
 #define SPOOL_MIN_SEGMENT_BYTES 64u
+
+/* Appended bytes not yet durable, and how many of them are already in the
+ * file. `p` stays allocated when the run is empty, for reuse. */
+struct lane_buf {
+	uint8_t *p;
+	size_t len, cap, written;
+	uint64_t last_seq;          /* of its last record (front only) */
+};
+
+/* One commit: `len` bytes at offset `off` of segment `fd`. Made on the
+ * lane's thread; spool_commit_run() touches only this and the fd, and
+ * reports through `done` under `mu`. */
+struct spool_commit {
+	uv_work_t work;             /* for spool_lane_commit_async() */
+	struct spool_lane *lane;    /* NULL once settled by a synchronous call */
+	int fd;
+	const uint8_t *p;           /* the lane's front buffer, lent until settled */
+	size_t len, written;
+	uint64_t off;
+	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
+	bool with_hdr;              /* the segment's first commit: header again */
+	bool settled;               /* the outcome is applied to the lane */
+	int rc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;                  /* under mu */
+};
 
 struct spool_lane {
 	char *spool_dir;
@@ -64,17 +119,37 @@ struct spool_lane {
 	uint64_t seg_synced;        /* file bytes known durable */
 	uint64_t seg_records;       /* records in it, buffered ones included */
 	uint64_t seg_first_ms;      /* CLOCK_MONOTONIC ms of its first record */
+	uint8_t seg_hdr[SPOOL_SEG_HDR_SIZE];
+	bool seg_hdr_ok;            /* seg_hdr is what creation wrote */
 
-	/* Bytes that follow seg_synced in the file; [0, buf_written) are
-	 * already written but not yet synced. */
-	uint8_t *buf;
-	size_t buf_len, buf_cap, buf_written;
+	/* The bytes after seg_synced, in file order: `front` (taken by a
+	 * commit, or kept by a failed one to be written again), then `cur`,
+	 * which appends fill. With nothing taken, front is empty and its
+	 * memory is the spare half of the double buffer. */
+	struct lane_buf front, cur;
+	struct spool_commit *job;   /* in flight; front is lent to it */
+	int commit_err;             /* of the last commit, 0 once one succeeds */
+
+	/* A rotation waiting for a commit: cur[rot_off..] and every later
+	 * append belong to the next segment, whose first seq is rot_seq
+	 * (0: none waiting). */
+	uint64_t rot_seq;
+	size_t rot_off;
+	uint64_t rot_first_ms;      /* of the next segment's first record */
+
+	/* Set by spool_lane_commit_async(); appends then start commits too. */
+	uv_loop_t *loop;
+	spool_commit_cb cb;
+	void *cb_arg;
+	bool commit_again;          /* asked for while one was in flight */
 
 	uint64_t next_seq;
 	uint64_t durable_seq;
 	uint64_t usage_bytes;       /* last reported spool size + our growth since */
 	struct spool_lane_stats st;
 };
+
+static int lane_commit(struct spool_lane *l);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -104,6 +179,21 @@ static bool is_enospc(int rc)
 	return rc == -ENOSPC || rc == -EDQUOT;
 }
 
+static int buf_reserve(struct lane_buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 64 * 1024;
+	uint8_t *p;
+
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
 /* Whether the .open `file` holds no valid record. With one writer per
  * lane, a file named by our next seq can hold none, but a check costs
  * little and this path is rare. */
@@ -121,13 +211,30 @@ static bool open_is_empty(struct spool_lane *l, const char *file)
 	return empty;
 }
 
-/* Creates <seq>.open with a fresh header, syncs it and the directory.
- * O_EXCL unless `reuse`, which truncates an existing empty one in place.
- * Returns the fd or -errno; a half-made new file is removed. */
-static int seg_file_create(struct spool_lane *l, uint64_t seq, bool reuse)
+/* Creates <seq>.open with a fresh header (also returned in `hdr`) and
+ * makes its name durable with a directory fsync. O_EXCL unless `reuse`,
+ * which truncates an existing empty one in place. Returns the fd or
+ * -errno; a half-made new file is removed.
+ *
+ * The header is deliberately not fdatasync'd: nothing depends on it being
+ * durable before the segment's first commit. Recovery takes the seq floor
+ * from file names and the rest from records; it never trusts a header's
+ * seq, and it treats a .open without a valid record (empty, torn, or with
+ * a zeroed header) as holding nothing but its name. So after a power cut
+ *  - before the directory fsync: the file may be missing, but the segment
+ *    it follows (still .open, since its rename comes after this) holds
+ *    every record up to seq - 1, which gives the same floor;
+ *  - after it, before the first commit: the name is there and is the
+ *    floor; whatever part of the header survived is cut or ignored;
+ *  - after the first commit: that commit writes the header again and its
+ *    fdatasync makes header and records durable together.
+ * A reader can only delete the previous segment once it is renamed to
+ * .seg, which happens after this name is durable. This saves one fdatasync
+ * per segment: half of the syncs that rotation used to cost. */
+static int seg_file_create(struct spool_lane *l, uint64_t seq, bool reuse,
+			   uint8_t hdr[SPOOL_SEG_HDR_SIZE])
 {
 	char file[SPOOL__FILE_NAME_SIZE];
-	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
 	int fd, rc, flags = O_WRONLY | O_CREAT | O_CLOEXEC;
 
 	spool__file_name(file, seq, SPOOL__F_OPEN);
@@ -142,9 +249,7 @@ static int seg_file_create(struct spool_lane *l, uint64_t seq, bool reuse)
 	if (fd < 0)
 		return -errno;
 	spool__hdr_encode(hdr, l->cls, seq, clock_wall_us());
-	rc = spool__pwrite_full(fd, hdr, sizeof(hdr), 0);
-	if (rc == 0 && fdatasync(fd) < 0)
-		rc = -errno;
+	rc = spool__pwrite_full(fd, hdr, SPOOL_SEG_HDR_SIZE, 0);
 	if (rc == 0)
 		rc = spool__fsync_dir(l->lane_fd);
 	if (rc < 0) {
@@ -159,37 +264,45 @@ static int seg_file_create(struct spool_lane *l, uint64_t seq, bool reuse)
 	return fd;
 }
 
+/* `hdr` is the header creation wrote, or NULL for a recovered segment. */
 static void seg_set_current(struct spool_lane *l, int fd, uint64_t first,
-			    uint64_t synced, uint64_t records)
+			    uint64_t synced, uint64_t records, const uint8_t *hdr)
 {
 	l->seg_fd = fd;
 	l->seg_first = first;
 	l->seg_synced = synced;
 	l->seg_records = records;
 	l->seg_first_ms = records > 0 ? clock_mono_ms() : 0;
+	l->seg_hdr_ok = hdr != NULL;
+	if (hdr != NULL)
+		memcpy(l->seg_hdr, hdr, SPOOL_SEG_HDR_SIZE);
 }
 
-/* Hands buffered bytes to the kernel. On a short write the progress is
- * kept, so a retry continues exactly where the file ends. */
+/* Hands cur's bytes to the kernel (synchronous lanes, with nothing in
+ * front of cur). On a short write the progress is kept, so a retry
+ * continues exactly where the file ends. */
 static int write_out(struct spool_lane *l)
 {
+	struct lane_buf *b = &l->cur;
 	ssize_t n;
 
-	while (l->buf_written < l->buf_len) {
-		n = pwrite(l->seg_fd, l->buf + l->buf_written, l->buf_len - l->buf_written,
-			   (off_t)(l->seg_synced + l->buf_written));
+	while (b->written < b->len) {
+		n = pwrite(l->seg_fd, b->p + b->written, b->len - b->written,
+			   (off_t)(l->seg_synced + b->written));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		l->buf_written += (size_t)n;
+		b->written += (size_t)n;
 	}
 	return 0;
 }
 
 static void count_error(struct spool_lane *l, int rc, bool append)
 {
-	if (append && is_enospc(rc))
+	if (append && rc == -EAGAIN)
+		l->st.append_busy++;
+	else if (append && is_enospc(rc))
 		l->st.append_enospc++;
 	else if (append)
 		l->st.append_errors++;
@@ -197,43 +310,20 @@ static void count_error(struct spool_lane *l, int rc, bool append)
 		l->st.commit_errors++;
 }
 
-static int lane_commit(struct spool_lane *l)
-{
-	int rc;
+/* ---- rotation ---------------------------------------------------------- */
 
-	if (l->buf_len == 0)
-		return 0;
-	rc = write_out(l);
-	if (rc < 0)
-		return rc;
-	if (fdatasync(l->seg_fd) < 0) {
-		rc = -errno;
-		/* After a failed writeback the kernel may have marked our pages
-		 * clean without storing them; write everything again next time. */
-		l->buf_written = 0;
-		return rc;
-	}
-	l->seg_synced += l->buf_len;
-	l->buf_len = 0;
-	l->buf_written = 0;
-	l->durable_seq = l->next_seq - 1;
-	l->st.commits++;
-	return 0;
-}
-
-/* Closes the current segment (which holds records) and starts the next.
- * Order matters for crash safety: the new .open exists durably before the
- * old one is renamed, so a crash in between leaves two .open files, which
- * recovery closes in seq order. On failure the old segment stays current. */
-static int lane_rotate(struct spool_lane *l)
+/* Starts segment `first` and closes the current one, every byte of which
+ * is durable. Order matters for crash safety: the new .open's name is
+ * durable before the old one is renamed, so a crash in between leaves two
+ * .open files, which recovery closes in seq order. On failure the old
+ * segment stays current. The caller sets seg_records and seg_first_ms. */
+static int lane_switch(struct spool_lane *l, uint64_t first)
 {
 	char from[SPOOL__FILE_NAME_SIZE], to[SPOOL__FILE_NAME_SIZE];
+	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
 	int fd, rc;
 
-	rc = lane_commit(l);
-	if (rc < 0)
-		return rc;
-	fd = seg_file_create(l, l->next_seq, false);
+	fd = seg_file_create(l, first, false, hdr);
 	if (fd < 0)
 		return fd;
 	spool__file_name(from, l->seg_first, SPOOL__F_OPEN);
@@ -241,7 +331,7 @@ static int lane_rotate(struct spool_lane *l)
 	rc = rename_noreplace(l->lane_fd, from, to);
 	if (rc < 0) {
 		close(fd);
-		spool__file_name(from, l->next_seq, SPOOL__F_OPEN);
+		spool__file_name(from, first, SPOOL__F_OPEN);
 		unlinkat(l->lane_fd, from, 0);
 		return rc;
 	}
@@ -252,9 +342,379 @@ static int lane_rotate(struct spool_lane *l)
 		log_warn("spool: %s: directory sync after closing %s: %s", l->name, to,
 			 strerror(-rc));
 	close(l->seg_fd);
-	seg_set_current(l, fd, l->next_seq, SPOOL_SEG_HDR_SIZE, 0);
+	seg_set_current(l, fd, first, SPOOL_SEG_HDR_SIZE, 0, hdr);
 	l->st.segments_closed++;
 	return 0;
+}
+
+/* Commits everything, then closes the current segment if it holds
+ * records (synchronously, on the caller's thread). */
+static int lane_rotate(struct spool_lane *l)
+{
+	int rc = lane_commit(l);
+
+	if (rc < 0 || l->seg_records == 0)
+		return rc;
+	return lane_switch(l, l->next_seq);
+}
+
+/* Closes the current segment (which holds records) as soon as its bytes
+ * are durable: now if they already are, else when the commit carrying its
+ * last byte finishes. Appends from here on go to the next segment.
+ * Returns 1 when it closed now, 0 when that is deferred, or -errno. */
+static int lane_rotate_mark(struct spool_lane *l)
+{
+	int rc;
+
+	if (l->rot_seq != 0)
+		return 0;
+	if (l->front.len == 0 && l->cur.len == 0) {
+		/* Nothing to wait for (and so no commit in flight). */
+		rc = lane_switch(l, l->next_seq);
+		return rc < 0 ? rc : 1;
+	}
+	l->rot_seq = l->next_seq;
+	l->rot_off = l->cur.len;
+	l->rot_first_ms = 0;
+	return 0;
+}
+
+/* The deferred rotation, once no byte of the closing segment is pending. */
+static void lane_rotate_deferred(struct spool_lane *l)
+{
+	uint64_t first = l->rot_seq, n = l->next_seq - l->rot_seq;
+	int rc;
+
+	l->rot_seq = 0;
+	rc = lane_switch(l, first);
+	if (rc < 0) {
+		/* The records meant for the next segment stay in this one, in
+		 * order; a later append or tick tries to close it again. */
+		log_warn("spool: %s: cannot start segment %" PRIu64 ": %s", l->name, first,
+			 strerror(-rc));
+		l->st.commit_errors++;
+		l->seg_records += n;
+		return;
+	}
+	l->seg_records = n;
+	l->seg_first_ms = n > 0 ? l->rot_first_ms : 0;
+}
+
+static bool seg_age_due(const struct spool_lane *l, uint64_t now_ms)
+{
+	return l->age_ms != 0 && l->seg_records > 0 && l->rot_seq == 0 &&
+	       now_ms >= l->seg_first_ms && now_ms - l->seg_first_ms >= l->age_ms;
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+/* Moves the next run of bytes to commit into front: a failed commit's
+ * bytes (already there) go again first. With a rotation waiting, only the
+ * closing segment's part of cur is taken and the rest is copied to the
+ * spare buffer, which becomes cur (once per segment, at most
+ * SPOOL_SYNC_CAP bytes); otherwise cur and the spare just swap. Returns 1
+ * when front holds bytes, 0 when nothing is pending, or -ENOMEM. */
+static int commit_take(struct spool_lane *l)
+{
+	struct lane_buf t;
+	size_t take, rest;
+	int rc;
+
+	if (l->front.len > 0)
+		return 1;
+	/* A waiting rotation with rot_off 0 only exists while front holds
+	 * the closing segment's tail, so `take` is never 0 for it here. */
+	take = l->rot_seq != 0 ? l->rot_off : l->cur.len;
+	if (take == 0)
+		return 0;
+	rest = l->cur.len - take;
+	if (rest > l->front.cap && (rc = buf_reserve(&l->front, rest)) < 0)
+		return rc;
+	t = l->front;
+	l->front = l->cur;
+	l->cur = t;
+	l->cur.len = l->cur.written = 0;
+	if (rest > 0) {
+		memcpy(l->cur.p, l->front.p + take, rest);
+		l->cur.len = rest;
+		l->front.len = take;
+	}
+	l->front.last_seq = l->rot_seq != 0 ? l->rot_seq - 1 : l->next_seq - 1;
+	l->rot_off = 0;
+	return 1;
+}
+
+static void commit_init(struct spool_lane *l, struct spool_commit *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->work.data = job;
+	job->lane = l;
+	job->fd = l->seg_fd;
+	job->p = l->front.p;
+	job->len = l->front.len;
+	job->written = l->front.written;
+	job->off = l->seg_synced;
+	job->with_hdr = l->seg_hdr_ok && l->seg_synced == SPOOL_SEG_HDR_SIZE;
+	memcpy(job->hdr, l->seg_hdr, SPOOL_SEG_HDR_SIZE);
+	pthread_mutex_init(&job->mu, NULL);
+	pthread_cond_init(&job->cv, NULL);
+}
+
+static void commit_fini(struct spool_commit *job)
+{
+	pthread_cond_destroy(&job->cv);
+	pthread_mutex_destroy(&job->mu);
+}
+
+void spool_commit_run(struct spool_commit *job)
+{
+	ssize_t n;
+	int rc = 0;
+
+	if (job->with_hdr)
+		rc = spool__pwrite_full(job->fd, job->hdr, SPOOL_SEG_HDR_SIZE, 0);
+	/* On a short write the progress is kept, so a retry continues exactly
+	 * where the file ends. */
+	while (rc == 0 && job->written < job->len) {
+		n = pwrite(job->fd, job->p + job->written, job->len - job->written,
+			   (off_t)(job->off + job->written));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+		else
+			job->written += (size_t)n;
+	}
+	if (rc == 0 && fdatasync(job->fd) < 0) {
+		rc = -errno;
+		/* After a failed writeback the kernel may have marked our pages
+		 * clean without storing them; write everything again next time. */
+		job->written = 0;
+	}
+	pthread_mutex_lock(&job->mu);
+	job->rc = rc;
+	job->done = true;
+	pthread_cond_signal(&job->cv);
+	pthread_mutex_unlock(&job->mu);
+}
+
+static void commit_wait(struct spool_commit *job)
+{
+	pthread_mutex_lock(&job->mu);
+	while (!job->done)
+		pthread_cond_wait(&job->cv, &job->mu);
+	pthread_mutex_unlock(&job->mu);
+}
+
+/* Applies a run commit's outcome to the lane. On success front's bytes
+ * are durable and front becomes the spare again; on failure they stay in
+ * front, ahead of cur, for the next commit to write again. Either way the
+ * lane no longer lends front to the job. */
+static int commit_complete(struct spool_lane *l, struct spool_commit *job)
+{
+	job->settled = true;
+	if (l->job == job)
+		l->job = NULL;
+	l->front.written = job->written;
+	if (job->rc < 0) {
+		l->commit_err = job->rc;
+		return job->rc;
+	}
+	l->commit_err = 0;
+	l->seg_synced += l->front.len;
+	l->front.len = 0;
+	l->front.written = 0;
+	l->durable_seq = l->front.last_seq;
+	l->st.commits++;
+	if (l->rot_seq != 0 && l->rot_off == 0)
+		lane_rotate_deferred(l);
+	return 0;
+}
+
+/* Waits for the commit in flight, if any, and applies its outcome. Its
+ * runner still calls spool_lane_commit_finish(), which then only frees it;
+ * the job forgets the lane, which may be closed by then, so its libuv
+ * completion calls back nothing (the synchronous caller knows). */
+static void lane_settle(struct spool_lane *l)
+{
+	struct spool_commit *job = l->job;
+
+	if (job == NULL)
+		return;
+	commit_wait(job);
+	if (commit_complete(l, job) < 0)
+		l->st.commit_errors++;
+	job->lane = NULL;
+}
+
+/* Commits on the calling thread: waits for a commit in flight, then writes
+ * and syncs whatever is pending, one fdatasync per run (a failed commit's
+ * bytes, a closing segment's tail, the rest). */
+static int lane_commit(struct spool_lane *l)
+{
+	struct spool_commit job;
+	int rc;
+
+	lane_settle(l);
+	while ((rc = commit_take(l)) > 0) {
+		commit_init(l, &job);
+		spool_commit_run(&job);
+		rc = commit_complete(l, &job);
+		commit_fini(&job);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+int spool_lane_commit_start(struct spool_lane *l, struct spool_commit **out)
+{
+	struct spool_commit *job;
+	int rc;
+
+	*out = NULL;
+	if (l->job != NULL)
+		return -EBUSY;
+	rc = commit_take(l);
+	if (rc <= 0)
+		return rc;
+	job = malloc(sizeof(*job));
+	if (job == NULL)
+		return -ENOMEM;
+	commit_init(l, job);
+	l->job = job;
+	*out = job;
+	return 0;
+}
+
+int spool_lane_commit_finish(struct spool_lane *l, struct spool_commit *job)
+{
+	int rc;
+
+	if (job == NULL)
+		return 0;
+	commit_wait(job);
+	if (job->settled) {
+		rc = job->rc;
+	} else {
+		rc = commit_complete(l, job);
+		if (rc < 0)
+			count_error(l, rc, false);
+	}
+	commit_fini(job);
+	free(job);
+	return rc;
+}
+
+bool spool_lane_commit_busy(const struct spool_lane *l)
+{
+	return l->job != NULL;
+}
+
+/* ---- asynchronous commit on a libuv loop ------------------------------- */
+
+static int commit_async_start(struct spool_lane *l);
+
+static void commit_work_cb(uv_work_t *w)
+{
+	spool_commit_run(w->data);
+}
+
+static void commit_after_cb(uv_work_t *w, int status)
+{
+	struct spool_commit *job = w->data;
+	struct spool_lane *l = job->lane;
+	bool again;
+	int rc;
+
+	/* Nothing cancels these, but a job that never ran must not be
+	 * waited for. */
+	if (status == UV_ECANCELED)
+		spool_commit_run(job);
+	rc = spool_lane_commit_finish(l, job);
+	if (l == NULL)
+		return;   /* settled by a synchronous call (the lane may be gone) */
+	/* Go on at once when there is work: a commit asked for meanwhile, a
+	 * closing segment's tail waiting in cur, or a buffer that filled
+	 * during this one. After a failure, the caller's next
+	 * spool_lane_commit_async() retries, at its own pace. */
+	again = l->commit_again || (l->rot_seq != 0 && l->front.len == 0) ||
+		l->cur.len >= SPOOL_ASYNC_START;
+	l->commit_again = false;
+	if (again && rc == 0 && l->job == NULL)
+		(void)commit_async_start(l);
+	if (l->cb != NULL)
+		l->cb(l, rc, l->cb_arg);
+}
+
+/* Returns 1 when a commit was queued (the callback will run), 0 when
+ * nothing was pending, or -errno. */
+static int commit_async_start(struct spool_lane *l)
+{
+	struct spool_commit *job;
+	int rc;
+
+	rc = spool_lane_commit_start(l, &job);
+	if (rc < 0 || job == NULL)
+		return rc;
+	rc = uv_queue_work(l->loop, &job->work, commit_work_cb, commit_after_cb);
+	if (rc < 0) {
+		/* libuv refuses only invalid arguments; commit here instead. */
+		spool_commit_run(job);
+		return spool_lane_commit_finish(l, job);
+	}
+	return 1;
+}
+
+int spool_lane_commit_async(struct spool_lane *l, uv_loop_t *loop, spool_commit_cb cb,
+			    void *arg)
+{
+	int rc;
+
+	l->loop = loop;
+	l->cb = cb;
+	l->cb_arg = arg;
+	if (l->job != NULL) {
+		l->commit_again = true;
+		return -EBUSY;
+	}
+	/* Age is checked here rather than in a separate tick, so that the
+	 * close rides on this commit instead of waiting for one of its own. */
+	if (seg_age_due(l, clock_mono_ms())) {
+		rc = lane_rotate_mark(l);
+		if (rc < 0) {
+			count_error(l, rc, false);
+			return rc;
+		}
+	}
+	rc = commit_async_start(l);
+	if (rc < 0)
+		count_error(l, rc, false);
+	return rc;
+}
+
+/* What an append that must wait for a commit returns: -EAGAIN while one
+ * is in flight (its completion makes room), else the error of the failed
+ * commit whose bytes are waiting (spool_lane_commit_async() retries it). */
+static int lane_busy(const struct spool_lane *l)
+{
+	if (l->job == NULL && l->commit_err != 0)
+		return l->commit_err;
+	return -EAGAIN;
+}
+
+static bool lane_async(const struct spool_lane *l)
+{
+	return l->loop != NULL || l->job != NULL;
+}
+
+/* Starts an asynchronous commit if the lane may: one is not already in
+ * flight, and the last one did not fail (a failed one is retried by
+ * spool_lane_commit_async(), at the caller's pace, not by every append). */
+static void lane_kick(struct spool_lane *l)
+{
+	if (l->loop != NULL && l->job == NULL && l->commit_err == 0)
+		(void)commit_async_start(l);
 }
 
 /* ---- recovery ---------------------------------------------------------- */
@@ -491,13 +951,14 @@ static int recover_no_segment(struct spool_lane *l, struct rec_file *v, size_t n
 	if (fd < 0)
 		return -errno;
 	v[cur].close_it = false;
-	seg_set_current(l, fd, v[cur].seq, v[cur].valid_end, v[cur].records);
+	seg_set_current(l, fd, v[cur].seq, v[cur].valid_end, v[cur].records, NULL);
 	return recover_finish(l, v, n);
 }
 
 static int lane_recover(struct spool_lane *l)
 {
 	struct rec_file *v = NULL, *cur = NULL;
+	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
 	uint64_t floor = 0, last = 0, next, newest_seg = 0;
 	bool have_seg = false;
 	size_t n = 0, i;
@@ -535,11 +996,11 @@ static int lane_recover(struct spool_lane *l)
 	for (i = 0; i < n; i++)
 		if (v[i].kind == SPOOL__F_OPEN && v[i].seq == next && v[i].delete_it)
 			cur = &v[i];
-	fd = seg_file_create(l, next, cur != NULL);
+	fd = seg_file_create(l, next, cur != NULL, hdr);
 	if (fd >= 0) {
 		if (cur != NULL)
 			cur->delete_it = false;
-		seg_set_current(l, fd, next, SPOOL_SEG_HDR_SIZE, 0);
+		seg_set_current(l, fd, next, SPOOL_SEG_HDR_SIZE, 0, hdr);
 		rc = recover_finish(l, v, n);
 		if (rc < 0)
 			goto out;
@@ -694,33 +1155,83 @@ void spool_lane_close(struct spool_lane *l)
 
 	if (l == NULL)
 		return;
+	/* A commit in flight is waited for (lane_settle); its completion,
+	 * which runs later on the loop, then leaves the freed lane alone. */
 	rc = spool_lane_flush(l);
 	if (rc < 0)
 		log_warn("spool: %s: closing with %zu uncommitted bytes: %s", l->name,
-			 l->buf_len, strerror(-rc));
+			 l->front.len + l->cur.len, strerror(-rc));
 	if (l->seg_fd >= 0)
 		close(l->seg_fd);
 	close(l->lane_fd);
 	close(l->spool_fd);
-	free(l->buf);
+	free(l->front.p);
+	free(l->cur.p);
 	free(l->spool_dir);
 	free(l);
 }
 
-/* ---- append / commit --------------------------------------------------- */
+/* ---- append ------------------------------------------------------------ */
 
-static int buf_grow(struct spool_lane *l, size_t need)
+/* The frame goes to the current segment, or to the next one while a
+ * rotation waits for a commit. Closes the segment the frame would take
+ * past segment_max_bytes, or (asynchronous lanes, which never wait here)
+ * marks it to close when its last bytes are durable. */
+static int seg_make_room(struct spool_lane *l, size_t frame)
 {
-	size_t cap = l->buf_cap ? l->buf_cap : 64 * 1024;
-	uint8_t *p;
+	size_t next_bytes;
+	int rc;
 
-	while (cap < need)
-		cap *= 2;
-	p = realloc(l->buf, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	l->buf = p;
-	l->buf_cap = cap;
+	if (l->rot_seq != 0) {
+		next_bytes = l->cur.len - l->rot_off;
+		if (next_bytes == 0 || SPOOL_SEG_HDR_SIZE + next_bytes + frame <= l->seg_max)
+			return 0;
+		/* The next segment is full before the previous one closed. */
+		if (lane_async(l)) {
+			lane_kick(l);
+			return lane_busy(l);
+		}
+		rc = lane_commit(l);     /* closes the previous one */
+		if (rc < 0)
+			return rc;
+	}
+	if (l->seg_records == 0 ||
+	    l->seg_synced + l->front.len + l->cur.len + frame <= l->seg_max)
+		return 0;
+	if (!lane_async(l))
+		return lane_rotate(l);
+	rc = lane_rotate_mark(l);
+	if (rc == 0)
+		lane_kick(l);
+	return rc < 0 ? rc : 0;
+}
+
+/* Bounds the buffered bytes. A synchronous lane commits when the cap
+ * would be passed; an asynchronous one starts a commit once
+ * SPOOL_ASYNC_START is reached and refuses the frame (lane_busy()) when
+ * cur would pass the cap. */
+static int buf_make_room(struct spool_lane *l, size_t frame)
+{
+	size_t pending;
+	int rc;
+
+	if (lane_async(l)) {
+		if (l->cur.len > 0 && l->cur.len + frame > SPOOL_ASYNC_START)
+			lane_kick(l);
+		if (l->cur.len > 0 && l->cur.len + frame > SPOOL_SYNC_CAP)
+			return lane_busy(l);
+		return 0;
+	}
+	pending = l->front.len + l->cur.len;
+	if (pending > 0 && pending + frame > SPOOL_SYNC_CAP) {
+		rc = lane_commit(l);
+		if (rc < 0)
+			return rc;
+	}
+	/* Writing ahead is only safe with nothing unwritten in front of cur
+	 * and all of cur bound for the current segment. */
+	if (l->front.len == 0 && l->rot_seq == 0 && l->cur.len - l->cur.written >= SPOOL_WRITE_CHUNK)
+		return write_out(l);
 	return 0;
 }
 
@@ -728,33 +1239,25 @@ static int buf_grow(struct spool_lane *l, size_t need)
  * the buffer caps. Any failure leaves the lane as it was. */
 static int append_prepare(struct spool_lane *l, size_t frame)
 {
+	uint8_t hdr[SPOOL_SEG_HDR_SIZE];
 	int rc, fd;
 
 	if (l->hard_limit != 0 && l->usage_bytes + frame > l->hard_limit)
 		return -ENOSPC;
 	if (l->seg_fd < 0) {
-		fd = seg_file_create(l, l->next_seq, false);
+		fd = seg_file_create(l, l->next_seq, false, hdr);
 		if (fd < 0)
 			return fd;
-		seg_set_current(l, fd, l->next_seq, SPOOL_SEG_HDR_SIZE, 0);
+		seg_set_current(l, fd, l->next_seq, SPOOL_SEG_HDR_SIZE, 0, hdr);
 	}
-	if (l->seg_records > 0 && l->seg_synced + l->buf_len + frame > l->seg_max) {
-		rc = lane_rotate(l);
-		if (rc < 0)
-			return rc;
-	}
-	if (l->buf_len > 0 && l->buf_len + frame > SPOOL_SYNC_CAP) {
-		rc = lane_commit(l);
-		if (rc < 0)
-			return rc;
-	}
-	if (l->buf_len - l->buf_written >= SPOOL_WRITE_CHUNK) {
-		rc = write_out(l);
-		if (rc < 0)
-			return rc;
-	}
-	if (l->buf_len + frame > l->buf_cap)
-		return buf_grow(l, l->buf_len + frame);
+	rc = seg_make_room(l, frame);
+	if (rc < 0)
+		return rc;
+	rc = buf_make_room(l, frame);
+	if (rc < 0)
+		return rc;
+	if (l->cur.len + frame > l->cur.cap)
+		return buf_reserve(&l->cur, l->cur.len + frame);
 	return 0;
 }
 
@@ -780,16 +1283,20 @@ int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
 		count_error(l, rc, true);
 		return rc;
 	}
-	p = l->buf + l->buf_len;
+	p = l->cur.p + l->cur.len;
 	spool__put_le32(p, (uint32_t)len);
 	spool__put_le64(p + 8, l->next_seq);
 	spool__put_le64(p + 16, (uint64_t)ts_us);
 	if (len > 0)
 		memcpy(p + SPOOL_REC_HDR_SIZE, data, len);
 	spool__put_le32(p + 4, crc32c(0, p + 8, 16 + len));
-	l->buf_len += frame;
-	if (l->seg_records++ == 0)
-		l->seg_first_ms = clock_mono_ms();
+	l->cur.len += frame;
+	if (l->rot_seq == 0) {
+		if (l->seg_records++ == 0)
+			l->seg_first_ms = clock_mono_ms();
+	} else if (l->next_seq == l->rot_seq) {
+		l->rot_first_ms = clock_mono_ms();
+	}
 	if (seq != NULL)
 		*seq = l->next_seq;
 	l->next_seq++;
@@ -798,6 +1305,8 @@ int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
 	l->st.bytes_appended += len;
 	return 0;
 }
+
+/* ---- the rest of the API ----------------------------------------------- */
 
 int spool_lane_commit(struct spool_lane *l)
 {
@@ -812,22 +1321,25 @@ int spool_lane_tick(struct spool_lane *l, uint64_t now_ms)
 {
 	int rc;
 
-	if (l->age_ms == 0 || l->seg_records == 0 || now_ms < l->seg_first_ms ||
-	    now_ms - l->seg_first_ms < l->age_ms)
+	if (!seg_age_due(l, now_ms))
 		return 0;
-	rc = lane_rotate(l);
-	if (rc < 0) {
-		count_error(l, rc, false);
-		return rc;
+	if (lane_async(l)) {
+		rc = lane_rotate_mark(l);
+		if (rc == 0)
+			lane_kick(l);
+	} else {
+		rc = lane_rotate(l);
+		rc = rc < 0 ? rc : 1;
 	}
-	return 1;
+	if (rc < 0)
+		count_error(l, rc, false);
+	return rc;
 }
 
 int spool_lane_flush(struct spool_lane *l)
 {
-	int rc;
+	int rc = lane_rotate(l);
 
-	rc = l->seg_records > 0 ? lane_rotate(l) : lane_commit(l);
 	if (rc < 0)
 		count_error(l, rc, false);
 	return rc;
@@ -840,7 +1352,7 @@ uint64_t spool_lane_durable_seq(const struct spool_lane *l)
 
 size_t spool_lane_pending_bytes(const struct spool_lane *l)
 {
-	return l->buf_len;
+	return l->front.len + l->cur.len;
 }
 
 void spool_lane_set_spool_usage(struct spool_lane *l, uint64_t bytes)
@@ -853,7 +1365,8 @@ void spool_lane_get_stats(const struct spool_lane *l, struct spool_lane_stats *s
 	*st = l->st;
 	st->next_seq = l->next_seq;
 	st->durable_seq = l->durable_seq;
-	st->buffered_bytes = l->buf_len - l->buf_written;
+	/* front.written is only brought up to date when its commit settles. */
+	st->buffered_bytes = (l->front.len - l->front.written) + (l->cur.len - l->cur.written);
 	st->segment_first_seq = l->seg_fd >= 0 ? l->seg_first : 0;
 }
 

@@ -44,13 +44,17 @@
  * durable, and only durable records may be acknowledged to a sender.
  * Buffered bytes are kept until their fdatasync succeeds (a failed one is
  * retried by writing them again), and are capped at 4 MiB per lane: an
- * append that would pass the cap commits first.
+ * append that would pass the cap commits first. A commit can also run on
+ * a libuv worker thread while appends go on into a second buffer (see
+ * "asynchronous commit" below).
  *
- * Crash safety: the next .open is created and synced before the full one
- * is renamed to .seg, so after a crash at any point recovery finds every
+ * Crash safety: a segment is closed only once all its bytes are durable,
+ * and the next .open's name is made durable before the full one is
+ * renamed to .seg, so after a crash at any point recovery finds every
  * durable record exactly once and resumes the seq without reuse or gap.
  *
- * Threading: a lane, reader or segment is used by one thread at a time.
+ * Threading: a lane, reader or segment is used by one thread at a time;
+ * the one exception is spool_commit_run(), below.
  */
 #ifndef WARD_SPOOL_H
 #define WARD_SPOOL_H
@@ -58,6 +62,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct uv_loop_s;
 
 #define SPOOL_SEG_HDR_SIZE 32
 #define SPOOL_REC_HDR_SIZE 24
@@ -104,6 +110,8 @@ struct spool_lane_stats {
 	uint64_t buffered_bytes;      /* appended but not yet written */
 	uint64_t commit_errors;       /* failed commits/closes (ENOSPC included) */
 	uint64_t segment_first_seq;   /* of the open segment; 0 when none */
+	uint64_t append_busy;         /* appends refused with -EAGAIN: the second
+	                               * buffer was full during a commit */
 };
 
 struct spool_lane;
@@ -128,38 +136,50 @@ int spool_lane_open(struct spool_lane **out, const struct spool_lane_opts *o);
  * (µs since the epoch) and returns its seq in `*seq` (may be NULL; 0 on
  * failure). The payload is copied. The record is buffered, not yet durable.
  * Cost: a memcpy and a CRC; a write() every 256 KiB, and a commit when the
- * 4 MiB buffer cap or segment_max_bytes is reached.
+ * 4 MiB buffer cap or segment_max_bytes is reached. On an asynchronous lane
+ * (spool_lane_commit_async()) it never writes or syncs: it starts a commit
+ * on the worker once 1 MiB is buffered, and a segment close waits for the
+ * commit holding the segment's last byte.
  *
  * Errors (on any error nothing was appended and the seq was not consumed):
  * -EMSGSIZE (len > max_record_bytes), -ENOSPC (the file system is full or
  * the spool is over hard_limit_bytes; counted in append_enospc), -ENOMEM,
  * -EIO/-errno from write/fdatasync (counted in append_errors), -EOVERFLOW
- * (the lane's seq reached UINT64_MAX, which only damage can cause). */
+ * (the lane's seq reached UINT64_MAX, which only damage can cause),
+ * -EAGAIN (asynchronous lanes, or with a commit in flight: the second
+ * buffer holds 4 MiB, or the next segment filled before the previous one
+ * could close; counted in append_busy). After -EAGAIN, hold the record and
+ * retry once the commit in flight completes. */
 int spool_lane_append(struct spool_lane *l, int64_t ts_us, const void *data,
 		      size_t len, uint64_t *seq);
 
 /* Writes the buffered records and fdatasync()s the open segment; on return
  * every appended record is durable. Cheap (no syscall) when nothing is
- * pending. Errors: -ENOSPC (buffer kept; retry later), -errno from
- * write/fdatasync (buffer kept as well: a retry writes it again). */
+ * pending. A commit in flight is waited for first (see below). Errors:
+ * -ENOSPC (buffer kept; retry later), -errno from write/fdatasync (buffer
+ * kept as well: a retry writes it again). */
 int spool_lane_commit(struct spool_lane *l);
 
 /* Closes the open segment if its first record is at least
  * segment_max_age_ms old at `now_ms` (CLOCK_MONOTONIC ms, as clock_mono_ms()
  * returns). Closing commits first; nothing is written when it is not yet
- * due. Returns 1 when a segment was closed, 0 when not, or -errno. */
+ * due. On an asynchronous lane, or with a commit in flight, it does not
+ * wait: the close happens when a commit has made the segment's last byte
+ * durable. Returns 1 when a segment was closed, 0 when not (yet), or
+ * -errno. */
 int spool_lane_tick(struct spool_lane *l, uint64_t now_ms);
 
-/* Commits and closes the open segment now (if it holds records).
- * Returns 0 or -errno. */
+/* Commits and closes the open segment now (if it holds records), waiting
+ * for a commit in flight first. Returns 0 or -errno. */
 int spool_lane_flush(struct spool_lane *l);
 
 /* Every seq <= the returned value is durable (or was lost to damage before
  * this process opened the lane). */
 uint64_t spool_lane_durable_seq(const struct spool_lane *l);
 
-/* Bytes appended but not yet committed; producers use it to pause input
- * (backpressure) when it grows past their bound. */
+/* Bytes appended but not yet durable (a commit in flight included);
+ * producers use it to pause input (backpressure) when it grows past their
+ * bound. */
 size_t spool_lane_pending_bytes(const struct spool_lane *l);
 
 /* Tells the writer how large the whole spool is (bytes on disk, e.g.
@@ -175,8 +195,95 @@ const char *spool_lane_name(const struct spool_lane *l);
 bool spool_lane_name_valid(const char *name);
 
 /* Commits, closes the open segment if it holds records, and frees the lane.
- * NULL-safe. Errors are logged, not returned: a later open recovers. */
+ * A commit in flight is waited for first; its completion (callback or
+ * spool_lane_commit_finish()) then only frees the job. NULL-safe. Errors
+ * are logged, not returned: a later open recovers. */
 void spool_lane_close(struct spool_lane *l);
+
+/* ---- asynchronous commit ------------------------------------------------
+ *
+ * A commit's cost is its write() and fdatasync(). Both may run on another
+ * thread while the lane's thread goes on appending into a second buffer.
+ * At most one commit per lane is in flight; it owns the first buffer and
+ * the segment's fd until it is finished, and the lane never renames or
+ * closes that segment meanwhile.
+ *
+ * Threading: every function of this API except spool_commit_run() is
+ * called on the lane's thread (for ward-agent, the libuv loop thread).
+ *
+ * While a commit is in flight:
+ *  - spool_lane_append() neither blocks nor fails because of it. Records go
+ *    to the second buffer until it holds 4 MiB; past that, append returns
+ *    -EAGAIN (nothing consumed), and the producer holds the record and
+ *    retries after the commit completes. A lane therefore holds at most
+ *    about 8 MiB not yet durable.
+ *  - A segment that reaches segment_max_bytes or segment_max_age_ms is
+ *    not closed: the records from that point on are kept for the next
+ *    segment, which is started once the commit carrying the closing
+ *    segment's last byte has succeeded. Should that next segment fill up
+ *    first, append returns -EAGAIN as well.
+ *  - durable_seq advances only when the commit has finished (its fdatasync
+ *    returned 0) and its result was applied on the lane's thread.
+ *  - spool_lane_commit(), _flush() and _close() wait for the commit to be
+ *    run (blocking for at most one write and fdatasync) and apply its
+ *    result themselves. Never call them on the thread meant to run it.
+ * A failed commit keeps its bytes, ahead of the second buffer, and the
+ * next commit writes them again first, as the synchronous path does.
+ */
+struct spool_commit;
+
+/* Takes what is pending into a new commit job for spool_commit_run() and
+ * starts a fresh buffer for appends. A failed commit's bytes go first;
+ * when a segment close is waiting, the job holds only that segment's last
+ * bytes. `*job` is NULL when nothing is pending. The job belongs to the
+ * caller until it passes it to spool_lane_commit_finish().
+ * Errors: -EBUSY (a commit is in flight), -ENOMEM. */
+int spool_lane_commit_start(struct spool_lane *l, struct spool_commit **job);
+
+/* Writes the job's bytes and fdatasync()s them. Runs on any one thread and
+ * touches only the job and the segment's fd. The outcome is reported by
+ * spool_lane_commit_finish(). */
+void spool_commit_run(struct spool_commit *job);
+
+/* Applies a run job's outcome and frees the job (NULL-safe), on the lane's
+ * thread, after spool_commit_run() has returned. On success the job's
+ * records are durable (durable_seq advances) and a segment close that was
+ * waiting for them is done; a failure to start the next segment is logged
+ * and counted in commit_errors, and tried again later. On failure the
+ * bytes stay pending for the next commit. When spool_lane_commit, _flush
+ * or _close already applied it, this only frees the job, and `l` is not
+ * touched (it may be closed). Returns 0 or the -errno of the write or
+ * fdatasync (-ENOSPC, -EIO, ...). */
+int spool_lane_commit_finish(struct spool_lane *l, struct spool_commit *job);
+
+/* True while a job from spool_lane_commit_start() is not yet finished. */
+bool spool_lane_commit_busy(const struct spool_lane *l);
+
+/* Called on the loop thread after an asynchronous commit of `l` finished:
+ * `status` is 0 (durable_seq has advanced) or the -errno of the write or
+ * fdatasync (the bytes are kept for the next commit). Not called for a
+ * commit that spool_lane_commit, _flush or _close waited for and applied:
+ * their caller already knows, and the lane may be gone. */
+typedef void (*spool_commit_cb)(struct spool_lane *l, int status, void *arg);
+
+/* Group commit on `loop` (a uv_loop_t): the write and fdatasync run on
+ * the loop's thread pool (uv_queue_work) while the loop thread goes on
+ * appending, and cb(l, status, arg) runs on the loop thread afterwards.
+ * Also closes the open segment if segment_max_age_ms has passed (then
+ * instead of spool_lane_tick()), and retries a failed commit.
+ *
+ * The lane remembers loop, cb and arg (the latest call wins) and becomes
+ * asynchronous: from then on an append that finds 1 MiB buffered starts
+ * such a commit itself, a completed commit starts the next one when 1 MiB
+ * is waiting or a segment close depends on it, and cb runs for each. The
+ * loop must run until every started commit has completed, even after the
+ * lane is closed: the completion frees the job. Returns 1 when a commit was started (cb will run), 0 when nothing
+ * was pending (cb will not run), or -errno: -EBUSY (one is in flight; the
+ * next starts as soon as it succeeds, and its cb will run), -ENOMEM, or
+ * the -errno of a segment close done at once because nothing was
+ * pending. */
+int spool_lane_commit_async(struct spool_lane *l, struct uv_loop_s *loop,
+			    spool_commit_cb cb, void *arg);
 
 /* ---- reader ------------------------------------------------------------ */
 

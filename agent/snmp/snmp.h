@@ -12,14 +12,24 @@
  * Security Model (RFC 3412, RFC 3414): noAuthNoPriv, authNoPriv, authPriv;
  * HMAC-MD5-96 and HMAC-SHA-96 (RFC 3414), HMAC-SHA-2 (RFC 7860); CBC-DES
  * (RFC 3414 8), CFB128-AES-128 (RFC 3826) and AES-192/256 with the key
- * extension net-snmp uses for its "AES-192"/"AES-256".
+ * extension net-snmp uses for its "AES-192"/"AES-256"
+ * (draft-blumenthal-aes-usm-04 3.1.2.1, verified against snmptrap; not
+ * the Reeder extension of net-snmp's "AES-192-C"/"AES-256-C").
  *
  * Engine IDs: for traps the sender is authoritative, so each configured
  * user is bound to the sender's engine ID (configured, or any when not
  * given: the key is then localised per engine ID seen and cached). For
  * informs the probe is authoritative: discovery gets a Report with
  * usmStatsUnknownEngineIDs and the probe's engine ID, boots and time; the
- * time window (RFC 3414 3.2 step 7, 150 s) is enforced.
+ * time window (RFC 3414 3.2 step 7, 150 s) is enforced and answered with
+ * an authenticated Report so senders resynchronise. For traps the engine
+ * keeps each sender engine's latest boots/time (RFC 3414 3.2 step 7b) and
+ * the digests of recent messages, rejecting stale messages and exact
+ * replays; snmp_engine.c explains what that protects and what it cannot.
+ *
+ * A user's configured level is the only one accepted from that user: an
+ * authPriv user's name in a noAuthNoPriv message is rejected
+ * (unsupported security level), not taken at the lower level.
  *
  * Ownership: the caller owns the engine and every struct it passes in;
  * the engine copies what it keeps from the options.
@@ -53,7 +63,9 @@ struct snmp_engine_opts {
 	const uint8_t *engine_id;     /* ours, authoritative for informs (5..32 bytes) */
 	size_t engine_id_len;
 	uint32_t boots;               /* snmpEngineBoots: persisted and incremented
-	                               * by the caller at each start */
+	                               * by the caller at each start, and at each
+	                               * re-creation: snmpEngineTime restarts from 0
+	                               * with every engine (RFC 3414 2.2.2) */
 	const struct snmp_user *users;
 	unsigned n_users;
 	const char *const *communities;   /* accepted v1/v2c communities */
@@ -63,6 +75,10 @@ struct snmp_engine_opts {
 	bool record_community;        /* put the community string in records
 	                               * (default false: it is a credential) */
 	const char *oid_names_file;   /* optional "OID name" lines; NULL = none */
+	/* Monotonic clock in ms for snmpEngineTime and the time windows;
+	 * NULL = CLOCK_MONOTONIC (clock_mono_ms). Tests set their own. */
+	uint64_t (*mono_ms)(void *arg);
+	void *mono_arg;
 };
 
 /* Why a datagram was not turned into a record. Counted per source. */
@@ -79,13 +95,22 @@ enum snmp_reject {
 	SNMP_REJ_NOT_IN_TIME_WINDOW,  /* usmStatsNotInTimeWindows */
 	SNMP_REJ_DECRYPTION,          /* usmStatsDecryptionErrors */
 	SNMP_REJ_DISCOVERY,           /* an engine discovery probe: answered, no record */
+	SNMP_REJ_INVALID,             /* snmpInvalidMsgs (RFC 3412 7.2 step 5): privacy
+	                               * without authentication, msgData in the wrong form */
+	SNMP_REJ_SECURITY_MODEL,      /* snmpUnknownSecurityModels: not USM */
+	SNMP_REJ_REPLAY,              /* an authenticated message seen before (inside
+	                               * the time window); a replayed inform is
+	                               * answered again but recorded once */
 	SNMP_REJ__COUNT
 };
 
 struct snmp_rx {
 	enum snmp_reject reject;      /* SNMP_OK when a record was produced */
 	bool inform;                  /* the record is an InformRequest: send
-	                               * `response` only once the record is durable */
+	                               * `response` only once the record is durable.
+	                               * With a reject, a non-empty response (a Report,
+	                               * or the Response to a replayed inform whose
+	                               * record was made the first time) goes at once */
 	struct buf record;            /* one JSON object, no newline (docs/schema/snmp_trap.schema.json) */
 	struct buf response;          /* datagram to send to the sender, if len > 0 */
 	char detail[160];             /* plain words for a reject, e.g. "unknown user 'bob'" */
@@ -93,8 +118,12 @@ struct snmp_rx {
 
 struct snmp_engine;
 
-/* Creates an engine. Errors: -EINVAL with a reason in err (bad user, short
- * password, unreadable OID names file), -ENOMEM. */
+/* Creates an engine. Costs about 1 MiB of hashing per password (RFC 3414
+ * A.2), done here once and never per packet. Errors, with a reason in err:
+ * -EINVAL (engine ID not 5..32 bytes, bad user: name not 1..32 bytes,
+ * password not 8..256 characters, privacy without authentication, the
+ * same name twice for one engine ID; or a bad line in the OID names file,
+ * as "file:line: what"), -errno of opening/reading that file, -ENOMEM. */
 int snmp_engine_create(struct snmp_engine **out, const struct snmp_engine_opts *o,
 		       char *err, size_t errlen);
 /* NULL-safe. */
@@ -105,8 +134,12 @@ void snmp_rx_free(struct snmp_rx *rx);
 
 /* Processes one datagram of `len` bytes from `from`, received at `now_us`
  * (µs since the epoch; the engine keeps its own monotonic time for
- * snmpEngineTime). Resets and fills *rx. Returns 0 (see rx->reject) or
- * -ENOMEM. Never fails on bad input: that is a reject. */
+ * snmpEngineTime). Resets and fills *rx. Returns 0 (see rx->reject),
+ * -ENOMEM, or -EIO if the crypto library fails. Never fails on bad input:
+ * that is a reject. Allocates nothing per message once its buffers (rx's
+ * and the engine's) have grown to the largest message seen; a v3 user not
+ * bound to an engine ID has its keys localised once per sender engine ID
+ * and cached (1024 entries). Not thread-safe: one engine per thread. */
 int snmp_engine_process(struct snmp_engine *e, const uint8_t *pkt, size_t len,
 			const struct sockaddr *from, int64_t now_us, struct snmp_rx *rx);
 

@@ -160,10 +160,18 @@ static void listener_close(struct syslog_listener *l)
 
 /* ---- delivering one message ---------------------------------------------- */
 
+/* Whether the spool refused an append only for now: -ENOSPC (full disk
+ * or budget) or -EAGAIN (its buffer is full while a commit is in flight;
+ * the commit's completion calls syslog_server_on_commit). */
+static bool spool_full_for_now(int rc)
+{
+	return rc == -ENOSPC || rc == -EAGAIN;
+}
+
 /* Encodes and appends one message. Returns 0 (delivered, or dropped and
- * counted for a reason that retrying would not fix) or -ENOSPC when the
- * spool refused it: the encoded record is then in s->rec for the caller
- * to hold or drop. */
+ * counted for a reason that retrying would not fix) or -ENOSPC/-EAGAIN
+ * when the spool refused it for now: the encoded record is then in s->rec
+ * for the caller to hold or drop. */
 static int deliver(struct syslog_listener *l, const struct sockaddr *sa, const char *peer,
 		   const char *msg, size_t len, bool truncated, const char *tls_cn,
 		   int64_t now_us)
@@ -184,8 +192,8 @@ static int deliver(struct syslog_listener *l, const struct sockaddr *sa, const c
 		return 0;
 	}
 	rc = spool_lane_append(s->lane, now_us, s->rec.data, s->rec.len, NULL);
-	if (rc == -ENOSPC)
-		return -ENOSPC;
+	if (spool_full_for_now(rc))
+		return rc;
 	if (rc < 0) {
 		l->c.errors++;
 		return 0;
@@ -229,7 +237,7 @@ static void udp_datagram_cb(struct udp_rx *u, const uint8_t *data, size_t len, b
 		return;
 	sockaddr_format(from, peer, sizeof(peer));
 	/* A datagram cannot wait for space: count it. */
-	if (deliver(l, from, peer, p, len, trunc, NULL, now_us) == -ENOSPC)
+	if (deliver(l, from, peer, p, len, trunc, NULL, now_us) < 0)
 		l->c.dropped_spool++;
 }
 
@@ -295,12 +303,12 @@ static int on_frame(void *arg, const char *msg, size_t len, bool truncated)
 		return 0;
 	rc = deliver(c->l, (struct sockaddr *)&c->sa, c->peer, msg, len, truncated,
 		     c->tls ? tls_session_peer_cn(c->tls) : NULL, clock_wall_us());
-	if (rc == -ENOSPC) {
+	if (rc < 0) {
 		/* Hold the record and stop here; reading resumes when the
 		 * spool has room, so a TCP sender loses nothing. */
 		if (buf_append(&c->held, s->rec.data, s->rec.len) < 0)
 			c->l->c.dropped_spool++;
-		return -ENOSPC;
+		return rc;
 	}
 	return 0;
 }
@@ -313,8 +321,9 @@ static void conn_pause(struct syslog_conn *c)
 	uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
-/* Frames `n` plaintext bytes. On -ENOSPC the unframed rest is stashed and
- * the connection paused. Returns 0, -ENOSPC, or -ENOMEM. */
+/* Frames `n` plaintext bytes. On -ENOSPC or -EAGAIN the unframed rest is
+ * stashed and the connection paused. Returns 0, -ENOSPC, -EAGAIN, or
+ * -ENOMEM. */
 static int conn_feed(struct syslog_conn *c, const uint8_t *p, size_t n)
 {
 	size_t used = 0;
@@ -323,10 +332,13 @@ static int conn_feed(struct syslog_conn *c, const uint8_t *p, size_t n)
 	rc = syslog_framer_feed(&c->fr, p, n, on_frame, c, &used);
 	if (c->fr.bad_length > c->l->c.framing_errors)
 		c->l->c.framing_errors = c->fr.bad_length;
-	if (rc == -ENOSPC) {
+	if (spool_full_for_now(rc)) {
 		if (buf_append(&c->stash, p + used, n - used) < 0)
 			return -ENOMEM;
-		c->l->srv->spool_full = 1;
+		/* -EAGAIN clears with the commit in flight, -ENOSPC only with
+		 * a new measurement of the spool. */
+		if (rc == -ENOSPC)
+			c->l->srv->spool_full = 1;
 		conn_pause(c);
 	}
 	return rc;
@@ -391,7 +403,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	} else {
 		rc = conn_feed(c, (const uint8_t *)b->base, (size_t)nread);
 	}
-	if (rc < 0 && rc != -ENOSPC) {
+	if (rc < 0 && !spool_full_for_now(rc)) {
 		conn_close(c);
 		return;
 	}
@@ -410,7 +422,7 @@ static void conn_resume(struct syslog_conn *c)
 		return;
 	if (c->held.len > 0) {
 		rc = spool_lane_append(s->lane, clock_wall_us(), c->held.data, c->held.len, NULL);
-		if (rc == -ENOSPC)
+		if (spool_full_for_now(rc))
 			return;
 		if (rc < 0)
 			c->l->c.errors++;
@@ -425,7 +437,7 @@ static void conn_resume(struct syslog_conn *c)
 		buf_init(&c->stash);
 		rc = conn_feed(c, pending.data, pending.len);
 		buf_free(&pending);
-		if (rc == -ENOSPC)
+		if (spool_full_for_now(rc))
 			return;
 		if (rc < 0) {
 			conn_close(c);
@@ -434,7 +446,7 @@ static void conn_resume(struct syslog_conn *c)
 	}
 	if (c->tls != NULL) {
 		rc = conn_drain_tls(c);
-		if (rc == -ENOSPC)
+		if (spool_full_for_now(rc))
 			return;
 		if (rc < 0) {
 			conn_close(c);
@@ -875,10 +887,18 @@ void syslog_server_stop(struct syslog_server *s, void (*done)(void *arg), void *
 	while (s->conns != NULL) {
 		struct syslog_conn *c = s->conns;
 
-		/* Deliver what was framed but held back, if the spool takes it. */
-		if (c->held.len > 0 &&
-		    spool_lane_append(s->lane, clock_wall_us(), c->held.data, c->held.len, NULL) == 0)
-			buf_reset(&c->held);
+		/* Deliver what was framed but held back, if the spool takes it;
+		 * when only a commit in flight is in the way, wait for it. */
+		if (c->held.len > 0) {
+			int rc = spool_lane_append(s->lane, clock_wall_us(), c->held.data,
+						   c->held.len, NULL);
+
+			if (rc == -EAGAIN && spool_lane_commit(s->lane) == 0)
+				rc = spool_lane_append(s->lane, clock_wall_us(), c->held.data,
+						       c->held.len, NULL);
+			if (rc == 0)
+				buf_reset(&c->held);
+		}
 		if (c->tls == NULL)
 			(void)syslog_framer_finish(&c->fr, on_frame, c);
 		conn_close(c);

@@ -30,6 +30,12 @@
  *          records (0: every 100 ms, as ward-agent does), and prints
  *          records/s.
  *
+ * With --async (anywhere on the line), write, fill and bench commit as
+ * ward-agent does: spool_lane_commit_async() on a libuv loop, so the write
+ * and fdatasync run on a worker thread while appends go on, "durable N"
+ * comes from the completion callback, and an append refused with -EAGAIN
+ * is retried after running the loop until the commit in flight completes.
+ *
  * Payloads are "rec-<seq>-" followed by bytes derived from seq, so any
  * reader can tell a right record from a wrong one without a side file.
  * Exit 0 on success, 1 on a usage or setup error, 2 on a failed check.
@@ -45,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+
+#include <uv.h>
 
 #include "clock.h"
 #include "crc32c.h"
@@ -89,6 +97,68 @@ static uint64_t parse_u64(const char *s)
 	return strtoull(s, NULL, 10);
 }
 
+/* ---- synchronous or asynchronous commits (--async) ------------------------ */
+
+static bool async_mode;
+static uv_loop_t loop;
+
+struct committer {
+	int err;                /* of the last failed asynchronous commit */
+	bool print;             /* print "durable N" after each commit */
+};
+
+static void on_committed(struct spool_lane *l, int status, void *arg)
+{
+	struct committer *cm = arg;
+
+	if (status < 0) {
+		cm->err = status;
+		return;
+	}
+	if (cm->print)
+		printf("durable %" PRIu64 "\n", spool_lane_durable_seq(l));
+}
+
+/* A group commit: done now (synchronous), or started (asynchronous; a
+ * commit already in flight is fine, the next one takes these records). */
+static int commit_group(struct spool_lane *l, struct committer *cm)
+{
+	int rc;
+
+	if (!async_mode) {
+		rc = spool_lane_commit(l);
+		if (rc == 0 && cm->print)
+			printf("durable %" PRIu64 "\n", spool_lane_durable_seq(l));
+		return rc;
+	}
+	rc = spool_lane_commit_async(l, &loop, on_committed, cm);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	if (cm->err < 0)
+		return cm->err;
+	return rc == -EBUSY || rc >= 0 ? 0 : rc;
+}
+
+/* Returns once everything appended is durable, or a commit failed. */
+static int commit_all(struct spool_lane *l, struct committer *cm)
+{
+	int rc;
+
+	if (!async_mode)
+		return commit_group(l, cm);
+	for (;;) {
+		if (cm->err < 0)
+			return cm->err;
+		if (!spool_lane_commit_busy(l)) {
+			if (spool_lane_pending_bytes(l) == 0)
+				return 0;
+			rc = spool_lane_commit_async(l, &loop, on_committed, cm);
+			if (rc < 0 && rc != -EBUSY)
+				return rc;
+		}
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+}
+
 static void lane_opts(struct spool_lane_opts *o, const char *dir, const char *lane,
 		      uint64_t seg_bytes)
 {
@@ -128,8 +198,21 @@ static int append_known(struct spool_lane *l)
 	return rc;
 }
 
+/* As append_known; an asynchronous lane's -EAGAIN (second buffer full
+ * during a commit) is waited out by running the loop, as a paused TCP
+ * connection would be. */
+static int append_wait(struct spool_lane *l)
+{
+	int rc;
+
+	while ((rc = append_known(l)) == -EAGAIN && async_mode)
+		uv_run(&loop, UV_RUN_ONCE);
+	return rc;
+}
+
 static int cmd_write(int argc, char **argv)
 {
+	struct committer cm = { .print = true };
 	struct spool_lane_opts o;
 	struct spool_lane *l = NULL;
 	uint64_t count = argc > 4 ? parse_u64(argv[4]) : 0, done = 0, rnd;
@@ -154,24 +237,29 @@ static int cmd_write(int argc, char **argv)
 		if (splitmix(&rnd) % 8 == 0)
 			group = 200 + (unsigned)(splitmix(&rnd) % 3000);
 		for (i = 0; i < group && (count == 0 || done < count); i++, done++) {
-			rc = append_known(l);
+			rc = append_wait(l);
 			if (rc < 0) {
 				fprintf(stderr, "append: %s\n", strerror(-rc));
 				return 2;
 			}
 		}
-		rc = spool_lane_commit(l);
+		rc = commit_group(l, &cm);
 		if (rc < 0) {
 			fprintf(stderr, "commit: %s\n", strerror(-rc));
 			return 2;
 		}
-		printf("durable %" PRIu64 "\n", spool_lane_durable_seq(l));
 		fflush(stdout);
-		rc = spool_lane_tick(l, clock_mono_ms());
+		/* An asynchronous lane checks the age in each commit. */
+		rc = async_mode ? 0 : spool_lane_tick(l, clock_mono_ms());
 		if (rc < 0) {
 			fprintf(stderr, "tick: %s\n", strerror(-rc));
 			return 2;
 		}
+	}
+	rc = commit_all(l, &cm);
+	if (rc < 0) {
+		fprintf(stderr, "commit: %s\n", strerror(-rc));
+		return 2;
 	}
 	if (abandon)
 		_exit(0);
@@ -553,6 +641,7 @@ static void sleep_ms(unsigned ms)
 
 static int cmd_fill(int argc, char **argv)
 {
+	struct committer cm = { .print = false };
 	struct spool_lane_opts o;
 	struct spool_lane_stats st;
 	struct spool_lane *l = NULL;
@@ -571,7 +660,7 @@ static int cmd_fill(int argc, char **argv)
 	while (refused < 100) {
 		spool_lane_get_stats(l, &st);
 		before = st.next_seq;
-		rc = append_known(l);
+		rc = append_wait(l);
 		if (rc == -ENOSPC) {
 			spool_lane_get_stats(l, &st);
 			if (st.next_seq != before) {
@@ -586,7 +675,8 @@ static int cmd_fill(int argc, char **argv)
 			return 2;
 		}
 		if (st.next_seq % 32 == 0) {
-			rc = spool_lane_commit(l);
+			rc = commit_group(l, &cm);
+			cm.err = 0;     /* failed commits keep their bytes: expected here */
 			if (rc < 0 && rc != -ENOSPC) {
 				fprintf(stderr, "commit: %s\n", strerror(-rc));
 				return 2;
@@ -607,22 +697,24 @@ static int cmd_fill(int argc, char **argv)
 		}
 		sleep_ms(10);
 	}
-	/* Phase 3: what was buffered commits, and the lane goes on. */
+	/* Phase 3: what was buffered commits, and the lane goes on. The
+	 * synchronous commit also waits out an asynchronous one in flight. */
 	rc = spool_lane_commit(l);
 	if (rc < 0) {
 		fprintf(stderr, "commit after space was freed: %s\n", strerror(-rc));
 		return 2;
 	}
+	cm.err = 0;
 	for (i = 0; i < 2000; i++) {
-		rc = append_known(l);
+		rc = append_wait(l);
 		if (rc == 0 && i % 50 == 49)
-			rc = spool_lane_commit(l);
+			rc = commit_group(l, &cm);
 		if (rc < 0) {
 			fprintf(stderr, "append after space was freed: %s\n", strerror(-rc));
 			return 2;
 		}
 	}
-	rc = spool_lane_commit(l);
+	rc = commit_all(l, &cm);
 	spool_lane_get_stats(l, &st);
 	printf("resumed durable=%" PRIu64 " append_enospc=%" PRIu64 " commit_errors=%" PRIu64
 	       "\n", st.durable_seq, st.append_enospc, st.commit_errors);
@@ -722,6 +814,7 @@ static int cmd_bench(int argc, char **argv)
 	uint64_t count = parse_u64(argv[3]), i, t0, t1;
 	size_t recbytes = (size_t)parse_u64(argv[4]);
 	unsigned group = (unsigned)parse_u64(argv[5]);
+	struct committer cm = { .print = false };
 	struct spool_lane_opts o;
 	struct spool_lane_stats st;
 	struct spool_lane *l = NULL;
@@ -750,11 +843,16 @@ static int cmd_bench(int argc, char **argv)
 	}
 	t0 = (uint64_t)clock_wall_us();
 	for (i = 0; i < count; i++) {
-		rc = spool_lane_append(l, (int64_t)t0, rec, recbytes, NULL);
+		while ((rc = spool_lane_append(l, (int64_t)t0, rec, recbytes, NULL)) == -EAGAIN &&
+		       async_mode)
+			uv_run(&loop, UV_RUN_ONCE);
+		/* The agent's loop takes completions between batches of reads. */
+		if (async_mode && (i & 63) == 0)
+			uv_run(&loop, UV_RUN_NOWAIT);
 		if (rc == 0 && group != 0 && (i + 1) % group == 0)
-			rc = spool_lane_commit(l);
+			rc = commit_group(l, &cm);
 		if (rc == 0 && group == 0 && (i & 255) == 0 && clock_mono_ms() >= next_commit_ms) {
-			rc = spool_lane_commit(l);
+			rc = commit_group(l, &cm);
 			next_commit_ms += 100;
 		}
 		if (rc < 0) {
@@ -762,24 +860,38 @@ static int cmd_bench(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = spool_lane_commit(l);
+	rc = commit_all(l, &cm);
 	t1 = (uint64_t)clock_wall_us();
 	spool_lane_get_stats(l, &st);
 	spool_lane_close(l);
 	free(rec);
-	printf("bench: %" PRIu64 " records x %zu bytes, commit every %u: %.3f s, "
-	       "%.0f records/s, %.1f MB/s, %" PRIu64 " fdatasyncs, %" PRIu64 " segments\n",
-	       count, recbytes, group, (double)(t1 - t0) / 1e6,
+	printf("bench: %" PRIu64 " records x %zu bytes, commit every %u%s: %.3f s, "
+	       "%.0f records/s, %.1f MB/s, %" PRIu64 " fdatasyncs, %" PRIu64 " segments, %"
+	       PRIu64 " appends refused busy\n",
+	       count, recbytes, group, async_mode ? " (async)" : "", (double)(t1 - t0) / 1e6,
 	       (double)count * 1e6 / (double)(t1 - t0),
 	       (double)count * (double)recbytes / (double)(t1 - t0), st.commits,
-	       st.segments_closed);
+	       st.segments_closed, st.append_busy);
 	return rc < 0 ? 2 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *m = argc > 1 ? argv[1] : "";
+	const char *m;
+	int i, n;
 
+	/* --async may stand anywhere; the modes see the other arguments. */
+	for (i = n = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--async") == 0)
+			async_mode = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	argv[argc] = NULL;
+	m = argc > 1 ? argv[1] : "";
+	if (async_mode && uv_loop_init(&loop) < 0)
+		return 1;
 	log_setup("spool_torture", LOG_LVL_WARN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(m, "write") == 0 && argc >= 4)
@@ -796,7 +908,7 @@ int main(int argc, char **argv)
 		return cmd_corpus(argc, argv);
 	if (strcmp(m, "bench") == 0 && argc >= 6)
 		return cmd_bench(argc, argv);
-	fprintf(stderr, "usage: spool_torture write|check|damage|verify|fill|corpus|bench ...\n"
+	fprintf(stderr, "usage: spool_torture [--async] write|check|damage|verify|fill|corpus|bench ...\n"
 		"  (see the comment at the top of tests/tools/spool_torture.c)\n");
 	return 1;
 }

@@ -17,11 +17,16 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <uv.h>
 
 #include "clock.h"
 #include "crc32c.h"
@@ -953,6 +958,459 @@ static void test_scan_edges(void **state)
 	assert_int_equal(sl.bad_len[0], len - SPOOL_SEG_HDR_SIZE);
 }
 
+
+/* ---- asynchronous commit ---------------------------------------------------- */
+
+static uint64_t next_seq_of(struct spool_lane *l)
+{
+	struct spool_lane_stats st;
+
+	spool_lane_get_stats(l, &st);
+	return st.next_seq;
+}
+
+/* Appends the next record; returns what append returned. */
+static int append_one(struct spool_lane *l)
+{
+	uint8_t p[128];
+	uint64_t next = next_seq_of(l), seq = 7;
+	int rc;
+
+	rc = spool_lane_append(l, (int64_t)next * 1000, p, payload(next, p), &seq);
+	assert_int_equal(seq, rc == 0 ? next : 0);
+	/* A refused append consumes no seq. */
+	assert_int_equal(next_seq_of(l), rc == 0 ? next + 1 : next);
+	return rc;
+}
+
+/* The framed size of records first..last in these tests. */
+static size_t frames_bytes(uint64_t first, uint64_t last)
+{
+	uint8_t p[128];
+	size_t n = 0;
+
+	for (; first <= last; first++)
+		n += SPOOL_REC_HDR_SIZE + payload(first, p);
+	return n;
+}
+
+static void *run_thread(void *arg)
+{
+	spool_commit_run(arg);
+	return NULL;
+}
+
+/* Appends go on, on this thread, while the commit runs on another; only
+ * the committed records become durable. */
+static void test_async_append_during_commit(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_commit *job = NULL, *job2 = (struct spool_commit *)1;
+	struct spool_lane_stats st;
+	struct spool_lane *l = lane_open(fx, NULL);
+	size_t before;
+	pthread_t th;
+
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	assert_null(job);                          /* nothing pending */
+	assert_false(spool_lane_commit_busy(l));
+	append_n(l, 100);
+	before = spool_lane_pending_bytes(l);
+	assert_int_equal(before, frames_bytes(1, 100));
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	assert_non_null(job);
+	assert_true(spool_lane_commit_busy(l));
+	assert_int_equal(spool_lane_commit_start(l, &job2), -EBUSY);
+	assert_null(job2);
+	assert_int_equal(pthread_create(&th, NULL, run_thread, job), 0);
+	assert_int_equal(append_n(l, 500), 600);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	/* Run, but not yet finished: not durable yet. */
+	assert_int_equal(spool_lane_durable_seq(l), 0);
+	assert_true(spool_lane_pending_bytes(l) > before);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_false(spool_lane_commit_busy(l));
+	assert_int_equal(spool_lane_durable_seq(l), 100);
+	assert_int_equal(spool_lane_pending_bytes(l), frames_bytes(101, 600));
+	assert_int_equal(spool_lane_commit_finish(l, NULL), 0);
+	/* The second buffer's turn, through the same API. */
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 600);
+	assert_int_equal(spool_lane_pending_bytes(l), 0);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.commits, 2);
+	assert_int_equal(st.append_busy, 0);
+	assert_int_equal(spool_lane_flush(l), 0);
+	spool_lane_close(l);
+	expect_run(fx, 1, 600);
+}
+
+/* The second buffer is bounded: with a commit in flight an append that
+ * would take it past 4 MiB gets -EAGAIN and consumes nothing; once the
+ * commit finishes, appends go on with the next seq. */
+static void test_async_second_buffer_full(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_lane_opts o;
+	struct spool_commit *job = NULL;
+	struct spool_lane_stats st;
+	struct spool_lane *l;
+	uint64_t last;
+	unsigned n = 0;
+	int rc;
+
+	opts_init(&o, fx);
+	o.segment_max_bytes = 64 << 20;
+	l = lane_open(fx, &o);
+	append_n(l, 10);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	while ((rc = append_one(l)) == 0)
+		n++;
+	assert_int_equal(rc, -EAGAIN);
+	assert_true(spool_lane_pending_bytes(l) <= (4u << 20) + 10 * 100);
+	assert_true(spool_lane_pending_bytes(l) > (4u << 20) - 100);
+	assert_int_equal(append_one(l), -EAGAIN);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.append_busy, 2);
+	assert_int_equal(st.append_enospc + st.append_errors, 0);
+	last = st.next_seq - 1;
+	assert_int_equal(last, 10 + n);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 10);
+	/* Room again (this lane is synchronous between commits). */
+	assert_int_equal(append_one(l), 0);
+	assert_int_equal(spool_lane_commit(l), 0);
+	assert_int_equal(spool_lane_durable_seq(l), last + 1);
+	spool_lane_close(l);
+	expect_run(fx, 1, last + 1);
+}
+
+static uint64_t open_size(const struct fixture *fx, uint64_t first)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->lane, fname(first, SPOOL__F_OPEN));
+	assert_int_equal(stat(path, &sb), 0);
+	return (uint64_t)sb.st_size;
+}
+
+static void fsize_limit(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = bytes;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* A commit whose write fails (the file size limit stands in for a full
+ * disk) keeps its bytes, ahead of what was appended meanwhile; the retry
+ * writes them again from where the file ends, and nothing is lost,
+ * duplicated or reordered. The synchronous path behaves the same. */
+static void test_async_failure_retry(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_commit *job = NULL;
+	struct spool_lane_stats st;
+	struct spool_lane *l = lane_open(fx, NULL);
+	uint64_t size;
+
+	signal(SIGXFSZ, SIG_IGN);
+	append_n(l, 200);
+	assert_int_equal(spool_lane_commit(l), 0);
+	append_n(l, 200);
+	size = open_size(fx, 1);
+	fsize_limit(size + 1000);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	append_n(l, 10);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), -EFBIG);
+	assert_int_equal(spool_lane_durable_seq(l), 200);
+	/* Part of it reached the file; the rest waits. */
+	assert_int_equal(open_size(fx, 1), size + 1000);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.commit_errors, 1);
+	assert_true(st.buffered_bytes > 0);
+	/* The retry takes the failed bytes first, and fails again. */
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), -EFBIG);
+	assert_int_equal(spool_lane_durable_seq(l), 200);
+	/* The synchronous path too. */
+	assert_int_equal(spool_lane_commit(l), -EFBIG);
+	assert_int_equal(spool_lane_durable_seq(l), 200);
+	/* Space again: the retry makes 201..400 durable, then the rest. */
+	fsize_limit(RLIM_INFINITY);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 400);
+	assert_int_equal(spool_lane_commit(l), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 410);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.commit_errors, 3);
+	spool_lane_close(l);
+	expect_run(fx, 1, 410);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
+/* A segment that fills while its commit is in flight is neither renamed
+ * nor closed: appends go on into the next segment's part of the buffer,
+ * and the rotation happens once the closing segment's last byte is
+ * durable. A next segment that fills first gets -EAGAIN. */
+static void test_async_rotation_deferred(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_commit *job = NULL;
+	struct spool_lane_opts o;
+	struct spool_lane_stats st;
+	struct spool_lane *l;
+	struct dirent *de;
+	struct stat sb;
+	char path[512];
+	uint64_t busy_at;
+	DIR *d;
+	int rc;
+
+	opts_init(&o, fx);
+	o.segment_max_bytes = 1024;
+	l = lane_open(fx, &o);
+	append_n(l, 5);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	while ((rc = append_one(l)) == 0)
+		;
+	assert_int_equal(rc, -EAGAIN);
+	busy_at = next_seq_of(l);
+	/* Two segments' worth went in; the first is still open. */
+	assert_true(busy_at > 15);
+	assert_int_equal(count_files(fx->lane, ".seg"), 0);
+	assert_int_equal(count_files(fx->lane, ".open"), 1);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.segment_first_seq, 1);
+	assert_int_equal(st.segments_closed, 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 5);
+	/* Segment 1's last records are still in the buffer: still open. */
+	assert_int_equal(count_files(fx->lane, ".seg"), 0);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	/* Now it is closed, and the next one is named by its first record. */
+	assert_int_equal(count_files(fx->lane, ".seg"), 1);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.segments_closed, 1);
+	assert_int_equal(st.segment_first_seq, spool_lane_durable_seq(l) + 1);
+	assert_true(file_exists(fx->lane, fname(st.segment_first_seq, SPOOL__F_OPEN)));
+	assert_true(file_exists(fx->lane, fname(1, SPOOL__F_SEG)));
+	assert_int_equal(append_one(l), 0);
+	assert_int_equal(spool_lane_flush(l), 0);
+	spool_lane_close(l);
+	expect_run(fx, 1, busy_at);
+	d = opendir(fx->lane);
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", fx->lane, de->d_name);
+		if (strstr(de->d_name, ".seg") && stat(path, &sb) == 0)
+			assert_true(sb.st_size <= 1024);
+	}
+	closedir(d);
+}
+
+/* Age works the same way: a tick with a commit in flight only marks the
+ * segment; it closes after the commits that carry its records. */
+static void test_async_age_deferred(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_commit *job = NULL;
+	struct spool_lane_opts o;
+	struct spool_lane_stats st;
+	struct spool_lane *l;
+	uint64_t now;
+
+	opts_init(&o, fx);
+	o.segment_max_age_ms = 1000;
+	l = lane_open(fx, &o);
+	append_n(l, 3);
+	now = clock_mono_ms();
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	append_n(l, 2);
+	assert_int_equal(spool_lane_tick(l, now + 5000), 0);
+	assert_int_equal(count_files(fx->lane, ".seg"), 0);
+	append_n(l, 4);     /* these belong to the next segment */
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(count_files(fx->lane, ".seg"), 0);
+	assert_int_equal(spool_lane_commit_start(l, &job), 0);
+	spool_commit_run(job);
+	assert_int_equal(spool_lane_commit_finish(l, job), 0);
+	assert_int_equal(count_files(fx->lane, ".seg"), 1);
+	assert_int_equal(spool_lane_durable_seq(l), 5);
+	spool_lane_get_stats(l, &st);
+	assert_int_equal(st.segment_first_seq, 6);
+	/* With nothing pending and no commit in flight, the next tick closes
+	 * at once. */
+	assert_int_equal(spool_lane_commit(l), 0);
+	assert_int_equal(spool_lane_tick(l, clock_mono_ms() + 5000), 1);
+	assert_int_equal(count_files(fx->lane, ".seg"), 2);
+	spool_lane_close(l);
+	expect_run(fx, 1, 9);
+}
+
+struct cb_log {
+	unsigned calls, failures;
+	uint64_t durable;
+};
+
+static void on_commit(struct spool_lane *l, int status, void *arg)
+{
+	struct cb_log *cl = arg;
+
+	cl->calls++;
+	if (status < 0)
+		cl->failures++;
+	/* Durable only grows. */
+	assert_true(spool_lane_durable_seq(l) >= cl->durable);
+	cl->durable = spool_lane_durable_seq(l);
+}
+
+/* Waits, with a deadline, until `l` has nothing pending and nothing in
+ * flight, running the loop. */
+static void drain(uv_loop_t *loop, struct spool_lane *l, struct cb_log *cl)
+{
+	uint64_t deadline = clock_mono_ms() + 20000;
+	int rc;
+
+	while (spool_lane_commit_busy(l) || spool_lane_pending_bytes(l) > 0) {
+		assert_true(clock_mono_ms() < deadline);
+		if (!spool_lane_commit_busy(l)) {
+			rc = spool_lane_commit_async(l, loop, on_commit, cl);
+			assert_true(rc >= 0);
+		}
+		uv_run(loop, UV_RUN_ONCE);
+	}
+}
+
+/* The libuv path as ward-agent drives it: commits on the thread pool,
+ * started by the caller and by appends, small segments rotating all the
+ * time, -EAGAIN waited out by running the loop. */
+static void test_async_uv(void **state)
+{
+	struct fixture *fx = *state;
+	struct cb_log cl = { 0 };
+	struct spool_lane_opts o;
+	struct spool_lane_stats st;
+	struct spool_lane *l;
+	uv_loop_t loop;
+	unsigned i, eagain = 0;
+	int rc;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	opts_init(&o, fx);
+	o.segment_max_bytes = 64 * 1024;
+	l = lane_open(fx, &o);
+	assert_int_equal(spool_lane_commit_async(l, &loop, on_commit, &cl), 0);
+	append_n(l, 10);
+	assert_int_equal(spool_lane_commit_async(l, &loop, on_commit, &cl), 1);
+	assert_int_equal(spool_lane_commit_async(l, &loop, on_commit, &cl), -EBUSY);
+	append_n(l, 10);
+	/* The commit asked for while busy follows the first by itself. */
+	while (cl.durable < 20)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(cl.calls, 2);
+	for (i = 0; i < 200000; i++) {
+		while ((rc = append_one(l)) == -EAGAIN) {
+			eagain++;
+			uv_run(&loop, UV_RUN_ONCE);
+		}
+		assert_int_equal(rc, 0);
+		if (i % 64 == 0)
+			uv_run(&loop, UV_RUN_NOWAIT);
+		if (i % 5000 == 0)
+			(void)spool_lane_commit_async(l, &loop, on_commit, &cl);
+	}
+	drain(&loop, l, &cl);
+	assert_int_equal(spool_lane_durable_seq(l), 200020);
+	assert_int_equal(cl.failures, 0);
+	spool_lane_get_stats(l, &st);
+	/* Commits started by appends (1 MiB each) outnumber the caller's. */
+	assert_true(cl.calls > 40 + 2);
+	assert_int_equal(st.commits, cl.calls);
+	assert_true(st.segments_closed > 100);
+	assert_int_equal(st.append_busy, eagain);
+	assert_int_equal(st.commit_errors, 0);
+	assert_int_equal(uv_run(&loop, UV_RUN_NOWAIT), 0);
+	spool_lane_close(l);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	expect_run(fx, 1, 200020);
+}
+
+/* Flush and close with a commit in flight wait for it and apply it
+ * themselves; its completion then only frees the job, without calling
+ * back (the lane may be gone). */
+static void test_async_flush_close_in_flight(void **state)
+{
+	struct fixture *fx = *state;
+	struct cb_log cl = { 0 };
+	struct spool_lane *l = lane_open(fx, NULL);
+	uv_loop_t loop;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	append_n(l, 50);
+	assert_int_equal(spool_lane_commit_async(l, &loop, on_commit, &cl), 1);
+	append_n(l, 5);
+	assert_int_equal(spool_lane_flush(l), 0);
+	assert_int_equal(spool_lane_durable_seq(l), 55);
+	assert_false(spool_lane_commit_busy(l));
+	assert_int_equal(count_files(fx->lane, ".seg"), 1);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(cl.calls, 0);
+
+	append_n(l, 5);
+	assert_int_equal(spool_lane_commit_async(l, &loop, on_commit, &cl), 1);
+	append_n(l, 5);
+	spool_lane_close(l);
+	/* The loop still frees the job (ASan would report a leak). */
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(cl.calls, 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	expect_run(fx, 1, 65);
+}
+
+/* commit_async closes a segment by age: at once when all is durable, or
+ * riding on the commit it starts. */
+static void test_async_age_by_commit(void **state)
+{
+	struct fixture *fx = *state;
+	struct cb_log cl = { 0 };
+	struct spool_lane_opts o;
+	struct spool_lane *l;
+	uv_loop_t loop;
+	uint64_t deadline;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	opts_init(&o, fx);
+	o.segment_max_age_ms = 10;
+	l = lane_open(fx, &o);
+	append_n(l, 5);
+	deadline = clock_mono_ms() + 10000;
+	while (count_files(fx->lane, ".seg") == 0) {
+		assert_true(clock_mono_ms() < deadline);
+		(void)spool_lane_commit_async(l, &loop, on_commit, &cl);
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	drain(&loop, l, &cl);
+	assert_int_equal(spool_lane_durable_seq(l), 5);
+	assert_int_equal(cl.failures, 0);
+	expect_run(fx, 1, 5);
+	spool_lane_close(l);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* ---- budget ----------------------------------------------------------------- */
 
 struct evict_log {
@@ -1157,6 +1615,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seq_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_limit_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_append_during_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_second_buffer_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_failure_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_rotation_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_age_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_uv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_flush_close_in_flight, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_async_age_by_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_every_offset, setup, teardown),
 		cmocka_unit_test(test_bit_flips_scan),
 		cmocka_unit_test_setup_teardown(test_bit_flips_reader, setup, teardown),
