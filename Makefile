@@ -23,6 +23,14 @@ O := build/$(VARIANT)
 endif
 
 PY       := /usr/bin/python3
+# The jobs (run, test, fuzz, bench) build with every core unless make was
+# given -j itself; a 2-core machine halves the build part of `make test`.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+SUBMAKE  := $(MAKE) --no-print-directory -j$(JOBS)
+else
+SUBMAKE  := $(MAKE) --no-print-directory
+endif
 KCONFIGLIB := /usr/lib/python3/dist-packages
 KCONFIG_CONFIG ?= .config
 BOARD_DEFAULT := x86_64-generic
@@ -161,27 +169,27 @@ deps-test:
 	@sh scripts/deps.sh test
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(SUBMAKE) all
 	@sh scripts/run.sh
 
 tests-build: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 fuzz: deps-test
-	@$(MAKE) --no-print-directory VARIANT=fuzz fuzz-bins
+	@$(SUBMAKE) VARIANT=fuzz fuzz-bins
 
 .PHONY: fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
 
 test: deps-test
-	@$(MAKE) --no-print-directory VARIANT=asan tests-build
-	@$(MAKE) --no-print-directory VARIANT=fuzz fuzz-bins
-	@$(MAKE) --no-print-directory all
+	@$(SUBMAKE) VARIANT=asan tests-build
+	@$(SUBMAKE) VARIANT=fuzz fuzz-bins
+	@$(SUBMAKE) all
 	@sh tests/run.sh
 
 bench: deps
 	@sh scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory VARIANT=release tests-build
+	@$(SUBMAKE) all
+	@$(SUBMAKE) VARIANT=release tests-build
 	@sh bench/run.sh
 
 clean:
