@@ -40,15 +40,19 @@ done
 
 cat <<MSG
 ward-agent is running in run/ with the compiled-in defaults:
-  syslog on 127.0.0.1:5514 (UDP and TCP), spool in run/spool, control socket run/ward.sock
+  syslog on 127.0.0.1:5514 (UDP and TCP), SNMP traps on 127.0.0.1:10162 (UDP),
+  spool in run/spool, control socket run/ward.sock
 
 Send it a log line from another terminal:
   logger -n 127.0.0.1 -P 5514 --tcp --rfc5424 -t demo "hello from \$(hostname)"
   logger -n 127.0.0.1 -P 5514 --udp "Failed password for root from 203.0.113.9 port 22 ssh2"
+Send it an SNMP trap (a linkDown; Debian package snmp):
+  snmptrap -v 2c -c public 127.0.0.1:10162 '' 1.3.6.1.6.3.1.1.5.3 1.3.6.1.2.1.2.2.1.1.3 i 3
 
 See it arrive:
   cd run && ../build/wardctl status          (inputs, sources, spool, errors)
   cd run && ../build/wardctl spool cat syslog (the records, as NDJSON)
+  cd run && ../build/wardctl spool cat snmp
 
 The upload to the SOC (sealer, uplink, ward-soc) is not built yet; records
 stay in the spool. Ctrl-C stops.
@@ -58,7 +62,8 @@ while kill -0 "$agent" 2>/dev/null; do
 	line=$("$root/build/wardctl" status --json 2>/dev/null | jq -r '
 		"received \([.syslog.listeners[]?.messages] | add // 0)" +
 		"  msg/s \([.syslog.listeners[]?.rate] | add // 0 | floor)" +
-		"  spooled \([.spool.lanes[]? | select(.name == "syslog") | .records // 0] | add // 0)" +
+		"  traps \(.snmp.counters.traps // 0)" +
+		"  spooled \([.spool.lanes[]? | select(.name == "syslog" or .name == "snmp") | .records // 0] | add // 0)" +
 		"  spool \(.spool.used_bytes / 1048576 * 10 | floor / 10) MiB" +
 		"  sources \(.syslog.sources | length)" +
 		"  errors \(.errors | length)"' 2>/dev/null)
