@@ -22,11 +22,15 @@ passed=0 failed=0 skipped=0 failures=
 logdir="$root/build/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 
+# Each line shows the test's wall time, so a test that grows slow is seen
+# before `make test` passes its 15-minute budget.
+started=$(date +%s)
 record() {  # name rc
+	now=$(date +%s); took="$((now - started))s"; started=$now
 	case $2 in
-	0) passed=$((passed + 1)); echo "PASS  $1" ;;
-	77) skipped=$((skipped + 1)); echo "SKIP  $1" ;;
-	*) failed=$((failed + 1)); failures="$failures $1"; echo "FAIL  $1 (rc=$2, log: build/test-logs/$1.log)"
+	0) passed=$((passed + 1)); echo "PASS  $1 ($took)" ;;
+	77) skipped=$((skipped + 1)); echo "SKIP  $1 ($took)" ;;
+	*) failed=$((failed + 1)); failures="$failures $1"; echo "FAIL  $1 (rc=$2, $took, log: build/test-logs/$1.log)"
 	   tail -n 30 "$logdir/$1.log" | sed 's/^/      /' ;;
 	esac
 }
