@@ -104,9 +104,19 @@ all: $(PROG_BINS)
 # ---- configuration ----------------------------------------------------------
 KCONFIG_FILES := Kconfig $(wildcard */Kconfig)
 
-$(KCONFIG_CONFIG):
-	@echo "  CONFIG  $(KCONFIG_CONFIG) from board/$(BOARD_DEFAULT)/defconfig"
-	@$(PY) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/$(BOARD_DEFAULT)/defconfig >/dev/null
+# A missing .config comes from the default board. An existing one is
+# brought up to date when a Kconfig file changes (new symbols take their
+# defaults and selects), as Linux's syncconfig does; make then re-reads it,
+# so the obj-$(CONFIG_X) lists never lag behind autoconf.h.
+$(KCONFIG_CONFIG): $(KCONFIG_FILES)
+	@if [ -f $@ ]; then \
+		echo "  CONFIG  $@ updated for the changed Kconfig"; \
+		$(PY) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null; \
+	else \
+		echo "  CONFIG  $@ from board/$(BOARD_DEFAULT)/defconfig"; \
+		$(PY) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/$(BOARD_DEFAULT)/defconfig >/dev/null; \
+	fi
+	@touch $@
 
 $(AUTOCONF): $(KCONFIG_CONFIG) $(KCONFIG_FILES)
 	@mkdir -p $(dir $@)

@@ -23,9 +23,20 @@
  * usmStatsUnknownEngineIDs and the probe's engine ID, boots and time; the
  * time window (RFC 3414 3.2 step 7, 150 s) is enforced and answered with
  * an authenticated Report so senders resynchronise. For traps the engine
- * keeps each sender engine's latest boots/time (RFC 3414 3.2 step 7b) and
- * the digests of recent messages, rejecting stale messages and exact
- * replays; snmp_engine.c explains what that protects and what it cannot.
+ * keeps each sender engine's latest boots/time (RFC 3414 3.2 step 7b).
+ * For both it keeps the digests of recent authenticated messages,
+ * rejecting exact replays inside the time window (snmp_usm.h says how
+ * many it holds); snmp_engine.c explains what that protects and what it
+ * cannot.
+ *
+ * Informs and their retransmissions. An inform's Response may go only
+ * once its record is durable. A sender that hears nothing retransmits;
+ * net-snmp resends the very same bytes, which the engine sees as a
+ * replay: recorded once, answered again, but again only once the first
+ * copy's record is durable. So the caller tells the engine where each
+ * record went (snmp_engine_record_stored), and a replayed inform carries
+ * that seq (rx->replay_seq) to wait for. A record the spool refused is
+ * forgotten, so its retransmission is taken as new.
  *
  * A user's configured level is the only one accepted from that user: an
  * authPriv user's name in a noAuthNoPriv message is rejected
@@ -75,6 +86,8 @@ struct snmp_engine_opts {
 	bool record_community;        /* put the community string in records
 	                               * (default false: it is a credential) */
 	const char *oid_names_file;   /* optional "OID name" lines; NULL = none */
+	uint32_t replay_slots;        /* the replay cache, in messages (snmp_usm.h):
+	                               * 16..4194304, 40 bytes each; 0 = 131072 */
 	/* Monotonic clock in ms for snmpEngineTime and the time windows;
 	 * NULL = CLOCK_MONOTONIC (clock_mono_ms). Tests set their own. */
 	uint64_t (*mono_ms)(void *arg);
@@ -100,20 +113,29 @@ enum snmp_reject {
 	SNMP_REJ_SECURITY_MODEL,      /* snmpUnknownSecurityModels: not USM */
 	SNMP_REJ_REPLAY,              /* an authenticated message seen before (inside
 	                               * the time window); a replayed inform is
-	                               * answered again but recorded once */
+	                               * recorded once and answered again once the
+	                               * first copy's record is durable */
 	SNMP_REJ__COUNT
 };
 
 struct snmp_rx {
 	enum snmp_reject reject;      /* SNMP_OK when a record was produced */
-	bool inform;                  /* the record is an InformRequest: send
-	                               * `response` only once the record is durable.
-	                               * With a reject, a non-empty response (a Report,
-	                               * or the Response to a replayed inform whose
-	                               * record was made the first time) goes at once */
+	bool inform;                  /* `response` answers an InformRequest: send it
+	                               * only once a record is durable: with SNMP_OK
+	                               * this one's (at the seq it is appended at),
+	                               * with SNMP_REJ_REPLAY the first copy's, at
+	                               * replay_seq. Any other non-empty response
+	                               * (a Report) goes at once */
+	uint64_t replay_seq;          /* SNMP_REJ_REPLAY of an inform: the seq the
+	                               * first copy's record was stored at, as told by
+	                               * snmp_engine_record_stored(). Without it (not
+	                               * told, or refused) there is no response */
 	struct buf record;            /* one JSON object, no newline (docs/schema/snmp_trap.schema.json) */
 	struct buf response;          /* datagram to send to the sender, if len > 0 */
 	char detail[160];             /* plain words for a reject, e.g. "unknown user 'bob'" */
+	/* The engine's: the message's digest, for snmp_engine_record_stored. */
+	uint8_t digest[16];
+	uint8_t digest_len;
 };
 
 struct snmp_engine;
@@ -143,11 +165,24 @@ void snmp_rx_free(struct snmp_rx *rx);
 int snmp_engine_process(struct snmp_engine *e, const uint8_t *pkt, size_t len,
 			const struct sockaddr *from, int64_t now_us, struct snmp_rx *rx);
 
-/* The usmStats counters and the rejects, since creation. */
+/* Tells the engine what became of the record in *rx (from the last
+ * snmp_engine_process with that rx, reject SNMP_OK): `seq` is the spool
+ * seq it was appended at, or 0 when it was not kept (the spool refused
+ * it). Kept, a retransmission of an authenticated message is a replay
+ * whose Response waits for `seq`; refused, the message is forgotten and a
+ * retransmission is taken as new. A caller that never calls this gets
+ * replays recorded once and never answered. */
+void snmp_engine_record_stored(struct snmp_engine *e, const struct snmp_rx *rx, uint64_t seq);
+
+/* The usmStats counters and the rejects, since creation, and the replay
+ * cache's figures (snmp_usm.h). */
 struct snmp_counters {
 	uint64_t packets;
 	uint64_t traps, informs;
 	uint64_t rejects[SNMP_REJ__COUNT];
+	uint32_t replay_slots, replay_used;
+	uint64_t replay_bytes;
+	uint64_t replay_evicted_live;   /* digests dropped inside their window */
 };
 void snmp_engine_counters(const struct snmp_engine *e, struct snmp_counters *c);
 

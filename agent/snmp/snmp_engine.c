@@ -10,8 +10,9 @@
  * local clock; a message whose boots is lower, or whose time is more than
  * 150 s behind the notion, is rejected (not-in-time-window). On top of
  * that the engine remembers the digests of recent authenticated messages
- * (snmp_usm_replayed) and rejects an exact copy inside the window, which
- * RFC 3414 alone would accept. What this cannot do:
+ * (snmp_usm_replay_find) and rejects an exact copy inside the window, which
+ * RFC 3414 alone would accept; informs get the same (a retransmitted
+ * inform is such a copy, see snmp.h). What this cannot do:
  *   - the state is in memory: after a restart (or an eviction from the
  *     bounded tables) the first authenticated message from an engine is
  *     trusted as its new notion, so an attacker holding old captures can
@@ -20,6 +21,10 @@
  *     requires it) goes back to boots 1 after a reboot and is rejected
  *     until its time passes the old notion; the reject detail says so;
  *   - two senders configured with one engine ID share one notion.
+ *   - the replay cache holds a bounded number of digests (snmp_usm.h):
+ *     above the rate it covers, a copy of a message whose digest was
+ *     dropped early passes inside its window; status counts each drop;
+ *   - a reconfiguration creates a new engine, with empty tables.
  * Records carry engine_boots and engine_time so the SOC can spot
  * regressions that the probe could not reject.
  */
@@ -42,6 +47,13 @@
 #include "syslog/syslog_charset.h"
 
 #define TIME_WINDOW_S 150       /* RFC 3414 3.2 step 7 */
+/* How long a trap's copy stays timely after the original was accepted:
+ * the notion of the sender's time is at least the original's time then,
+ * and runs with our clock (whole seconds, so one more for rounding). */
+#define TRAP_REPLAY_MS ((TIME_WINDOW_S + 2) * 1000u)
+
+_Static_assert(sizeof(((struct snmp_rx *)0)->digest) == SNMP_USM_REPLAY_KEY,
+	       "snmp_rx.digest holds what the replay cache keeps");
 
 struct user_ent {
 	char name[SNMP_USM_MAX_USER + 1];
@@ -486,11 +498,55 @@ static int decrypt(struct job *j, const uint8_t **p, size_t *n, size_t *pad)
 	return SNMP_OK;
 }
 
+/* Remembers an authenticated message that made a record until it leaves
+ * the time window, so that a copy of it is a replay. */
+static void remember(struct job *j)
+{
+	struct snmp_engine *e = j->e;
+	const struct snmp_bytes *mac = &j->m.auth_params;
+	uint64_t expire_ms = j->now_ms + TRAP_REPLAY_MS;
+
+	/* RFC 3414 3.2 step 7a: timely while our time, in whole seconds
+	 * since start_ms, is at most the message's time + 150 s. */
+	if (j->authoritative)
+		expire_ms = e->start_ms + ((uint64_t)j->m.engine_time + TIME_WINDOW_S + 1) * 1000;
+	snmp_usm_replay_add(e->usm, mac->p, mac->n, j->now_ms, expire_ms);
+	j->rx->digest_len = (uint8_t)(mac->n < SNMP_USM_REPLAY_KEY ? mac->n : SNMP_USM_REPLAY_KEY);
+	memcpy(j->rx->digest, mac->p, j->rx->digest_len);
+}
+
+/* A copy of a message that made a record. Not recorded again; an inform
+ * is answered again, since the sender's retransmission means it missed
+ * the Response, but only once the first copy's record is stored: the
+ * caller holds the Response until that seq is durable. */
+static int replayed(struct job *j, uint64_t seq)
+{
+	int rc;
+
+	if (j->pdu.type != SNMP_PDU_INFORM) {
+		snprintf(j->rx->detail, sizeof(j->rx->detail), "replayed message (same digest)");
+		return SNMP_REJ_REPLAY;
+	}
+	if (seq == 0) {
+		snprintf(j->rx->detail, sizeof(j->rx->detail),
+			 "replayed inform (same digest) whose record is not stored: not answered");
+		return SNMP_REJ_REPLAY;
+	}
+	snprintf(j->rx->detail, sizeof(j->rx->detail),
+		 "replayed inform (same digest): answered once record %llu is durable",
+		 (unsigned long long)seq);
+	j->rx->inform = true;
+	j->rx->replay_seq = seq;
+	rc = v3_response(j);
+	return rc < 0 ? rc : SNMP_REJ_REPLAY;
+}
+
 static int process_v3(struct job *j)
 {
 	struct snmp_engine *e = j->e;
 	const uint8_t *sp = j->m.scoped.p;
 	size_t sn = j->m.scoped.n, pad = 0;
+	uint64_t replay_seq = 0;
 	bool replay = false;
 	int rc;
 
@@ -535,7 +591,8 @@ static int process_v3(struct job *j)
 		rc = check_time(j);
 		if (rc != SNMP_OK)
 			return rc;
-		replay = snmp_usm_replayed(e->usm, j->m.auth_params.p, j->m.auth_params.n, j->now_ms);
+		replay = snmp_usm_replay_find(e->usm, j->m.auth_params.p, j->m.auth_params.n,
+					      j->now_ms, &replay_seq);
 	}
 	if (j->level & SNMP_FLAG_PRIV) {
 		rc = decrypt(j, &sp, &sn, &pad);
@@ -551,20 +608,22 @@ static int process_v3(struct job *j)
 		snprintf(j->rx->detail, sizeof(j->rx->detail), "inform not sent to our engine ID");
 		return report(j, SNMP_REJ_UNKNOWN_ENGINE, false);
 	}
-	if (!replay) {
-		rc = write_record(j, sp, -1);
-		if (rc < 0)
-			return rc;
-	} else {
-		snprintf(j->rx->detail, sizeof(j->rx->detail), "replayed message (same digest)");
-	}
+	if (replay)
+		return replayed(j, replay_seq);
+	rc = write_record(j, sp, -1);
+	if (rc < 0)
+		return rc;
 	if (j->pdu.type == SNMP_PDU_INFORM) {
-		j->rx->inform = !replay;
+		j->rx->inform = true;
 		rc = v3_response(j);
 		if (rc < 0)
 			return rc;
 	}
-	return replay ? SNMP_REJ_REPLAY : SNMP_OK;
+	/* Last, so that a message that failed on the way is not taken for
+	 * a replay when it comes again. */
+	if (j->level & SNMP_FLAG_AUTH)
+		remember(j);
+	return SNMP_OK;
 }
 
 /* ---- the API -------------------------------------------------------------- */
@@ -595,17 +654,14 @@ int snmp_engine_process(struct snmp_engine *e, const uint8_t *pkt, size_t len,
 	rx->reject = SNMP_OK;
 	rx->inform = false;
 	rx->detail[0] = '\0';
-	memset(&j, 0, offsetof(struct job, m));
-	j.e = e;
-	j.pkt = pkt;
-	j.len = len;
-	j.from = from;
-	j.now_us = now_us;
-	j.now_ms = e->mono_ms(e->mono_arg);
-	j.rx = rx;
-	j.diag.what = NULL;
-	j.user = NULL;
-	j.keys = NULL;
+	rx->replay_seq = 0;
+	rx->digest_len = 0;
+	/* Whole: v1/v2c records read the level (noAuthNoPriv, 0), and a
+	 * reject's detail the diagnostic offset. */
+	j = (struct job){
+		.e = e, .pkt = pkt, .len = len, .from = from, .now_us = now_us,
+		.now_ms = e->mono_ms(e->mono_arg), .rx = rx,
+	};
 	e->c.packets++;
 	rc = snmp_msg_decode(pkt, len, &j.m, &j.pdu, &j.diag);
 	if (rc < 0)
@@ -631,9 +687,23 @@ int snmp_engine_process(struct snmp_engine *e, const uint8_t *pkt, size_t len,
 	return 0;
 }
 
+void snmp_engine_record_stored(struct snmp_engine *e, const struct snmp_rx *rx, uint64_t seq)
+{
+	if (rx->reject != SNMP_OK || rx->digest_len == 0)
+		return;
+	snmp_usm_replay_set_seq(e->usm, rx->digest, rx->digest_len, e->mono_ms(e->mono_arg), seq);
+}
+
 void snmp_engine_counters(const struct snmp_engine *e, struct snmp_counters *c)
 {
+	struct snmp_usm_replay_stats st;
+
 	*c = e->c;
+	snmp_usm_replay_stats(e->usm, &st);
+	c->replay_slots = st.slots;
+	c->replay_used = st.used;
+	c->replay_bytes = st.bytes;
+	c->replay_evicted_live = st.evicted_live;
 }
 
 const char *snmp_reject_name(enum snmp_reject r)
@@ -838,8 +908,12 @@ int snmp_engine_create(struct snmp_engine **out, const struct snmp_engine_opts *
 		rc = add_user(e, &o->users[i], err, errlen);
 	if (rc == 0)
 		rc = copy_communities(e, o);
-	if (rc == 0)
-		rc = snmp_usm_state_create(&e->usm);
+	if (rc == 0) {
+		rc = snmp_usm_state_create(&e->usm, o->replay_slots);
+		if (rc == -EINVAL)
+			snprintf(err, errlen, "replay cache of %u messages (%u..%u)", o->replay_slots,
+				 SNMP_USM_REPLAY_MIN, SNMP_USM_REPLAY_MAX);
+	}
 	if (rc == 0)
 		rc = snmp_oids_create(&e->names, o->oid_names_file, err, errlen);
 	/* Without iconv's GB18030 only UTF-8 and hex remain: not fatal. */

@@ -46,12 +46,12 @@ struct snmp_server {
 	uv_loop_t *loop;
 	struct spool_lane *lane;
 	struct snmp_engine *engine;
-	char engine_error[200];
+	char engine_error[240];
 	uint8_t engine_id[32];
 	size_t engine_id_len;
 	uint32_t boots;
 	struct snmp_listener *listeners;
-	struct pending_inform *pending, **pending_tail;
+	struct pending_inform *pending, *pending_last;   /* in seq order */
 	unsigned npending;
 	struct source_table sources;
 	struct snmp_rx rx;
@@ -61,11 +61,14 @@ struct snmp_server {
 	void (*stop_done)(void *);
 	void *stop_arg;
 	/* counters */
-	uint64_t informs_acked;       /* Response sent after the record was durable */
+	uint64_t informs_acked;       /* Responses sent once the record was durable
+	                               * (retransmissions answered included) */
 	uint64_t informs_unacked;     /* record refused or Response not sent */
 	uint64_t reports_sent;
 	uint64_t send_errors;
 	uint64_t dropped_spool;       /* traps the spool refused */
+	uint64_t dropped_nomem;       /* datagrams the engine dropped: -ENOMEM */
+	uint64_t dropped_io;          /* ... -EIO: the crypto library failed */
 };
 
 /* ---- engine ID and boots ---------------------------------------------------- */
@@ -82,6 +85,18 @@ static void hex_encode(const uint8_t *p, size_t n, char *dst)
 	dst[2 * n] = '\0';
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly 2 hex digits a byte, nothing else. */
 static int hex_decode(const char *s, uint8_t *dst, size_t cap, size_t *n)
 {
 	size_t len = strlen(s), i;
@@ -89,52 +104,182 @@ static int hex_decode(const char *s, uint8_t *dst, size_t cap, size_t *n)
 	if (len % 2 != 0 || len / 2 > cap)
 		return -EINVAL;
 	for (i = 0; i < len / 2; i++) {
-		unsigned v;
+		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (hi < 0 || lo < 0)
 			return -EINVAL;
-		dst[i] = (uint8_t)v;
+		dst[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*n = len / 2;
 	return 0;
 }
 
-/* Reads "engine_id=HEX" and "boots=N" lines. Missing or damaged: zeros. */
-static void state_load(uint8_t *id, size_t *id_len, uint32_t *boots)
-{
-	char line[128];
-	FILE *f = fopen(SNMP_ENGINE_STATE_FILE, "r");
+/* ---- the state file -----------------------------------------------------------
+ *
+ * "engine_id=HEX\nboots=N\n", kept twice: SNMP_ENGINE_STATE_FILE and a
+ * backup copy. Each is replaced atomically (temporary file, fsync,
+ * rename, fsync of the directory), the main one first, so at any moment
+ * at least one holds the latest boots, or the one before it.
+ *
+ * snmpEngineBoots must never go back (RFC 3414 2.2.2): a sender that has
+ * seen boots N takes anything stamped with less as a replay, and a probe
+ * that reused N would make its old Responses replayable. So:
+ *   - boots is the highest of the copies that read back, plus one, and
+ *     one more when a copy is damaged (it may have held the value after);
+ *   - it is never reset, not even for a new engine ID: going back to an
+ *     earlier ID must not take that ID's boots back;
+ *   - when copies exist but none reads back, boots cannot be known; the
+ *     safe value is one no earlier start can have reached: the seconds
+ *     since 2020-01-01 (ward starts and reloads far less than once a
+ *     second). That is logged as an error, as is any damaged copy.
+ */
 
-	*id_len = 0;
-	*boots = 0;
+#define STATE_BACKUP SNMP_ENGINE_STATE_FILE ".bak"
+#define BOOTS_MAX 2147483647u           /* RFC 3414 2.2.2 */
+#define EPOCH_2020 1577836800           /* 2020-01-01T00:00:00Z */
+
+struct engine_state {
+	uint8_t id[32];
+	size_t id_len;
+	uint32_t boots;
+};
+
+/* Reads one copy. 0, -ENOENT (no such file), -EBADMSG (damaged: a line
+ * other than the two, either missing, a value out of range), or the
+ * -errno of reading it. */
+static int state_read(const char *path, struct engine_state *st)
+{
+	char line[128], *end;
+	bool have_id = false, have_boots = false;
+	unsigned long v;
+	FILE *f;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	f = fopen(path, "re");
 	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
+		return -errno;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (line[strcspn(line, "\n")] != '\n') {
+			rc = -EBADMSG;          /* over-long or cut line */
+			break;
+		}
 		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "engine_id=", 10) == 0 && hex_decode(line + 10, id, 32, id_len) < 0)
-			*id_len = 0;
-		else if (strncmp(line, "boots=", 6) == 0)
-			*boots = (uint32_t)strtoul(line + 6, NULL, 10);
+		if (strncmp(line, "engine_id=", 10) == 0 && !have_id) {
+			have_id = hex_decode(line + 10, st->id, sizeof(st->id), &st->id_len) == 0 &&
+				  st->id_len >= 5;
+			rc = have_id ? 0 : -EBADMSG;
+		} else if (strncmp(line, "boots=", 6) == 0 && !have_boots && line[6] >= '0' &&
+			   line[6] <= '9') {
+			errno = 0;
+			v = strtoul(line + 6, &end, 10);
+			have_boots = errno == 0 && *end == '\0' && v <= BOOTS_MAX;
+			st->boots = (uint32_t)v;
+			rc = have_boots ? 0 : -EBADMSG;
+		} else {
+			rc = -EBADMSG;
+		}
 	}
+	if (rc == 0 && ferror(f))
+		rc = -EIO;
+	if (rc == 0 && (!have_id || !have_boots))
+		rc = -EBADMSG;
 	fclose(f);
+	return rc;
 }
 
-/* Writes the state durably (temporary file, fsync, rename). */
-static int state_save(const uint8_t *id, size_t id_len, uint32_t boots)
+/* The state from both copies, as the comment above says: *next_boots is
+ * the value to use now (before the 2147483647 latch), *id the latest
+ * engine ID (id_len 0: none). */
+static void state_load(struct engine_state *st, uint32_t *next_boots)
 {
-	char hex[65], text[128];
-	int fd, n, rc = 0;
+	static const char *const paths[2] = { SNMP_ENGINE_STATE_FILE, STATE_BACKUP };
+	struct engine_state c;
+	bool good = false, damaged = false;
+	uint64_t boots = 0;
+	int rc;
 
-	hex_encode(id, id_len, hex);
-	n = snprintf(text, sizeof(text), "engine_id=%s\nboots=%u\n", hex, boots);
-	fd = open(SNMP_ENGINE_STATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < 2; i++) {
+		rc = state_read(paths[i], &c);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0) {
+			log_error("snmp: engine state %s is %s: %s; boots are raised past any value it "
+				  "may have held", paths[i], rc == -EBADMSG ? "damaged" : "unreadable",
+				  strerror(-rc));
+			damaged = true;
+			continue;
+		}
+		/* The main copy is written first: its engine ID is the latest. */
+		if (!good)
+			*st = c;
+		good = true;
+		boots = c.boots > boots ? c.boots : boots;
+	}
+	boots += 1 + (damaged && good);
+	if (damaged && !good) {
+		int64_t since = clock_wall_us() / 1000000 - EPOCH_2020;
+
+		boots = since > 0 ? (uint64_t)since : 1;
+		log_error("snmp: no copy of the engine state reads back; snmpEngineBoots is set "
+			  "to %llu, the seconds since 2020-01-01, which no earlier start can have "
+			  "reached%s", (unsigned long long)boots,
+			  since > 0 ? "" : " (the clock is before 2020: boots may have gone back)");
+	}
+	*next_boots = boots < BOOTS_MAX ? (uint32_t)boots : BOOTS_MAX;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
 	if (fd < 0)
 		return -errno;
-	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
+	if (fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	if (rc == 0 && rename(SNMP_ENGINE_STATE_FILE ".tmp", SNMP_ENGINE_STATE_FILE) < 0)
+	return rc;
+}
+
+/* Replaces `path` durably: temporary file, fsync, rename, and an fsync of
+ * the directory, without which the rename itself may be lost in a crash
+ * and the old boots come back. */
+static int state_write(const char *path, const char *text, size_t n)
+{
+	char tmp[64];
+	ssize_t w;
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, text, n);
+	if (w != (ssize_t)n)
+		rc = w < 0 ? -errno : -EIO;
+	else if (fsync(fd) < 0)
 		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = fsync_dir(".");
+	if (rc < 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+static int state_save(const struct engine_state *st)
+{
+	char hex[65], text[128];
+	int n, rc;
+
+	hex_encode(st->id, st->id_len, hex);
+	n = snprintf(text, sizeof(text), "engine_id=%s\nboots=%u\n", hex, st->boots);
+	rc = state_write(SNMP_ENGINE_STATE_FILE, text, (size_t)n);
+	if (rc == 0)
+		rc = state_write(STATE_BACKUP, text, (size_t)n);
 	return rc;
 }
 
@@ -152,34 +297,31 @@ static int engine_id_generate(uint8_t *id, size_t *len)
 	return 0;
 }
 
-/* Settles the engine ID and takes the next boots value, persisting both
- * before the engine answers anyone. */
-static int engine_identity(struct snmp_server *s, const struct ward_config *cfg)
+/* The engine ID to use (configured, kept, or new) and the next boots, in
+ * *st; nothing is written yet. */
+static int engine_identity(const struct ward_config *cfg, struct engine_state *st)
 {
-	uint8_t stored[32];
-	size_t stored_len;
+	struct engine_state stored;
 	uint32_t boots;
 	int rc;
 
-	state_load(stored, &stored_len, &boots);
+	state_load(&stored, &boots);
+	memset(st, 0, sizeof(*st));
 	if (cfg->snmp.engine_id_len > 0) {
-		memcpy(s->engine_id, cfg->snmp.engine_id, cfg->snmp.engine_id_len);
-		s->engine_id_len = cfg->snmp.engine_id_len;
-	} else if (stored_len >= 5) {
-		memcpy(s->engine_id, stored, stored_len);
-		s->engine_id_len = stored_len;
+		memcpy(st->id, cfg->snmp.engine_id, cfg->snmp.engine_id_len);
+		st->id_len = cfg->snmp.engine_id_len;
+	} else if (stored.id_len >= 5) {
+		memcpy(st->id, stored.id, stored.id_len);
+		st->id_len = stored.id_len;
 	} else {
-		rc = engine_id_generate(s->engine_id, &s->engine_id_len);
+		rc = engine_id_generate(st->id, &st->id_len);
 		if (rc < 0)
 			return rc;
 	}
-	/* A new engine ID starts its own boots count. */
-	if (stored_len != s->engine_id_len || memcmp(stored, s->engine_id, stored_len) != 0)
-		boots = 0;
-	/* RFC 3414 2.2.2: at 2147483647 the engine must be reconfigured;
+	/* At 2147483647 the engine must be reconfigured (RFC 3414 2.2.2);
 	 * staying there is the conservative choice. */
-	s->boots = boots < 2147483647u ? boots + 1 : 2147483647u;
-	return state_save(s->engine_id, s->engine_id_len, s->boots);
+	st->boots = boots;
+	return 0;
 }
 
 /* ---- pending informs ---------------------------------------------------------- */
@@ -188,6 +330,7 @@ static void pending_drop_listener(struct snmp_server *s, struct snmp_listener *l
 {
 	struct pending_inform **pp = &s->pending, *p;
 
+	s->pending_last = NULL;
 	while ((p = *pp) != NULL) {
 		if (p->l == l) {
 			*pp = p->next;
@@ -195,12 +338,21 @@ static void pending_drop_listener(struct snmp_server *s, struct snmp_listener *l
 			s->informs_unacked++;
 			free(p);
 		} else {
+			s->pending_last = p;
 			pp = &p->next;
 		}
 	}
-	s->pending_tail = &s->pending;
-	for (p = s->pending; p != NULL; p = p->next)
-		s->pending_tail = &p->next;
+}
+
+static void send_response(struct snmp_server *s, struct snmp_listener *l, const uint8_t *resp,
+			  size_t len, const struct sockaddr *to)
+{
+	if (udp_rx_send(&l->udp, resp, len, to) == 0) {
+		s->informs_acked++;
+	} else {
+		s->informs_unacked++;
+		s->send_errors++;
+	}
 }
 
 void snmp_server_on_commit(struct snmp_server *s)
@@ -208,33 +360,54 @@ void snmp_server_on_commit(struct snmp_server *s)
 	uint64_t durable = spool_lane_durable_seq(s->lane);
 	struct pending_inform *p;
 
-	/* Appends are in seq order, so the durable ones are at the front. */
+	/* The list is in seq order, so the durable ones are at the front. */
 	while ((p = s->pending) != NULL && p->seq <= durable) {
 		s->pending = p->next;
 		if (s->pending == NULL)
-			s->pending_tail = &s->pending;
+			s->pending_last = NULL;
 		s->npending--;
-		if (udp_rx_send(&p->l->udp, p->resp, p->len, (struct sockaddr *)&p->to) == 0) {
-			s->informs_acked++;
-		} else {
-			s->informs_unacked++;
-			s->send_errors++;
-		}
+		send_response(s, p->l, p->resp, p->len, (struct sockaddr *)&p->to);
 		free(p);
 	}
 }
 
-static void hold_response(struct snmp_server *s, struct snmp_listener *l, uint64_t seq,
-			  const struct sockaddr *to)
+/* Puts p in seq order: at the end for a new record, further in for the
+ * answer to a retransmission, whose record came earlier (O(n) then, but
+ * only for those). */
+static void pending_insert(struct snmp_server *s, struct pending_inform *p)
+{
+	struct pending_inform **pp = &s->pending;
+
+	if (s->pending_last != NULL && s->pending_last->seq <= p->seq) {
+		pp = &s->pending_last->next;
+	} else {
+		while (*pp != NULL && (*pp)->seq <= p->seq)
+			pp = &(*pp)->next;
+	}
+	p->next = *pp;
+	*pp = p;
+	if (p->next == NULL)
+		s->pending_last = p;
+	s->npending++;
+}
+
+/* Sends the inform Response in s->rx once record `seq` is durable: now if
+ * it is, else from snmp_server_on_commit. Past SNMP_MAX_PENDING it is not
+ * sent; the sender retransmits. */
+static void respond_when_durable(struct snmp_server *s, struct snmp_listener *l, uint64_t seq,
+				 const struct sockaddr *to)
 {
 	struct pending_inform *p;
 
+	if (seq <= spool_lane_durable_seq(s->lane)) {
+		send_response(s, l, s->rx.response.data, s->rx.response.len, to);
+		return;
+	}
 	if (s->npending >= SNMP_MAX_PENDING ||
 	    (p = malloc(sizeof(*p) + s->rx.response.len)) == NULL) {
 		s->informs_unacked++;
 		return;
 	}
-	p->next = NULL;
 	p->seq = seq;
 	p->l = l;
 	memset(&p->to, 0, sizeof(p->to));
@@ -242,12 +415,23 @@ static void hold_response(struct snmp_server *s, struct snmp_listener *l, uint64
 						      sizeof(struct sockaddr_in));
 	p->len = s->rx.response.len;
 	memcpy(p->resp, s->rx.response.data, p->len);
-	*s->pending_tail = p;
-	s->pending_tail = &p->next;
-	s->npending++;
+	pending_insert(s, p);
 }
 
 /* ---- receiving ------------------------------------------------------------------ */
+
+/* The engine could not process a datagram at all (snmp.h: -ENOMEM, or
+ * -EIO from the crypto library). Counted, and logged at 1, 2, 4, 8...
+ * so a lasting fault shows without flooding the log. */
+static void engine_failed(struct snmp_server *s, const struct source *src, int rc)
+{
+	uint64_t *n = rc == -ENOMEM ? &s->dropped_nomem : &s->dropped_io;
+
+	++*n;
+	if ((*n & (*n - 1)) == 0)
+		log_error("snmp %s: datagram dropped: %s (%llu so far)", src ? src->name : "?",
+			  strerror(-rc), (unsigned long long)*n);
+}
 
 static void on_datagram(struct udp_rx *u, const uint8_t *data, size_t len, bool truncated,
 			const struct sockaddr *from, int64_t now_us)
@@ -255,6 +439,7 @@ static void on_datagram(struct udp_rx *u, const uint8_t *data, size_t len, bool 
 	struct snmp_listener *l = u->data;
 	struct snmp_server *s = l->srv;
 	struct source *src = sources_get(&s->sources, from, now_us);
+	struct snmp_rx *rx = &s->rx;
 	uint64_t seq;
 	int rc;
 
@@ -266,24 +451,34 @@ static void on_datagram(struct udp_rx *u, const uint8_t *data, size_t len, bool 
 	/* A cut datagram is malformed BER by definition; let the engine
 	 * count it as such rather than guess. */
 	(void)truncated;
-	if (s->engine == NULL ||
-	    snmp_engine_process(s->engine, data, len, from, now_us, &s->rx) < 0)
+	if (s->engine == NULL)
 		return;
-	if (s->rx.reject != SNMP_OK) {
-		if (src != NULL && s->rx.reject < SOURCE_MAX_REJECTS)
-			src->rejects[s->rx.reject]++;
-		log_debug("snmp %s: %s: %s", src ? src->name : "?", snmp_reject_name(s->rx.reject),
-			  s->rx.detail);
-		/* Reports (discovery, USM errors) go back at once. */
-		if (s->rx.response.len > 0 &&
-		    udp_rx_send(u, s->rx.response.data, s->rx.response.len, from) == 0)
+	rc = snmp_engine_process(s->engine, data, len, from, now_us, rx);
+	if (rc < 0) {
+		engine_failed(s, src, rc);
+		return;
+	}
+	if (rx->reject != SNMP_OK) {
+		if (src != NULL && rx->reject < SOURCE_MAX_REJECTS)
+			src->rejects[rx->reject]++;
+		log_debug("snmp %s: %s: %s", src ? src->name : "?", snmp_reject_name(rx->reject),
+			  rx->detail);
+		if (rx->response.len == 0)
+			return;
+		/* A retransmitted inform waits for its first copy's record;
+		 * Reports (discovery, USM errors) go back at once. */
+		if (rx->inform)
+			respond_when_durable(s, l, rx->replay_seq, from);
+		else if (udp_rx_send(u, rx->response.data, rx->response.len, from) == 0)
 			s->reports_sent++;
 		return;
 	}
-	rc = spool_lane_append(s->lane, now_us, s->rx.record.data, s->rx.record.len, &seq);
+	rc = spool_lane_append(s->lane, now_us, rx->record.data, rx->record.len, &seq);
+	/* Refused, the message is forgotten: its retransmission is new. */
+	snmp_engine_record_stored(s->engine, rx, rc < 0 ? 0 : seq);
 	if (rc < 0) {
 		/* No Response for a refused inform: the sender retries. */
-		if (s->rx.inform)
+		if (rx->inform)
 			s->informs_unacked++;
 		else
 			s->dropped_spool++;
@@ -291,8 +486,8 @@ static void on_datagram(struct udp_rx *u, const uint8_t *data, size_t len, bool 
 	}
 	if (src != NULL)
 		src->messages++;
-	if (s->rx.inform && s->rx.response.len > 0)
-		hold_response(s, l, seq, from);
+	if (rx->inform && rx->response.len > 0)
+		respond_when_durable(s, l, seq, from);
 }
 
 /* ---- listeners ------------------------------------------------------------------- */
@@ -370,25 +565,34 @@ static struct snmp_listener *listener_start(struct snmp_server *s, const char *a
 	return l;
 }
 
+/* A new engine for cfg, with the next boots. The new engine ID and boots
+ * are persisted before the engine can answer anyone, and become the
+ * server's (in status, and answering) only when all of it worked: on any
+ * failure the previous engine keeps answering as it was, and status says
+ * so. A boots value persisted for an engine that then is not used is
+ * simply skipped; one never persisted was never used. */
 static int engine_rebuild(struct snmp_server *s, const struct ward_config *cfg)
 {
 	struct snmp_user *users = NULL;
 	struct snmp_engine_opts o;
 	struct snmp_engine *e = NULL;
+	struct engine_state st;
+	char why[200] = "";
 	unsigned i;
 	int rc;
 
-	rc = engine_identity(s, cfg);
+	rc = engine_identity(cfg, &st);
 	if (rc < 0) {
-		snprintf(s->engine_error, sizeof(s->engine_error),
-			 "cannot keep the SNMP engine state in %s: %s", SNMP_ENGINE_STATE_FILE,
-			 strerror(-rc));
-		return rc;
+		snprintf(why, sizeof(why), "cannot generate an engine ID: %s", strerror(-rc));
+		goto out;
 	}
 	if (cfg->snmp.n_users > 0) {
 		users = calloc(cfg->snmp.n_users, sizeof(*users));
-		if (users == NULL)
-			return -ENOMEM;
+		if (users == NULL) {
+			rc = -ENOMEM;
+			snprintf(why, sizeof(why), "out of memory");
+			goto out;
+		}
 	}
 	for (i = 0; i < cfg->snmp.n_users; i++) {
 		const struct snmp_user_conf *u = &cfg->snmp.users[i];
@@ -401,7 +605,7 @@ static int engine_rebuild(struct snmp_server *s, const struct ward_config *cfg)
 		};
 	}
 	o = (struct snmp_engine_opts){
-		.engine_id = s->engine_id, .engine_id_len = s->engine_id_len, .boots = s->boots,
+		.engine_id = st.id, .engine_id_len = st.id_len, .boots = st.boots,
 		.users = users, .n_users = cfg->snmp.n_users,
 		.communities = (const char *const *)cfg->snmp.communities,
 		.n_communities = cfg->snmp.n_communities,
@@ -410,16 +614,31 @@ static int engine_rebuild(struct snmp_server *s, const struct ward_config *cfg)
 		.record_community = cfg->snmp.record_community,
 		.oid_names_file = cfg->snmp.oid_names,
 	};
-	s->engine_error[0] = '\0';
-	rc = snmp_engine_create(&e, &o, s->engine_error, sizeof(s->engine_error));
-	free(users);
+	rc = snmp_engine_create(&e, &o, why, sizeof(why));
+	if (rc < 0)
+		goto out;
+	rc = state_save(&st);
 	if (rc < 0) {
-		log_error("snmp: %s", s->engine_error);
-		return rc;
+		snprintf(why, sizeof(why), "cannot keep the SNMP engine state in %s: %s",
+			 SNMP_ENGINE_STATE_FILE, strerror(-rc));
+		goto out;
 	}
 	snmp_engine_destroy(s->engine);
 	s->engine = e;
-	return 0;
+	e = NULL;
+	memcpy(s->engine_id, st.id, st.id_len);
+	s->engine_id_len = st.id_len;
+	s->boots = st.boots;
+	s->engine_error[0] = '\0';
+out:
+	if (rc < 0) {
+		snprintf(s->engine_error, sizeof(s->engine_error), "%s%s", why,
+			 s->engine != NULL ? " (the previous engine goes on)" : "");
+		log_error("snmp: %s", s->engine_error);
+	}
+	snmp_engine_destroy(e);
+	free(users);
+	return rc;
 }
 
 int snmp_server_configure(struct snmp_server *s, const struct ward_config *cfg)
@@ -526,7 +745,7 @@ json_t *snmp_server_status(struct snmp_server *s)
 		"{s:s, s:I, s:s?}", "engine_id", hex, "boots", (json_int_t)s->boots,
 		"error", s->engine_error[0] ? s->engine_error : NULL));
 	json_object_set_new(root, "counters", json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:o}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:o}",
 		"packets", (json_int_t)c.packets, "traps", (json_int_t)c.traps,
 		"informs", (json_int_t)c.informs,
 		"informs_acknowledged", (json_int_t)s->informs_acked,
@@ -534,8 +753,14 @@ json_t *snmp_server_status(struct snmp_server *s)
 		"reports_sent", (json_int_t)s->reports_sent,
 		"send_errors", (json_int_t)s->send_errors,
 		"dropped_spool", (json_int_t)s->dropped_spool,
+		"dropped_nomem", (json_int_t)s->dropped_nomem,
+		"dropped_io", (json_int_t)s->dropped_io,
 		"informs_pending", (int)s->npending,
 		"rejects", rejects_json(c.rejects, SNMP_REJ__COUNT)));
+	json_object_set_new(root, "replay_cache", json_pack(
+		"{s:I, s:I, s:I, s:I}", "slots", (json_int_t)c.replay_slots,
+		"used", (json_int_t)c.replay_used, "bytes", (json_int_t)c.replay_bytes,
+		"evicted_live", (json_int_t)c.replay_evicted_live));
 	return root;
 }
 
@@ -552,7 +777,6 @@ int snmp_server_create(struct snmp_server **out, uv_loop_t *loop, struct spool_l
 		return -ENOMEM;
 	s->loop = loop;
 	s->lane = lane;
-	s->pending_tail = &s->pending;
 	snmp_rx_init(&s->rx);
 	rc = sources_init(&s->sources, SNMP_SOURCES_MAX);
 	if (rc < 0) {

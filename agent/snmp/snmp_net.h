@@ -5,13 +5,17 @@
  * (snmp.h). Traps become records on the `snmp` lane (P1). An inform's
  * Response is held until its record is durable, so a sender that saw its
  * inform acknowledged can rely on it being on disk; if the spool refuses
- * the record, no Response is sent and the sender retries. Reports (engine
- * discovery, USM errors) are answered at once.
+ * the record, no Response is sent and the sender retries. A retransmitted
+ * v3 inform (a replay) is answered too, but only once the first copy's
+ * record is durable. Reports (engine discovery, USM errors) are answered
+ * at once.
  *
- * The engine's ID and its boots counter live in `snmp-engine` in the state
- * directory: the ID is generated once (unless configured), and boots rises
- * at every start and every reconfiguration, as RFC 3414 2.2.2 requires
- * whenever snmpEngineTime starts again from zero.
+ * The engine's ID and its boots counter live in `snmp-engine` (and a copy,
+ * `snmp-engine.bak`) in the state directory, the working directory: the
+ * ID is generated once (unless configured), and boots rises at every
+ * start and every reconfiguration, as RFC 3414 2.2.2 requires whenever
+ * snmpEngineTime starts again from zero. Boots never goes back, not for a
+ * damaged file nor a new engine ID (snmp_net.c, docs/config.md).
  *
  * Life cycle: create, configure (and re-configure on reload), on_commit
  * after each spool commit, stop with a callback, destroy.
@@ -36,16 +40,20 @@ struct snmp_server;
  * outlive the server). 0 or -ENOMEM. */
 int snmp_server_create(struct snmp_server **out, uv_loop_t *loop, struct spool_lane *lane);
 
-/* Applies the snmp section: (re)creates the engine when users,
- * communities or the engine ID changed, and binds/unbinds listeners.
- * Returns the number of listeners that failed to bind, or a negative
- * errno when the engine could not be created (the reason is in status). */
+/* Applies the snmp section: creates a new engine (with the next boots)
+ * and binds/unbinds listeners. When the new engine cannot be created or
+ * its state not persisted, the previous one goes on answering and status
+ * keeps its engine ID and boots, with the reason. Returns the number of
+ * listeners that failed to bind, or a negative errno when there is no
+ * engine at all (the reason is in status). */
 int snmp_server_configure(struct snmp_server *s, const struct ward_config *cfg);
 
 /* Sends the held inform Responses whose records are now durable. */
 void snmp_server_on_commit(struct snmp_server *s);
 
-/* Listeners, counters (usmStats and rejects), per-source table. The caller
+/* Listeners, the engine (ID, boots, error), counters (usmStats, rejects,
+ * informs, datagrams dropped for the spool, for memory and for crypto
+ * failures), the replay cache's figures, per-source table. The caller
  * owns the reference; NULL on ENOMEM. */
 json_t *snmp_server_status(struct snmp_server *s);
 

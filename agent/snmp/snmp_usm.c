@@ -360,7 +360,6 @@ out:
 #define WAYS 4
 #define KEY_SETS 256
 #define CLOCK_SETS 256
-#define REPLAY_SETS 2048
 #define WINDOW_S 150    /* RFC 3414 3.2 step 7 */
 
 struct key_slot {
@@ -381,23 +380,75 @@ struct clock_slot {
 	uint64_t at_ms;
 };
 
+/* One remembered digest. With its chain link and at most one hash head
+ * a slot costs SNMP_USM_REPLAY_SLOT_BYTES. */
 struct replay_slot {
-	uint64_t at_ms;         /* 0 = empty */
-	uint8_t mac[16];
+	uint8_t mac[SNMP_USM_REPLAY_KEY];
+	uint64_t seq;           /* what the caller stored; 0 = not (yet) told */
+	uint64_t expire_ms;     /* forgotten from then on; 0 = slot empty */
+};
+_Static_assert(sizeof(struct replay_slot) + 2 * sizeof(uint32_t) == SNMP_USM_REPLAY_SLOT_BYTES,
+	       "SNMP_USM_REPLAY_SLOT_BYTES states the replay cache's cost per slot");
+
+/* The replay cache is a ring in arrival order with a chained hash index.
+ * Messages arrive in time order, so overwriting the ring's oldest slot
+ * always drops the digest closest to leaving its time window: the cache
+ * covers exactly the last `cap` authenticated messages. Links and heads
+ * are slot index + 1, so zeroed memory is an empty cache and calloc's
+ * pages are only touched as the cache fills. */
+struct replay_cache {
+	struct replay_slot *slot;
+	uint32_t *next;         /* chain link of each slot; 0 ends a chain */
+	uint32_t *head;         /* first slot of each hash chain; 0 = none */
+	uint32_t cap, mask;     /* slots; hash heads - 1 (a power of two) */
+	uint32_t pos;           /* the slot the next digest takes */
+	uint32_t used;
+	uint64_t evicted_live;
 };
 
 struct snmp_usm_state {
 	uint64_t tick;
 	struct key_slot keys[KEY_SETS * WAYS];
 	struct clock_slot clocks[CLOCK_SETS * WAYS];
-	struct replay_slot replay[REPLAY_SETS * WAYS];
+	struct replay_cache rp;
 };
 
-int snmp_usm_state_create(struct snmp_usm_state **out)
+int snmp_usm_state_create(struct snmp_usm_state **out, uint32_t replay_slots)
 {
-	/* About 0.5 MiB, zeroed: empty slots and released key contexts. */
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	struct snmp_usm_state *s;
+	struct replay_cache *rp;
+	uint32_t heads = 1;
+	int rc = 0;
+
+	*out = NULL;
+	if (replay_slots == 0)
+		replay_slots = SNMP_USM_REPLAY_DEFAULT;
+	if (replay_slots < SNMP_USM_REPLAY_MIN || replay_slots > SNMP_USM_REPLAY_MAX)
+		return -EINVAL;
+	/* About 0.5 MiB for the key and clock tables, zeroed: empty slots
+	 * and released key contexts. */
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	rp = &s->rp;
+	/* At most one head per slot, so a slot costs 40 bytes at most and a
+	 * chain holds one or two slots on average. */
+	while (heads * 2 <= replay_slots)
+		heads <<= 1;
+	rp->cap = replay_slots;
+	rp->mask = heads - 1;
+	rp->slot = calloc(replay_slots, sizeof(*rp->slot));
+	rp->next = calloc(replay_slots, sizeof(*rp->next));
+	rp->head = calloc(heads, sizeof(*rp->head));
+	if (rp->slot == NULL || rp->next == NULL || rp->head == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+out:
+	snmp_usm_state_destroy(s);
+	return rc;
 }
 
 void snmp_usm_state_destroy(struct snmp_usm_state *s)
@@ -407,6 +458,9 @@ void snmp_usm_state_destroy(struct snmp_usm_state *s)
 	for (size_t i = 0; i < KEY_SETS * WAYS; i++)
 		if (s->keys[i].used)
 			snmp_usm_keys_release(&s->keys[i].keys);
+	free(s->rp.slot);
+	free(s->rp.next);
+	free(s->rp.head);
 	free(s);
 }
 
@@ -513,30 +567,108 @@ int snmp_usm_check_remote_time(struct snmp_usm_state *s, const uint8_t *eid, siz
 	return 0;
 }
 
-bool snmp_usm_replayed(struct snmp_usm_state *s, const uint8_t *mac, size_t len, uint64_t now_ms)
+/* The digest is an HMAC output over a message that passed its check, so
+ * its bytes are already uniform: its first four pick the chain. */
+static uint32_t *replay_chain(struct replay_cache *rp, const uint8_t *key)
 {
-	uint8_t key[16] = { 0 };
-	struct replay_slot *set, *victim;
-	uint32_t h;
+	uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 |
+		     (uint32_t)key[3] << 24;
 
-	memcpy(key, mac, len < sizeof(key) ? len : sizeof(key));
-	/* The digest is an HMAC output: its bytes are already uniform. */
-	h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
-	set = &s->replay[(h % REPLAY_SETS) * WAYS];
-	victim = set;
-	for (int w = 0; w < WAYS; w++) {
-		struct replay_slot *x = &set[w];
-		bool live = x->at_ms != 0 && now_ms - x->at_ms < SNMP_USM_REPLAY_MS;
+	return &rp->head[h & rp->mask];
+}
 
-		if (live && memcmp(x->mac, key, sizeof(key)) == 0)
-			return true;
-		if (!live)
-			x->at_ms = 0;
-		if (x->at_ms < victim->at_ms)
-			victim = x;
+static void replay_key(uint8_t *key, const uint8_t *mac, size_t len)
+{
+	memset(key, 0, SNMP_USM_REPLAY_KEY);
+	memcpy(key, mac, len < SNMP_USM_REPLAY_KEY ? len : SNMP_USM_REPLAY_KEY);
+}
+
+/* The live slot holding `key`, or NULL. O(1): a chain holds one or two
+ * slots on average. */
+static struct replay_slot *replay_lookup(struct replay_cache *rp, const uint8_t *key,
+					 uint64_t now_ms)
+{
+	for (uint32_t i = *replay_chain(rp, key); i != 0; i = rp->next[i - 1]) {
+		struct replay_slot *x = &rp->slot[i - 1];
+
+		if (x->expire_ms > now_ms && memcmp(x->mac, key, SNMP_USM_REPLAY_KEY) == 0)
+			return x;
 	}
-	/* now_ms may be 0 on a fresh monotonic clock; 0 marks empty. */
-	victim->at_ms = now_ms ? now_ms : 1;
-	memcpy(victim->mac, key, sizeof(key));
-	return false;
+	return NULL;
+}
+
+/* Takes slot index `i` out of its chain and empties it. */
+static void replay_unlink(struct replay_cache *rp, uint32_t i)
+{
+	uint32_t *pp = replay_chain(rp, rp->slot[i].mac);
+
+	while (*pp != 0 && *pp != i + 1)
+		pp = &rp->next[*pp - 1];
+	if (*pp != 0)
+		*pp = rp->next[i];
+	rp->next[i] = 0;
+	rp->slot[i].expire_ms = 0;
+	rp->used--;
+}
+
+bool snmp_usm_replay_find(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			  uint64_t now_ms, uint64_t *seq)
+{
+	uint8_t key[SNMP_USM_REPLAY_KEY];
+	struct replay_slot *x;
+
+	replay_key(key, mac, len);
+	x = replay_lookup(&s->rp, key, now_ms);
+	*seq = x != NULL ? x->seq : 0;
+	return x != NULL;
+}
+
+void snmp_usm_replay_add(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			 uint64_t now_ms, uint64_t expire_ms)
+{
+	struct replay_cache *rp = &s->rp;
+	uint32_t i = rp->pos, *chain;
+	struct replay_slot *x = &rp->slot[i];
+
+	if (x->expire_ms != 0) {
+		/* The cache is full: a replay of this one would now pass
+		 * while still inside its window. Counted, so status shows
+		 * when the traffic outgrows the cache. */
+		if (x->expire_ms > now_ms)
+			rp->evicted_live++;
+		replay_unlink(rp, i);
+	}
+	replay_key(x->mac, mac, len);
+	x->seq = 0;
+	x->expire_ms = expire_ms > now_ms ? expire_ms : now_ms + 1;
+	chain = replay_chain(rp, x->mac);
+	rp->next[i] = *chain;
+	*chain = i + 1;
+	rp->used++;
+	rp->pos = i + 1 < rp->cap ? i + 1 : 0;
+}
+
+void snmp_usm_replay_set_seq(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			     uint64_t now_ms, uint64_t seq)
+{
+	uint8_t key[SNMP_USM_REPLAY_KEY];
+	struct replay_slot *x;
+
+	replay_key(key, mac, len);
+	x = replay_lookup(&s->rp, key, now_ms);
+	if (x == NULL)
+		return;
+	if (seq != 0)
+		x->seq = seq;
+	else
+		replay_unlink(&s->rp, (uint32_t)(x - s->rp.slot));
+}
+
+void snmp_usm_replay_stats(const struct snmp_usm_state *s, struct snmp_usm_replay_stats *st)
+{
+	st->slots = s->rp.cap;
+	st->used = s->rp.used;
+	st->bytes = (uint64_t)s->rp.cap * (sizeof(struct replay_slot) + sizeof(uint32_t)) +
+		    ((uint64_t)s->rp.mask + 1) * sizeof(uint32_t);
+	st->evicted_live = s->rp.evicted_live;
 }

@@ -106,20 +106,40 @@ int snmp_usm_encrypt(struct snmp_usm_keys *k, uint32_t boots, uint32_t time,
 		     size_t *out_len);
 
 /* ---- state ---------------------------------------------------------------
- * Bounded tables an engine keeps between messages. Each is a
- * set-associative cache (a hash picks a set of 4 ways, the least recently
- * used way is replaced), so lookups are O(1) and memory is fixed whatever
- * senders do:
+ * Tables an engine keeps between messages, with memory fixed at creation
+ * whatever senders do:
  *   - localised keys per (user, engine ID) for users not bound to one
- *     engine ID: 1024 entries, about 0.4 KiB each when used;
- *   - the clocks of remote authoritative engines (trap senders): 1024
- *     engine IDs;
- *   - the digests (msgAuthenticationParameters) of the last 8192
- *     authenticated messages, for replay detection.
+ *     engine ID: a set-associative cache (a hash picks a set of 4 ways,
+ *     the least recently used way is replaced) of 1024 entries, about
+ *     0.4 KiB each when used;
+ *   - the clocks of remote authoritative engines (trap senders): the
+ *     same kind of cache, 1024 engine IDs;
+ *   - the replay cache: the digests (msgAuthenticationParameters) of the
+ *     last `replay_slots` authenticated messages that made a record, each
+ *     kept until its message falls out of the time window (below).
+ *
+ * What the replay cache covers. RFC 3414's time window lets a copy of an
+ * authenticated message through for up to 150 s (a trap: its sender's
+ * time may lag our notion of it by 150 s) or 300 s (an inform: its time
+ * may be up to 150 s ahead of ours, then 150 s behind). The cache rejects
+ * every exact copy for that whole span as long as it holds all messages
+ * of the span: at the default 131072 slots, 5 MiB, that is a sustained
+ * 870 authenticated traps a second (430 informs). Beyond that the oldest
+ * digests are dropped early, a copy of one of them inside its window is
+ * accepted as new, and each such drop is counted (evicted_live), so the
+ * status shows when traffic outgrows the cache.
  */
+#define SNMP_USM_REPLAY_DEFAULT 131072u       /* slots: 5 MiB */
+#define SNMP_USM_REPLAY_MIN 16u
+#define SNMP_USM_REPLAY_MAX 4194304u          /* 160 MiB */
+#define SNMP_USM_REPLAY_KEY 16                /* digest bytes kept */
+#define SNMP_USM_REPLAY_SLOT_BYTES 40         /* a slot, its link and its hash head */
+
 struct snmp_usm_state;
 
-int snmp_usm_state_create(struct snmp_usm_state **out);    /* 0 or -ENOMEM */
+/* replay_slots: the replay cache's size in messages; 0 = the default.
+ * 0, -EINVAL (outside MIN..MAX), -ENOMEM. */
+int snmp_usm_state_create(struct snmp_usm_state **out, uint32_t replay_slots);
 void snmp_usm_state_destroy(struct snmp_usm_state *s);      /* NULL-safe */
 
 /* Localised keys of user number `user` (the caller's index; auth/priv and
@@ -141,9 +161,28 @@ int snmp_usm_check_remote_time(struct snmp_usm_state *s, const uint8_t *eid, siz
 			       uint32_t boots, uint32_t time, uint64_t now_ms, char *why,
 			       size_t whylen);
 
-/* True when the digest `mac` (>= 12 bytes) was seen in the last
- * SNMP_USM_REPLAY_MS; otherwise remembers it and returns false. */
-#define SNMP_USM_REPLAY_MS 300000
-bool snmp_usm_replayed(struct snmp_usm_state *s, const uint8_t *mac, size_t len, uint64_t now_ms);
+/* The replay cache. `mac` is a message's msgAuthenticationParameters
+ * (>= 12 bytes; the first 16 are kept), now_ms the monotonic clock.
+ *
+ * find: true when the message was added and has not expired; *seq is
+ * what snmp_usm_replay_set_seq() stored for it (0 if nothing yet).
+ * add: remembers the message until expire_ms, when it leaves the time
+ * window; the oldest slot is taken when the cache is full. O(1).
+ * set_seq: stores seq (the spool seq of the message's record) with the
+ * message; seq 0 forgets it, so that a copy counts as new. */
+bool snmp_usm_replay_find(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			  uint64_t now_ms, uint64_t *seq);
+void snmp_usm_replay_add(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			 uint64_t now_ms, uint64_t expire_ms);
+void snmp_usm_replay_set_seq(struct snmp_usm_state *s, const uint8_t *mac, size_t len,
+			     uint64_t now_ms, uint64_t seq);
+
+struct snmp_usm_replay_stats {
+	uint32_t slots;         /* capacity in messages */
+	uint32_t used;          /* slots holding a digest (some may have expired) */
+	uint64_t bytes;         /* memory of the cache, allocated at creation */
+	uint64_t evicted_live;  /* digests dropped inside their window */
+};
+void snmp_usm_replay_stats(const struct snmp_usm_state *s, struct snmp_usm_replay_stats *st);
 
 #endif

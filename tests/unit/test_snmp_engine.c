@@ -384,6 +384,69 @@ static void test_engine_binding(void **state)
 	snmp_engine_destroy(e);
 }
 
+/* A trap whose record the spool refused is forgotten by the replay
+ * check (snmp_engine_record_stored with seq 0): the same datagram again is
+ * a new trap; once stored, it is a replay. */
+static void test_replay_after_refusal(void **state)
+{
+	static struct users us;
+	struct snmp_engine_opts o = base_opts();
+	struct snmp_engine *e;
+
+	(void)state;
+	us.n = 0;
+	add_user(&us, 1, 2, NULL, NULL);        /* u_SHA_AES */
+	o.users = us.u;
+	o.n_users = us.n;
+	e = engine(&o);
+	assert_int_equal(process(e, V3[1][2].p, V3[1][2].n), SNMP_OK);
+	snmp_engine_record_stored(e, &rx, 0);
+	assert_int_equal(process(e, V3[1][2].p, V3[1][2].n), SNMP_OK);
+	snmp_engine_record_stored(e, &rx, 1);
+	assert_int_equal(process(e, V3[1][2].p, V3[1][2].n), SNMP_REJ_REPLAY);
+	assert_false(rx.inform);
+	assert_int_equal(rx.response.len, 0);
+	snmp_engine_destroy(e);
+}
+
+/* Fills the stack below the caller with non-zero bytes, so that a field
+ * the engine forgot to set would not happen to be zero. */
+static __attribute__((noinline)) void dirty_stack(void)
+{
+	volatile uint8_t junk[32768];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = 0xa5;
+}
+
+/* Every field of a message's working state starts at zero: a v1/v2c
+ * record reads the security level (noAuthNoPriv, 0) and a BER reject's
+ * detail the diagnostic offset. Under valgrind (a build without ASan) the
+ * old partial memset shows as a use of uninitialised memory here. */
+static void test_fresh_state_per_message(void **state)
+{
+	static const uint8_t bad[] = { 0x30, 0x03, 0x02, 0x01 };
+	struct snmp_engine_opts o = base_opts();
+	struct snmp_engine *e = engine(&o);
+	unsigned long off = 0;
+	const char *at;
+
+	(void)state;
+	dirty_stack();
+	assert_int_equal(process(e, v2c_types_0, sizeof(v2c_types_0)), SNMP_OK);
+	assert_null(json_object_get(rec, "security_level"));
+	dirty_stack();
+	assert_int_equal(process(e, v1_generic_0, sizeof(v1_generic_0)), SNMP_OK);
+	assert_null(json_object_get(rec, "security_level"));
+	dirty_stack();
+	assert_int_equal(process(e, bad, sizeof(bad)), SNMP_REJ_BER);
+	at = strstr(rx.detail, "at offset ");
+	assert_non_null(at);
+	off = strtoul(at + 10, NULL, 10);
+	assert_true(off <= sizeof(bad));
+	snmp_engine_destroy(e);
+}
+
 static void test_time_window_and_replay(void **state)
 {
 	static struct users us;
@@ -545,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_unsupported_level),
 		cmocka_unit_test(test_engine_binding),
 		cmocka_unit_test(test_time_window_and_replay),
+		cmocka_unit_test(test_replay_after_refusal),
+		cmocka_unit_test(test_fresh_state_per_message),
 		cmocka_unit_test(test_header_rejects),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_parsers_and_names),

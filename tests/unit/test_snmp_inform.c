@@ -102,11 +102,61 @@ static void test_v3_inform(void **state)
 	assert_true(snmp_oid_equal(&oid, snmp_oid_sysuptime0, 9));
 	assert_int_equal(u, 12345);
 
-	/* A retransmission of the same datagram: answered, not recorded. */
+	/* A retransmission of the same datagram before the caller said where
+	 * the record went: recorded once, and not answered, since nothing
+	 * says the first copy's record is durable (or will be). */
 	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_REJ_REPLAY);
-	assert_false(rx.inform);
-	assert_true(rx.response.len > 0);
+	assert_int_equal(rx.response.len, 0);
+	assert_int_equal(rx.replay_seq, 0);
 	snmp_usm_keys_release(&k);
+	snmp_engine_destroy(e);
+}
+
+/* Retransmitted informs (net-snmp resends the same bytes): the answer to
+ * a copy waits for the first copy's record, and a record the spool
+ * refused is forgotten so that the copy is taken as new. */
+static void test_v3_inform_retransmitted(void **state)
+{
+	struct snmp_engine *e = bob_engine(0);
+	struct snmp_ber_diag d = { 0 };
+	struct snmp_msg req, m;
+	struct snmp_pdu pdu;
+	struct snmp_counters c;
+
+	(void)state;
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_OK);
+	assert_true(rx.inform);
+	snmp_engine_record_stored(e, &rx, 7);
+	/* the copy: not recorded, answered once record 7 is durable */
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_REJ_REPLAY);
+	assert_true(rx.inform);
+	assert_int_equal(rx.replay_seq, 7);
+	assert_int_equal(rx.record.len, 0);
+	assert_int_equal(snmp_msg_decode(v3_inform_0, sizeof(v3_inform_0), &req, &pdu, &d), 0);
+	assert_int_equal(snmp_msg_decode(rx.response.data, rx.response.len, &m, &pdu, &d), 0);
+	assert_int_equal(m.msg_id, req.msg_id);
+	assert_non_null(strstr(rx.detail, "record 7"));
+	/* and again: still the same record (record_stored is only for records) */
+	snmp_engine_record_stored(e, &rx, 8);
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_REJ_REPLAY);
+	assert_int_equal(rx.replay_seq, 7);
+	snmp_engine_counters(e, &c);
+	assert_int_equal(c.informs, 1);
+	check_counter(e, SNMP_REJ_REPLAY, 2);
+	snmp_engine_destroy(e);
+
+	/* The spool refused the record: the copy is a new inform, recorded
+	 * and answered like the first. */
+	e = bob_engine(0);
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_OK);
+	snmp_engine_record_stored(e, &rx, 0);
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_OK);
+	assert_true(rx.inform);
+	assert_true(rx.response.len > 0);
+	assert_int_equal(rx.replay_seq, 0);
+	snmp_engine_record_stored(e, &rx, 3);
+	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_REJ_REPLAY);
+	assert_int_equal(rx.replay_seq, 3);
 	snmp_engine_destroy(e);
 }
 
@@ -146,60 +196,6 @@ static void test_v3_inform_not_in_time(void **state)
 	clock_ms += 151000;
 	assert_int_equal(process(e, v3_inform_0, sizeof(v3_inform_0)), SNMP_REJ_NOT_IN_TIME_WINDOW);
 	snmp_engine_destroy(e);
-}
-
-/* Builds a v3 message as a sender would, with our own encoder. */
-struct v3b {
-	enum snmp_auth a;
-	enum snmp_priv p;
-	const char *user, *apw, *ppw;
-	const uint8_t *eid;
-	size_t eid_len, salt_len;
-	uint8_t pdu, flags;
-	uint32_t boots, time;
-};
-
-static size_t build_v3(const struct v3b *b, uint8_t *out)
-{
-	/* sysUpTime.0 = 5, snmpTrapOID.0 = coldStart */
-	static const uint8_t vbl[] = { 0x30, 0x28, 0x30, 0x0d, 0x06, 0x08, 0x2b, 6, 1, 2, 1, 1, 3, 0,
-				       0x43, 0x01, 0x05, 0x30, 0x17, 0x06, 0x0a, 0x2b, 6, 1, 6, 3, 1,
-				       1, 4, 1, 0, 0x06, 0x09, 0x2b, 6, 1, 6, 3, 1, 1, 5, 1 };
-	static const uint8_t salt[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct buf scoped = BUF_INIT, msg = BUF_INIT;
-	struct snmp_bytes eid = { b->eid, b->eid_len }, empty = { NULL, 0 }, v = { vbl, sizeof(vbl) };
-	struct snmp_usm_keys k = { 0 };
-	uint8_t ku[64], pku[64], cipher[256];
-	size_t n = 0, mac_off;
-
-	assert_int_equal(snmp_encode_scoped(&scoped, &eid, &empty, b->pdu, 99, &v), 0);
-	if (b->a != SNMP_AUTH_NONE) {
-		assert_int_equal(snmp_usm_password_to_key(b->a, b->apw, strlen(b->apw), ku), 0);
-		if (b->p != SNMP_PRIV_NONE)
-			assert_int_equal(snmp_usm_password_to_key(b->a, b->ppw, strlen(b->ppw), pku), 0);
-		assert_int_equal(snmp_usm_keys_setup(&k, b->a, b->p, ku, pku, b->eid, b->eid_len), 0);
-	}
-	struct snmp_v3_out o = {
-		.msg_id = 4242, .flags = b->flags, .engine_id = eid,
-		.user = { (const uint8_t *)b->user, strlen(b->user) },
-		.data = { scoped.data, scoped.len }, .boots = b->boots, .time = b->time,
-		.mac_len = snmp_usm_mac_len(b->a),
-	};
-	if (b->flags & SNMP_FLAG_PRIV) {
-		assert_int_equal(snmp_usm_encrypt(&k, b->boots, b->time, salt, scoped.data, scoped.len,
-						  cipher, &n), 0);
-		o.data = (struct snmp_bytes){ cipher, n };
-		o.priv_params = (struct snmp_bytes){ salt, b->salt_len };
-	}
-	assert_int_equal(snmp_encode_v3(&msg, &o, &mac_off), 0);
-	if (b->flags & SNMP_FLAG_AUTH)
-		assert_int_equal(snmp_usm_auth_sign(&k, msg.data, msg.len, mac_off), 0);
-	n = msg.len;
-	memcpy(out, msg.data, n);
-	snmp_usm_keys_release(&k);
-	buf_free(&scoped);
-	buf_free(&msg);
-	return n;
 }
 
 static void test_discovery(void **state)
@@ -300,6 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v3_inform),
+		cmocka_unit_test(test_v3_inform_retransmitted),
 		cmocka_unit_test(test_v3_inform_not_in_time),
 		cmocka_unit_test(test_discovery),
 		cmocka_unit_test(test_v3_built_rejects),

@@ -268,31 +268,127 @@ static void test_keys_setup_rules(void **state)
 
 /* ---- state tables --------------------------------------------------------- */
 
+static void mac_of(uint32_t i, uint8_t *m)
+{
+	/* Digests are uniform: spread i over the bytes that pick a chain. */
+	uint32_t h = i * 2654435761u;
+
+	memset(m, 0x5a, 12);
+	memcpy(m, &h, sizeof(h));
+	memcpy(m + 4, &i, sizeof(i));
+}
+
 static void test_replay(void **state)
 {
 	struct snmp_usm_state *s;
+	struct snmp_usm_replay_stats st;
 	uint8_t mac[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }, other[12];
+	uint64_t seq = 99;
 
 	(void)state;
-	assert_int_equal(snmp_usm_state_create(&s), 0);
-	assert_false(snmp_usm_replayed(s, mac, sizeof(mac), 1000));
-	assert_true(snmp_usm_replayed(s, mac, sizeof(mac), 2000));
-	assert_true(snmp_usm_replayed(s, mac, sizeof(mac), 1000 + SNMP_USM_REPLAY_MS - 1));
-	/* forgotten after the window (the time check covers older ones) */
-	assert_false(snmp_usm_replayed(s, mac, sizeof(mac), 1000 + SNMP_USM_REPLAY_MS));
+	assert_int_equal(snmp_usm_state_create(&s, 0), 0);
+	assert_false(snmp_usm_replay_find(s, mac, sizeof(mac), 1000, &seq));
+	assert_int_equal(seq, 0);
+	snmp_usm_replay_add(s, mac, sizeof(mac), 1000, 151000);
+	assert_true(snmp_usm_replay_find(s, mac, sizeof(mac), 2000, &seq));
+	assert_int_equal(seq, 0);               /* not told where its record went */
+	snmp_usm_replay_set_seq(s, mac, sizeof(mac), 2000, 42);
+	assert_true(snmp_usm_replay_find(s, mac, sizeof(mac), 150999, &seq));
+	assert_int_equal(seq, 42);
+	/* forgotten once out of its window (the time check covers older ones) */
+	assert_false(snmp_usm_replay_find(s, mac, sizeof(mac), 151000, &seq));
 	memcpy(other, mac, sizeof(mac));
 	other[11] ^= 1;
-	assert_false(snmp_usm_replayed(s, other, sizeof(other), 1000 + SNMP_USM_REPLAY_MS));
-	/* a full set evicts its oldest way, and stays bounded */
-	for (uint32_t i = 0; i < 100000; i++) {
-		uint8_t m[12] = { 0 };
-
-		memcpy(m, &i, sizeof(i));
-		m[4] = 0x5a;
-		assert_false(snmp_usm_replayed(s, m, sizeof(m), 500000));
-	}
+	assert_false(snmp_usm_replay_find(s, other, sizeof(other), 2000, &seq));
+	/* seq 0 forgets at once: a record the spool refused */
+	snmp_usm_replay_add(s, other, sizeof(other), 2000, 300000);
+	assert_true(snmp_usm_replay_find(s, other, sizeof(other), 2000, &seq));
+	snmp_usm_replay_set_seq(s, other, sizeof(other), 2000, 0);
+	assert_false(snmp_usm_replay_find(s, other, sizeof(other), 2000, &seq));
+	snmp_usm_replay_stats(s, &st);
+	assert_int_equal(st.slots, SNMP_USM_REPLAY_DEFAULT);
+	assert_int_equal(st.used, 1);           /* mac, expired but not yet overwritten */
+	assert_int_equal(st.bytes, (uint64_t)SNMP_USM_REPLAY_DEFAULT * SNMP_USM_REPLAY_SLOT_BYTES);
+	assert_int_equal(st.evicted_live, 0);
 	snmp_usm_state_destroy(s);
 	snmp_usm_state_destroy(NULL);
+	assert_int_equal(snmp_usm_state_create(&s, SNMP_USM_REPLAY_MIN - 1), -EINVAL);
+	assert_int_equal(snmp_usm_state_create(&s, SNMP_USM_REPLAY_MAX + 1), -EINVAL);
+	assert_null(s);
+}
+
+/* The cache is a ring: full, it drops the oldest digest, counting it when
+ * it was still inside its window, and keeps every newer one. */
+static void test_replay_ring(void **state)
+{
+	struct snmp_usm_state *s;
+	struct snmp_usm_replay_stats st;
+	uint8_t m[12];
+	uint64_t seq;
+
+	(void)state;
+	assert_int_equal(snmp_usm_state_create(&s, 20), 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		mac_of(i, m);
+		/* the first five expire at 10 s, the others at 200 s */
+		snmp_usm_replay_add(s, m, sizeof(m), 1000, i < 5 ? 10000 : 200000);
+	}
+	for (uint32_t i = 0; i < 20; i++) {
+		mac_of(i, m);
+		assert_true(snmp_usm_replay_find(s, m, sizeof(m), 5000, &seq));
+	}
+	/* at 20 s: 7 more take the slots of 0..6; 0..4 had expired */
+	for (uint32_t i = 20; i < 27; i++) {
+		mac_of(i, m);
+		snmp_usm_replay_add(s, m, sizeof(m), 20000, 200000);
+	}
+	snmp_usm_replay_stats(s, &st);
+	assert_int_equal(st.evicted_live, 2);
+	assert_int_equal(st.used, 20);
+	for (uint32_t i = 0; i < 27; i++) {
+		mac_of(i, m);
+		assert_int_equal(snmp_usm_replay_find(s, m, sizeof(m), 20000, &seq), i >= 7);
+	}
+	/* a forgotten slot is a hole the ring fills in turn */
+	mac_of(10, m);
+	snmp_usm_replay_set_seq(s, m, sizeof(m), 20000, 0);
+	snmp_usm_replay_stats(s, &st);
+	assert_int_equal(st.used, 19);
+	snmp_usm_state_destroy(s);
+}
+
+/* The default cache holds a whole time window of traps at 870 a second:
+ * every copy inside the window is still caught at its end. */
+static void test_replay_covers_window(void **state)
+{
+	const uint32_t n = SNMP_USM_REPLAY_DEFAULT;
+	struct snmp_usm_state *s;
+	struct snmp_usm_replay_stats st;
+	uint8_t m[12];
+	uint64_t seq, t = 0;
+
+	(void)state;
+	assert_int_equal(snmp_usm_state_create(&s, 0), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		t = (uint64_t)i * 150000 / n;
+		mac_of(i, m);
+		assert_false(snmp_usm_replay_find(s, m, sizeof(m), t, &seq));
+		snmp_usm_replay_add(s, m, sizeof(m), t, t + 152000);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		mac_of(i, m);
+		if (!snmp_usm_replay_find(s, m, sizeof(m), t, &seq))
+			fail_msg("message %u of %u, %llu ms old, is no longer a replay", i, n,
+				 (unsigned long long)(t - (uint64_t)i * 150000 / n));
+	}
+	snmp_usm_replay_stats(s, &st);
+	assert_int_equal(st.evicted_live, 0);
+	/* one more message than that: the oldest is dropped, counted */
+	mac_of(n, m);
+	snmp_usm_replay_add(s, m, sizeof(m), t, t + 152000);
+	snmp_usm_replay_stats(s, &st);
+	assert_int_equal(st.evicted_live, 1);
+	snmp_usm_state_destroy(s);
 }
 
 static void test_remote_time(void **state)
@@ -303,7 +399,7 @@ static void test_remote_time(void **state)
 	char why[96];
 
 	(void)state;
-	assert_int_equal(snmp_usm_state_create(&s), 0);
+	assert_int_equal(snmp_usm_state_create(&s, 0), 0);
 	/* first contact sets the notion: boots 5, time 1000 at local 0 ms */
 	assert_int_equal(snmp_usm_check_remote_time(s, eid, sizeof(eid), 5, 1000, 0, why, sizeof(why)), 0);
 	/* within 150 s behind: accepted (UDP reorders) */
@@ -336,7 +432,7 @@ static void test_key_cache(void **state)
 
 	(void)state;
 	assert_int_equal(snmp_usm_password_to_key(SNMP_AUTH_SHA1, "maplesyrup", 10, ku), 0);
-	assert_int_equal(snmp_usm_state_create(&s), 0);
+	assert_int_equal(snmp_usm_state_create(&s, 0), 0);
 	assert_int_equal(snmp_usm_keys_cached(s, 0, eid, sizeof(eid), SNMP_AUTH_SHA1, SNMP_PRIV_AES128,
 					      ku, ku, &a), 0);
 	assert_int_equal(snmp_usm_keys_cached(s, 0, eid, sizeof(eid), SNMP_AUTH_SHA1, SNMP_PRIV_AES128,
@@ -367,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_ciphers),
 		cmocka_unit_test(test_keys_setup_rules),
 		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_replay_ring),
+		cmocka_unit_test(test_replay_covers_window),
 		cmocka_unit_test(test_remote_time),
 		cmocka_unit_test(test_key_cache),
 	};
