@@ -141,6 +141,13 @@ static void print_snmp(json_t *st)
 		print_rejects(json_object_get(c, "rejects"));
 	}
 	printf("\n");
+	/* Loss inside ward, as opposed to bad input: spelled out when any. */
+	if (jint(c, "dropped_spool") + jint(c, "dropped_nomem") + jint(c, "dropped_io") +
+	    jint(c, "informs_unacknowledged") > 0)
+		printf("  LOST: %" JSON_INTEGER_FORMAT " refused by the spool, %" JSON_INTEGER_FORMAT
+		       " out of memory, %" JSON_INTEGER_FORMAT " crypto errors; %" JSON_INTEGER_FORMAT
+		       " informs not acknowledged\n", jint(c, "dropped_spool"), jint(c, "dropped_nomem"),
+		       jint(c, "dropped_io"), jint(c, "informs_unacknowledged"));
 	if (json_array_size(srcs) == 0)
 		return;
 	printf("  %-40s %11s %9s  %s\n", "SOURCE", "RECORDS", "REJECTED", "LAST SEEN");
