@@ -196,7 +196,7 @@ int snmp_ber_oid(const struct snmp_ber *c, const struct snmp_tlv *t, struct snmp
 
 /* ---- OIDs ------------------------------------------------------------- */
 
-static size_t put_u32(char *dst, uint32_t v)
+size_t snmp__put_dec(char *dst, uint32_t v)
 {
 	char tmp[10];
 	size_t n = 0;
@@ -217,7 +217,7 @@ size_t snmp_oid_format(const struct snmp_oid *o, char *dst)
 	for (uint32_t i = 0; i < o->n; i++) {
 		if (i > 0)
 			dst[len++] = '.';
-		len += put_u32(dst + len, o->arc[i]);
+		len += snmp__put_dec(dst + len, o->arc[i]);
 	}
 	dst[len] = '\0';
 	return len;
@@ -229,7 +229,7 @@ size_t snmp_oid_format_suffix(const struct snmp_oid *o, uint32_t from, char *dst
 
 	for (uint32_t i = from; i < o->n; i++) {
 		dst[len++] = '.';
-		len += put_u32(dst + len, o->arc[i]);
+		len += snmp__put_dec(dst + len, o->arc[i]);
 	}
 	dst[len] = '\0';
 	return len;

@@ -138,6 +138,10 @@ int snmp_ber_oid(const struct snmp_ber *c, const struct snmp_tlv *t, struct snmp
 /* Writes o as "1.3.6.1..." into dst (room for SNMP_OID_STR_MAX bytes),
  * NUL-terminated; returns the length. */
 size_t snmp_oid_format(const struct snmp_oid *o, char *dst);
+/* Writes the decimal digits of v at dst (room for 10 bytes, no NUL) and
+ * returns their count. Shared by the OID and record writers, which avoid
+ * printf on their per-record paths. */
+size_t snmp__put_dec(char *dst, uint32_t v);
 /* Same for arcs[from, o->n) with a leading '.', for name suffixes. */
 size_t snmp_oid_format_suffix(const struct snmp_oid *o, uint32_t from, char *dst);
 /* Parses dotted text ("1.3.6.1", an optional leading '.'): at least two

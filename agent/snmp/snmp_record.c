@@ -200,21 +200,6 @@ static void put_varbind(struct jsonw *w, const struct snmp_varbind *vb,
 	jsonw_object_close(w);
 }
 
-/* Decimal digits of v at dst; returns the count. */
-static size_t put_dec(char *dst, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		dst[i] = tmp[n - 1 - i];
-	return n;
-}
-
 static void put_peer(struct jsonw *w, const struct sockaddr *from)
 {
 	char ip[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 10];
@@ -232,7 +217,7 @@ static void put_peer(struct jsonw *w, const struct sockaddr *from)
 	if (v6)
 		s[k++] = ']';
 	s[k++] = ':';
-	k += put_dec(s + k, port);
+	k += snmp__put_dec(s + k, port);
 	jsonw_key(w, "peer");
 	jsonw_string_ascii(w, s, k);
 	jsonw_key(w, "agent_addr");
@@ -317,7 +302,7 @@ int snmp_record_write(struct buf *out, const struct snmp_record_in *in,
 		if (in->community_idx < 0)
 			jsonw_string_ascii(&w, "any", 3);
 		else
-			jsonw_string_ascii(&w, idx, 1 + put_dec(idx + 1, (uint32_t)in->community_idx + 1));
+			jsonw_string_ascii(&w, idx, 1 + snmp__put_dec(idx + 1, (uint32_t)in->community_idx + 1));
 		if (in->record_community)
 			jsonw_kv_str(&w, "community", (const char *)m->community.p, m->community.n);
 	}
