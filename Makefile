@@ -144,9 +144,11 @@ $(O)/obj/%.o: %.c $(AUTOCONF)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIB): $(LIB_OBJS)
+# The object list comes from .config and the subsystem Makefiles: when
+# either changes, the archive is rebuilt even if every object is older.
+$(LIB): $(LIB_OBJS) $(KCONFIG_CONFIG) $(addsuffix /Makefile,$(SUBDIRS))
 	@rm -f $@
-	@ar rcs $@ $^
+	@ar rcs $@ $(filter %.o,$^)
 
 define prog_rule
 $(O)/$(1): $$($(1)-objs) $(LIB)

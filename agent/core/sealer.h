@@ -1,0 +1,101 @@
+/* sealer: closed spool segments of one lane -> sealed batches in the outbox.
+ *
+ * DESIGN.md, "Data flow": the sealer reads a lane's closed segments in seq
+ * order, turns their records into NDJSON, and seals it (batch.h) into
+ * batches of at most max_batch_bytes of NDJSON each. Several small segments
+ * go into one batch, and one large segment is split over several. Only
+ * once a batch is durable in the outbox are the segments it covers
+ * deleted from the spool.
+ *
+ * On disk, for an outbox directory O:
+ *
+ *   O/<lane>/<first-seq:020>-<last-seq:020>.batch   a sealed batch; the
+ *                               uplink sends these in name order and
+ *                               deletes each once the SOC acknowledges it
+ *   O/<lane>/CHAIN              "ward-chain 1 <last-seq> <hash hex>\n": the
+ *                               last seq sealed and the SHA-256 of the
+ *                               last batch, the next batch's prev hash
+ *   O/<lane>/.<first>-<last>.tmp  a batch being written (never sent)
+ *
+ * Commit order for one batch, each step durable (fsync of the file, and
+ * of the directory after a rename) before the next:
+ *   1. the batch is written to its .tmp file;
+ *   2. CHAIN is replaced (tmp + rename) by the new last seq and hash;
+ *   3. the .tmp is renamed to its .batch name;
+ *   4. the segments the batch covers entirely are consumed (deleted).
+ * After a crash, sealer_create() finishes the job: a .tmp whose hash is
+ * the one CHAIN names is renamed into place (step 3 redone); any other
+ * .tmp was never committed and is deleted (its records are still in the
+ * spool). Records at or below CHAIN's last seq are skipped when read
+ * again (step 4 redone). So no record is lost, none is sealed twice, and
+ * the hash chain never forks.
+ *
+ * Threading: one thread per sealer. One sealer per lane and outbox; the
+ * outbox is not locked, the agent runs one sealer per lane.
+ */
+#ifndef WARD_SEALER_H
+#define WARD_SEALER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct batch_key;
+
+#define SEALER_MAX_BATCH_DEFAULT (1u << 20)   /* NDJSON bytes */
+#define SEALER_MAX_BATCH_MIN 4096u
+
+struct sealer_opts {
+	const char *spool_dir;        /* S, as for spool_reader_open */
+	const char *lane;             /* the lane to seal */
+	const char *outbox_dir;       /* O; O and O/<lane> are created if missing */
+	const char *device_id;        /* 1..32 of [A-Za-z0-9._-] */
+	const struct batch_key *device;  /* private key; borrowed, must outlive
+	                                  * the sealer */
+	const struct batch_key *soc;     /* SOC public key; borrowed */
+	uint32_t max_batch_bytes;     /* NDJSON per batch, SEALER_MAX_BATCH_MIN
+	                               * .. BATCH_BODY_MAX; 0 = 1 MiB. A single
+	                               * record above it gets a batch of its own. */
+	int zstd_level;               /* 1..19; 0 = 3 */
+};
+
+struct sealer_stats {
+	uint64_t batches;             /* sealed since create */
+	uint64_t records;
+	uint64_t body_bytes;          /* NDJSON bytes sealed */
+	uint64_t sealed_bytes;        /* batch bytes written */
+	uint64_t segments_consumed;
+	uint64_t newlines_replaced;   /* raw '\n' in payloads turned into ' ' */
+	uint64_t recovered_tmp;       /* .tmp batches completed at create */
+	uint64_t discarded_tmp;       /* .tmp batches deleted at create */
+	uint64_t last_seq;            /* last seq sealed (CHAIN) */
+};
+
+struct sealer;
+
+/* Creates a sealer for lane o->lane and recovers its outbox (see above).
+ * Strings in `o` are copied; keys are borrowed. `*out` is set on success
+ * and NULL on failure. Errors: -EINVAL (options, a key without its private
+ * half), -EBADMSG (CHAIN is unreadable: refusing to restart the chain
+ * silently), -ENOMEM, or the -errno of mkdir/open/read/rename/fsync. */
+int sealer_create(struct sealer **out, const struct sealer_opts *o);
+
+/* Seals the lane's closed segments: every full batch (max_batch_bytes of
+ * NDJSON), and, when `partial` is true, also what remains, as a smaller
+ * batch. The caller passes partial = true while the uplink keeps up (low
+ * latency), and false while the outbox has a backlog, so that in a long
+ * outage records wait in the spool until they fill a batch, and a day of
+ * small segments becomes a few large batches rather than one file per
+ * segment. `now_us` (µs since the epoch) is the batches' created time.
+ * Cost: reads each segment once per call, and O(number of segment files)
+ * directory scans; a partial=false call re-reads the records still
+ * waiting for a full batch. Returns the number of batches sealed, or
+ * -errno (-ENOMEM, -EIO, -ENOSPC, ...); batches completed before an error
+ * stay committed. */
+int sealer_run(struct sealer *s, bool partial, int64_t now_us);
+
+void sealer_get_stats(const struct sealer *s, struct sealer_stats *st);
+
+/* NULL-safe. */
+void sealer_destroy(struct sealer *s);
+
+#endif
