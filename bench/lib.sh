@@ -1,7 +1,8 @@
 # Helpers for bench/run.sh (POSIX sh; sourced, not run).
 #
-# Needs: TMP (the bench directory), COUNT, CONNS, LOADGEN. Waiting is always
-# a poll of a condition against a deadline, never a fixed sleep.
+# Needs: TMP (the bench directory); for the syslog runs COUNT, CONNS and
+# LOADGEN. Waiting is always a poll of a condition against a deadline,
+# never a fixed sleep.
 
 note() { echo "--- $*"; }
 
@@ -10,13 +11,14 @@ now() { date +%s.%N; }
 # elapsed FROM TO: TO - FROM in seconds, three decimals.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-# poll SECONDS COMMAND...: runs COMMAND every 50 ms until it succeeds.
-# Returns 1 when the deadline passes first.
+# poll SECONDS COMMAND...: runs COMMAND every POLL_S seconds (default
+# 0.05) until it succeeds. Returns 1 when the deadline passes first.
+POLL_S=0.05
 poll() {
 	_end=$(( $(date +%s) + $1 )); shift
 	while ! "$@"; do
 		[ "$(date +%s)" -ge "$_end" ] && return 1
-		sleep 0.05
+		sleep "$POLL_S"
 	done
 	return 0
 }
@@ -32,6 +34,7 @@ free_port() {
 }
 
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+listening_udp() { ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; }
 
 # hwm_kib PID: the process's peak resident set size (VmHWM) in KiB; 0 when
 # the process is gone. Read it before stopping the process.
@@ -78,10 +81,10 @@ stop_pid() {
 # run will write (ward's spool: about 1,050 bytes a message; rsyslog's
 # output: about 360). On real hardware it costs a
 # fraction of a second and changes nothing. BENCH_WARMUP=0 turns it off.
-# warm_page_cache BYTES_PER_MESSAGE
+# warm_page_cache BYTES: BYTES is what the run will write.
 warm_page_cache() {
 	[ "${BENCH_WARMUP:-1}" = 1 ] || return 0
-	_mib=$(( COUNT * $1 / 1048576 + 64 ))
+	_mib=$(( $1 / 1048576 + 64 ))
 	_avail=$(awk '/^MemAvailable/ { print int($2 / 1024 / 2) }' /proc/meminfo)
 	[ "$_mib" -gt "$_avail" ] && _mib=$_avail
 	dd if=/dev/zero of="$TMP/warmup" bs=1M count="$_mib" 2>/dev/null || true
@@ -92,17 +95,18 @@ warm_page_cache() {
 # it has exited (then the caller finds no "ready").
 loadgen_ready() { grep -q '^ready' "$TMP/loadgen.out" || ! kill -0 "$_lg" 2>/dev/null; }
 
-# loadgen PORT WARM_BYTES_PER_MESSAGE: sends the load to 127.0.0.1:PORT and
-# waits until it is written. The generator builds every message and
-# connects first, waits on a FIFO while the page cache is warmed, then
-# sends. Sets PAYLOAD (message bytes without framing), SEND_S (the sender's
-# own time) and T0 (the wall clock when the first byte went out, the origin
-# of every figure). PAYLOAD and T0 are read by ward.sh and rsyslog.sh.
-loadgen() {
+# loadgen_run WARM_BYTES GENERATOR ARGS...: runs GENERATOR ARGS... --wait
+# and waits until it has sent everything. Both generators (syslog_loadgen,
+# snmp_loadgen) build every message and connect first, print "ready", wait
+# on a FIFO while the page cache is warmed for WARM_BYTES, then send, and
+# end with one line of key=value figures. Sets LOADGEN_LINE to that line,
+# SEND_S (the sender's own time) and T0 (the wall clock when the first
+# byte went out, the origin of every figure).
+loadgen_run() {
+	_warm=$1; shift
 	rm -f "$TMP/go" "$TMP/loadgen.out"
 	mkfifo "$TMP/go"
-	"$LOADGEN" 127.0.0.1 "$1" "$COUNT" --connections "$CONNS" --wait \
-		<"$TMP/go" >"$TMP/loadgen.out" &
+	"$@" --wait <"$TMP/go" >"$TMP/loadgen.out" &
 	_lg=$!
 	PIDS="$PIDS $_lg"
 	# Opening the write end blocks until the generator's shell has the
@@ -113,7 +117,7 @@ loadgen() {
 		stop_pid "$_lg"
 		return 1
 	fi
-	warm_page_cache "$2"
+	warm_page_cache "$_warm"
 	echo go >&3
 	exec 3>&-
 	_rc=0
@@ -121,12 +125,31 @@ loadgen() {
 	stop_pid "$_lg"
 	rm -f "$TMP/go"
 	[ "$_rc" -eq 0 ] || return 1
-	_out=$(grep '^messages=' "$TMP/loadgen.out")
+	LOADGEN_LINE=$(grep -v '^ready' "$TMP/loadgen.out" | tail -n 1)
+	SEND_S=$(loadgen_field elapsed_s)
 	# shellcheck disable=SC2034
-	PAYLOAD=$(echo "$_out" | sed -n 's/.*payload=\([0-9]*\).*/\1/p')
-	SEND_S=$(echo "$_out" | sed -n 's/.*elapsed_s=\([0-9.]*\).*/\1/p')
+	T0=$(loadgen_field start_unix)
+}
+
+# loadgen_field KEY: KEY's value in LOADGEN_LINE; empty when it has none.
+# No external command: it runs between the sender's end and the first
+# poll, where each would add to the time measured.
+loadgen_field() {
+	case " $LOADGEN_LINE" in
+	*" $1="*)
+		_f=${LOADGEN_LINE#*"$1="}
+		echo "${_f%% *}" ;;
+	esac
+}
+
+# loadgen PORT WARM_BYTES_PER_MESSAGE: sends the syslog load to
+# 127.0.0.1:PORT (loadgen_run). Also sets PAYLOAD (message bytes without
+# framing), read by ward.sh and rsyslog.sh.
+loadgen() {
+	loadgen_run $((COUNT * $2)) "$LOADGEN" 127.0.0.1 "$1" "$COUNT" --connections "$CONNS" ||
+		return 1
 	# shellcheck disable=SC2034
-	T0=$(echo "$_out" | sed -n 's/.*start_unix=\([0-9.]*\).*/\1/p')
+	PAYLOAD=$(loadgen_field payload)
 }
 
 # result NAME MESSAGES SECONDS RSS_KIB [CPU_NOTE]: one run's figures.

@@ -4,19 +4,8 @@
 # median time, with the range of its rates and its highest peak RSS.
 #
 # Variables: count (messages per run), t_dq, t_om (ratio targets), t_rss
-# (MiB), rx_kib, sup_kib (ward's receiver and supervisor peaks).
-
-function verdict(ok) { return ok ? "PASS" : "MISS" }
-
-# Sorts a[1..n] ascending (n is a handful: insertion sort).
-function sort(a, n,    i, j, v) {
-	for (i = 2; i <= n; i++) {
-		v = a[i]
-		for (j = i - 1; j >= 1 && a[j] > v; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = v
-	}
-}
+# (MiB), rx_kib, sup_kib (ward's receiver and supervisor peaks). Needs
+# bench/stats.awk (verdict, sort, median) passed first.
 
 {
 	if (!($1 in runs))
@@ -46,8 +35,7 @@ END {
 		m = done[n]
 		for (i = 1; i <= m; i++)
 			s[i] = secs[n, i]
-		sort(s, m)
-		med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+		med = median(s, m)
 		rate[n] = count / med
 		printf "%-18s %4d %10d %9.2f %10.0f %9.0f-%-9.0f %13.1f\n", n, runs[n], count, med,
 		       rate[n], count / s[m], count / s[1], rss[n]

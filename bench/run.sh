@@ -1,5 +1,7 @@
 #!/bin/sh
-# make bench: ward's syslog receiver against rsyslog, on the same load.
+# make bench: ward's receivers against their usual peers, on the same load:
+# syslog against rsyslog (below), then SNMP traps against net-snmp's
+# snmptrapd (bench/snmp.sh says how).
 #
 # tests/tools/syslog_loadgen sends BENCH_COUNT (default 1,000,000) syslog
 # messages of a hospital's device mix (about 10% GBK) over TCP with
@@ -18,17 +20,37 @@
 # targets, PASS or MISS. A benchmark informs: it exits 0 whatever the
 # figures, and 2 only when it cannot run at all.
 #
+# The SNMP part runs ward-v2c, ward-v3 (SNMPv3 authPriv, SHA and AES),
+# snmptrapd-v2c and snmptrapd-v3: tests/tools/snmp_loadgen sends the same
+# BENCH_SNMP_COUNT distinct traps over UDP to each, in windows that keep
+# the receiver's socket queue below a quarter of its buffer, so neither
+# overflows. ward is timed until every trap is durable in the spool's snmp
+# lane, snmptrapd until its -Lf file holds every trap. Then each ward run's
+# ratio to the snmptrapd run of the same version against the target
+# (>= 5x), PASS or MISS.
+#
 # Environment:
-#   BENCH_COUNT=N        messages per run (default 1000000)
-#   BENCH_RUNS=N         repetitions of each run (default 3)
+#   BENCH_COUNT=N        syslog messages per run (default 1000000)
+#   BENCH_RUNS=N         repetitions of each syslog run (default 3)
 #   BENCH_CONNECTIONS=N  parallel TCP connections of the sender (default 1)
-#   BENCH_ONLY="ward rsyslog-omfile"   a subset of the runs (default all three)
+#   BENCH_ONLY="..."     a subset of the runs: names (ward, rsyslog-omfile,
+#                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
+#                        snmptrapd-v3) or parts (syslog, snmp); default
+#                        "syslog snmp". BENCH_ONLY=snmp runs the SNMP part only.
+#   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
+#   BENCH_SNMP_RUNS=N    repetitions of each SNMP run (default 3)
+#   BENCH_SNMP_RCVBUF=B  SO_RCVBUF both SNMP receivers ask for (default
+#                        4194304; the kernel doubles it)
+#   BENCH_SNMP_WINDOW=B  send while the receiver's queue holds fewer than B
+#                        bytes (default a quarter of its receive buffer)
+#   BENCH_SNMP_RATE=N    instead, send N traps/s whatever the receiver does
+#                        (open loop: a slow receiver loses traps, reported)
 #   BENCH_DIR=DIR        where the runs write (default a new /var/tmp/ward-bench.*).
 #                        It must be on a real disk, not tmpfs, so that fsync
 #                        costs what it costs.
 #   BENCH_KEEP=1         keep BENCH_DIR (and the last run's data) afterwards
 #   BENCH_VERIFY=0       skip reading ward's records back with `wardctl spool cat`
-#                        (done after the first ward run)
+#                        (done after the first ward run of each kind)
 #   BENCH_WARMUP=0       do not warm the page cache before each run (bench/lib.sh
 #                        says why it does)
 #   BENCH_PERF=1         `perf record -g` ward's receiver process during its
@@ -40,7 +62,7 @@ BUILD=${WARD_BUILD:-$ROOT/build}
 COUNT=${BENCH_COUNT:-1000000}
 RUNS=${BENCH_RUNS:-3}
 CONNS=${BENCH_CONNECTIONS:-1}
-ONLY=${BENCH_ONLY:-ward rsyslog-omfile rsyslog-diskqueue}
+ONLY=${BENCH_ONLY:-syslog snmp}
 VERIFY=${BENCH_VERIFY:-1}
 PERF=${BENCH_PERF:-0}
 [ "$PERF" = 1 ] && BENCH_KEEP=1
@@ -62,9 +84,31 @@ for v in "$COUNT" "$RUNS" "$CONNS"; do
 		exit 2 ;;
 	esac
 done
-[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing (make VARIANT=release tests-build)" >&2; exit 2; }
-for t in jq rsyslogd ss awk findmnt; do
-	command -v $t >/dev/null || { echo "bench: $t not installed (scripts/deps.sh bench)" >&2; exit 2; }
+
+# The runs asked for, by part.
+SYSLOG_ONLY=
+SNMP_ONLY=
+for b in $ONLY; do
+	case $b in
+	syslog) SYSLOG_ONLY="$SYSLOG_ONLY ward rsyslog-omfile rsyslog-diskqueue" ;;
+	snmp) SNMP_ONLY="$SNMP_ONLY ward-v2c snmptrapd-v2c ward-v3 snmptrapd-v3" ;;
+	ward | rsyslog-omfile | rsyslog-diskqueue) SYSLOG_ONLY="$SYSLOG_ONLY $b" ;;
+	ward-v2c | ward-v3 | snmptrapd-v2c | snmptrapd-v3) SNMP_ONLY="$SNMP_ONLY $b" ;;
+	*)
+		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
+			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3)" >&2
+		exit 2 ;;
+	esac
+done
+
+need="jq ss awk findmnt"
+if [ -n "$SYSLOG_ONLY" ]; then
+	[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing (make VARIANT=release tests-build)" >&2; exit 2; }
+	need="$need rsyslogd"
+fi
+case $SNMP_ONLY in *snmptrapd*) need="$need snmptrapd" ;; esac
+for t in $need; do
+	command -v "$t" >/dev/null || { echo "bench: $t not installed (scripts/deps.sh bench)" >&2; exit 2; }
 done
 if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
 	echo "bench: BENCH_PERF=1 needs perf (Debian: linux-perf)" >&2
@@ -74,6 +118,10 @@ fi
 . "$ROOT/bench/lib.sh"
 . "$ROOT/bench/ward.sh"
 . "$ROOT/bench/rsyslog.sh"
+. "$ROOT/bench/snmp.sh"
+if [ -n "$SNMP_ONLY" ]; then
+	snmp_check_args || exit 2
+fi
 
 # ward-agent drops to an unprivileged user when started as root; it must be
 # able to enter the directory.
@@ -102,7 +150,8 @@ cleanup() {
 		rm -rf "$TMP"
 	else
 		rm -rf "$TMP/ward" "$TMP/rsyslog-omfile" "$TMP/rsyslog-diskqueue" \
-			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log"
+			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log" \
+			"$TMP/ward-snmp" "$TMP/snmptrapd-v2c" "$TMP/snmptrapd-v3" "$TMP/snmp-results"
 	fi
 }
 trap cleanup EXIT
@@ -128,26 +177,34 @@ dsync_ms() {
 }
 
 # Enough room for one run of each kind at once, with a margin.
-need_kib=$(( COUNT * 3 ))
+need_kib=0
+[ -n "$SYSLOG_ONLY" ] && need_kib=$(( COUNT * 3 ))
+[ -n "$SNMP_ONLY" ] && need_kib=$(( need_kib + SNMP_COUNT * 2 ))
 free_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 if [ "$free_kib" -lt "$need_kib" ]; then
-	echo "bench: $TMP has $((free_kib / 1024)) MiB free; $COUNT messages need about $((need_kib / 1024)) MiB" >&2
+	echo "bench: $TMP has $((free_kib / 1024)) MiB free; the runs need about $((need_kib / 1024)) MiB" >&2
 	exit 2
 fi
 
-echo "ward bench: syslog over TCP (RFC 6587 octet counting), $COUNT messages x $RUNS runs, $CONNS connection(s)"
+echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY"
 echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
 	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
 echo "disk:      $TMP on $(disk_info)"
 echo "           4 KiB O_DSYNC write: $(dsync_ms) ms; page cache warm-up before each run: $( [ "${BENCH_WARMUP:-1}" = 1 ] && echo on || echo off)"
-echo "peers:     rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); $("$AGENT" --version 2>/dev/null || echo 'ward-agent not built')"
+peers=
+[ -n "$SYSLOG_ONLY" ] && peers="rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); "
+[ -n "$SNMP_ONLY" ] && command -v snmptrapd >/dev/null &&
+	peers="${peers}snmptrapd $(snmptrapd --version 2>&1 | awk '/^NET-SNMP [Vv]ersion/ { print $NF }'); "
+echo "peers:     $peers$("$AGENT" --version 2>/dev/null || echo 'ward-agent not built')"
 [ "$(findmnt -no FSTYPE -T "$TMP" | head -n 1)" = tmpfs ] &&
 	echo "WARNING: $TMP is on tmpfs, where fsync costs nothing; these figures mean little"
 
+[ -n "$SYSLOG_ONLY" ] && echo &&
+	echo "syslog over TCP (RFC 6587 octet counting): $COUNT messages x $RUNS runs, $CONNS connection(s)"
 i=1
-while [ "$i" -le "$RUNS" ]; do
-	for b in $ONLY; do
+while [ -n "$SYSLOG_ONLY" ] && [ "$i" -le "$RUNS" ]; do
+	for b in $SYSLOG_ONLY; do
 		# The previous run's dirty pages must not be written back
 		# during this one.
 		sync
@@ -155,13 +212,17 @@ while [ "$i" -le "$RUNS" ]; do
 		ward) bench_ward ;;
 		rsyslog-omfile) bench_rsyslog omfile ;;
 		rsyslog-diskqueue) bench_rsyslog diskqueue ;;
-		*) echo "bench: unknown run '$b' (ward, rsyslog-omfile, rsyslog-diskqueue)" ;;
 		esac
 	done
 	i=$((i + 1))
 done
 
-echo
-awk -v count="$COUNT" -v t_dq="$TARGET_VS_DQ" -v t_om="$TARGET_VS_OMFILE" -v t_rss="$TARGET_RSS_MIB" \
-	-v rx_kib="$WARD_RX_KIB" -v sup_kib="$WARD_SUP_KIB" -f "$ROOT/bench/report.awk" "$TMP/results"
+if [ -n "$SYSLOG_ONLY" ]; then
+	echo
+	awk -v count="$COUNT" -v t_dq="$TARGET_VS_DQ" -v t_om="$TARGET_VS_OMFILE" -v t_rss="$TARGET_RSS_MIB" \
+		-v rx_kib="$WARD_RX_KIB" -v sup_kib="$WARD_SUP_KIB" \
+		-f "$ROOT/bench/stats.awk" -f "$ROOT/bench/report.awk" "$TMP/results"
+fi
+# shellcheck disable=SC2086
+[ -n "$SNMP_ONLY" ] && bench_snmp $SNMP_ONLY
 exit 0

@@ -67,6 +67,7 @@ struct snmp_server {
 	uint64_t reports_sent;
 	uint64_t send_errors;
 	uint64_t dropped_spool;       /* traps the spool refused */
+	uint64_t spool_waits;         /* appends that waited for a commit in flight */
 	uint64_t dropped_nomem;       /* datagrams the engine dropped: -ENOMEM */
 	uint64_t dropped_io;          /* ... -EIO: the crypto library failed */
 };
@@ -474,6 +475,20 @@ static void on_datagram(struct udp_rx *u, const uint8_t *data, size_t len, bool 
 		return;
 	}
 	rc = spool_lane_append(s->lane, now_us, rx->record.data, rx->record.len, &seq);
+	if (rc == -EAGAIN) {
+		/* Both spool buffers are full while a commit is in flight. A
+		 * datagram has nowhere to wait in ward (the kernel's receive
+		 * buffer is the queue), so wait here for that commit, at the
+		 * cost of one fdatasync on the loop, rather than drop it. */
+		s->spool_waits++;
+		if (spool_lane_commit(s->lane) == 0) {
+			rc = spool_lane_append(s->lane, now_us, rx->record.data, rx->record.len,
+					       &seq);
+			/* That commit's callback does not run: answer what it
+			 * made durable now. */
+			snmp_server_on_commit(s);
+		}
+	}
 	/* Refused, the message is forgotten: its retransmission is new. */
 	snmp_engine_record_stored(s->engine, rx, rc < 0 ? 0 : seq);
 	if (rc < 0) {
@@ -745,7 +760,7 @@ json_t *snmp_server_status(struct snmp_server *s)
 		"{s:s, s:I, s:s?}", "engine_id", hex, "boots", (json_int_t)s->boots,
 		"error", s->engine_error[0] ? s->engine_error : NULL));
 	json_object_set_new(root, "counters", json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:o}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:o}",
 		"packets", (json_int_t)c.packets, "traps", (json_int_t)c.traps,
 		"informs", (json_int_t)c.informs,
 		"informs_acknowledged", (json_int_t)s->informs_acked,
@@ -753,6 +768,7 @@ json_t *snmp_server_status(struct snmp_server *s)
 		"reports_sent", (json_int_t)s->reports_sent,
 		"send_errors", (json_int_t)s->send_errors,
 		"dropped_spool", (json_int_t)s->dropped_spool,
+		"spool_waits", (json_int_t)s->spool_waits,
 		"dropped_nomem", (json_int_t)s->dropped_nomem,
 		"dropped_io", (json_int_t)s->dropped_io,
 		"informs_pending", (int)s->npending,

@@ -34,6 +34,7 @@ static const char *const builtin[][2] = {
 	{ "1.3.6.1.2.1.17.0.2", "topologyChange" },
 	{ "1.3.6.1.2.1.47.1.1.1.1.2", "entPhysicalDescr" },
 	{ "1.3.6.1.2.1.47.1.1.1.1.7", "entPhysicalName" },
+	{ "1.3.6.1.2.1.47.1.4.1", "entLastChangeTime" },
 	{ "1.3.6.1.2.1.47.2.0.1", "entConfigChange" },
 	{ "1.3.6.1.2.1.33", "upsMIB" },
 	{ "1.3.6.1.2.1.33.1.2.2", "upsSecondsOnBattery" },
@@ -53,6 +54,13 @@ static const char *const builtin[][2] = {
 	{ "1.3.6.1.2.1.33.2.2", "upsTrapTestCompleted" },
 	{ "1.3.6.1.2.1.33.2.3", "upsTrapAlarmEntryAdded" },
 	{ "1.3.6.1.2.1.33.2.4", "upsTrapAlarmEntryRemoved" },
+	/* upsTraps is arc 2, not 0, so a UPS that sends SNMPv1 traps
+	 * (enterprise upsTraps, specific-trap N) becomes upsTraps.0.N under
+	 * RFC 3584 3.1; such UPSs are common, so both forms are named. */
+	{ "1.3.6.1.2.1.33.2.0.1", "upsTrapOnBattery" },
+	{ "1.3.6.1.2.1.33.2.0.2", "upsTrapTestCompleted" },
+	{ "1.3.6.1.2.1.33.2.0.3", "upsTrapAlarmEntryAdded" },
+	{ "1.3.6.1.2.1.33.2.0.4", "upsTrapAlarmEntryRemoved" },
 	{ "1.3.6.1.4.1", "enterprises" },
 	{ "1.3.6.1.4.1.9", "cisco" },
 	{ "1.3.6.1.4.1.2011", "huawei" },

@@ -50,6 +50,11 @@ static void test_builtin(void **state)
 	assert_string_equal(name_of(t, "1.3.6.1.2.1.33.2.2"), "upsTrapTestCompleted");
 	assert_string_equal(name_of(t, "1.3.6.1.2.1.33.2.3"), "upsTrapAlarmEntryAdded");
 	assert_string_equal(name_of(t, "1.3.6.1.2.1.33.2.4"), "upsTrapAlarmEntryRemoved");
+	/* A v1 UPS trap converted by RFC 3584 3.1, and the entity MIB's
+	 * change time that entConfigChange carries. */
+	assert_string_equal(name_of(t, "1.3.6.1.2.1.33.2.0.1"), "upsTrapOnBattery");
+	assert_string_equal(name_of(t, "1.3.6.1.2.1.33.2.0.4"), "upsTrapAlarmEntryRemoved");
+	assert_string_equal(name_of(t, "1.3.6.1.2.1.47.1.4.1.0"), "entLastChangeTime.0");
 	assert_string_equal(name_of(t, "1.3.6.1.4.1.9.9.41.2.0.1"), "cisco.9.41.2.0.1");
 	assert_string_equal(name_of(t, "1.3.6.1.4.1.2011.5.25"), "huawei.5.25");
 	assert_string_equal(name_of(t, "1.3.6.1.4.1.25506.2"), "h3c.2");
