@@ -49,7 +49,7 @@ CPPFLAGS += -I$(O)/include -Iagent -Iagent/core -Itools -D_GNU_SOURCE \
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -g
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
-	-lmbedtls -lmbedx509 -lmbedcrypto -lm
+	-lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -lm
 
 ifeq ($(CONFIG_HARDENING),y)
 HARDEN := -fstack-protector-strong -fPIE

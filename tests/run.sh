@@ -61,7 +61,7 @@ for f in build/fuzz/fuzz_*; do
 	corpus="tests/fuzz/corpus/${n#fuzz_}"
 	work=$(mktemp -d /tmp/ward-fuzz.XXXXXX)
 	[ -d "$corpus" ] && cp -r "$corpus/." "$work/" 2>/dev/null
-	"$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -artifact_prefix="$logdir/$n-" \
+	"$f" -max_total_time="$fuzz_seconds" -error_exitcode=1 -rss_limit_mb=2048 -artifact_prefix="$logdir/$n-" \
 		"$work" >"$logdir/$n.log" 2>&1
 	record "$n" $?
 	rm -rf "$work"

@@ -309,6 +309,24 @@ int tls_session_read(struct tls_session *s, uint8_t *out, size_t cap)
 	}
 }
 
+int tls_session_write(struct tls_session *s, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+	int rc;
+
+	if (!s->established)
+		return -ENOTCONN;
+	while (off < len) {
+		rc = mbedtls_ssl_write(&s->ssl, data + off, len - off);
+		/* bio_send takes every byte or fails, so WANT_WRITE cannot
+		 * happen; anything short of progress is a failure. */
+		if (rc <= 0)
+			return session_fail(s, rc);
+		off += (size_t)rc;
+	}
+	return 0;
+}
+
 void tls_session_close_notify(struct tls_session *s)
 {
 	if (s->established)

@@ -53,6 +53,14 @@ int tls_session_feed(struct tls_session *s, const uint8_t *data, size_t len);
  * from tls_session_error(). Call until it returns <= 0 after each feed. */
 int tls_session_read(struct tls_session *s, uint8_t *out, size_t cap);
 
+/* Encrypts `len` plaintext bytes and hands the records to the session's
+ * send function (tls_send_fn), split into records of at most 16 KiB as
+ * TLS requires. Only after the handshake has completed. The send function
+ * takes whole buffers, so this never writes partially: it returns 0 once
+ * every byte went out, -ENOTCONN before the handshake, or -EPROTO when
+ * mbedtls or the send function failed (reason in tls_session_error()). */
+int tls_session_write(struct tls_session *s, const uint8_t *data, size_t len);
+
 /* Sends close_notify. */
 void tls_session_close_notify(struct tls_session *s);
 

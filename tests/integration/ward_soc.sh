@@ -1,0 +1,208 @@
+#!/bin/sh
+# ward-soc, the reference SOC ingest server, with curl and openssl as the
+# clients: mutual TLS, batches stored once, duplicates (409), tampered
+# batches quarantined (400), unknown devices (403), size limits, gaps,
+# keep-alive and pipelining, the 503 test hook, and a restart that keeps
+# de-duplicating.
+. "$WARD_ROOT/tests/lib/common.sh"
+. "$WARD_ROOT/tests/lib/pki.sh"
+
+command -v curl >/dev/null || skip "curl not installed"
+command -v openssl >/dev/null || skip "openssl not installed"
+SOC=$WARD_BUILD/ward-soc
+MK=$WARD_TOOLS/batch_make
+[ -x "$SOC" ] && [ -x "$MK" ] || fail "build $SOC and $MK first (make VARIANT=asan tests-build)"
+
+SOC_PID=
+cleanup() { [ -n "$SOC_PID" ] && kill -KILL "$SOC_PID" 2>/dev/null; true; }
+trap cleanup EXIT
+
+T=$WARD_TMP
+P=$T/pki
+make_pki "$P" || fail "openssl could not make the test PKI"
+# The SOC's sealing key pair and two device signing keys; only fw01's
+# public key is registered.
+keypair() {  # name
+	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&
+	openssl pkey -in "$P/$1.key" -pubout -out "$P/$1.pub" 2>/dev/null
+}
+keypair soc && keypair fw01 && keypair ghost || fail "openssl could not make P-256 keys"
+mkdir -p "$T/devices"
+cp "$P/fw01.pub" "$T/devices/fw01.pem"
+STORE=$T/store
+PORT=$(free_port)
+URL=https://127.0.0.1:$PORT
+
+soc_start() {
+	"$SOC" serve --listen "127.0.0.1:$PORT" --cert "$P/server.pem" --key "$P/server.key" \
+		--client-ca "$P/ca.pem" --soc-key "$P/soc.key" --device-keys "$T/devices" \
+		--store "$STORE" --max-body 65536 --test-hooks "$@" >>"$T/soc.log" 2>&1 &
+	SOC_PID=$!
+	wait_for 20 health >/dev/null || { cat "$T/soc.log"; fail "ward-soc did not come up"; }
+}
+
+# soc_stop: SIGTERM, and fail on a non-zero exit or a sanitizer report.
+soc_stop() {
+	kill -TERM "$SOC_PID"
+	_rc=0; wait "$SOC_PID" || _rc=$?
+	SOC_PID=
+	[ "$_rc" -eq 0 ] || { cat "$T/soc.log"; fail "ward-soc exited with status $_rc"; }
+	if grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/soc.log"; then
+		cat "$T/soc.log"; fail "sanitizer report in soc.log"
+	fi
+}
+
+CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
+health() { curl -sS -f $CURL_TLS "$URL/v1/health"; }
+# hj FILTER: a field of /v1/health.
+hj() { health | jq -r "$1"; }
+
+# post FILE: POSTs a batch; prints the status, the answer goes to $T/resp.
+post() {
+	curl -sS $CURL_TLS -o "$T/resp" -w '%{http_code}' \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$1" "$URL/v1/batches"
+}
+expect_post() {  # FILE STATUS
+	_got=$(post "$1")
+	[ "$_got" = "$2" ] || { cat "$T/resp"; tail -5 "$T/soc.log"; fail "POST $1: got $_got, want $2"; }
+}
+
+# seal NAME DEVICE FIRST [PREV] [LAST]: $T/NAME.batch from $T/NAME.ndjson.
+seal() {
+	_key=$P/$2.key
+	"$MK" -k "$_key" -s "$P/soc.pub" -d "$2" -l syslog -f "$3" \
+		${4:+-p "$T/$4.batch"} ${5:+-L "$5"} -o "$T/$1.batch" "$T/$1.ndjson" ||
+		fail "batch_make $1"
+}
+lines() {  # NAME FIRST COUNT
+	_i=$2; : >"$T/$1.ndjson"
+	while [ "$_i" -lt $(($2 + $3)) ]; do
+		printf '{"seq":%d,"msg":"<13>Nov 29 10:00:00 fw1 test: line %d"}\n' "$_i" "$_i" \
+			>>"$T/$1.ndjson"
+		_i=$((_i + 1))
+	done
+}
+LANE=$STORE/fw01/syslog.ndjson
+stored() { wc -l <"$LANE" | tr -d ' '; }
+
+lines b1 1 3;  seal b1 fw01 1
+lines b2 4 2;  seal b2 fw01 4 b1
+lines b3 10 1                            # seqs 6..9 lost on the probe,
+printf '{"type":"loss","lane":"syslog","records":4}\n' >>"$T/b3.ndjson"  # which says so
+seal b3 fw01 10 b2
+lines b4 12 1; seal b4 fw01 12 b3
+lines g1 1 1;  seal g1 ghost 1
+
+soc_start
+
+note "a batch is stored, and its records are the lines sealed"
+expect_post "$T/b1.batch" 200
+jq -e '.status == "ok" and .first_seq == 1 and .last_seq == 3' "$T/resp" >/dev/null ||
+	fail "answer $(cat "$T/resp")"
+cmp -s "$LANE" "$T/b1.ndjson" || fail "stored records differ from the batch's"
+
+note "the same batch again is a duplicate: 409, nothing stored twice"
+expect_post "$T/b1.batch" 409
+[ "$(stored)" = 3 ] || fail "$(stored) lines stored after a duplicate, want 3"
+
+note "a tampered batch is refused (400) and quarantined with its reason"
+cp "$T/b1.batch" "$T/bad.batch"
+printf 'X' | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_post "$T/bad.batch" 400
+grep -q "signature" "$T/resp" || fail "tampered answer: $(cat "$T/resp")"
+ls "$STORE"/quarantine/*.batch >/dev/null 2>&1 || fail "nothing quarantined"
+cat "$STORE"/quarantine/*.reason | grep -q "device signature does not verify" ||
+	fail "quarantine reason: $(cat "$STORE"/quarantine/*.reason)"
+cmp -s "$(ls "$STORE"/quarantine/*.batch | head -1)" "$T/bad.batch" ||
+	fail "quarantined bytes differ from those sent"
+head -c 100 "$T/b1.batch" >"$T/short.batch"
+expect_post "$T/short.batch" 400
+grep -q "batch truncated" "$T/resp" || fail "truncated answer: $(cat "$T/resp")"
+
+note "a batch from a device without a registered key is refused: 403"
+expect_post "$T/g1.batch" 403
+[ "$(stored)" = 3 ] || fail "records stored for an unknown device"
+
+note "no client certificate, or one from another CA: the handshake is refused"
+failures=$(hj .tls_failures)
+if curl -sS --http1.1 --cacert "$P/ca.pem" -o /dev/null "$URL/v1/health" 2>"$T/curl.err"; then
+	fail "a client without a certificate was served"
+fi
+if curl -sS --http1.1 --cacert "$P/ca.pem" --cert "$P/rogue-client.pem" \
+	--key "$P/rogue-client.key" -o /dev/null "$URL/v1/health" 2>>"$T/curl.err"; then
+	fail "a client with a certificate from another CA was served"
+fi
+[ "$(hj .tls_failures)" -ge $((failures + 2)) ] || fail "TLS failures not counted"
+grep -q "client presented no certificate\|client certificate not trusted" "$T/soc.log" ||
+	fail "the refusal is not logged in words"
+
+note "keep-alive: two requests on one connection"
+conns=$(hj .connections)
+curl -sS $CURL_TLS -H 'Content-Type: application/octet-stream' --data-binary "@$T/b2.batch" \
+	-o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' "$URL/v1/batches" "$URL/v1/batches" \
+	>"$T/ka" || fail "curl keep-alive run failed"
+[ "$(cat "$T/ka" | tr '\n' ' ')" = "200 1 409 0 " ] || fail "keep-alive run: $(cat "$T/ka")"
+# One connection for health above, one for the pair, one for this query.
+[ "$(hj .connections)" = $((conns + 2)) ] || fail "the two requests did not share a connection"
+[ "$(stored)" = 5 ] || fail "$(stored) lines stored, want 5"
+
+note "pipelining: requests sent in one write are answered in order"
+printf 'GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	timeout 20 openssl s_client -quiet -connect "127.0.0.1:$PORT" -CAfile "$P/ca.pem" \
+		-cert "$P/client.pem" -key "$P/client.key" 2>/dev/null | tr -d '\r' |
+	grep -o 'HTTP/1\.1 [0-9][0-9][0-9]' >"$T/pipe"
+# Bodies end without a newline: a status line may follow on the same line.
+[ "$(tr '\n' '|' <"$T/pipe")" = "HTTP/1.1 200|HTTP/1.1 404|HTTP/1.1 200|" ] ||
+	fail "pipelined answers: $(cat "$T/pipe")"
+
+note "limits: a body over --max-body is 413, oversized headers 431, garbage 400"
+head -c 70000 /dev/zero >"$T/big.batch"
+expect_post "$T/big.batch" 413
+code=$(curl -sS $CURL_TLS -o /dev/null -w '%{http_code}' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)" \
+	"$URL/v1/health")
+[ "$code" = 431 ] || fail "oversized headers: got $code, want 431"
+printf 'BLAH\r\n\r\n' | timeout 20 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+	-CAfile "$P/ca.pem" -cert "$P/client.pem" -key "$P/client.key" 2>/dev/null |
+	tr -d '\r' | grep -q '^HTTP/1.1 400' || fail "malformed request not answered 400"
+
+note "a gap in seqs is accepted, counted and recorded"
+expect_post "$T/b3.batch" 200
+[ "$(hj .gaps)" = 1 ] || fail "gap not counted"
+grep -q "gap 6-9" "$STORE/fw01/syslog.gaps" || fail "gap not recorded"
+[ "$(hj .chain_breaks)" = 0 ] || fail "a chained batch counted as a chain break"
+
+note "restart: the lane state survives, and a resend is still a duplicate"
+soc_stop
+soc_start
+expect_post "$T/b2.batch" 409
+expect_post "$T/b3.batch" 409
+[ "$(stored)" = 7 ] || fail "$(stored) lines stored after resends, want 7"
+
+note "test hook: the next batch POST answers 503 with Retry-After"
+code=$(curl -sS $CURL_TLS -o /dev/null -w '%{http_code}' -X POST "$URL/v1/test/fail?n=1&code=503&retry_after=7")
+[ "$code" = 200 ] || fail "test hook: $code"
+curl -sS $CURL_TLS -D "$T/hdrs" -o /dev/null --data-binary "@$T/b4.batch" "$URL/v1/batches"
+tr -d '\r' <"$T/hdrs" | grep -q '^HTTP/1.1 503' || fail "hook did not answer 503: $(cat "$T/hdrs")"
+tr -d '\r' <"$T/hdrs" | grep -qi '^Retry-After: 7$' || fail "no Retry-After: $(cat "$T/hdrs")"
+expect_post "$T/b4.batch" 200
+[ "$(hj .chain_breaks)" = 0 ] || fail "the chain broke across the restart"
+[ "$(stored)" = 8 ] || fail "$(stored) lines stored, want 8"
+cat "$T/b1.ndjson" "$T/b2.ndjson" "$T/b3.ndjson" "$T/b4.ndjson" | cmp -s - "$LANE" ||
+	fail "the lane's records are not the batches' lines, once each, in order"
+
+note "a crash between the append and the state commit: the unacknowledged tail is cut"
+soc_stop
+printf '{"seq":13,"msg":"appended but never acknowledged"}\n' >>"$LANE"
+soc_start
+expect_post "$T/b4.batch" 409
+cat "$T/b1.ndjson" "$T/b2.ndjson" "$T/b3.ndjson" "$T/b4.ndjson" | cmp -s - "$LANE" ||
+	fail "the unacknowledged tail was not cut when the lane was loaded"
+soc_stop
+
+note "verify summarises the store per device and lane"
+"$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
+[ "$(wc -l <"$T/verify")" = 1 ] || fail "verify: $(cat "$T/verify")"
+jq -e '.device == "fw01" and .lane == "syslog" and .records == 8 and .first_seq == 1 and
+	.last_seq == 12 and .gaps == 1 and .duplicates_dropped == 5 and .loss_records == 1 and
+	.consistent' "$T/verify" >/dev/null || fail "verify: $(cat "$T/verify")"
+note "ok"

@@ -1,0 +1,254 @@
+#include "soc_ingest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct dev_key {
+	struct dev_key *next;
+	char device[BATCH_NAME_MAX + 1];
+	struct batch_key *key;
+};
+
+struct soc_ingest {
+	struct batch_key *soc;
+	char device_dir[4096];
+	struct soc_store *store;
+	size_t max_body;
+	struct dev_key *keys;       /* loaded device keys, never evicted */
+	struct soc_counters c;
+	struct buf body;            /* scratch: the opened NDJSON */
+};
+
+int soc_ingest_create(struct soc_ingest **out, const char *soc_key, const char *device_dir,
+		      struct soc_store *store, size_t max_body)
+{
+	struct soc_ingest *in;
+	int rc;
+
+	*out = NULL;
+	in = calloc(1, sizeof(*in));
+	if (in == NULL)
+		return -ENOMEM;
+	buf_init(&in->body);
+	in->store = store;
+	in->max_body = max_body;
+	if ((size_t)snprintf(in->device_dir, sizeof(in->device_dir), "%s", device_dir) >=
+	    sizeof(in->device_dir)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = batch_key_load(&in->soc, soc_key);
+	if (rc < 0)
+		goto out;
+	if (!batch_key_has_private(in->soc)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	*out = in;
+	return 0;
+out:
+	soc_ingest_destroy(in);
+	return rc;
+}
+
+void soc_ingest_destroy(struct soc_ingest *in)
+{
+	struct dev_key *k, *next;
+
+	if (in == NULL)
+		return;
+	for (k = in->keys; k != NULL; k = next) {
+		next = k->next;
+		batch_key_destroy(k->key);
+		free(k);
+	}
+	batch_key_destroy(in->soc);
+	buf_free(&in->body);
+	free(in);
+}
+
+const struct soc_counters *soc_ingest_counters(const struct soc_ingest *in)
+{
+	return &in->c;
+}
+
+/* The device's public key: cached, or loaded from <dir>/<device>.pem.
+ * -ENOENT when the device is unknown. A device added to the directory is
+ * picked up by the next batch; a replaced key needs a restart. */
+static int device_key(struct soc_ingest *in, const char *device, struct batch_key **out)
+{
+	struct dev_key *k;
+	char path[4200];
+	int rc;
+
+	*out = NULL;
+	/* The header allows '.', so "." and ".." could walk out of the dir. */
+	if (device[0] == '.')
+		return -ENOENT;
+	for (k = in->keys; k != NULL; k = k->next) {
+		if (strcmp(k->device, device) == 0) {
+			*out = k->key;
+			return 0;
+		}
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.pem", in->device_dir, device) >=
+	    sizeof(path))
+		return -ENOENT;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return -ENOMEM;
+	rc = batch_key_load(&k->key, path);
+	if (rc < 0) {
+		free(k);
+		return rc == -EACCES ? -EACCES : -ENOENT;
+	}
+	strcpy(k->device, device);
+	k->next = in->keys;
+	in->keys = k;
+	*out = k->key;
+	return 0;
+}
+
+static int reject(struct soc_ingest *in, const uint8_t *batch, size_t len, const char *peer,
+		  int rc, struct buf *resp)
+{
+	char reason[160];
+	int qrc;
+
+	in->c.rejected++;
+	snprintf(reason, sizeof(reason), "%s", batch_strerror(rc));
+	log_warn("batch from %s refused and quarantined: %s", peer, reason);
+	qrc = soc_store_quarantine(in->store, batch, len, reason);
+	if (qrc < 0)
+		log_error("cannot quarantine a batch from %s: %s", peer, strerror(-qrc));
+	(void)buf_printf(resp, "{\"error\":\"%s\"}", reason);
+	return 400;
+}
+
+/* Skips the first `n` lines of the body: (offset). */
+static size_t skip_lines(const struct buf *b, uint64_t n)
+{
+	size_t off = 0;
+
+	while (n > 0 && off < b->len) {
+		const uint8_t *nl = memchr(b->data + off, '\n', b->len - off);
+
+		if (nl == NULL)
+			return b->len;
+		off = (size_t)(nl - b->data) + 1;
+		n--;
+	}
+	return off;
+}
+
+/* Records gaps and chain breaks before the batch is stored. */
+static void check_continuity(struct soc_ingest *in, struct soc_lane *l,
+			     const struct batch_hdr *h)
+{
+	static const uint8_t zero[BATCH_HASH_SIZE];
+	char what[256];
+
+	if (h->first_seq > l->last_seq + 1) {
+		in->c.gaps++;
+		snprintf(what, sizeof(what), "gap %" PRIu64 "-%" PRIu64 " before batch %" PRIu64
+			 "-%" PRIu64, l->last_seq + 1, h->first_seq - 1, h->first_seq, h->last_seq);
+		log_warn("device %s lane %s: seq %s", l->device, l->lane, what);
+		(void)soc_store_note_gap(in->store, l, what);
+	}
+	/* The first batch the SOC sees may not be the lane's first: only a
+	 * hash we know can be broken. */
+	if (l->last_seq > 0 && memcmp(h->prev_hash, l->last_hash, BATCH_HASH_SIZE) != 0 &&
+	    !(memcmp(h->prev_hash, zero, BATCH_HASH_SIZE) == 0 && h->first_seq == 1)) {
+		in->c.chain_breaks++;
+		snprintf(what, sizeof(what), "chain break before batch %" PRIu64 "-%" PRIu64
+			 ": prev hash is not the hash of the batch ending at %" PRIu64,
+			 h->first_seq, h->last_seq, l->last_seq);
+		log_warn("device %s lane %s: %s", l->device, l->lane, what);
+		(void)soc_store_note_gap(in->store, l, what);
+	}
+}
+
+int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
+		     const char *peer, struct buf *resp)
+{
+	struct batch_hdr h;
+	struct batch_key *dk;
+	struct soc_lane *l;
+	uint8_t hash[BATCH_HASH_SIZE];
+	uint64_t skip = 0;
+	size_t off;
+	int rc;
+
+	buf_reset(&in->body);
+	rc = batch_parse_header(batch, len, &h);
+	if (rc < 0)
+		return reject(in, batch, len, peer, rc, resp);
+	rc = device_key(in, h.device, &dk);
+	if (rc < 0) {
+		in->c.unknown_device++;
+		log_warn("batch from %s refused: unknown device \"%s\" (%s/%s.pem: %s)", peer,
+			 h.device, in->device_dir, h.device,
+			 rc == -ENOENT ? "missing or not a P-256 public key" : strerror(-rc));
+		(void)buf_printf(resp, "{\"error\":\"unknown device\"}");
+		return 403;
+	}
+	rc = batch_open(batch, len, dk, in->soc, in->max_body, &h, &in->body);
+	if (rc == 0)
+		rc = batch_hash(batch, len, hash);
+	if (rc < 0)
+		return reject(in, batch, len, peer, rc, resp);
+	rc = soc_store_lane(in->store, h.device, h.lane, &l);
+	if (rc < 0)
+		goto store_error;
+	if (h.last_seq <= l->last_seq) {
+		in->c.duplicates++;
+		l->dups++;
+		/* Resends are rare (only unacknowledged batches), so keeping
+		 * the count durable costs little. */
+		rc = soc_store_save(in->store, l);
+		if (rc < 0)
+			log_warn("device %s lane %s: cannot save lane state: %s", h.device, h.lane,
+				 strerror(-rc));
+		log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " stored already",
+			 h.device, h.lane, h.first_seq, h.last_seq);
+		(void)buf_printf(resp, "{\"error\":\"duplicate batch\",\"first_seq\":%" PRIu64
+				 ",\"last_seq\":%" PRIu64 "}", h.first_seq, h.last_seq);
+		return 409;
+	}
+	if (h.first_seq <= l->last_seq) {
+		if (h.records == h.last_seq - h.first_seq + 1) {
+			skip = l->last_seq - h.first_seq + 1;
+		} else {
+			in->c.overlaps++;
+			log_warn("device %s lane %s: batch %" PRIu64 "-%" PRIu64
+				 " overlaps stored seqs and has gaps: stored whole", h.device,
+				 h.lane, h.first_seq, h.last_seq);
+		}
+	} else {
+		check_continuity(in, l, &h);
+	}
+	off = skip_lines(&in->body, skip);
+	rc = soc_store_append(in->store, l, in->body.data + off, in->body.len - off,
+			      h.records - skip, h.first_seq + skip, h.last_seq, hash);
+	if (rc < 0)
+		goto store_error;
+	in->c.batches_ok++;
+	in->c.records += h.records - skip;
+	log_info("device %s lane %s: stored batch %" PRIu64 "-%" PRIu64 ", %" PRIu64
+		 " records, from %s", h.device, h.lane, h.first_seq, h.last_seq,
+		 h.records - skip, peer);
+	(void)buf_printf(resp, "{\"status\":\"ok\",\"first_seq\":%" PRIu64 ",\"last_seq\":%"
+			 PRIu64 "}", h.first_seq, h.last_seq);
+	return 200;
+store_error:
+	in->c.store_errors++;
+	log_error("device %s lane %s: cannot store batch %" PRIu64 "-%" PRIu64 ": %s",
+		  h.device, h.lane, h.first_seq, h.last_seq, strerror(-rc));
+	(void)buf_printf(resp, "{\"error\":\"store failed: %s\"}", strerror(-rc));
+	return 500;
+}

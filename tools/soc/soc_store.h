@@ -1,0 +1,90 @@
+/* soc_store: ward-soc's durable store of opened batches.
+ *
+ * Layout under the store directory D (docs/soc-api.md):
+ *
+ *   D/<device>/<lane>.ndjson   the lane's records, one per line, in the
+ *                              order their batches were accepted
+ *   D/<device>/<lane>.state    "ward-soc-lane 1 <first seq> <last seq>
+ *                              <chain hash hex> <ndjson bytes> <records>
+ *                              <gaps> <dups>\n"
+ *   D/<device>/<lane>.gaps     one line per gap or chain break seen
+ *   D/quarantine/<time>-<n>.batch and .reason   refused batches, raw
+ *
+ * Each accepted batch is appended and fsync'ed, then the state file is
+ * replaced (write, fsync, rename, fsync of the directory), and only then
+ * is the batch acknowledged. The state records the NDJSON file's length:
+ * after a crash between the two steps, the unacknowledged tail is cut off
+ * when the lane is next loaded, so the device's resend stores it once.
+ *
+ * Cost: two fsyncs and a rename per batch, on the caller's thread.
+ *
+ * Ownership: the caller owns the store; lanes belong to the store and
+ * live until soc_store_destroy().
+ */
+#ifndef WARD_SOC_STORE_H
+#define WARD_SOC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+
+struct soc_lane {
+	struct soc_lane *next;
+	char device[BATCH_NAME_MAX + 1];
+	char lane[BATCH_NAME_MAX + 1];
+	uint64_t first_seq;                 /* first seq ever stored */
+	uint64_t last_seq;                  /* 0 = nothing stored yet */
+	uint8_t last_hash[BATCH_HASH_SIZE]; /* chain hash of the last batch */
+	uint64_t bytes;                     /* NDJSON bytes stored */
+	uint64_t records;                   /* records stored */
+	uint64_t gaps;                      /* gaps and chain breaks seen */
+	uint64_t dups;                      /* duplicate batches refused */
+};
+
+struct soc_store;
+
+/* Opens (creating if needed) the store directory `dir`. Errors:
+ * -errno of mkdir/open, -ENOMEM. */
+int soc_store_create(struct soc_store **out, const char *dir);
+/* NULL-safe. */
+void soc_store_destroy(struct soc_store *st);
+
+/* The lane (device, lane), loaded from its state file on first use (and
+ * its NDJSON tail cut back to the state's length), or a fresh empty one.
+ * `device` must be a batch header's device id not starting with '.'.
+ * Errors: -EINVAL (bad names or state file), -errno, -ENOMEM. */
+int soc_store_lane(struct soc_store *st, const char *device, const char *lane,
+		   struct soc_lane **out);
+
+/* Appends `len` bytes of NDJSON (`records` lines) to the lane's file,
+ * fsyncs it, then commits the lane's new state: last seq `last_seq`, chain
+ * hash `hash`, and `first_seq` as the lane's first when it had none. On failure the lane is unchanged in memory; the file may
+ * hold a tail that the next load cuts. Errors: -errno (-ENOSPC, -EIO). */
+int soc_store_append(struct soc_store *st, struct soc_lane *l, const void *ndjson,
+		     size_t len, uint64_t records, uint64_t first_seq, uint64_t last_seq,
+		     const uint8_t hash[BATCH_HASH_SIZE]);
+
+/* Reads the committed state of (device, lane) under store directory
+ * `dir` into *l (zeroed first), without loading or repairing the lane:
+ * for `ward-soc verify`. Errors: -ENOENT (no such lane), -EINVAL (bad
+ * state file or names), -errno. */
+int soc_store_read_state(const char *dir, const char *device, const char *lane,
+			 struct soc_lane *l);
+
+/* Commits the lane's state as it is in memory (after a counter such as
+ * dups changed): write, fsync, rename, fsync of the directory.
+ * Errors: -errno. */
+int soc_store_save(struct soc_store *st, const struct soc_lane *l);
+
+/* Records a gap or chain break on the lane: bumps its counter (persisted
+ * with the next append) and appends `what` as a line to <lane>.gaps.
+ * Errors: -errno. */
+int soc_store_note_gap(struct soc_store *st, struct soc_lane *l, const char *what);
+
+/* Saves a refused batch's `len` raw bytes and the one-line `reason`
+ * under D/quarantine/. Errors: -errno. */
+int soc_store_quarantine(struct soc_store *st, const void *data, size_t len,
+			 const char *reason);
+
+#endif
