@@ -14,6 +14,7 @@
 
 #include "batch.h"
 #include "buf.h"
+#include "jsonw.h"
 #include "log.h"
 #include "spool.h"
 
@@ -434,12 +435,51 @@ static int consume_sealed(struct sealer *s, struct run *run)
 	return rc;
 }
 
+static bool json_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Appends the record as one NDJSON object that carries its spool seq, so
+ * that the SOC can de-duplicate record by record (DESIGN.md: by device,
+ * lane and seq) even when a batch has gaps or overlaps one it stored. A
+ * ward record is a JSON object: "seq" goes in front of its members, which
+ * costs no re-encoding. Anything else, which only damage or a foreign
+ * writer could leave, is kept whole as a string under "payload". */
+static int put_line(struct buf *b, const struct spool_record *rec)
+{
+	const uint8_t *p = rec->data;
+	size_t n = rec->len, i = 0, j;
+	char pre[40];
+	int k;
+
+	while (i < n && json_space(p[i]))
+		i++;
+	if (i < n && p[i] == '{') {
+		for (j = i + 1; j < n && json_space(p[j]); j++)
+			;
+		k = snprintf(pre, sizeof(pre), "{\"seq\":%" PRIu64 "%s", rec->seq,
+			     j < n && p[j] == '}' ? "" : ",");
+		return buf_append(b, pre, (size_t)k) < 0 ? -ENOMEM :
+		       buf_append(b, p + i + 1, n - i - 1);
+	} else {
+		struct jsonw w;
+
+		jsonw_init(&w, b);
+		jsonw_object_open(&w);
+		jsonw_kv_uint(&w, "seq", rec->seq);
+		jsonw_kv_str(&w, "payload", (const char *)p, n);
+		jsonw_object_close(&w);
+		return jsonw_finish(&w);
+	}
+}
+
 static int add_record(struct sealer *s, struct run *run, const struct spool_record *rec)
 {
 	size_t start = run->body.len, i;
 	int rc;
 
-	rc = buf_append(&run->body, rec->data, rec->len);
+	rc = put_line(&run->body, rec);
 	if (rc == 0)
 		rc = buf_append_byte(&run->body, '\n');
 	if (rc < 0) {

@@ -1,7 +1,8 @@
 /* sealer: closed spool segments of one lane -> sealed batches in the outbox.
  *
  * DESIGN.md, "Data flow": the sealer reads a lane's closed segments in seq
- * order, turns their records into NDJSON, and seals it (batch.h) into
+ * order, turns their records into NDJSON (each line led by its "seq"),
+ * and seals it (batch.h) into
  * batches of at most max_batch_bytes of NDJSON each. Several small segments
  * go into one batch, and one large segment is split over several. Only
  * once a batch is durable in the outbox are the segments it covers
