@@ -15,7 +15,8 @@
  *   4. Checks across values (duplicate listeners, budget against segment
  *      size) run on the merged result.
  * This file holds the steps and the helpers every section uses; what each
- * section holds and checks is in config_sections.c and config_snmp.c.
+ * section holds and checks is in config_sections.c, config_snmp.c and
+ * config_uplink.c.
  * The result owns all of its strings; the raw struct and the document are
  * freed before returning, on success and on every error.
  */
@@ -283,13 +284,31 @@ static const cyaml_schema_value_t *schema_at(const char *path)
 	return rc < 0 ? NULL : v;
 }
 
+/* Appends ", name" (or the first name) to dst, which holds *used bytes
+ * of dstlen. A name that would not leave room for ", ..." is replaced by
+ * it, and false is returned: the list is cut there. */
+static bool join_one(char *dst, size_t dstlen, size_t *used, const char *name, bool last)
+{
+	static const char more[] = ", ...";
+	size_t need = (*used ? 2 : 0) + strlen(name) + (last ? 0 : sizeof(more) - 1);
+
+	if (*used + need + 1 > dstlen) {
+		if (*used + sizeof(more) <= dstlen) {
+			memcpy(dst + *used, more, sizeof(more));
+			*used += sizeof(more) - 1;
+		}
+		return false;
+	}
+	*used += (size_t)snprintf(dst + *used, dstlen - *used, "%s%s", *used ? ", " : "", name);
+	return true;
+}
+
 /* "a, b, c" from a mapping's keys (only the required ones with `required`)
- * or an enum's names. */
+ * or an enum's names; cut with ", ..." when dst is too small. */
 static const char *join_names(const cyaml_schema_value_t *v, bool required,
 			      char *dst, size_t dstlen)
 {
 	size_t used = 0, i;
-	int n;
 
 	dst[0] = '\0';
 	if (v == NULL)
@@ -300,19 +319,14 @@ static const char *join_names(const cyaml_schema_value_t *v, bool required,
 		for (f = v->mapping.fields; f->key != NULL; f++) {
 			if (required && (f->value.flags & CYAML_FLAG_OPTIONAL))
 				continue;
-			n = snprintf(dst + used, dstlen - used, "%s%s", used ? ", " : "", f->key);
-			if (n < 0 || (size_t)n >= dstlen - used)
+			if (!join_one(dst, dstlen, &used, f->key, f[1].key == NULL))
 				break;
-			used += (size_t)n;
 		}
 	} else if (v->type == CYAML_ENUM) {
-		for (i = 0; i < v->enumeration.count; i++) {
-			n = snprintf(dst + used, dstlen - used, "%s%s", used ? ", " : "",
-				     v->enumeration.strings[i].str);
-			if (n < 0 || (size_t)n >= dstlen - used)
+		for (i = 0; i < v->enumeration.count; i++)
+			if (!join_one(dst, dstlen, &used, v->enumeration.strings[i].str,
+				      i + 1 == v->enumeration.count))
 				break;
-			used += (size_t)n;
-		}
 	}
 	return dst;
 }
@@ -432,14 +446,21 @@ static int unknown_key(struct config__load *ld, const char *path, const char *ke
 {
 	const cyaml_schema_value_t *v = schema_at(path);
 	const char *hint = closest_key(v, key);
-	char names[160], text[CONFIG__SHOW_MAX], in[160];
+	char names[sizeof(ld->err->msg)], text[CONFIG__SHOW_MAX], in[160];
 	struct config__mark m;
+	size_t fixed, room = 32;
 
+	config__show(text, sizeof(text), key);
+	where_in(path, in, sizeof(in));
+	/* The list of keys gets what the message has left, so that a long
+	 * one (uplink has 19 keys) never pushes out the "did you mean". */
+	fixed = strlen("unknown key '' (expected: )") + strlen(text) + 1 + strlen(in) +
+		(hint ? strlen("; did you mean ''?") + strlen(hint) : 0);
+	if (fixed + room < sizeof(ld->err->msg))
+		room = sizeof(ld->err->msg) - fixed;
 	config__find_key(&ld->doc, path, key, 0, &m);
 	return config__fail_mark(ld, &m, "unknown key '%s' %s (expected: %s)%s%s%s",
-				 config__show(text, sizeof(text), key),
-				 where_in(path, in, sizeof(in)),
-				 join_names(v, false, names, sizeof(names)),
+				 text, in, join_names(v, false, names, room),
 				 hint ? "; did you mean '" : "", hint ? hint : "",
 				 hint ? "'?" : "");
 }

@@ -4,7 +4,7 @@
  * file means the compiled-in defaults, which run on one machine with no
  * setup: syslog on 127.0.0.1:5514 (UDP and TCP), SNMP notifications on
  * 127.0.0.1:10162 (UDP), spool and control socket in the working
- * directory. Every key may be omitted; omitted keys keep their default. Unknown keys, wrong types and out-of-range values are
+ * directory, and no uplink to a SOC. Every key may be omitted; omitted keys keep their default. Unknown keys, wrong types and out-of-range values are
  * errors reported as "file:line:col: message".
  *
  * Ownership: config_load*() returns a struct the caller owns and frees with
@@ -41,6 +41,22 @@ struct snmp_user_conf {
 	char *priv_password;  /* >= 8 bytes when priv != NONE, else NULL */
 	uint8_t engine_id[32];    /* the trap sender's SnmpEngineID (RFC 3411) */
 	size_t engine_id_len;     /* 5..32; 0 = any engine */
+};
+
+/* One SOC endpoint of the uplink, from a URL "https://host[:port][/]". */
+struct uplink_endpoint_conf {
+	char *url;            /* as written in the file */
+	char *host;           /* DNS name, IPv4 or IPv6 literal (no brackets) */
+	uint16_t port;        /* 1..65535; default 443 */
+	char *sni;            /* server name to send and verify; NULL = host */
+};
+
+/* One time-of-day window of the uplink's rate limit, local time. from and
+ * to are minutes since midnight, 0..1439, never equal; from > to wraps
+ * midnight. The window is [from, to). */
+struct uplink_window_conf {
+	uint16_t from_min, to_min;
+	uint64_t bytes_per_second;   /* 0 = unlimited, else >= 1024 */
 };
 
 struct ward_config {
@@ -103,6 +119,52 @@ struct ward_config {
 		struct snmp_user_conf *users; /* default none (NULL, 0) */
 		unsigned n_users;
 	} snmp;
+	struct {
+		bool enabled;                 /* default false: no SOC, batches
+		                               * are neither sealed nor sent */
+		/* When enabled, device_key, soc_public_key, ca, client_cert
+		 * and client_key are set and there is at least one endpoint.
+		 * Paths are as written; relative ones are taken from
+		 * agent.state_dir. */
+		char *device_key;             /* PEM, P-256 private key that signs
+		                               * batches; default NULL */
+		char *soc_public_key;         /* PEM, SOC P-256 public key batches
+		                               * are sealed to; default NULL */
+		char *outbox;                 /* sealed batches; relative to
+		                               * state_dir; default "outbox" */
+		uint32_t batch_max_bytes;     /* NDJSON bytes per batch,
+		                               * SEALER_MAX_BATCH_MIN..64 MiB;
+		                               * default 1048576 (1 MiB) */
+		int zstd_level;               /* 1..19; default 3 */
+		uint32_t seal_interval_ms;    /* default 1000 */
+		struct uplink_endpoint_conf *endpoints;  /* in preference order;
+		                                          * default none (NULL, 0) */
+		unsigned n_endpoints;         /* 0..8 */
+		char *ca;                     /* PEM, pinned SOC CA bundle; default NULL */
+		char *client_cert;            /* PEM, device TLS certificate chain;
+		                               * default NULL */
+		char *client_key;             /* PEM, its private key; default NULL */
+		char *proxy;                  /* "http://host:port" for HTTP CONNECT,
+		                               * as written; default NULL (direct) */
+		char *proxy_host;             /* parsed from proxy; NULL without one */
+		uint16_t proxy_port;          /* parsed from proxy; 0 without one */
+		uint32_t connect_timeout_ms;  /* TCP connect; default 10000 */
+		uint32_t handshake_timeout_ms;  /* TLS handshake; default 10000 */
+		uint32_t response_timeout_ms; /* request sent to answer complete;
+		                               * default 30000 */
+		uint32_t backoff_min_ms;      /* first retry ceiling; default 1000 */
+		uint32_t backoff_max_ms;      /* >= backoff_min_ms; default 300000 */
+		struct uplink_window_conf *rate_limit;  /* no two overlap; default
+		                                         * none (NULL, 0) */
+		unsigned n_rate_limit;        /* 0..32 */
+		uint64_t default_bytes_per_second;  /* outside every window;
+		                                     * 0 = unlimited; default 0 */
+		char **lanes;                 /* lane names, highest priority first,
+		                               * unique, spool_lane_name_valid;
+		                               * default none (NULL, 0): by class,
+		                               * P0 > P1 > P2 */
+		unsigned n_lanes;             /* 0..16 */
+	} uplink;
 };
 
 struct config_error {

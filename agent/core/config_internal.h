@@ -5,7 +5,8 @@
  *   config_locate.c   positions: the libyaml document and cyaml's log;
  *   config_sections.c the schema, the defaults and the checks of the
  *                     agent, spool and syslog sections, and the top level;
- *   config_snmp.c     the same for the snmp section.
+ *   config_snmp.c     the same for the snmp section;
+ *   config_uplink.c   the same for the uplink section.
  *
  * libcyaml 1.3.1 checks the file against the schema but reports a failure
  * only as log lines: a message and a backtrace of the path it was loading
@@ -176,7 +177,9 @@ bool config__same_socket(const struct sockaddr_storage *a, const struct sockaddr
 extern const cyaml_schema_value_t config__top_schema;
 
 /* The range of the number at `path`, or NULL when there is no rule. All
- * maxima of 32-bit fields fit in 32 bits. */
+ * maxima of 32-bit fields fit in 32 bits. A rule for the entries of a list
+ * writes the index as "[]" ("uplink.rate_limit[].bytes_per_second") and
+ * matches every index. */
 struct config__num_rule {
 	const char *path;
 	uint64_t min, max;
@@ -234,5 +237,54 @@ int config__snmp_apply(struct config__load *ld, struct ward_config *c,
  * while both receivers are enabled, no SNMP listener may take the UDP port
  * of a syslog UDP listener. 0 or -EINVAL. */
 int config__snmp_check(struct config__load *ld, const struct ward_config *c);
+
+/* ---- the uplink section (config_uplink.c) -------------------------------- */
+
+struct config__raw_uplink_endpoint;
+struct config__raw_uplink_window;
+
+/* As for snmp: what the file says, NULL for what it does not set. */
+struct config__raw_uplink {
+	bool *enabled;
+	char *device_key;
+	char *soc_public_key;
+	char *outbox;
+	uint64_t *batch_max_bytes;
+	uint64_t *zstd_level;
+	uint64_t *seal_interval_ms;
+	struct config__raw_uplink_endpoint *endpoints;
+	unsigned n_endpoints;
+	char *ca;
+	char *client_cert;
+	char *client_key;
+	char *proxy;
+	uint64_t *connect_timeout_ms;
+	uint64_t *handshake_timeout_ms;
+	uint64_t *response_timeout_ms;
+	uint64_t *backoff_min_ms;
+	uint64_t *backoff_max_ms;
+	struct config__raw_uplink_window *rate_limit;
+	unsigned n_rate_limit;
+	uint64_t *default_bytes_per_second;
+	char **lanes;
+	unsigned n_lanes;
+};
+
+extern const cyaml_schema_field_t config__uplink_fields[];
+
+/* Sets c->uplink to the defaults. 0 or -ENOMEM (c->uplink is then still
+ * safe for config__uplink_free). */
+int config__uplink_defaults(struct ward_config *c);
+/* Frees what c->uplink owns and zeroes it. */
+void config__uplink_free(struct ward_config *c);
+/* Checks r (NULL: the file has no uplink section) and copies it over
+ * c->uplink, including the keys required when enabled. 0, -EINVAL or
+ * -ENOMEM. */
+int config__uplink_apply(struct config__load *ld, struct ward_config *c,
+			 const struct config__raw_uplink *r);
+/* The checks between values, on the merged result: backoff_min_ms <=
+ * backoff_max_ms, and the outbox is not the spool directory. 0 or
+ * -EINVAL. */
+int config__uplink_check(struct config__load *ld, const struct ward_config *c);
 
 #endif

@@ -1,12 +1,14 @@
 /* config_sections: what the configuration file holds, section by section:
  * the raw structs libcyaml loads, the schema, the ranges of the numbers,
  * the defaults, and the checks that turn a raw section into its part of
- * struct ward_config. The snmp section's part is in config_snmp.c; the
+ * struct ward_config. The snmp and uplink sections' parts are in
+ * config_snmp.c and config_uplink.c; the
  * machinery these checks use (errors with positions, number and boolean
  * text, addresses) is in config.c.
  */
 #include "config.h"
 #include "config_internal.h"
+#include "sealer.h"       /* SEALER_MAX_BATCH_MIN only */
 
 #include <errno.h>
 #include <stdio.h>
@@ -71,6 +73,7 @@ struct raw_config {
 	struct raw_spool *spool;
 	struct raw_syslog *syslog;
 	struct config__raw_snmp *snmp;
+	struct config__raw_uplink *uplink;
 };
 
 /* ---- the schema ---------------------------------------------------------- */
@@ -145,6 +148,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("spool", OPT, struct raw_config, spool, spool_fields),
 	CYAML_FIELD_MAPPING_PTR("syslog", OPT, struct raw_config, syslog, syslog_fields),
 	CYAML_FIELD_MAPPING_PTR("snmp", OPT, struct raw_config, snmp, config__snmp_fields),
+	CYAML_FIELD_MAPPING_PTR("uplink", OPT, struct raw_config, uplink, config__uplink_fields),
 	CYAML_FIELD_END
 };
 
@@ -171,14 +175,50 @@ static const struct config__num_rule num_rules[] = {
 	{ "syslog.idle_timeout_ms", 1000, 86400000 },
 	{ "syslog.max_pending_bytes", 65536, 1073741824 },
 	{ "snmp.udp_rcvbuf_bytes", 65536, 268435456 },
+	/* The sealer's own bounds; 64 MiB is the batch format's cap on a
+	 * body (BATCH_BODY_MAX). */
+	{ "uplink.batch_max_bytes", SEALER_MAX_BATCH_MIN, 67108864 },
+	{ "uplink.zstd_level", 1, 19 },
+	{ "uplink.seal_interval_ms", 10, 3600000 },
+	{ "uplink.connect_timeout_ms", 100, 600000 },
+	{ "uplink.handshake_timeout_ms", 100, 600000 },
+	{ "uplink.response_timeout_ms", 1000, 3600000 },
+	{ "uplink.backoff_min_ms", 100, 3600000 },
+	{ "uplink.backoff_max_ms", 1000, 86400000 },
+	/* 125000000000 bytes/s is 1 Tbit/s: anything above is a typo. */
+	{ "uplink.default_bytes_per_second", 0, 125000000000ULL },
+	{ "uplink.rate_limit[].bytes_per_second", 0, 125000000000ULL },
 };
+
+/* True when `path` is `rule`, where "[]" in the rule stands for any
+ * decimal index. */
+static bool rule_matches(const char *rule, const char *path)
+{
+	while (*rule != '\0') {
+		if (rule[0] == '[' && rule[1] == ']' && *path == '[') {
+			path++;
+			if (*path < '0' || *path > '9')
+				return false;
+			while (*path >= '0' && *path <= '9')
+				path++;
+			if (*path != ']')
+				return false;
+			rule += 2;
+			path++;
+			continue;
+		}
+		if (*rule++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
 
 const struct config__num_rule *config__num_rule_for(const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(num_rules) / sizeof(num_rules[0]); i++)
-		if (strcmp(num_rules[i].path, path) == 0)
+		if (rule_matches(num_rules[i].path, path))
 			return &num_rules[i];
 	return NULL;
 }
@@ -221,6 +261,7 @@ void config_free(struct ward_config *c)
 	free(c->spool.dir);
 	free_listeners(c->syslog.listeners, c->syslog.n_listeners);
 	config__snmp_free(c);
+	config__uplink_free(c);
 	free(c);
 }
 
@@ -286,7 +327,7 @@ struct ward_config *config_defaults(void)
 	c->syslog.max_pending_bytes = 8388608;
 	if (c->agent.device_id == NULL || c->agent.user == NULL || c->agent.state_dir == NULL ||
 	    c->agent.control_socket == NULL || c->spool.dir == NULL || default_listeners(c) < 0 ||
-	    config__snmp_defaults(c) < 0) {
+	    config__snmp_defaults(c) < 0 || config__uplink_defaults(c) < 0) {
 		config_free(c);
 		return NULL;
 	}
@@ -495,6 +536,7 @@ static const char *blame(struct config__load *ld, const char *a, const char *b)
 static int check_relations(struct config__load *ld, const struct ward_config *c)
 {
 	const char *p;
+	int rc;
 
 	/* Eviction and sealing work on whole segments; a budget of fewer
 	 * than four leaves no room to evict one while others fill. */
@@ -513,7 +555,9 @@ static int check_relations(struct config__load *ld, const struct ward_config *c)
 				       "least syslog.max_message_bytes (%u)", p,
 				       c->syslog.max_pending_bytes, c->syslog.max_message_bytes);
 	}
-	return config__snmp_check(ld, c);
+	if ((rc = config__snmp_check(ld, c)) < 0)
+		return rc;
+	return config__uplink_check(ld, c);
 }
 
 int config__apply(struct config__load *ld, struct ward_config *c, const void *raw)
@@ -525,6 +569,7 @@ int config__apply(struct config__load *ld, struct ward_config *c, const void *ra
 	    (rc = apply_spool(ld, c, r->spool)) < 0 ||
 	    (rc = apply_syslog(ld, c, r->syslog)) < 0 ||
 	    (rc = config__snmp_apply(ld, c, r->snmp)) < 0 ||
+	    (rc = config__uplink_apply(ld, c, r->uplink)) < 0 ||
 	    (rc = check_relations(ld, c)) < 0)
 		return rc;
 	return 0;

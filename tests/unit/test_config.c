@@ -140,6 +140,31 @@ static void assert_defaults(const struct ward_config *c)
 	assert_null(c->snmp.oid_names);
 	assert_int_equal(c->snmp.n_users, 0);
 	assert_null(c->snmp.users);
+	assert_false(c->uplink.enabled);
+	assert_null(c->uplink.device_key);
+	assert_null(c->uplink.soc_public_key);
+	assert_string_equal(c->uplink.outbox, "outbox");
+	assert_int_equal(c->uplink.batch_max_bytes, 1048576);
+	assert_int_equal(c->uplink.zstd_level, 3);
+	assert_int_equal(c->uplink.seal_interval_ms, 1000);
+	assert_null(c->uplink.endpoints);
+	assert_int_equal(c->uplink.n_endpoints, 0);
+	assert_null(c->uplink.ca);
+	assert_null(c->uplink.client_cert);
+	assert_null(c->uplink.client_key);
+	assert_null(c->uplink.proxy);
+	assert_null(c->uplink.proxy_host);
+	assert_int_equal(c->uplink.proxy_port, 0);
+	assert_int_equal(c->uplink.connect_timeout_ms, 10000);
+	assert_int_equal(c->uplink.handshake_timeout_ms, 10000);
+	assert_int_equal(c->uplink.response_timeout_ms, 30000);
+	assert_int_equal(c->uplink.backoff_min_ms, 1000);
+	assert_int_equal(c->uplink.backoff_max_ms, 300000);
+	assert_null(c->uplink.rate_limit);
+	assert_int_equal(c->uplink.n_rate_limit, 0);
+	assert_int_equal(c->uplink.default_bytes_per_second, 0);
+	assert_null(c->uplink.lanes);
+	assert_int_equal(c->uplink.n_lanes, 0);
 }
 
 /* A scratch directory for on-disk cases. */
@@ -221,6 +246,8 @@ static void test_empty_inputs_give_defaults(void **state)
 		"syslog:\n  listeners:\n",
 		"snmp:\n", "snmp: ~\n", "snmp: {}\n",
 		"snmp:\n  listeners:\n  communities:\n  users:\n  engine_id:\n  oid_names: ''\n",
+		"uplink:\n", "uplink: ~\n", "uplink: {}\n", "uplink: {enabled: false}\n",
+		"uplink:\n  enabled:\n  endpoints:\n  rate_limit:\n  proxy: ''\n  outbox:\n",
 	};
 	struct ward_config *c = NULL;
 	struct config_error err;
@@ -437,7 +464,8 @@ static void test_unknown_keys(void **state)
 {
 	static const struct bad_case cases[] = {
 		{ "foo: 1\n", 1, 1,
-		  "unknown key 'foo' at the top level (expected: agent, spool, syslog, snmp)" },
+		  "unknown key 'foo' at the top level (expected: agent, spool, syslog, snmp, "
+		  "uplink)" },
 		{ "agent:\n  user: x\n  usr: y\n", 3, 3, "unknown key 'usr' in agent" },
 		{ "agent:\n  usr: y\n", 2, 3, "did you mean 'user'?" },
 		{ "spool: {dir: a, segment_max_byte: 65536}\n", 1, 17,
@@ -1150,6 +1178,476 @@ static void test_snmp_user_limit(void **state)
 
 /* ---- files and the rest of the API --------------------------------------- */
 
+/* ---- the uplink section -------------------------------------------------- */
+
+static void test_uplink_disabled_by_default(void **state)
+{
+	struct ward_config *c;
+
+	(void)state;
+	/* Disabled, nothing is required, but what is given is still checked
+	 * and kept. */
+	c = load_ok("uplink:\n  device_key: d.key\n  rate_limit: []\n  endpoints: []\n");
+	assert_false(c->uplink.enabled);
+	assert_string_equal(c->uplink.device_key, "d.key");
+	assert_int_equal(c->uplink.n_endpoints, 0);
+	assert_null(c->uplink.soc_public_key);
+	config_free(c);
+}
+
+static const char uplink_yaml[] =
+	"uplink:\n"
+	"  enabled: true\n"
+	"  device_key: /etc/ward/keys/device.key\n"
+	"  soc_public_key: /etc/ward/keys/soc.pub\n"
+	"  outbox: /var/spool/ward-outbox\n"
+	"  batch_max_bytes: 67108864\n"
+	"  zstd_level: 19\n"
+	"  seal_interval_ms: 250\n"
+	"  endpoints:\n"
+	"    - url: https://soc1.example.net\n"
+	"    - url: \"https://[2001:db8::1]:8443/\"\n"
+	"      sni: soc2.example.net\n"
+	"    - {url: \"HTTPS://10.0.0.5:9443\"}\n"
+	"  ca: /etc/ward/soc-ca.pem\n"
+	"  client_cert: /etc/ward/device.crt\n"
+	"  client_key: /etc/ward/device.key\n"
+	"  proxy: http://proxy.hospital.local:3128\n"
+	"  connect_timeout_ms: 5000\n"
+	"  handshake_timeout_ms: 7000\n"
+	"  response_timeout_ms: 60000\n"
+	"  backoff_min_ms: 2000\n"
+	"  backoff_max_ms: 600000\n"
+	"  rate_limit:\n"
+	"    - {from: \"08:00\", to: \"18:00\", bytes_per_second: 250000}\n"
+	"    - from: 22:00\n"
+	"      to: 06:00\n"
+	"      bytes_per_second: 0\n"
+	"    - {from: \"18:00\", to: \"18:30\", bytes_per_second: 1024}\n"
+	"  default_bytes_per_second: 2500000\n"
+	"  lanes: [agent, syslog, snmp-traps]\n";
+
+static void test_uplink_full_section(void **state)
+{
+	struct ward_config *c = load_ok(uplink_yaml);
+	const struct uplink_endpoint_conf *e = c->uplink.endpoints;
+	const struct uplink_window_conf *w = c->uplink.rate_limit;
+
+	(void)state;
+	assert_true(c->uplink.enabled);
+	assert_string_equal(c->uplink.device_key, "/etc/ward/keys/device.key");
+	assert_string_equal(c->uplink.soc_public_key, "/etc/ward/keys/soc.pub");
+	assert_string_equal(c->uplink.outbox, "/var/spool/ward-outbox");
+	assert_int_equal(c->uplink.batch_max_bytes, 67108864);
+	assert_int_equal(c->uplink.zstd_level, 19);
+	assert_int_equal(c->uplink.seal_interval_ms, 250);
+	assert_int_equal(c->uplink.n_endpoints, 3);
+	assert_string_equal(e[0].url, "https://soc1.example.net");
+	assert_string_equal(e[0].host, "soc1.example.net");
+	assert_int_equal(e[0].port, 443);
+	assert_null(e[0].sni);
+	assert_string_equal(e[1].host, "2001:db8::1");
+	assert_int_equal(e[1].port, 8443);
+	assert_string_equal(e[1].sni, "soc2.example.net");
+	assert_string_equal(e[2].url, "HTTPS://10.0.0.5:9443");
+	assert_string_equal(e[2].host, "10.0.0.5");
+	assert_int_equal(e[2].port, 9443);
+	assert_string_equal(c->uplink.ca, "/etc/ward/soc-ca.pem");
+	assert_string_equal(c->uplink.client_cert, "/etc/ward/device.crt");
+	assert_string_equal(c->uplink.client_key, "/etc/ward/device.key");
+	assert_string_equal(c->uplink.proxy, "http://proxy.hospital.local:3128");
+	assert_string_equal(c->uplink.proxy_host, "proxy.hospital.local");
+	assert_int_equal(c->uplink.proxy_port, 3128);
+	assert_int_equal(c->uplink.connect_timeout_ms, 5000);
+	assert_int_equal(c->uplink.handshake_timeout_ms, 7000);
+	assert_int_equal(c->uplink.response_timeout_ms, 60000);
+	assert_int_equal(c->uplink.backoff_min_ms, 2000);
+	assert_int_equal(c->uplink.backoff_max_ms, 600000);
+	assert_int_equal(c->uplink.n_rate_limit, 3);
+	assert_int_equal(w[0].from_min, 8 * 60);
+	assert_int_equal(w[0].to_min, 18 * 60);
+	assert_int_equal(w[0].bytes_per_second, 250000);
+	assert_int_equal(w[1].from_min, 22 * 60);
+	assert_int_equal(w[1].to_min, 6 * 60);
+	assert_int_equal(w[1].bytes_per_second, 0);
+	assert_int_equal(w[2].from_min, 18 * 60);
+	assert_int_equal(w[2].to_min, 18 * 60 + 30);
+	assert_int_equal(c->uplink.default_bytes_per_second, 2500000);
+	assert_int_equal(c->uplink.n_lanes, 3);
+	assert_string_equal(c->uplink.lanes[0], "agent");
+	assert_string_equal(c->uplink.lanes[2], "snmp-traps");
+	/* The rest of the file keeps its defaults. */
+	assert_int_equal(c->syslog.n_listeners, 2);
+	config_free(c);
+
+	/* Windows that only touch, around midnight, do not overlap; "[::1]"
+	 * and a bare "/" are fine, and the proxy may end in "/". */
+	c = load_ok("uplink:\n"
+		    "  endpoints: [{url: 'https://[::1]'}, {url: 'https://soc.example/'}]\n"
+		    "  proxy: 'http://[fd00::3]:8080/'\n"
+		    "  rate_limit:\n"
+		    "    - {from: '22:00', to: '00:00', bytes_per_second: 1024}\n"
+		    "    - {from: '00:00', to: '06:00', bytes_per_second: 2048}\n"
+		    "    - {from: '06:00', to: '22:00', bytes_per_second: 4096}\n");
+	assert_string_equal(c->uplink.endpoints[0].host, "::1");
+	assert_int_equal(c->uplink.endpoints[0].port, 443);
+	assert_string_equal(c->uplink.proxy_host, "fd00::3");
+	assert_int_equal(c->uplink.proxy_port, 8080);
+	assert_int_equal(c->uplink.rate_limit[0].to_min, 0);
+	config_free(c);
+}
+
+static void test_uplink_exact_messages(void **state)
+{
+	(void)state;
+	expect_msg("uplink:\n"
+		   "  endpoints:\n"
+		   "    - url: http://soc.example.net\n",
+		   "ward.yaml:3:12: uplink.endpoints[0].url: 'http://soc.example.net' uses "
+		   "http; only https is allowed (the uplink runs over TLS) (expected "
+		   "https://host[:port])");
+	expect_msg("uplink:\n"
+		   "  enabled: yes\n"
+		   "  endpoints: [{url: 'https://soc.example'}]\n",
+		   "ward.yaml:2:3: uplink: enabled, but missing 'device_key', 'soc_public_key', "
+		   "'ca', 'client_cert', 'client_key' (required when enabled: device_key, "
+		   "soc_public_key, endpoints, ca, client_cert, client_key)");
+	expect_msg("uplink:\n"
+		   "  rate_limit:\n"
+		   "    - {from: '08:00', to: '18:00', bytes_per_second: 250000}\n"
+		   "    - {from: '17:00', to: '19:00', bytes_per_second: 250000}\n",
+		   "ward.yaml:4:7: uplink.rate_limit[1]: 17:00-19:00 overlaps "
+		   "uplink.rate_limit[0] (08:00-18:00, line 3)");
+}
+
+/* Each key required once enabled, left out in turn: the error names it, at
+ * the section's position. */
+static void test_uplink_required_keys(void **state)
+{
+	static const char *const lines[] = {
+		"  device_key: d.key\n",
+		"  soc_public_key: soc.pub\n",
+		"  endpoints: [{url: \"https://soc.example\"}]\n",
+		"  ca: ca.pem\n",
+		"  client_cert: c.crt\n",
+		"  client_key: c.key\n",
+	};
+	static const char *const keys[] = {
+		"device_key", "soc_public_key", "endpoints", "ca", "client_cert", "client_key",
+	};
+	struct bad_case bc;
+	struct ward_config *c;
+	char yaml[512], needle[64];
+	size_t skip, i;
+
+	(void)state;
+	for (skip = 0; skip <= 6; skip++) {
+		snprintf(yaml, sizeof(yaml), "uplink:\n  enabled: true\n");
+		for (i = 0; i < 6; i++)
+			if (i != skip)
+				strncat(yaml, lines[i], sizeof(yaml) - strlen(yaml) - 1);
+		if (skip == 6) {        /* all there */
+			c = load_ok(yaml);
+			assert_true(c->uplink.enabled);
+			config_free(c);
+			continue;
+		}
+		snprintf(needle, sizeof(needle), "uplink: enabled, but missing '%s' (",
+			 keys[skip]);
+		bc = (struct bad_case){ yaml, 2, 3, needle };
+		expect_bad(&bc);
+	}
+	/* enabled last, flow style: still the section's position. */
+	bc = (struct bad_case){ "uplink: {ca: x, enabled: on}\n", 1, 9,
+				"missing 'device_key', 'soc_public_key', 'endpoints', "
+				"'client_cert', 'client_key' (" };
+	expect_bad(&bc);
+	bc = (struct bad_case){ "uplink:\n  enabled: true\n  endpoints: []\n", 3, 14,
+				"uplink.endpoints: the list is empty; the uplink needs at "
+				"least one SOC endpoint" };
+	expect_bad(&bc);
+	bc = (struct bad_case){ "uplink:\n  enabled: true\n  endpoints:\n  ca: x\n", 2, 3,
+				"missing 'device_key', 'soc_public_key', 'endpoints', "
+				"'client_cert'" };
+	expect_bad(&bc);
+}
+
+static void test_uplink_bad_urls(void **state)
+{
+	static const struct {
+		const char *url, *why;
+	} urls[] = {
+		{ "http://soc.example", "uses http; only https is allowed (the uplink runs over TLS)" },
+		{ "ftp://soc.example", "has a scheme other than https" },
+		{ "soc.example:443", "is not a URL (no '://')" },
+		{ "https://", "has no host" },
+		{ "https://:443", "has no host" },
+		{ "https:///", "has no host" },
+		{ "https://soc.example:", "has an empty port" },
+		{ "https://soc.example:0", "has a port outside 1 to 65535" },
+		{ "https://soc.example:65536", "has a port outside 1 to 65535" },
+		{ "https://soc.example:443443", "not a number from 1 to 65535" },
+		{ "https://soc.example:4a3", "not a number from 1 to 65535" },
+		{ "https://soc.example:-1", "not a number from 1 to 65535" },
+		{ "https://soc.example/v1/batches", "has a path; only none or '/' is allowed" },
+		{ "https://soc.example//", "has a path; only none or '/' is allowed" },
+		{ "https://soc.example?x=1", "has a query or fragment" },
+		{ "https://soc.example/#top", "has a query or fragment" },
+		{ "https://user@soc.example", "has user information" },
+		{ "https://2001:db8::1", "IPv6 address without brackets" },
+		{ "https://[2001:db8::1", "has a '[' without ']'" },
+		{ "https://[::1]443", "has text after ']' that is not ':port'" },
+		{ "https://[soc.example]", "not a valid IPv6 address" },
+		{ "https://[fe80::1%eth0]", "zone ids are not supported" },
+		{ "https://[]", "not an IPv6 address in brackets" },
+		{ "https://300.1.2.3", "not a valid IPv4 address" },
+		{ "https://10.1.2", "not a valid IPv4 address" },
+		{ "https://soc_1.example", "a character other than a letter" },
+		{ "https://soc .example", "a character other than a letter" },
+		{ "https://-soc.example", "a label starting with '-'" },
+		{ "https://soc-.example", "a label ending in '-'" },
+		{ "https://soc..example", "an empty label" },
+		{ "https://soc.example.", "an empty label" },
+		{ "https://a234567890123456789012345678901234567890123456789012345678901234.x",
+		  "a label longer than 63 bytes" },
+	};
+	static const struct bad_case cases[] = {
+		/* Positions: a later entry, flow style. */
+		{ "uplink:\n  endpoints:\n    - url: https://a.example\n"
+		  "    - {url: 'http://b.example'}\n", 4, 13,
+		  "uplink.endpoints[1].url: 'http://b.example' uses http" },
+		{ "uplink:\n  endpoints:\n    - {url: https://a.example:443}\n"
+		  "    - url: https://A.Example/\n", 4, 12,
+		  "uplink.endpoints[1].url: the same host and port as uplink.endpoints[0] "
+		  "(line 3)" },
+		{ "uplink:\n  endpoints:\n    - {url: ''}\n", 3, 13,
+		  "uplink.endpoints[0].url: must not be empty" },
+		{ "uplink:\n  endpoints:\n    - {sni: a.example}\n", 3, 7,
+		  "uplink.endpoints[0]: missing 'url' (required: url)" },
+		{ "uplink:\n  endpoints: https://soc.example\n", 2, 14,
+		  "uplink.endpoints: expected a list, found 'https://soc.example'" },
+		{ "uplink:\n  endpoints:\n    - https://soc.example\n", 3, 7,
+		  "uplink.endpoints[0]: expected a mapping of keys" },
+	};
+	char yaml[256], needle[160];
+	struct bad_case bc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "uplink:\n  endpoints:\n    - url: '%s'\n",
+			 urls[i].url);
+		/* User information is shown as "***" (see the proxy test), and
+		 * long text is cut: compare the start only. */
+		snprintf(needle, sizeof(needle), "uplink.endpoints[0].url: '%.30s",
+			 strchr(urls[i].url, '@') ? "https://***@soc.example" : urls[i].url);
+		bc = (struct bad_case){ yaml, 3, 12, needle };
+		expect_bad(&bc);
+		bc.needle = urls[i].why;
+		expect_bad(&bc);
+	}
+	BAD(cases);
+}
+
+static void test_uplink_bad_proxy_and_sni(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  proxy: http://proxy.example\n", 2, 10,
+		  "uplink.proxy: 'http://proxy.example' has no port (expected "
+		  "http://host:port)" },
+		{ "uplink:\n  proxy: https://proxy.example:3128\n", 2, 10,
+		  "has a scheme other than http" },
+		{ "uplink:\n  proxy: proxy.example:3128\n", 2, 10, "is not a URL" },
+		{ "uplink:\n  proxy: http://proxy.example:3128/path\n", 2, 10, "has a path" },
+		{ "uplink:\n  proxy: http://proxy.example:99999\n", 2, 10,
+		  "has a port outside 1 to 65535" },
+		{ "uplink:\n  endpoints:\n    - url: https://10.0.0.1\n      sni: 10.0.0.1\n",
+		  4, 12, "uplink.endpoints[0].sni: '10.0.0.1' is an IPv4 address" },
+		{ "uplink:\n  endpoints:\n    - url: https://10.0.0.1\n      sni: soc_1\n",
+		  4, 12, "uplink.endpoints[0].sni: 'soc_1' has a host name with a character" },
+		{ "uplink:\n  endpoints:\n    - url: https://10.0.0.1\n      sni: '::1'\n",
+		  4, 12, "uplink.endpoints[0].sni: '::1' has a host name with a character" },
+	};
+	struct ward_config *c = NULL;
+	struct config_error err;
+	static const char yaml[] = "uplink:\n  proxy: http://ops:Hunter2@proxy.example\n";
+
+	(void)state;
+	BAD(cases);
+	/* A password in the proxy URL is never echoed back. */
+	assert_int_equal(load_str(yaml, &c, &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.col, 10);
+	assert_non_null(strstr(err.msg, "'http://***@proxy.example' has user information"));
+	assert_null(strstr(err.msg, "Hunter2"));
+	assert_null(strstr(err.msg, "ops"));
+}
+
+static void test_uplink_bad_times(void **state)
+{
+	static const char *const times[] = {
+		"8:00", "08:0", "24:00", "23:60", "12:5", "noon", "12-00", "12:00:00",
+		" 12:00", "12:00 ", "+1:00", "\xef\xbc\x91\x32:00",
+	};
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  rate_limit:\n    - {from: '08:00', to: '8pm', "
+		  "bytes_per_second: 2048}\n", 3, 27,
+		  "uplink.rate_limit[0].to: '8pm' is not a time of day" },
+		{ "uplink:\n  rate_limit:\n    - {from: '08:00', to: '08:00', "
+		  "bytes_per_second: 2048}\n", 3, 27,
+		  "uplink.rate_limit[0].to: the window starts and ends at 08:00; for the "
+		  "whole day use uplink.default_bytes_per_second" },
+		{ "uplink:\n  rate_limit:\n    - {from: '', to: '08:00', "
+		  "bytes_per_second: 2048}\n", 3, 14,
+		  "uplink.rate_limit[0].from: must not be empty" },
+		{ "uplink:\n  rate_limit:\n    - {from: '08:00', bytes_per_second: 2048}\n",
+		  3, 7, "uplink.rate_limit[0]: missing 'to' (required: from, to, "
+		  "bytes_per_second)" },
+		{ "uplink:\n  rate_limit:\n    - from: '01:00'\n      to: '02:00'\n"
+		  "      bytes_per_second: 1023\n", 5, 25,
+		  "uplink.rate_limit[0].bytes_per_second: 1023 bytes per second is below "
+		  "the minimum 1024 (0 means unlimited)" },
+		{ "uplink:\n  rate_limit:\n    - from: '01:00'\n      to: '02:00'\n"
+		  "      bytes_per_second: 125000000001\n", 5, 25,
+		  "uplink.rate_limit[0].bytes_per_second: 125000000001 is above the "
+		  "maximum 125000000000" },
+		{ "uplink:\n  rate_limit:\n    - from: '01:00'\n      to: '02:00'\n"
+		  "      bytes_per_second: 2M\n", 5, 25,
+		  "uplink.rate_limit[0].bytes_per_second: '2M' is not a plain decimal number "
+		  "(expected a whole number from 0 to 125000000000)" },
+	};
+	char yaml[256], needle[160];
+	struct bad_case bc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "uplink:\n  rate_limit:\n    - {from: '%s', "
+			 "to: '18:00', bytes_per_second: 2048}\n", times[i]);
+		snprintf(needle, sizeof(needle), "uplink.rate_limit[0].from: '");
+		bc = (struct bad_case){ yaml, 3, 14, needle };
+		expect_bad(&bc);
+		bc.needle = "' is not a time of day (expected HH:MM, 00:00 to 23:59)";
+		expect_bad(&bc);
+	}
+	BAD(cases);
+}
+
+static void test_uplink_overlapping_windows(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  rate_limit:\n"
+		  "    - {from: '08:00', to: '18:00', bytes_per_second: 2048}\n"
+		  "    - {from: '17:59', to: '19:00', bytes_per_second: 2048}\n", 4, 7,
+		  "uplink.rate_limit[1]: 17:59-19:00 overlaps uplink.rate_limit[0] "
+		  "(08:00-18:00, line 3)" },
+		/* Both wrap midnight. */
+		{ "uplink:\n  rate_limit:\n"
+		  "    - {from: '22:00', to: '06:00', bytes_per_second: 2048}\n"
+		  "    - {from: '08:00', to: '18:00', bytes_per_second: 2048}\n"
+		  "    - from: '23:30'\n"
+		  "      to: '00:30'\n"
+		  "      bytes_per_second: 0\n", 5, 7,
+		  "uplink.rate_limit[2]: 23:30-00:30 overlaps uplink.rate_limit[0] "
+		  "(22:00-06:00, line 3)" },
+		/* Only the part after midnight overlaps. */
+		{ "uplink:\n  rate_limit:\n"
+		  "    - {from: '22:00', to: '06:00', bytes_per_second: 2048}\n"
+		  "    - {from: '05:00', to: '07:00', bytes_per_second: 2048}\n", 4, 7,
+		  "overlaps uplink.rate_limit[0]" },
+		/* One inside the other, and the same window twice. */
+		{ "uplink:\n  rate_limit:\n"
+		  "    - {from: '12:00', to: '12:30', bytes_per_second: 2048}\n"
+		  "    - {from: '00:00', to: '23:59', bytes_per_second: 2048}\n", 4, 7,
+		  "overlaps uplink.rate_limit[0]" },
+		{ "uplink:\n  rate_limit:\n"
+		  "    - {from: '01:00', to: '02:00', bytes_per_second: 2048}\n"
+		  "    - {from: '03:00', to: '04:00', bytes_per_second: 2048}\n"
+		  "    - {from: '03:00', to: '04:00', bytes_per_second: 4096}\n", 5, 7,
+		  "uplink.rate_limit[2]: 03:00-04:00 overlaps uplink.rate_limit[1]" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
+static void test_uplink_relations(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  backoff_min_ms: 600000\n", 2, 19,
+		  "uplink.backoff_min_ms: uplink.backoff_min_ms (600000) must not be above "
+		  "uplink.backoff_max_ms (300000)" },
+		{ "uplink:\n  backoff_max_ms: 4000\n  backoff_min_ms: 5000\n", 3, 19,
+		  "uplink.backoff_min_ms (5000) must not be above uplink.backoff_max_ms "
+		  "(4000)" },
+		{ "spool: {dir: q}\nuplink: {outbox: q}\n", 2, 18,
+		  "uplink.outbox: 'q' is both spool.dir and uplink.outbox" },
+		{ "spool: {dir: outbox}\n", 1, 14,
+		  "spool.dir: 'outbox' is both spool.dir and uplink.outbox" },
+	};
+	struct ward_config *c;
+
+	(void)state;
+	BAD(cases);
+	c = load_ok("uplink: {backoff_min_ms: 4000, backoff_max_ms: 4000}\n");
+	assert_int_equal(c->uplink.backoff_min_ms, 4000);
+	assert_int_equal(c->uplink.backoff_max_ms, 4000);
+	config_free(c);
+}
+
+static void test_uplink_bad_other_keys(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  enable: true\n", 2, 3,
+		  "unknown key 'enable' in uplink (expected: enabled, device_key, " },
+		{ "uplink:\n  enable: true\n", 2, 3, "...); did you mean 'enabled'?" },
+		{ "uplink:\n  endpoints:\n    - {url: 'https://a.example', snii: a}\n", 3, 34,
+		  "unknown key 'snii' in uplink.endpoints[0] (expected: url, sni); did you "
+		  "mean 'sni'?" },
+		{ "uplink:\n  rate_limit:\n    - {from: '01:00', to: '02:00', "
+		  "bytes_per_sec: 1}\n", 3, 36,
+		  "unknown key 'bytes_per_sec' in uplink.rate_limit[0]" },
+		{ "uplink:\n  enabled: maybe\n", 2, 12,
+		  "uplink.enabled: 'maybe' is not true or false" },
+		{ "uplink:\n  batch_max_bytes: 4095\n", 2, 20,
+		  "uplink.batch_max_bytes: 4095 is below the minimum 4096" },
+		{ "uplink:\n  batch_max_bytes: 67108865\n", 2, 20,
+		  "uplink.batch_max_bytes: 67108865 is above the maximum 67108864" },
+		{ "uplink:\n  zstd_level: 0\n", 2, 15, "uplink.zstd_level: 0 is below the minimum 1" },
+		{ "uplink:\n  zstd_level: 20\n", 2, 15, "is above the maximum 19" },
+		{ "uplink:\n  seal_interval_ms: 9\n", 2, 21, "below the minimum 10" },
+		{ "uplink:\n  connect_timeout_ms: 99\n", 2, 23, "below the minimum 100" },
+		{ "uplink:\n  handshake_timeout_ms: 600001\n", 2, 25, "above the maximum 600000" },
+		{ "uplink:\n  response_timeout_ms: 999\n", 2, 24, "below the minimum 1000" },
+		{ "uplink:\n  backoff_max_ms: 86400001\n", 2, 19, "above the maximum 86400000" },
+		{ "uplink:\n  default_bytes_per_second: 100\n", 2, 29,
+		  "uplink.default_bytes_per_second: 100 bytes per second is below the minimum "
+		  "1024 (0 means unlimited)" },
+		{ "uplink:\n  default_bytes_per_second: 0x400\n", 2, 29,
+		  "'0x400' is not a plain decimal number" },
+		{ "uplink:\n  endpoints:\n"
+		  "    - {url: 'https://a1.example'}\n    - {url: 'https://a2.example'}\n"
+		  "    - {url: 'https://a3.example'}\n    - {url: 'https://a4.example'}\n"
+		  "    - {url: 'https://a5.example'}\n    - {url: 'https://a6.example'}\n"
+		  "    - {url: 'https://a7.example'}\n    - {url: 'https://a8.example'}\n"
+		  "    - {url: 'https://a9.example'}\n", 3, 5,
+		  "uplink.endpoints: more than 8 entries" },
+		{ "uplink: [enabled]\n", 1, 9,
+		  "uplink: expected a mapping of keys (key: value), found a list" },
+		{ "uplink:\n  ca: a\n  ca: b\n", 3, 3, "'ca' is set twice in uplink (first at line 2)" },
+		{ "uplink:\n  lanes: [agent, Syslog]\n", 2, 18,
+		  "uplink.lanes[1]: 'Syslog' is not a lane name (1 to 32 of a-z, 0-9, '_' and "
+		  "'-', not 'quarantine')" },
+		{ "uplink:\n  lanes:\n    - quarantine\n", 3, 7, "'quarantine' is not a lane name" },
+		{ "uplink:\n  lanes:\n    - agent\n    - syslog\n    - agent\n", 5, 7,
+		  "uplink.lanes[2]: 'agent' is already uplink.lanes[0] (line 3)" },
+		{ "uplink:\n  lanes: ['']\n", 2, 11, "uplink.lanes[0]: must not be empty" },
+	};
+
+	(void)state;
+	BAD(cases);
+}
+
 static void test_file_errors(void **state)
 {
 	struct ward_config *c = (struct ward_config *)&c;
@@ -1282,6 +1780,16 @@ int main(void)
 		cmocka_unit_test(test_snmp_bad_other_keys),
 		cmocka_unit_test(test_snmp_no_secrets_in_messages),
 		cmocka_unit_test(test_snmp_user_limit),
+		cmocka_unit_test(test_uplink_disabled_by_default),
+		cmocka_unit_test(test_uplink_full_section),
+		cmocka_unit_test(test_uplink_exact_messages),
+		cmocka_unit_test(test_uplink_required_keys),
+		cmocka_unit_test(test_uplink_bad_urls),
+		cmocka_unit_test(test_uplink_bad_proxy_and_sni),
+		cmocka_unit_test(test_uplink_bad_times),
+		cmocka_unit_test(test_uplink_overlapping_windows),
+		cmocka_unit_test(test_uplink_relations),
+		cmocka_unit_test(test_uplink_bad_other_keys),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_error_str),
 		cmocka_unit_test(test_parse_address),

@@ -1,0 +1,1164 @@
+#include "uplink.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "batch.h"
+#include "jsonw.h"
+#include "tls_client.h"
+
+#define RESP_BODY_KEEP 200     /* bytes of an error answer kept for words */
+#define HDR_NAME_MAX 32
+#define HDR_VALUE_MAX 128
+
+enum ep_state { EP_IDLE, EP_CONNECTING, EP_HANDSHAKE, EP_CONNECTED, EP_FAILED };
+static const char *const ep_state_names[] = {
+	"idle", "connecting", "handshake", "connected", "failed"
+};
+
+struct endpoint {
+	char *host;
+	char *sni;
+	uint16_t port;
+	enum ep_state state;
+	struct uplink_ep_stats st;
+};
+
+/* One TCP+TLS connection. It lives until libuv closes its handle and the
+ * resolver (if any) has answered, so callbacks that arrive after the
+ * uplink dropped it find `u == NULL` and return. */
+struct conn {
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	uv_getaddrinfo_t gai;
+	int refs;
+	struct uplink *owner;   /* always valid: it waits for us to close */
+	struct uplink *u;       /* NULL once dropped */
+	bool tcp_open, gai_pending, established;
+	struct endpoint *ep;
+	struct tls_client *tls;
+	http_parser parser;
+	char hdr_name[HDR_NAME_MAX];
+	size_t hdr_name_len;
+	bool in_retry_after;
+	char retry_after[HDR_VALUE_MAX];
+	size_t retry_after_len;
+	char body[RESP_BODY_KEEP + 1];
+	size_t body_len;
+	bool done;              /* the answer is complete */
+	bool keep_alive;
+	uint8_t rbuf[65536];
+};
+
+struct write_req {
+	uv_write_t req;
+	uint8_t data[];
+};
+
+struct uplink {
+	uv_loop_t *loop;
+	uv_timer_t wake;        /* rescan and backoff */
+	uv_timer_t deadline;    /* connect, handshake and response timeouts */
+	int open_handles;
+	bool started, stopping;
+	enum uplink_state state;
+	struct tls_client_ctx *tls;
+	struct endpoint ep[UPLINK_MAX_ENDPOINTS];
+	size_t n_ep;
+	size_t cur;             /* endpoint in use or next to try */
+	size_t failed_in_row;   /* endpoints failed since the last success */
+	uint64_t away_since;    /* uv_now() when a non-primary connected */
+	unsigned attempt;       /* backoff rounds since the last success */
+	char reason[320];
+	char *outbox;
+	char *lanes[UPLINK_MAX_LANES];
+	size_t n_lanes;
+	struct uplink_opts o;   /* timeouts and backoff (pointers not used) */
+	struct conn *conn;
+	/* The batch in flight. */
+	char path[4096];
+	char lane[BATCH_NAME_MAX + 1];
+	char name[256];
+	struct buf req;
+	uint64_t rng;
+	uint64_t wait_until;    /* uv_now() when WAITING ends */
+	uint64_t acked, quarantined, local_errors;
+	uint64_t rate;          /* bytes/s, 0 = unlimited */
+	int64_t tokens;         /* bytes; negative = in debt */
+	uint64_t tokens_at;     /* uv_now() of the last refill */
+	uint64_t rate_waits;
+};
+
+static void pump(struct uplink *u);
+static void say(char *dst, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* snprintf for status words, where a cut message is acceptable and
+ * expected (the compiler's truncation warning does not apply). */
+static void say(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+static void endpoint_failed(struct uplink *u, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+enum uplink_verdict uplink_classify(int status)
+{
+	if ((status >= 200 && status < 300) || status == 409)
+		return UPLINK_ACKED;
+	if (status == 429 || status == 503)
+		return UPLINK_BACK_OFF;
+	if (status >= 400 && status < 500)
+		return UPLINK_QUARANTINE;
+	return UPLINK_FAILED;
+}
+
+uint64_t uplink_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd)
+{
+	uint64_t ceil = base_ms;
+	unsigned i;
+
+	/* Doubling stops at the cap, so nothing overflows, and at most 64
+	 * rounds run whatever the attempt count. */
+	for (i = 0; i < attempt && ceil > 0 && ceil < cap_ms; i++)
+		ceil = ceil > cap_ms / 2 ? cap_ms : ceil * 2;
+	if (ceil > cap_ms)
+		ceil = cap_ms;
+	if (ceil == UINT64_MAX)
+		return rnd;
+	return rnd % (ceil + 1);
+}
+
+static const char *const months[] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+static int digits(const char *p, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* IMF-fixdate, exactly 29 bytes: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static int parse_imf_fixdate(const char *p, size_t len, int64_t *out_s)
+{
+	int d, y, hh, mm, ss, m;
+
+	if (len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' ||
+	    p[16] != ' ' || p[19] != ':' || p[22] != ':' || memcmp(p + 25, " GMT", 4) != 0)
+		return -EINVAL;
+	if (digits(p + 5, 2, &d) || digits(p + 12, 4, &y) || digits(p + 17, 2, &hh) ||
+	    digits(p + 20, 2, &mm) || digits(p + 23, 2, &ss))
+		return -EINVAL;
+	for (m = 0; m < 12; m++)
+		if (memcmp(p + 8, months[m], 3) == 0)
+			break;
+	if (m == 12 || d < 1 || d > time_days_in_month(y, m + 1) || hh > 23 || mm > 59 ||
+	    ss > 60)
+		return -EINVAL;
+	*out_s = time_days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
+	return 0;
+}
+
+int uplink_parse_retry_after(const char *v, size_t len, int64_t now_s, uint64_t *out_ms)
+{
+	uint64_t secs = 0;
+	int64_t when;
+	size_t i;
+
+	*out_ms = 0;
+	while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return -EINVAL;
+	if (v[0] >= '0' && v[0] <= '9') {
+		for (i = 0; i < len; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return -EINVAL;
+			if (secs <= UPLINK_RETRY_AFTER_MAX / 1000)
+				secs = secs * 10 + (uint64_t)(v[i] - '0');
+		}
+	} else {
+		if (parse_imf_fixdate(v, len, &when) < 0)
+			return -EINVAL;
+		secs = when > now_s ? (uint64_t)(when - now_s) : 0;
+	}
+	*out_ms = secs >= UPLINK_RETRY_AFTER_MAX / 1000 ? UPLINK_RETRY_AFTER_MAX : secs * 1000;
+	return 0;
+}
+
+const char *uplink_state_name(enum uplink_state s)
+{
+	static const char *const names[] = { "stopped", "idle", "connecting", "sending",
+					     "waiting" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+/* Jitter needs no secrecy, only spread between probes: xorshift64*,
+ * seeded from the clock and the pid. */
+static uint64_t rng_next(struct uplink *u)
+{
+	u->rng ^= u->rng >> 12;
+	u->rng ^= u->rng << 25;
+	u->rng ^= u->rng >> 27;
+	return u->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- connection ------------------------------------------------------------ */
+
+static void conn_unref(struct conn *c)
+{
+	struct uplink *owner = c->owner;
+
+	if (--c->refs > 0)
+		return;
+	tls_client_destroy(c->tls);
+	free(c);
+	owner->open_handles--;
+}
+
+static void on_tcp_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+/* Forgets the connection; libuv closes it later. Not a failure by itself. */
+static void conn_drop(struct uplink *u)
+{
+	struct conn *c = u->conn;
+
+	if (c == NULL)
+		return;
+	u->conn = NULL;
+	c->u = NULL;
+	uv_timer_stop(&u->deadline);
+	if (c->ep->state != EP_FAILED)
+		c->ep->state = EP_IDLE;
+	if (c->gai_pending)
+		(void)uv_cancel((uv_req_t *)&c->gai);
+	if (c->tcp_open) {
+		c->tcp_open = false;
+		uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
+	}
+	u->path[0] = '\0';      /* a batch in flight stays in the outbox */
+	conn_unref(c);
+}
+
+static void ep_name(const struct endpoint *ep, char *dst, size_t len)
+{
+	snprintf(dst, len, "%s:%u", ep->host, ep->port);
+}
+
+static void on_wake(uv_timer_t *t)
+{
+	struct uplink *u = t->data;
+
+	if (u->state == UPLINK_WAITING || u->state == UPLINK_IDLE)
+		u->state = UPLINK_IDLE;
+	pump(u);
+}
+
+/* Runs pump() from the loop, in `ms`: never recursively from a callback
+ * that may still be using the connection. */
+static void schedule(struct uplink *u, uint64_t ms, enum uplink_state st)
+{
+	u->state = st;
+	u->wait_until = uv_now(u->loop) + ms;
+	uv_timer_start(&u->wake, on_wake, ms, 0);
+}
+
+static void endpoint_failed(struct uplink *u, const char *fmt, ...)
+{
+	struct endpoint *ep = &u->ep[u->cur];
+	char name[300];
+	va_list ap;
+	uint64_t delay = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(ep->st.last_error, sizeof(ep->st.last_error), fmt, ap);
+	va_end(ap);
+	ep->st.failures++;
+	ep->state = EP_FAILED;
+	conn_drop(u);
+	ep_name(ep, name, sizeof(name));
+	say(u->reason, sizeof(u->reason), "%s failed: %s", name, ep->st.last_error);
+	/* The next endpoint is tried at once; only a whole round of failures
+	 * earns a backoff, so failover costs no waiting. */
+	if (u->cur == 0)
+		u->away_since = uv_now(u->loop);   /* the failback clock starts */
+	u->cur = (u->cur + 1) % u->n_ep;
+	if (++u->failed_in_row >= u->n_ep) {
+		u->failed_in_row = 0;
+		delay = uplink_backoff_ms(u->attempt++, u->o.backoff_base_ms, u->o.backoff_cap_ms,
+					  rng_next(u));
+	}
+	schedule(u, delay, UPLINK_WAITING);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	struct uplink *u = t->data;
+	struct endpoint *ep = &u->ep[u->cur];
+	char name[300];
+
+	ep_name(ep, name, sizeof(name));
+	if (ep->state == EP_CONNECTING)
+		endpoint_failed(u, "connect to %s timed out after %u ms", name,
+				u->o.connect_timeout_ms);
+	else if (ep->state == EP_HANDSHAKE)
+		endpoint_failed(u, "TLS handshake with %s timed out after %u ms", name,
+				u->o.handshake_timeout_ms);
+	else
+		endpoint_failed(u, "no answer from %s within %u ms", name,
+				u->o.response_timeout_ms);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	(void)status;   /* a failed write shows up as a read error or timeout */
+	free(req);
+}
+
+static int conn_send(void *arg, const uint8_t *data, size_t len)
+{
+	struct conn *c = arg;
+	struct write_req *w;
+	uv_buf_t b;
+
+	if (c->u == NULL || !c->tcp_open)
+		return -ENOTCONN;
+	w = malloc(sizeof(*w) + len);
+	if (w == NULL)
+		return -ENOMEM;
+	memcpy(w->data, data, len);
+	b = uv_buf_init((char *)w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+		free(w);
+		return -EIO;
+	}
+	c->ep->st.bytes_out += len;
+	return 0;
+}
+
+/* ---- HTTP answers (http-parser callbacks) ----------------------------------- */
+
+static int on_msg_begin(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	c->hdr_name_len = 0;
+	c->retry_after_len = 0;
+	c->body_len = 0;
+	c->in_retry_after = false;
+	return 0;
+}
+
+static int on_hdr_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	/* A field name may come in pieces; a value ends the previous name. */
+	if (c->in_retry_after || c->hdr_name_len == SIZE_MAX) {
+		c->hdr_name_len = 0;
+		c->in_retry_after = false;
+	}
+	if (c->hdr_name_len + len < sizeof(c->hdr_name)) {
+		memcpy(c->hdr_name + c->hdr_name_len, at, len);
+		c->hdr_name_len += len;
+	} else {
+		c->hdr_name_len = sizeof(c->hdr_name) - 1;  /* too long: no match */
+		c->hdr_name[0] = '\0';
+	}
+	return 0;
+}
+
+static int on_hdr_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (c->hdr_name_len != SIZE_MAX) {
+		c->in_retry_after = c->hdr_name_len == 11 &&
+				    strncasecmp(c->hdr_name, "retry-after", 11) == 0;
+		c->hdr_name_len = SIZE_MAX;   /* next field starts a new name */
+	}
+	if (c->in_retry_after && c->retry_after_len + len < sizeof(c->retry_after)) {
+		memcpy(c->retry_after + c->retry_after_len, at, len);
+		c->retry_after_len += len;
+	}
+	return 0;
+}
+
+static int on_hdrs_done(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	c->hdr_name_len = 0;
+	c->in_retry_after = false;
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	size_t room = RESP_BODY_KEEP - c->body_len;
+
+	if (len > room)
+		len = room;
+	memcpy(c->body + c->body_len, at, len);
+	c->body_len += len;
+	return 0;
+}
+
+static int on_msg_done(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	c->done = true;
+	c->keep_alive = http_should_keep_alive(p) != 0;
+	return 0;
+}
+
+static const http_parser_settings http_cbs = {
+	.on_message_begin = on_msg_begin,
+	.on_header_field = on_hdr_field,
+	.on_header_value = on_hdr_value,
+	.on_headers_complete = on_hdrs_done,
+	.on_body = on_body,
+	.on_message_complete = on_msg_done,
+};
+
+/* ---- the outbox ------------------------------------------------------------ */
+
+static bool is_batch_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return n[0] != '.' && len > 6 && strcmp(n + len - 6, ".batch") == 0;
+}
+
+/* Finds the oldest batch of the highest-priority lane that has one: the
+ * lowest name, as the sealer's zero-padded seqs sort. Cost: one directory
+ * read per lane up to the first with a batch, per batch sent; a backlog
+ * of N files costs O(N) per batch, fine for the thousands an outage
+ * makes. Returns 1 with u->path/lane/name set, 0 when the outbox is empty. */
+static int scan_outbox(struct uplink *u)
+{
+	char dir[4096], best[256];
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	for (i = 0; i < u->n_lanes; i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", u->outbox, u->lanes[i]);
+		d = opendir(dir);
+		if (d == NULL)
+			continue;       /* no batches sealed in this lane yet */
+		best[0] = '\0';
+		while ((de = readdir(d)) != NULL) {
+			if (!is_batch_name(de->d_name) || strlen(de->d_name) >= sizeof(best))
+				continue;
+			if (best[0] == '\0' || strcmp(de->d_name, best) < 0)
+				snprintf(best, sizeof(best), "%s", de->d_name);
+		}
+		closedir(d);
+		if (best[0] != '\0') {
+			/* A cut path would name another file: skip the lane. */
+			if (snprintf(u->path, sizeof(u->path), "%s/%s", dir, best) >=
+			    (int)sizeof(u->path)) {
+				u->path[0] = '\0';
+				u->local_errors++;
+				continue;
+			}
+			snprintf(u->lane, sizeof(u->lane), "%s", u->lanes[i]);
+			snprintf(u->name, sizeof(u->name), "%s", best);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Moves the batch in flight to O/quarantine/<lane>-<name>, and writes why
+ * next to it. Nothing is deleted: an analyst can still look at it. */
+static void quarantine(struct uplink *u, const char *why)
+{
+	char dir[4096], dst[4400], rsn[4400];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/quarantine", u->outbox);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	snprintf(dst, sizeof(dst), "%s/%s-%s", dir, u->lane, u->name);
+	if (rename(u->path, dst) < 0)
+		goto fail;
+	say(rsn, sizeof(rsn), "%.*s.reason", (int)(strlen(dst) - 6), dst);
+	f = fopen(rsn, "w");
+	if (f != NULL) {
+		fprintf(f, "%s\n", why);
+		fclose(f);
+	}
+	u->quarantined++;
+	u->path[0] = '\0';
+	return;
+fail:
+	u->local_errors++;
+	u->path[0] = '\0';
+}
+
+/* Reads the batch at u->path into u->req behind the request head. Returns
+ * 0, -ENOENT (gone meanwhile), -EBADMSG (not a batch: reason in `why`) or
+ * -errno. */
+static int build_request(struct uplink *u, const struct endpoint *ep, char *why, size_t wlen)
+{
+	struct batch_hdr h;
+	struct stat st;
+	size_t head, off = 0;
+	ssize_t n;
+	int fd, rc;
+
+	buf_reset(&u->req);
+	fd = open(u->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_size < BATCH_HDR_SIZE || (uint64_t)st.st_size > 2ull * BATCH_BODY_MAX) {
+		snprintf(why, wlen, "local: %lld bytes is no batch", (long long)st.st_size);
+		rc = -EBADMSG;
+		goto out;
+	}
+	rc = buf_printf(&u->req, "POST /v1/batches HTTP/1.1\r\nHost: %s:%u\r\n"
+			"Content-Type: application/octet-stream\r\nContent-Length: %lld\r\n\r\n",
+			ep->sni, ep->port, (long long)st.st_size);
+	if (rc < 0)
+		goto out;
+	head = u->req.len;
+	rc = buf_reserve(&u->req, (size_t)st.st_size);
+	if (rc < 0)
+		goto out;
+	while (off < (size_t)st.st_size) {
+		n = read(fd, u->req.data + head + off, (size_t)st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	u->req.len = head + off;
+	/* A file that does not even parse would be refused by the SOC too:
+	 * quarantine it here and spare the uplink. */
+	rc = batch_parse_header(u->req.data + head, off, &h);
+	if (rc < 0) {
+		snprintf(why, wlen, "local: %s", batch_strerror(rc));
+		rc = -EBADMSG;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+static void send_next(struct uplink *u)
+{
+	struct conn *c = u->conn;
+	char why[300];
+	int rc;
+
+	rc = build_request(u, c->ep, why, sizeof(why));
+	if (rc == -EBADMSG) {
+		quarantine(u, why);
+		c->ep->st.batches_quarantined++;
+		schedule(u, 0, UPLINK_IDLE);
+		return;
+	}
+	if (rc < 0) {
+		/* Gone (a resend raced us) or unreadable: count and rescan. */
+		if (rc != -ENOENT)
+			u->local_errors++;
+		u->path[0] = '\0';
+		schedule(u, rc == -ENOENT ? 0 : u->o.rescan_ms, UPLINK_IDLE);
+		return;
+	}
+	http_parser_init(&c->parser, HTTP_RESPONSE);
+	c->parser.data = c;
+	c->done = false;
+	u->state = UPLINK_SENDING;
+	uv_timer_start(&u->deadline, on_deadline, u->o.response_timeout_ms, 0);
+	if (tls_client_write(c->tls, u->req.data, u->req.len) < 0) {
+		endpoint_failed(u, "%s", tls_client_error(c->tls));
+		return;
+	}
+	c->ep->st.batches_sent++;
+}
+
+static void on_answer(struct uplink *u, struct conn *c)
+{
+	struct endpoint *ep = c->ep;
+	int status = c->parser.status_code;
+	uint64_t ms;
+	char why[400];
+
+	uv_timer_stop(&u->deadline);
+	c->body[c->body_len] = '\0';
+	switch (uplink_classify(status)) {
+	case UPLINK_ACKED:
+		/* No fsync of the lane directory: an unlink lost in a crash
+		 * means one resend, which the SOC answers 409. */
+		if (unlink(u->path) < 0 && errno != ENOENT)
+			u->local_errors++;
+		ep->st.batches_acked++;
+		u->acked++;
+		u->attempt = 0;
+		u->failed_in_row = 0;
+		u->path[0] = '\0';
+		break;
+	case UPLINK_BACK_OFF:
+		ep->st.backoffs++;
+		if (uplink_parse_retry_after(c->retry_after, c->retry_after_len,
+					     (int64_t)time(NULL), &ms) < 0)
+			ms = uplink_backoff_ms(u->attempt++, u->o.backoff_base_ms,
+					       u->o.backoff_cap_ms, rng_next(u));
+		snprintf(ep->st.last_error, sizeof(ep->st.last_error),
+			 "SOC busy: HTTP %d, retrying in %llu ms", status, (unsigned long long)ms);
+		u->path[0] = '\0';
+		if (!c->keep_alive)
+			conn_drop(u);
+		schedule(u, ms, UPLINK_WAITING);
+		return;
+	case UPLINK_QUARANTINE:
+		say(why, sizeof(why), "HTTP %d from %s:%u: %s", status, ep->host, ep->port,
+			 c->body);
+		say(ep->st.last_error, sizeof(ep->st.last_error),
+			 "batch %s/%s refused, quarantined: %s", u->lane, u->name, why);
+		quarantine(u, why);
+		ep->st.batches_quarantined++;
+		break;
+	case UPLINK_FAILED:
+		endpoint_failed(u, "SOC answered HTTP %d: %s", status, c->body);
+		return;
+	}
+	if (!c->keep_alive)
+		conn_drop(u);
+	schedule(u, 0, UPLINK_IDLE);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+static void on_established(struct uplink *u, struct conn *c)
+{
+	char name[300];
+	size_t i = (size_t)(c->ep - u->ep);
+
+	c->established = true;
+	c->ep->state = EP_CONNECTED;
+	c->ep->st.connects++;
+	uv_timer_stop(&u->deadline);
+	ep_name(c->ep, name, sizeof(name));
+	/* u->reason still holds the failure that moved us here, if any. */
+	if (i == 0)
+		snprintf(u->reason, sizeof(u->reason), "%s is the primary", name);
+	else if (strncmp(u->reason, "failed over", 11) != 0) {
+		char prev[320];
+
+		snprintf(prev, sizeof(prev), "%s", u->reason);
+		say(u->reason, sizeof(u->reason), "failed over to %s: %s", name, prev);
+	}
+	u->failed_in_row = 0;
+}
+
+/* Decrypts what arrived and parses the answer. Stops as soon as the
+ * connection is dropped (c->u cleared). */
+static void conn_process(struct conn *c)
+{
+	struct uplink *u = c->u;
+	size_t used;
+	int n;
+
+	for (;;) {
+		n = tls_client_read(c->tls, c->rbuf, sizeof(c->rbuf));
+		if (!c->established && tls_client_established(c->tls)) {
+			on_established(u, c);
+			schedule(u, 0, UPLINK_CONNECTING);
+		}
+		if (n == -ECONNRESET) {
+			if (u->path[0] != '\0')
+				endpoint_failed(u, "%s:%u closed the connection before answering",
+						c->ep->host, c->ep->port);
+			else
+				conn_drop(u);
+			return;
+		}
+		if (n < 0) {
+			endpoint_failed(u, "%s", tls_client_error(c->tls));
+			return;
+		}
+		if (n == 0)
+			break;
+		if (u->path[0] == '\0') {
+			endpoint_failed(u, "%s:%u sent data nobody asked for", c->ep->host,
+					c->ep->port);
+			return;
+		}
+		used = http_parser_execute(&c->parser, &http_cbs, (const char *)c->rbuf, (size_t)n);
+		if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != (size_t)n) {
+			endpoint_failed(u, "bad HTTP answer from %s:%u: %s", c->ep->host, c->ep->port,
+					http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+			return;
+		}
+		if (c->done) {
+			on_answer(u, c);
+			return;
+		}
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct conn *c = h->data;
+
+	(void)hint;
+	*b = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct conn *c = s->data;
+	struct uplink *u = c->u;
+
+	if (u == NULL || nread == 0)
+		return;
+	if (nread < 0) {
+		if (!c->established)
+			endpoint_failed(u, "%s:%u closed the connection during the TLS handshake"
+					" (%s)", c->ep->host, c->ep->port, uv_strerror((int)nread));
+		else if (u->path[0] != '\0')
+			endpoint_failed(u, "%s:%u closed the connection before answering (%s)",
+					c->ep->host, c->ep->port, uv_strerror((int)nread));
+		else
+			conn_drop(u);   /* an idle keep-alive connection timed out */
+		return;
+	}
+	c->ep->st.bytes_in += (uint64_t)nread;
+	/* rbuf is reused for plaintext: feed copies the ciphertext first. */
+	if (tls_client_feed(c->tls, (const uint8_t *)b->base, (size_t)nread) < 0) {
+		endpoint_failed(u, "out of memory");
+		return;
+	}
+	conn_process(c);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+	struct uplink *u = c->u;
+	char name[300];
+	int rc;
+
+	if (u == NULL)
+		return;
+	ep_name(c->ep, name, sizeof(name));
+	if (status < 0) {
+		endpoint_failed(u, "cannot connect to %s: %s", name, uv_strerror(status));
+		return;
+	}
+	c->ep->state = EP_HANDSHAKE;
+	uv_timer_start(&u->deadline, on_deadline, u->o.handshake_timeout_ms, 0);
+	rc = tls_client_create(&c->tls, u->tls, c->ep->sni, conn_send, c);
+	if (rc == 0)
+		rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	if (rc < 0) {
+		endpoint_failed(u, "cannot start TLS with %s: %s", name,
+				rc == -ENOMEM ? "out of memory" : uv_strerror(rc));
+		return;
+	}
+	conn_process(c);        /* sends the ClientHello */
+}
+
+static void conn_connect(struct conn *c, const struct sockaddr *sa)
+{
+	struct uplink *u = c->u;
+	int rc;
+
+	rc = uv_tcp_init(u->loop, &c->tcp);
+	if (rc == 0) {
+		c->tcp.data = c;
+		c->tcp_open = true;
+		c->refs++;
+		(void)uv_tcp_nodelay(&c->tcp, 1);
+		c->connect_req.data = c;
+		rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
+	}
+	if (rc < 0)
+		endpoint_failed(u, "cannot connect to %s:%u: %s", c->ep->host, c->ep->port,
+				uv_strerror(rc));
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct conn *c = req->data;
+	struct uplink *u = c->u;
+
+	c->gai_pending = false;
+	if (u != NULL && status < 0)
+		endpoint_failed(u, "cannot resolve %s: %s", c->ep->host, uv_strerror(status));
+	else if (u != NULL)
+		conn_connect(c, res->ai_addr);
+	uv_freeaddrinfo(res);
+	conn_unref(c);
+}
+
+static void conn_open(struct uplink *u)
+{
+	struct endpoint *ep = &u->ep[u->cur];
+	struct addrinfo hints;
+	struct sockaddr_storage ss;
+	char port[8];
+	struct conn *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		schedule(u, u->o.rescan_ms, UPLINK_WAITING);
+		return;
+	}
+	c->owner = u;
+	c->u = u;
+	c->ep = ep;
+	c->refs = 1;            /* the uplink's, dropped by conn_drop */
+	u->open_handles++;
+	u->conn = c;
+	u->state = UPLINK_CONNECTING;
+	ep->state = EP_CONNECTING;
+	uv_timer_start(&u->deadline, on_deadline, u->o.connect_timeout_ms, 0);
+	if (uv_ip4_addr(ep->host, ep->port, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(ep->host, ep->port, (struct sockaddr_in6 *)&ss) == 0) {
+		conn_connect(c, (const struct sockaddr *)&ss);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", ep->port);
+	c->gai.data = c;
+	rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, ep->host, port, &hints);
+	if (rc < 0) {
+		endpoint_failed(u, "cannot resolve %s: %s", ep->host, uv_strerror(rc));
+		return;
+	}
+	c->gai_pending = true;
+	c->refs++;
+}
+
+/* Refills the bucket and returns how long, in ms, until it is out of
+ * debt (0 = send now). */
+static uint64_t rate_wait_ms(struct uplink *u)
+{
+	uint64_t now = uv_now(u->loop);
+
+	if (u->rate == 0)
+		return 0;
+	u->tokens += (int64_t)(u->rate * (now - u->tokens_at) / 1000);
+	if (u->tokens > (int64_t)u->rate)
+		u->tokens = (int64_t)u->rate;
+	u->tokens_at = now;
+	if (u->tokens >= 0)
+		return 0;
+	return ((uint64_t)-u->tokens * 1000 + u->rate - 1) / u->rate;
+}
+
+void uplink_set_rate(struct uplink *u, uint64_t bytes_per_s)
+{
+	if (bytes_per_s == u->rate)
+		return;
+	u->rate = bytes_per_s;
+	u->tokens = (int64_t)bytes_per_s;
+	u->tokens_at = uv_now(u->loop);
+}
+
+/* Decides what to do next; runs from the loop (timers, answers). */
+static void pump(struct uplink *u)
+{
+	uint64_t wait;
+
+	if (u->stopping || u->state == UPLINK_WAITING)
+		return;
+	if (u->path[0] != '\0')
+		return;         /* a request in flight */
+	if (!scan_outbox(u)) {
+		schedule(u, u->o.rescan_ms, UPLINK_IDLE);
+		return;
+	}
+	if (u->cur != 0 && uv_now(u->loop) - u->away_since >= u->o.failback_ms) {
+		/* Time to see whether the primary is back: drop the
+		 * connection to this one between requests. */
+		conn_drop(u);
+		u->cur = 0;
+		u->failed_in_row = 0;
+		u->away_since = uv_now(u->loop);
+		snprintf(u->reason, sizeof(u->reason), "probing the primary again");
+	}
+	if (u->conn == NULL) {
+		u->path[0] = '\0';      /* rescanned once connected */
+		conn_open(u);
+		return;
+	}
+	if (!u->conn->established) {
+		u->path[0] = '\0';
+		return;
+	}
+	wait = rate_wait_ms(u);
+	if (wait > 0) {
+		u->path[0] = '\0';     /* rescanned after: P0 may have arrived */
+		u->rate_waits++;
+		schedule(u, wait, UPLINK_WAITING);
+		return;
+	}
+	send_next(u);
+	if (u->rate > 0 && u->path[0] != '\0')
+		u->tokens -= (int64_t)u->req.len;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static char *dup_str(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+int uplink_create(struct uplink **out, uv_loop_t *loop, const struct uplink_opts *o,
+		  char *err, size_t errlen)
+{
+	struct uplink *u;
+	size_t i;
+	int rc = -EINVAL;
+
+	*out = NULL;
+	if (o->n_endpoints < 1 || o->n_endpoints > UPLINK_MAX_ENDPOINTS || o->n_lanes < 1 ||
+	    o->n_lanes > UPLINK_MAX_LANES || o->outbox_dir == NULL || o->ca_file == NULL ||
+	    o->cert_file == NULL || o->key_file == NULL) {
+		snprintf(err, errlen, "uplink: 1..%d endpoints, 1..%d lanes, an outbox, a CA, "
+			 "a certificate and a key are needed", UPLINK_MAX_ENDPOINTS,
+			 UPLINK_MAX_LANES);
+		return -EINVAL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return -ENOMEM;
+	u->loop = loop;
+	buf_init(&u->req);
+	u->o = *o;
+	u->o.endpoints = NULL;
+	u->o.lanes = NULL;
+#define DEF(f, d) do { if (u->o.f == 0) u->o.f = (d); } while (0)
+	DEF(connect_timeout_ms, UPLINK_CONNECT_TIMEOUT_DEFAULT);
+	DEF(handshake_timeout_ms, UPLINK_HANDSHAKE_TIMEOUT_DEFAULT);
+	DEF(response_timeout_ms, UPLINK_RESPONSE_TIMEOUT_DEFAULT);
+	DEF(backoff_base_ms, UPLINK_BACKOFF_BASE_DEFAULT);
+	DEF(backoff_cap_ms, UPLINK_BACKOFF_CAP_DEFAULT);
+	DEF(rescan_ms, UPLINK_RESCAN_DEFAULT);
+	DEF(failback_ms, UPLINK_FAILBACK_DEFAULT);
+#undef DEF
+	u->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)u;
+	if (u->rng == 0)
+		u->rng = 1;
+	u->n_ep = o->n_endpoints;
+	rc = -ENOMEM;
+	for (i = 0; i < u->n_ep; i++) {
+		const struct uplink_endpoint *e = &o->endpoints[i];
+
+		if (e->host == NULL || e->host[0] == '\0' || e->port == 0) {
+			snprintf(err, errlen, "uplink: endpoint %zu has no host or port", i + 1);
+			rc = -EINVAL;
+			goto out;
+		}
+		u->ep[i].host = dup_str(e->host);
+		u->ep[i].sni = dup_str(e->sni != NULL ? e->sni : e->host);
+		u->ep[i].port = e->port;
+		if (u->ep[i].host == NULL || u->ep[i].sni == NULL)
+			goto out;
+	}
+	u->n_lanes = o->n_lanes;
+	for (i = 0; i < u->n_lanes; i++) {
+		u->lanes[i] = dup_str(o->lanes[i]);
+		if (u->lanes[i] == NULL)
+			goto out;
+	}
+	u->outbox = dup_str(o->outbox_dir);
+	if (u->outbox == NULL)
+		goto out;
+	rc = tls_client_ctx_create(&u->tls, o->ca_file, o->cert_file, o->key_file, err, errlen);
+	if (rc < 0)
+		goto out;
+	snprintf(u->reason, sizeof(u->reason), "not started");
+	*out = u;
+	return 0;
+out:
+	uplink_destroy(u);
+	return rc;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct uplink *u = h->data;
+
+	u->open_handles--;
+}
+
+int uplink_start(struct uplink *u)
+{
+	if (u->started)
+		return -EALREADY;
+	uv_timer_init(u->loop, &u->wake);
+	uv_timer_init(u->loop, &u->deadline);
+	u->wake.data = u;
+	u->deadline.data = u;
+	u->open_handles += 2;
+	u->started = true;
+	u->state = UPLINK_IDLE;
+	uplink_set_rate(u, u->o.rate_bytes_per_s);
+	snprintf(u->reason, sizeof(u->reason), "starting with the primary");
+	schedule(u, 0, UPLINK_IDLE);
+	return 0;
+}
+
+void uplink_kick(struct uplink *u)
+{
+	if (u->started && !u->stopping && u->state == UPLINK_IDLE && u->path[0] == '\0')
+		schedule(u, 0, UPLINK_IDLE);
+}
+
+void uplink_stop(struct uplink *u)
+{
+	if (!u->started || u->stopping)
+		return;
+	u->stopping = true;
+	if (u->conn != NULL && u->conn->tls != NULL)
+		tls_client_close_notify(u->conn->tls);
+	conn_drop(u);
+	uv_close((uv_handle_t *)&u->wake, on_timer_closed);
+	uv_close((uv_handle_t *)&u->deadline, on_timer_closed);
+	u->state = UPLINK_STOPPED;
+}
+
+bool uplink_closed(const struct uplink *u)
+{
+	return u->open_handles == 0;
+}
+
+void uplink_destroy(struct uplink *u)
+{
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < UPLINK_MAX_ENDPOINTS; i++) {
+		free(u->ep[i].host);
+		free(u->ep[i].sni);
+	}
+	for (i = 0; i < UPLINK_MAX_LANES; i++)
+		free(u->lanes[i]);
+	free(u->outbox);
+	tls_client_ctx_destroy(u->tls);
+	buf_free(&u->req);
+	free(u);
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+void uplink_get_stats(const struct uplink *u, struct uplink_stats *st)
+{
+	size_t i;
+	uint64_t now = uv_now(u->loop);
+
+	memset(st, 0, sizeof(*st));
+	st->state = u->state;
+	st->active = u->conn != NULL && u->conn->established ? (int)u->cur : -1;
+	snprintf(st->active_reason, sizeof(st->active_reason), "%s", u->reason);
+	st->batches_acked = u->acked;
+	st->batches_quarantined = u->quarantined;
+	st->local_errors = u->local_errors;
+	st->rate_waits = u->rate_waits;
+	st->rate_bytes_per_s = u->rate;
+	if (u->state == UPLINK_WAITING && u->wait_until > now)
+		st->next_attempt_ms = (uint32_t)(u->wait_until - now);
+	st->n_endpoints = u->n_ep;
+	for (i = 0; i < u->n_ep; i++) {
+		st->ep[i] = u->ep[i].st;
+		st->ep[i].state = ep_state_names[u->ep[i].state];
+	}
+}
+
+int uplink_stats_json(const struct uplink *u, struct buf *out)
+{
+	struct uplink_stats st;
+	struct jsonw w;
+	char name[300];
+	size_t i;
+
+	uplink_get_stats(u, &st);
+	jsonw_init(&w, out);
+	jsonw_object_open(&w);
+	jsonw_kv_cstr(&w, "state", uplink_state_name(st.state));
+	jsonw_kv_int(&w, "active", st.active);
+	jsonw_kv_cstr(&w, "active_reason", st.active_reason);
+	jsonw_kv_uint(&w, "batches_acked", st.batches_acked);
+	jsonw_kv_uint(&w, "batches_quarantined", st.batches_quarantined);
+	jsonw_kv_uint(&w, "local_errors", st.local_errors);
+	jsonw_kv_uint(&w, "next_attempt_ms", st.next_attempt_ms);
+	jsonw_kv_uint(&w, "rate_bytes_per_s", st.rate_bytes_per_s);
+	jsonw_kv_uint(&w, "rate_waits", st.rate_waits);
+	jsonw_key(&w, "endpoints");
+	jsonw_array_open(&w);
+	for (i = 0; i < st.n_endpoints; i++) {
+		const struct uplink_ep_stats *e = &st.ep[i];
+
+		ep_name(&u->ep[i], name, sizeof(name));
+		jsonw_object_open(&w);
+		jsonw_kv_cstr(&w, "endpoint", name);
+		jsonw_kv_cstr(&w, "sni", u->ep[i].sni);
+		jsonw_kv_cstr(&w, "state", e->state);
+		jsonw_kv_cstr(&w, "last_error", e->last_error);
+		jsonw_kv_uint(&w, "connects", e->connects);
+		jsonw_kv_uint(&w, "failures", e->failures);
+		jsonw_kv_uint(&w, "batches_sent", e->batches_sent);
+		jsonw_kv_uint(&w, "batches_acked", e->batches_acked);
+		jsonw_kv_uint(&w, "batches_quarantined", e->batches_quarantined);
+		jsonw_kv_uint(&w, "backoffs", e->backoffs);
+		jsonw_kv_uint(&w, "bytes_out", e->bytes_out);
+		jsonw_kv_uint(&w, "bytes_in", e->bytes_in);
+		jsonw_object_close(&w);
+	}
+	jsonw_array_close(&w);
+	jsonw_object_close(&w);
+	return jsonw_finish(&w);
+}
