@@ -12,15 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <http_parser.h>
-
 #include "batch.h"
 #include "jsonw.h"
 #include "tls_client.h"
-
-#define RESP_BODY_KEEP 200     /* bytes of an error answer kept for words */
-#define HDR_NAME_MAX 32
-#define HDR_VALUE_MAX 128
+#include "uplink_http.h"
 
 enum ep_state { EP_IDLE, EP_CONNECTING, EP_HANDSHAKE, EP_CONNECTED, EP_FAILED };
 static const char *const ep_state_names[] = {
@@ -48,16 +43,7 @@ struct conn {
 	bool tcp_open, gai_pending, established;
 	struct endpoint *ep;
 	struct tls_client *tls;
-	http_parser parser;
-	char hdr_name[HDR_NAME_MAX];
-	size_t hdr_name_len;
-	bool in_retry_after;
-	char retry_after[HDR_VALUE_MAX];
-	size_t retry_after_len;
-	char body[RESP_BODY_KEEP + 1];
-	size_t body_len;
-	bool done;              /* the answer is complete */
-	bool keep_alive;
+	struct uplink_resp resp;        /* the answer to the request in flight */
 	uint8_t rbuf[65536];
 };
 
@@ -369,93 +355,6 @@ static int conn_send(void *arg, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* ---- HTTP answers (http-parser callbacks) ----------------------------------- */
-
-static int on_msg_begin(http_parser *p)
-{
-	struct conn *c = p->data;
-
-	c->hdr_name_len = 0;
-	c->retry_after_len = 0;
-	c->body_len = 0;
-	c->in_retry_after = false;
-	return 0;
-}
-
-static int on_hdr_field(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-
-	/* A field name may come in pieces; a value ends the previous name. */
-	if (c->in_retry_after || c->hdr_name_len == SIZE_MAX) {
-		c->hdr_name_len = 0;
-		c->in_retry_after = false;
-	}
-	if (c->hdr_name_len + len < sizeof(c->hdr_name)) {
-		memcpy(c->hdr_name + c->hdr_name_len, at, len);
-		c->hdr_name_len += len;
-	} else {
-		c->hdr_name_len = sizeof(c->hdr_name) - 1;  /* too long: no match */
-		c->hdr_name[0] = '\0';
-	}
-	return 0;
-}
-
-static int on_hdr_value(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-
-	if (c->hdr_name_len != SIZE_MAX) {
-		c->in_retry_after = c->hdr_name_len == 11 &&
-				    strncasecmp(c->hdr_name, "retry-after", 11) == 0;
-		c->hdr_name_len = SIZE_MAX;   /* next field starts a new name */
-	}
-	if (c->in_retry_after && c->retry_after_len + len < sizeof(c->retry_after)) {
-		memcpy(c->retry_after + c->retry_after_len, at, len);
-		c->retry_after_len += len;
-	}
-	return 0;
-}
-
-static int on_hdrs_done(http_parser *p)
-{
-	struct conn *c = p->data;
-
-	c->hdr_name_len = 0;
-	c->in_retry_after = false;
-	return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-	struct conn *c = p->data;
-	size_t room = RESP_BODY_KEEP - c->body_len;
-
-	if (len > room)
-		len = room;
-	memcpy(c->body + c->body_len, at, len);
-	c->body_len += len;
-	return 0;
-}
-
-static int on_msg_done(http_parser *p)
-{
-	struct conn *c = p->data;
-
-	c->done = true;
-	c->keep_alive = http_should_keep_alive(p) != 0;
-	return 0;
-}
-
-static const http_parser_settings http_cbs = {
-	.on_message_begin = on_msg_begin,
-	.on_header_field = on_hdr_field,
-	.on_header_value = on_hdr_value,
-	.on_headers_complete = on_hdrs_done,
-	.on_body = on_body,
-	.on_message_complete = on_msg_done,
-};
-
 /* ---- the outbox ------------------------------------------------------------ */
 
 static bool is_batch_name(const char *n)
@@ -610,9 +509,7 @@ static void send_next(struct uplink *u)
 		schedule(u, rc == -ENOENT ? 0 : u->o.rescan_ms, UPLINK_IDLE);
 		return;
 	}
-	http_parser_init(&c->parser, HTTP_RESPONSE);
-	c->parser.data = c;
-	c->done = false;
+	uplink_resp_start(&c->resp);
 	u->state = UPLINK_SENDING;
 	uv_timer_start(&u->deadline, on_deadline, u->o.response_timeout_ms, 0);
 	if (tls_client_write(c->tls, u->req.data, u->req.len) < 0) {
@@ -625,12 +522,11 @@ static void send_next(struct uplink *u)
 static void on_answer(struct uplink *u, struct conn *c)
 {
 	struct endpoint *ep = c->ep;
-	int status = c->parser.status_code;
+	int status = c->resp.status;
 	uint64_t ms;
 	char why[400];
 
 	uv_timer_stop(&u->deadline);
-	c->body[c->body_len] = '\0';
 	switch (uplink_classify(status)) {
 	case UPLINK_ACKED:
 		/* No fsync of the lane directory: an unlink lost in a crash
@@ -645,30 +541,29 @@ static void on_answer(struct uplink *u, struct conn *c)
 		break;
 	case UPLINK_BACK_OFF:
 		ep->st.backoffs++;
-		if (uplink_parse_retry_after(c->retry_after, c->retry_after_len,
-					     (int64_t)time(NULL), &ms) < 0)
+		if (uplink_resp_retry_after(&c->resp, (int64_t)time(NULL), &ms) < 0)
 			ms = uplink_backoff_ms(u->attempt++, u->o.backoff_base_ms,
 					       u->o.backoff_cap_ms, rng_next(u));
 		snprintf(ep->st.last_error, sizeof(ep->st.last_error),
 			 "SOC busy: HTTP %d, retrying in %llu ms", status, (unsigned long long)ms);
 		u->path[0] = '\0';
-		if (!c->keep_alive)
+		if (!c->resp.keep_alive)
 			conn_drop(u);
 		schedule(u, ms, UPLINK_WAITING);
 		return;
 	case UPLINK_QUARANTINE:
 		say(why, sizeof(why), "HTTP %d from %s:%u: %s", status, ep->host, ep->port,
-			 c->body);
+			 c->resp.body);
 		say(ep->st.last_error, sizeof(ep->st.last_error),
 			 "batch %s/%s refused, quarantined: %s", u->lane, u->name, why);
 		quarantine(u, why);
 		ep->st.batches_quarantined++;
 		break;
 	case UPLINK_FAILED:
-		endpoint_failed(u, "SOC answered HTTP %d: %s", status, c->body);
+		endpoint_failed(u, "SOC answered HTTP %d: %s", status, c->resp.body);
 		return;
 	}
-	if (!c->keep_alive)
+	if (!c->resp.keep_alive)
 		conn_drop(u);
 	schedule(u, 0, UPLINK_IDLE);
 }
@@ -703,7 +598,7 @@ static void conn_process(struct conn *c)
 {
 	struct uplink *u = c->u;
 	size_t used;
-	int n;
+	int n, rc;
 
 	for (;;) {
 		n = tls_client_read(c->tls, c->rbuf, sizeof(c->rbuf));
@@ -726,18 +621,30 @@ static void conn_process(struct conn *c)
 		if (n == 0)
 			break;
 		if (u->path[0] == '\0') {
+			c->ep->st.bad_answers++;
 			endpoint_failed(u, "%s:%u sent data nobody asked for", c->ep->host,
 					c->ep->port);
 			return;
 		}
-		used = http_parser_execute(&c->parser, &http_cbs, (const char *)c->rbuf, (size_t)n);
-		if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || used != (size_t)n) {
+		rc = uplink_resp_feed(&c->resp, c->rbuf, (size_t)n, &used);
+		if (rc < 0) {
+			c->ep->st.bad_answers++;
 			endpoint_failed(u, "bad HTTP answer from %s:%u: %s", c->ep->host, c->ep->port,
-					http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+					rc == -EBADMSG ? http_errno_description(
+						HTTP_PARSER_ERRNO(&c->resp.parser)) :
+					uplink_resp_strerror(rc));
 			return;
 		}
-		if (c->done) {
+		if (rc == 1) {
 			on_answer(u, c);
+			/* One request is in flight at a time, so bytes after
+			 * its answer answer nothing: the stream can no longer
+			 * be trusted to line up with our requests. */
+			if (used < (size_t)n && c->u != NULL) {
+				c->ep->st.bad_answers++;
+				endpoint_failed(u, "%s:%u sent data nobody asked for", c->ep->host,
+						c->ep->port);
+			}
 			return;
 		}
 	}
@@ -855,6 +762,7 @@ static void conn_open(struct uplink *u)
 	c->owner = u;
 	c->u = u;
 	c->ep = ep;
+	uplink_resp_init(&c->resp, 0, 0);       /* the default limits */
 	c->refs = 1;            /* the uplink's, dropped by conn_drop */
 	u->open_handles++;
 	u->conn = c;
@@ -1154,6 +1062,7 @@ int uplink_stats_json(const struct uplink *u, struct buf *out)
 		jsonw_kv_uint(&w, "batches_acked", e->batches_acked);
 		jsonw_kv_uint(&w, "batches_quarantined", e->batches_quarantined);
 		jsonw_kv_uint(&w, "backoffs", e->backoffs);
+		jsonw_kv_uint(&w, "bad_answers", e->bad_answers);
 		jsonw_kv_uint(&w, "bytes_out", e->bytes_out);
 		jsonw_kv_uint(&w, "bytes_in", e->bytes_in);
 		jsonw_object_close(&w);

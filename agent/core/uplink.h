@@ -5,7 +5,8 @@
  * (tls_client), driven by a libuv loop. The uplink takes the oldest batch
  * of the highest-priority lane that has one (strict priority: lanes are
  * given in priority order, P0 first), POSTs it to /v1/batches, and acts
- * on the answer (uplink_classify):
+ * on the answer (uplink_classify; the answer itself is parsed, with
+ * bounded sizes, by uplink_http.h):
  *
  *   2xx, 409      acknowledged: the batch file is deleted
  *   429, 503      back off for Retry-After (RFC 9110 section 10.2.3), or
@@ -118,6 +119,8 @@ struct uplink_ep_stats {
 	uint64_t backoffs;          /* 429/503 answers */
 	uint64_t bytes_out;         /* TLS bytes written */
 	uint64_t bytes_in;          /* TLS bytes read */
+	uint64_t bad_answers;       /* malformed, oversized or unsolicited
+	                             * answers (uplink_http.h) */
 };
 
 struct uplink_stats {

@@ -1,15 +1,19 @@
 /* uplink: the pure parts -- answer classification (docs/soc-api.md),
- * full-jitter backoff bounds, and Retry-After (RFC 9110 section 10.2.3). */
+ * full-jitter backoff bounds, Retry-After (RFC 9110 section 10.2.3), and
+ * the response parser (uplink_http.h, RFC 9112) with one test per
+ * malformed case. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "uplink.h"
+#include "uplink_http.h"
 
 static void test_classify(void **state)
 {
@@ -120,6 +124,221 @@ static void test_retry_after(void **state)
 	ra_bad("Thu, 29 Feb 2023 00:00:00 GMT");
 }
 
+/* ---- uplink_http ------------------------------------------------------------ */
+
+/* Feeds `msg` in pieces of `piece` bytes (0 = whole) to a freshly armed
+ * parser; returns the last result and the bytes consumed in `*taken`. */
+static int resp_feed(struct uplink_resp *r, const char *msg, size_t piece, size_t *taken)
+{
+	size_t len = strlen(msg), off = 0, n, used;
+	int rc = 0;
+
+	*taken = 0;
+	while (off < len) {
+		n = piece == 0 || piece > len - off ? len - off : piece;
+		rc = uplink_resp_feed(r, msg + off, n, &used);
+		if (rc < 0)
+			return rc;
+		*taken += used;
+		off += n;
+		if (rc == 1)
+			break;
+	}
+	return rc;
+}
+
+/* `msg` must give `want` (1 or an error) whole, byte by byte and in
+ * 7-byte pieces, with limits of `max_header` and `max_body` bytes. */
+static void resp_expect(const char *msg, size_t max_header, size_t max_body, int want,
+			struct uplink_resp *out)
+{
+	static const size_t pieces[] = { 0, 1, 7 };
+	size_t i, taken;
+
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		uplink_resp_init(out, max_header, max_body);
+		uplink_resp_start(out);
+		assert_int_equal(resp_feed(out, msg, pieces[i], &taken), want);
+		if (want == 1)
+			assert_int_equal(taken, strlen(msg));
+	}
+}
+
+static void resp_bad(const char *msg, int want)
+{
+	struct uplink_resp r;
+
+	resp_expect(msg, 0, 0, want, &r);
+}
+
+static void test_resp_ok(void **state)
+{
+	struct uplink_resp r;
+	uint64_t ms;
+
+	(void)state;
+	resp_expect("HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"stored\":true}",
+		    0, 0, 1, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(r.keep_alive);
+	assert_string_equal(r.body, "{\"stored\":true}");
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -ENOENT);
+	assert_int_equal(uplink_classify(r.status), UPLINK_ACKED);
+
+	resp_expect("HTTP/1.1 409 Conflict\r\nContent-Length: 3\r\n\r\ndup", 0, 0, 1, &r);
+	assert_int_equal(r.status, 409);
+	assert_string_equal(r.body, "dup");
+
+	resp_expect("HTTP/1.1 503 Busy\r\nretry-AFTER:  120 \r\nContent-Length: 0\r\n\r\n",
+		    0, 0, 1, &r);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), 0);
+	assert_int_equal(ms, 120000);
+
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+		    "Content-Length: 0\r\n\r\n", 0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 784111777 - 30, &ms), 0);
+	assert_int_equal(ms, 30000);
+
+	/* Chunked, with an extension and a trailer (which is ignored). */
+	resp_expect("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "4;x=y\r\nbad \r\n5\r\nbatch\r\n0\r\nRetry-After: 9\r\n\r\n", 0, 0, 1, &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(r.body, "bad batch");
+	assert_true(r.keep_alive);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -ENOENT);
+
+	resp_expect("HTTP/1.1 429 Slow\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+		    0, 0, 1, &r);
+	assert_false(r.keep_alive);
+	resp_expect("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 0, 1, &r);
+	assert_false(r.keep_alive);
+
+	/* Only the first UPLINK_RESP_BODY_KEEP bytes are kept. */
+	{
+		char msg[600];
+		int n = snprintf(msg, sizeof(msg), "HTTP/1.1 500 Oops\r\nContent-Length: 300\r\n\r\n");
+
+		memset(msg + n, 'e', 300);
+		msg[n + 300] = '\0';
+		resp_expect(msg, 0, 0, 1, &r);
+		assert_int_equal(r.body_len, UPLINK_RESP_BODY_KEEP);
+		assert_int_equal(strlen(r.body), UPLINK_RESP_BODY_KEEP);
+	}
+}
+
+static void test_resp_retry_after_bad(void **state)
+{
+	struct uplink_resp r;
+	uint64_t ms = 1;
+
+	(void)state;
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nRetry-After: 2\r\n"
+		    "Content-Length: 0\r\n\r\n", 0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -EINVAL);
+	assert_int_equal(ms, 0);
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After: soon\r\nContent-Length: 0\r\n\r\n",
+		    0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -EINVAL);
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After: \r\nContent-Length: 0\r\n\r\n",
+		    0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -EINVAL);
+	/* Longer than any valid value: refused, not cut to a valid one. */
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After: 1                                   "
+		    "                                  0\r\nContent-Length: 0\r\n\r\n", 0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -EINVAL);
+	/* A longer name that starts the same is another field. */
+	resp_expect("HTTP/1.1 503 Busy\r\nRetry-After-Not: 5\r\nContent-Length: 0\r\n\r\n",
+		    0, 0, 1, &r);
+	assert_int_equal(uplink_resp_retry_after(&r, 0, &ms), -ENOENT);
+}
+
+static void test_resp_malformed(void **state)
+{
+	(void)state;
+	resp_bad("\x16\x03\x01\x02\x00\x01\x00", -EBADMSG);      /* TLS, not HTTP */
+	resp_bad("GET / HTTP/1.1\r\n\r\n", -EBADMSG);            /* a request */
+	resp_bad("HTTP/1.1 2x0 OK\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 50 Oops\r\nContent-Length: 0\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 1000 Oops\r\nContent-Length: 0\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/9.1 200 OK\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", -EBADMSG);
+	resp_bad("XTTP/1.1 200 OK\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nX\001: 1\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nX: a\001b\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+		 -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", -EBADMSG);
+	resp_bad("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "0\r\n\r\n", -EBADMSG);      /* both framings: smuggling */
+	resp_bad("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "fffffffffffffffffff\r\n", -EBADMSG);
+}
+
+static void test_resp_oversize(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody";
+	struct uplink_resp r;
+	char msg[9100];
+	size_t head = strlen(ok) - 4;
+
+	(void)state;
+	/* The head may be as long as the limit, not longer; a head with a
+	 * bad byte past the limit is too long first. */
+	resp_expect(ok, head - 1, 0, 1, &r);    /* the last LF starts the body */
+	resp_expect(ok, head - 2, 0, -EMSGSIZE, &r);
+	resp_expect("HTTP/1.1 200 OK\r\nX-Pad: aaaaaaaaaaaa\001\r\n\r\n", 20, 0, -EMSGSIZE, &r);
+	resp_expect("HTTP/1.1 200 OK\r\nX-Pad: a\001aaaaaaaaaaaa\r\n\r\n", 40, 0, -EBADMSG, &r);
+	/* The body counts on the wire, from the head's last LF on. */
+	resp_expect(ok, 0, 5, 1, &r);
+	resp_expect(ok, 0, 4, -EMSGSIZE, &r);
+	resp_expect("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "1;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n0\r\n\r\n",
+		    0, 32, -EMSGSIZE, &r);
+	/* The default limits hold without being asked for. */
+	snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\nX-Pad: %08999d\r\n\r\n", 0);
+	resp_bad(msg, -EMSGSIZE);
+}
+
+static void test_resp_unasked(void **state)
+{
+	static const char two[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+				  "HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\n\r\n";
+	struct uplink_resp r;
+	size_t used, first = strlen(two) - strlen(strstr(two + 1, "HTTP/"));
+
+	(void)state;
+	/* Nothing armed: a response to no request. */
+	uplink_resp_init(&r, 0, 0);
+	assert_int_equal(uplink_resp_feed(&r, "", 0, &used), 0);
+	assert_int_equal(uplink_resp_feed(&r, two, strlen(two), &used), -EPROTO);
+	assert_int_equal(used, 0);
+
+	/* Two answers to one request: the first is taken, the rest refused,
+	 * and the error sticks until the parser is armed again. */
+	uplink_resp_start(&r);
+	assert_int_equal(uplink_resp_feed(&r, two, strlen(two), &used), 1);
+	assert_int_equal(used, first);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(uplink_resp_feed(&r, two + used, strlen(two) - used, &used), -EPROTO);
+	assert_int_equal(uplink_resp_feed(&r, "", 0, &used), -EPROTO);
+
+	/* Armed again (a second request went out), the second is fine. */
+	uplink_resp_start(&r);
+	assert_int_equal(uplink_resp_feed(&r, two + first, strlen(two) - first, &used), 1);
+	assert_int_equal(r.status, 409);
+	assert_int_equal(r.body_len, 0);
+
+	/* An error sticks too. */
+	uplink_resp_start(&r);
+	assert_int_equal(uplink_resp_feed(&r, "XTTP", 4, &used), -EBADMSG);
+	assert_int_equal(uplink_resp_feed(&r, two, strlen(two), &used), -EBADMSG);
+	assert_string_equal(uplink_resp_strerror(-EPROTO), "data nobody asked for");
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -135,6 +354,11 @@ int main(void)
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_resp_ok),
+		cmocka_unit_test(test_resp_retry_after_bad),
+		cmocka_unit_test(test_resp_malformed),
+		cmocka_unit_test(test_resp_oversize),
+		cmocka_unit_test(test_resp_unasked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
