@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "config.h"
 #include "log.h"
+#include "seal_uplink.h"
 
 static void usage(FILE *f)
 {
@@ -94,7 +95,10 @@ static int drop_privileges(const char *user, const struct ward_config *cfg)
 	chown_uid = pw->pw_uid;
 	chown_gid = pw->pw_gid;
 	if (chown(".", pw->pw_uid, pw->pw_gid) < 0 ||
-	    nftw(cfg->spool.dir, chown_one, 16, FTW_PHYS) != 0) {
+	    nftw(cfg->spool.dir, chown_one, 16, FTW_PHYS) != 0 ||
+	    /* The sealer rewrites CHAIN and the uplink deletes batches. */
+	    (access(cfg->uplink.outbox, F_OK) == 0 &&
+	     nftw(cfg->uplink.outbox, chown_one, 16, FTW_PHYS) != 0)) {
 		log_error("cannot hand the state directory to %s: %s", user, strerror(errno));
 		return -errno;
 	}
@@ -163,6 +167,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check) {
+		/* The YAML check cannot know whether the key files exist, but a
+		 * field engineer running --check-config before a restart wants
+		 * to hear it now rather than find it in wardctl status later.
+		 * (The running agent does not refuse to start on it: syslog
+		 * is still collected, and the error shows in status.) */
+		rc = seal_uplink_check_files(cfg, msg, sizeof(msg));
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", cfg_arg ? cfg_arg : "(compiled-in defaults)", msg);
+			config_free(cfg);
+			return 2;
+		}
 		if (cfg_arg != NULL && access(cfg_arg, F_OK) < 0 && errno == ENOENT)
 			printf("%s: not found; the compiled-in defaults apply\n", cfg_arg);
 		else

@@ -26,6 +26,7 @@
 #include "ipc.h"
 #include "jsonw.h"
 #include "log.h"
+#include "seal_uplink.h"
 #include "spool.h"
 
 #define RESTART_MIN_MS 500
@@ -44,6 +45,7 @@ struct supervisor {
 	char last_reload[400];
 
 	struct spool_lane *lane;      /* "agent", P0 */
+	struct seal_uplink *su;       /* sealers and uplink; holds the keys */
 	struct spool_usage usage;
 	struct ctl_server ctl;
 
@@ -169,10 +171,11 @@ static void heartbeat_timer_cb(uv_timer_t *t)
 	/* The SOC sees the same view a field engineer gets from wardctl,
 	 * minus the per-source detail, which logs already carry. */
 	time_format_rfc3339_us(ts, clock_wall_us());
-	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?}",
+	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?}",
 			"type", "status", "ts", ts, "device", s->cfg->agent.device_id,
 			"agent", json_object_get(st, "agent"),
 			"receivers", json_object_get(st, "receivers"),
+			"uplink", json_object_get(st, "uplink"),
 			"losses", json_object_get(st, "losses"),
 			"errors", json_object_get(st, "errors"));
 	if (rec != NULL) {
@@ -450,6 +453,9 @@ static void supervisor_reload(struct supervisor *s)
 	    strcmp(cfg->agent.control_socket, s->cfg->agent.control_socket) != 0)
 		log_warn("reload: agent.state_dir, agent.control_socket and spool.dir "
 			 "take effect at the next restart");
+	/* Before the old config is freed: apply compares the two. */
+	if (s->su != NULL)
+		(void)seal_uplink_apply(s->su, cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
 	buf_free(&s->cfg_text);
@@ -605,7 +611,11 @@ static json_t *status_json(struct supervisor *s)
 		"dropped_kernel", (json_int_t)s->dropped_kernel,
 		"dropped_spool", (json_int_t)s->dropped_spool,
 		"recent", s->recent_losses));
+	if (s->su != NULL)
+		json_object_set_new(root, "uplink", seal_uplink_status(s->su));
 	add_errors(s, errors);
+	if (s->su != NULL)
+		seal_uplink_errors(s->su, errors);
 	json_object_set_new(root, "errors", errors);
 	return root;
 }
@@ -666,6 +676,8 @@ static void supervisor_stop(struct supervisor *s)
 	}
 	s->stopping = 1;
 	log_info("stopping");
+	/* A request in flight stays in the outbox and is resent next time. */
+	seal_uplink_stop(s->su);
 	uv_timer_stop(&s->restart_timer);
 	if (s->child_state == CHILD_RUNNING)
 		uv_process_kill(&s->child, SIGTERM);
@@ -687,7 +699,7 @@ static void prepare_check_cb(uv_timer_t *t)
 
 	/* Finish once the receivers have exited and their handle is closed. */
 	if (s->stopping && s->child_state != CHILD_RUNNING && !s->child_handle_open &&
-	    !s->ipc_open)
+	    !s->ipc_open && seal_uplink_closed(s->su))
 		supervisor_finish(s);
 }
 
@@ -760,9 +772,17 @@ int supervisor_main(const char *cfg_path, struct ward_config *cfg, const char *a
 		 WARD_VERSION, cfg_path ? cfg_path : "(compiled-in defaults)", cfg->spool.dir,
 		 cfg->agent.control_socket);
 	child_spawn(&s);
+	/* The sealers and the uplink start after the receivers were spawned
+	 * (and are re-spawned only by exec): see seal_uplink.c on why the
+	 * device key never reaches a parser of untrusted input. */
+	if (seal_uplink_create(&s.su, s.loop) < 0)
+		log_error("uplink: out of memory; nothing is sealed or sent");
+	else
+		(void)seal_uplink_apply(s.su, s.cfg);
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	log_info("stopped");
 out:
+	seal_uplink_destroy(s.su);
 	spool_lane_close(s.lane);
 	json_decref(s.child_status);
 	json_decref(s.recent_losses);

@@ -231,6 +231,60 @@ static void print_losses(json_t *st)
 		printf("  %" JSON_INTEGER_FORMAT " messages dropped because the spool was full\n", sp);
 }
 
+/* Which SOC endpoint is in use and why, each endpoint's state and last
+ * error, the outbox backlog and what the SOC acknowledged. */
+static void print_uplink(json_t *st)
+{
+	json_t *up = json_object_get(st, "uplink"), *eps, *e, *bl, *sealers, *sl;
+	char bytes[24], age[24], rate[32];
+	json_int_t sealed = 0;
+	size_t i;
+
+	if (up == NULL)
+		return;
+	if (!json_is_true(json_object_get(up, "enabled"))) {
+		printf("\nUplink: off (uplink.enabled is false): records stay in the spool\n");
+		return;
+	}
+	eps = json_object_get(up, "endpoints");
+	bl = json_object_get(up, "backlog");
+	sealers = json_object_get(up, "sealers");
+	if (jint(up, "rate_bytes_per_s"))
+		snprintf(rate, sizeof(rate), "%" JSON_INTEGER_FORMAT " bytes/s",
+			 jint(up, "rate_bytes_per_s"));
+	else
+		snprintf(rate, sizeof(rate), "unlimited");
+	printf("\nUplink: %s, rate limit %s\n", jstr(up, "state"), rate);
+	if (jint(up, "active") >= 0 && json_array_size(eps) > 0)
+		printf("  using %s: %s\n",
+		       jstr(json_array_get(eps, (size_t)jint(up, "active")), "endpoint"),
+		       jstr(up, "active_reason"));
+	else if (json_object_get(up, "active") != NULL)
+		printf("  no endpoint in use%s%s\n", jstr(up, "active_reason")[0] ? ": " : "",
+		       jstr(up, "active_reason"));
+	if (json_array_size(eps) > 0)
+		printf("  %-32s %-11s %9s %9s  %s\n", "ENDPOINT", "STATE", "ACKED", "FAILURES",
+		       "LAST ERROR");
+	json_array_foreach(eps, i, e)
+		printf("  %-32s %-11s %9" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %s\n",
+		       jstr(e, "endpoint"), jstr(e, "state"), jint(e, "batches_acked"),
+		       jint(e, "failures"), jstr(e, "last_error")[0] ? jstr(e, "last_error") : "-");
+	json_array_foreach(sealers, i, sl)
+		sealed += jint(sl, "batches");
+	human_bytes((double)jint(bl, "bytes"), bytes, sizeof(bytes));
+	human_age((double)jint(bl, "oldest_age_s"), age, sizeof(age));
+	printf("  backlog %" JSON_INTEGER_FORMAT " batches (%s) in %s", jint(bl, "batches"), bytes,
+	       jstr(up, "outbox"));
+	if (jint(bl, "batches"))
+		printf(", oldest %s", age);
+	printf("\n  sealed %" JSON_INTEGER_FORMAT " batches, acknowledged %" JSON_INTEGER_FORMAT
+	       ", quarantined %" JSON_INTEGER_FORMAT "\n", sealed, jint(up, "batches_acked"),
+	       jint(up, "batches_quarantined"));
+	if (jint(bl, "quarantined_files"))
+		printf("  %" JSON_INTEGER_FORMAT " files in %s/quarantine: batches the SOC refused\n",
+		       jint(bl, "quarantined_files"), jstr(up, "outbox"));
+}
+
 static int print_status(json_t *st)
 {
 	json_t *ag = json_object_get(st, "agent"), *rc = json_object_get(st, "receivers");
@@ -253,6 +307,7 @@ static int print_status(json_t *st)
 	print_sources(st);
 	print_snmp(st);
 	print_spool(st);
+	print_uplink(st);
 	print_losses(st);
 	printf("\nErrors: %s\n", json_array_size(errors) ? "" : "none");
 	json_array_foreach(errors, i, e)
@@ -394,7 +449,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: wardctl [-s SOCKET] COMMAND\n"
 		"\n"
-		"  status [--json]          inputs, log sources, spool, losses and errors;\n"
+		"  status [--json]          inputs, log sources, spool, uplink, losses and errors;\n"
 		"                           exit 0 when healthy, 1 when errors are listed\n"
 		"  reload                   re-read the configuration file (as SIGHUP)\n"
 		"  flush                    close the open spool segments now\n"
