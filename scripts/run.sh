@@ -1,31 +1,57 @@
 #!/bin/sh
-# make run: the main job on this machine, with the compiled-in defaults.
-# Starts ward-agent in run/ (spool and control socket live there), tells
-# you how to send it logs, and shows a status line until Ctrl-C.
+# make run: the main job on this machine, with the compiled-in defaults
+# plus the uplink to a local reference SOC. Makes the development PKI in
+# run/pki (tools/ward-devpki.sh) if absent, starts ward-soc on loopback
+# storing to run/soc, starts ward-agent in run/ (spool, outbox and control
+# socket live there) sealing and uploading to it, tells you how to send it
+# logs, and shows a status line until Ctrl-C, which stops both.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 run=$root/run
+device=dev-probe
+soc_addr=127.0.0.1:8443
 mkdir -p "$run"
 chmod 755 "$run"
+
+sh "$root/tools/ward-devpki.sh" "$run/pki" "$device" >/dev/null || exit 1
+pki=$run/pki
 
 # The defaults drop to 'nobody' when started as root; a developer's
 # checkout is often in a home directory nobody may enter, so run as the
 # invoking user here. The image's config uses the 'ward' user instead.
 cat >"$run/ward.yaml" <<YAML
-# Written by make run: the compiled-in defaults, run as $(id -un).
+# Written by make run: the compiled-in defaults, run as $(id -un), with
+# the uplink on to the local ward-soc and the development PKI in run/pki.
 agent:
   user: $(id -un)
+  device_id: $device
+uplink:
+  enabled: true
+  device_key: $pki/device-sign.key
+  soc_public_key: $pki/soc-seal.pub
+  ca: $pki/ca.pem
+  client_cert: $pki/device-tls.pem
+  client_key: $pki/device-tls.key
+  endpoints:
+    - { url: "https://$soc_addr", sni: localhost }
 YAML
+
+"$root/build/ward-soc" serve --listen "$soc_addr" --cert "$pki/soc-server.pem" \
+	--key "$pki/soc-server.key" --client-ca "$pki/ca.pem" --soc-key "$pki/soc-seal.key" \
+	--device-keys "$pki/devices" --store "$run/soc" >"$run/soc.log" 2>&1 &
+soc=$!
 
 cd "$run" || exit 1
 "$root/build/ward-agent" -c "$run/ward.yaml" >"$run/agent.log" 2>&1 &
 agent=$!
 stop() {
 	trap - INT TERM
-	printf '\nstopping ward-agent...\n'
+	printf '\nstopping ward-agent and ward-soc...\n'
 	kill -TERM "$agent" 2>/dev/null
 	wait "$agent"
-	echo "stopped. The spool is in run/spool; the agent's log is run/agent.log."
+	kill -TERM "$soc" 2>/dev/null
+	wait "$soc"
+	echo "stopped. The SOC's copy is in run/soc; the spool in run/spool; logs run/agent.log, run/soc.log."
 	exit 0
 }
 trap stop INT TERM
@@ -33,7 +59,11 @@ trap stop INT TERM
 i=0
 while ! "$root/build/wardctl" status --json >/dev/null 2>&1; do
 	if ! kill -0 "$agent" 2>/dev/null || [ $i -ge 100 ]; then
-		echo "ward-agent did not start:"; cat "$run/agent.log"; exit 1
+		echo "ward-agent did not start:"; cat "$run/agent.log"; kill "$soc" 2>/dev/null; exit 1
+	fi
+	if ! kill -0 "$soc" 2>/dev/null; then
+		echo "ward-soc did not start (is $soc_addr in use?):"; cat "$run/soc.log"
+		kill "$agent" 2>/dev/null; exit 1
 	fi
 	i=$((i + 1)); sleep 0.1
 done
@@ -42,6 +72,9 @@ cat <<MSG
 ward-agent is running in run/ with the compiled-in defaults:
   syslog on 127.0.0.1:5514 (UDP and TCP), SNMP traps on 127.0.0.1:10162 (UDP),
   spool in run/spool, control socket run/ward.sock
+It seals what it receives (zstd, AES-256-GCM, signed) and uploads it over
+mutual TLS to the reference SOC, ward-soc on $soc_addr, which stores it in
+run/soc/$device/<lane>.ndjson.
 
 Send it a log line from another terminal:
   logger -n 127.0.0.1 -P 5514 --tcp --rfc5424 -t demo "hello from \$(hostname)"
@@ -53,9 +86,9 @@ See it arrive:
   cd run && ../build/wardctl status          (inputs, sources, spool, errors)
   cd run && ../build/wardctl spool cat syslog (the records, as NDJSON)
   cd run && ../build/wardctl spool cat snmp
+  cat run/soc/$device/syslog.ndjson          (what reached the SOC, with its seq)
 
-The upload to the SOC (sealer, uplink, ward-soc) is not built yet; records
-stay in the spool. Ctrl-C stops.
+Ctrl-C stops both.
 MSG
 
 while kill -0 "$agent" 2>/dev/null; do
@@ -64,6 +97,8 @@ while kill -0 "$agent" 2>/dev/null; do
 		"  msg/s \([.syslog.listeners[]?.rate] | add // 0 | floor)" +
 		"  traps \(.snmp.counters.traps // 0)" +
 		"  spooled \([.spool.lanes[]? | select(.name == "syslog" or .name == "snmp") | .records // 0] | add // 0)" +
+		"  uploaded \(.uplink.batches_acked // 0) batches" +
+		"  backlog \(.uplink.backlog.batches)" +
 		"  spool \(.spool.used_bytes / 1048576 * 10 | floor / 10) MiB" +
 		"  sources \(.syslog.sources | length)" +
 		"  errors \(.errors | length)"' 2>/dev/null)
