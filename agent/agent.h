@@ -3,11 +3,12 @@
  *   supervisor  the process started by systemd or by hand: owns the
  *               configuration, the control socket, the P0 `agent` lane
  *               (loss and status records) and the spool budget; it starts
- *               the receiver process and restarts it if it dies. The
- *               sealer and uplink (with the device key) will live here.
+ *               the receiver process and restarts it if it dies. With
+ *               the uplink on, it also holds the device key and runs the
+ *               sealers and the uplink (seal_uplink.h).
  *   receivers   started by the supervisor as `ward-agent --receivers`
  *               with the IPC socket on fd 3: parses untrusted network
- *               input (syslog) and writes its own lanes. It never holds
+ *               input (syslog, SNMP) and writes its own lanes. It never holds
  *               key material (DESIGN.md, "Processes and privilege").
  */
 #ifndef WARD_AGENT_H
