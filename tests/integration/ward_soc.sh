@@ -2,8 +2,9 @@
 # ward-soc, the reference SOC ingest server, with curl and openssl as the
 # clients: mutual TLS, batches stored once, duplicates (409), tampered
 # batches quarantined (400), unknown devices (403), size limits, gaps,
-# keep-alive and pipelining, the 503 test hook, and a restart that keeps
-# de-duplicating.
+# keep-alive and pipelining, the 503 test hook, a restart that keeps
+# de-duplicating, record-by-record de-duplication of overlapping batches,
+# and a probe restarting at seq 1 (a new chain epoch).
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
 
@@ -197,12 +198,84 @@ soc_start
 expect_post "$T/b4.batch" 409
 cat "$T/b1.ndjson" "$T/b2.ndjson" "$T/b3.ndjson" "$T/b4.ndjson" | cmp -s - "$LANE" ||
 	fail "the unacknowledged tail was not cut when the lane was loaded"
+
+# rec NAME SEQ: appends a sealed-style record to $T/NAME.ndjson.
+rec() { printf '{"seq":%d,"msg":"<13>Nov 29 10:00:00 fw1 test: line %d"}\n' "$2" "$2" >>"$T/$1.ndjson"; }
+# dropped: the duplicate records dropped since this ward-soc started.
+dropped() { hj .duplicates_dropped; }
+
+note "an overlapping batch with gaps is de-duplicated record by record"
+: >"$T/o1.ndjson"; rec o1 11; rec o1 12; rec o1 13; rec o1 15
+seal o1 fw01 11 b4 15
+d0=$(dropped)
+expect_post "$T/o1.batch" 200
+[ "$(dropped)" = $((d0 + 2)) ] || fail "dropped $(dropped), want $((d0 + 2))"
+[ "$(stored)" = 10 ] || fail "$(stored) lines stored, want 10"
+[ "$(tail -2 "$LANE" | jq -s -c 'map(.seq)')" = "[13,15]" ] || fail "stored $(tail -2 "$LANE")"
+[ "$(hj .overlaps)" = 0 ] || fail "a batch whose lines all carry seqs counted as an overlap"
+
+note "lines not starting with {\"seq\":N fall back to their position and are counted"
+: >"$T/o2.ndjson"; rec o2 14
+printf '{"seq": 15,"msg":"a space: not the sealer'"'"'s prefix"}\n' >>"$T/o2.ndjson"
+rec o2 16
+printf '{"msg":"no seq, position 17"}\n' >>"$T/o2.ndjson"
+seal o2 fw01 14 o1
+expect_post "$T/o2.batch" 200
+[ "$(dropped)" = $((d0 + 4)) ] || fail "dropped $(dropped), want $((d0 + 4))"
+[ "$(hj .lines_without_seq)" = 2 ] || fail "lines without seq: $(hj .lines_without_seq)"
+# Kept: seq 16 and the line without a seq (position 17).
+tail -2 "$T/o2.ndjson" >"$T/o2.want"
+tail -2 "$LANE" | cmp -s - "$T/o2.want" || fail "stored $(tail -2 "$LANE")"
+
+note "an overlapping batch whose every record is stored already is a duplicate"
+: >"$T/o3.ndjson"; rec o3 16; rec o3 17
+seal o3 fw01 16 o2 20
+expect_post "$T/o3.batch" 409
+[ "$(dropped)" = $((d0 + 6)) ] || fail "dropped $(dropped), want $((d0 + 6))"
+[ "$(stored)" = 12 ] || fail "$(stored) lines stored, want 12"
+
+note "a line without a seq in an overlapping batch with gaps is kept and counted"
+: >"$T/o4.ndjson"; rec o4 17
+printf '{"type":"loss","lane":"syslog","records":3}\n' >>"$T/o4.ndjson"
+seal o4 fw01 17 o2 21
+expect_post "$T/o4.batch" 200
+[ "$(hj .overlaps)" = 1 ] || fail "overlaps: $(hj .overlaps)"
+tail -1 "$LANE" | grep -q '"type":"loss"' || fail "the seqless line was not kept"
+expect_post "$T/o1.batch" 409
+[ "$(dropped)" = $((d0 + 11)) ] || fail "dropped $(dropped), want $((d0 + 11))"
+[ "$(stored)" = 13 ] || fail "$(stored) lines stored, want 13"
+
+note "a wiped probe restarts at seq 1: a new chain epoch, stored after the old records"
+lines e1 1 2; seal e1 fw01 1
+lines e2 3 2; seal e2 fw01 3 e1
+cp "$LANE" "$T/old.ndjson"
+expect_post "$T/e1.batch" 200
+[ "$(hj .epochs)" = 1 ] || fail "epochs: $(hj .epochs)"
+grep -q "new chain epoch" "$T/soc.log" || fail "the new epoch is not logged"
+grep -q "new chain epoch 1 at batch 1-2" "$STORE/fw01/syslog.gaps" ||
+	fail "the new epoch is not recorded: $(cat "$STORE/fw01/syslog.gaps")"
+expect_post "$T/e1.batch" 409
+expect_post "$T/e2.batch" 200
+[ "$(hj .chain_breaks)" = 0 ] || fail "the new epoch's chain counted as broken"
+[ "$(hj .gaps)" = 0 ] || fail "the new epoch counted a gap"
+cat "$T/old.ndjson" "$T/e1.ndjson" "$T/e2.ndjson" | cmp -s - "$LANE" ||
+	fail "the old records were not kept, or the new ones not stored once"
+
+note "restart: the epoch's first batch and its successor are still duplicates"
+soc_stop
+soc_start
+expect_post "$T/e1.batch" 409
+expect_post "$T/e2.batch" 409
+[ "$(hj .epochs)" = 0 ] || fail "a replay counted as a new epoch"
+cat "$T/old.ndjson" "$T/e1.ndjson" "$T/e2.ndjson" | cmp -s - "$LANE" ||
+	fail "replays after the restart changed the lane"
 soc_stop
 
 note "verify summarises the store per device and lane"
 "$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
 [ "$(wc -l <"$T/verify")" = 1 ] || fail "verify: $(cat "$T/verify")"
-jq -e '.device == "fw01" and .lane == "syslog" and .records == 8 and .first_seq == 1 and
-	.last_seq == 12 and .gaps == 1 and .duplicates_dropped == 5 and .loss_records == 1 and
-	.consistent' "$T/verify" >/dev/null || fail "verify: $(cat "$T/verify")"
+jq -e '.device == "fw01" and .lane == "syslog" and .records == 17 and .first_seq == 1 and
+	.last_seq == 4 and .gaps == 1 and .duplicates == 10 and .duplicates_dropped == 27 and
+	.epochs == 1 and .loss_records == 2 and .consistent' "$T/verify" >/dev/null ||
+	fail "verify: $(cat "$T/verify")"
 note "ok"

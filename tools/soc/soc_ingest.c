@@ -22,6 +22,7 @@ struct soc_ingest {
 	struct dev_key *keys;       /* loaded device keys, never evicted */
 	struct soc_counters c;
 	struct buf body;            /* scratch: the opened NDJSON */
+	struct buf kept;            /* scratch: its lines not stored already */
 };
 
 int soc_ingest_create(struct soc_ingest **out, const char *soc_key, const char *device_dir,
@@ -35,6 +36,7 @@ int soc_ingest_create(struct soc_ingest **out, const char *soc_key, const char *
 	if (in == NULL)
 		return -ENOMEM;
 	buf_init(&in->body);
+	buf_init(&in->kept);
 	in->store = store;
 	in->max_body = max_body;
 	if ((size_t)snprintf(in->device_dir, sizeof(in->device_dir), "%s", device_dir) >=
@@ -69,6 +71,7 @@ void soc_ingest_destroy(struct soc_ingest *in)
 	}
 	batch_key_destroy(in->soc);
 	buf_free(&in->body);
+	buf_free(&in->kept);
 	free(in);
 }
 
@@ -130,20 +133,96 @@ static int reject(struct soc_ingest *in, const uint8_t *batch, size_t len, const
 	return 400;
 }
 
-/* Skips the first `n` lines of the body: (offset). */
-static size_t skip_lines(const struct buf *b, uint64_t n)
+/* The seq a sealed line starts with: the sealer writes every line as
+ * {"seq":N,...} (docs/protocol.md, "Body"). Strict: the line must start
+ * with exactly {"seq": and decimal digits ending at ',' or '}', and the seq
+ * must lie within the batch header's [first, last]. -EINVAL otherwise. */
+static int line_seq(const uint8_t *p, size_t n, const struct batch_hdr *h, uint64_t *seq)
 {
-	size_t off = 0;
+	static const char pre[] = "{\"seq\":";
+	size_t i = sizeof(pre) - 1;
+	uint64_t v = 0;
 
-	while (n > 0 && off < b->len) {
+	if (n <= i || memcmp(p, pre, i) != 0 || p[i] < '0' || p[i] > '9')
+		return -EINVAL;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (i >= n || (p[i] != ',' && p[i] != '}') || v < h->first_seq || v > h->last_seq)
+		return -EINVAL;
+	*seq = v;
+	return 0;
+}
+
+/* De-duplicates a batch that overlaps the lane's stored seqs, record by
+ * record: copies the lines whose seq is above the lane's last stored seq
+ * into in->kept and counts the others in *dropped. A line without a seq of
+ * its own (not from ward's sealer) falls back to its position, which is
+ * only known when the batch has no gaps; otherwise it is kept and the
+ * batch counted in "overlaps". O(bytes) over the body, only for
+ * overlapping batches, which are rare. Errors: -ENOMEM. */
+static int dedup_lines(struct soc_ingest *in, const struct soc_lane *l,
+		       const struct batch_hdr *h, uint64_t *kept, uint64_t *dropped)
+{
+	const struct buf *b = &in->body;
+	int gapless = h->records == h->last_seq - h->first_seq + 1;
+	int unknown = 0, rc;
+	uint64_t idx = 0, seq;
+	size_t off = 0, n;
+
+	*kept = *dropped = 0;
+	buf_reset(&in->kept);
+	while (off < b->len) {
 		const uint8_t *nl = memchr(b->data + off, '\n', b->len - off);
 
-		if (nl == NULL)
-			return b->len;
-		off = (size_t)(nl - b->data) + 1;
-		n--;
+		n = nl == NULL ? b->len - off : (size_t)(nl - (b->data + off)) + 1;
+		if (line_seq(b->data + off, n, h, &seq) < 0) {
+			in->c.seqless_lines++;
+			if (gapless) {
+				seq = h->first_seq + idx;
+			} else {
+				seq = UINT64_MAX;
+				unknown = 1;
+			}
+		}
+		if (seq <= l->last_seq) {
+			(*dropped)++;
+		} else {
+			rc = buf_append(&in->kept, b->data + off, n);
+			if (rc < 0)
+				return rc;
+			(*kept)++;
+		}
+		off += n;
+		idx++;
 	}
-	return off;
+	if (unknown) {
+		in->c.overlaps++;
+		log_warn("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " overlaps stored seqs "
+			 "and has gaps and lines without a seq: those lines are stored",
+			 h->device, h->lane, h->first_seq, h->last_seq);
+	}
+	return 0;
+}
+
+/* Whether a batch starting a chain (first seq 1, prev hash zero) for a
+ * lane with state starts a new epoch: a probe whose spool and CHAIN were
+ * wiped. A replay of the current epoch's first batch has that batch's
+ * hash. A lane state from version 1 has no such hash: there, as before,
+ * the batch is taken for a replay. */
+static int is_new_epoch(const struct soc_lane *l, const struct batch_hdr *h,
+			const uint8_t hash[BATCH_HASH_SIZE])
+{
+	static const uint8_t zero[BATCH_HASH_SIZE];
+
+	if (l->last_seq == 0 || h->first_seq != 1 ||
+	    memcmp(h->prev_hash, zero, BATCH_HASH_SIZE) != 0)
+		return 0;
+	if (memcmp(l->epoch_hash, zero, BATCH_HASH_SIZE) == 0)
+		return 0;
+	return memcmp(l->epoch_hash, hash, BATCH_HASH_SIZE) != 0;
 }
 
 /* Records gaps and chain breaks before the batch is stored. */
@@ -173,15 +252,50 @@ static void check_continuity(struct soc_ingest *in, struct soc_lane *l,
 	}
 }
 
+/* Answers 409 for a batch whose every record is stored already. */
+static int duplicate(struct soc_ingest *in, struct soc_lane *l, const struct batch_hdr *h,
+		     uint64_t dropped, struct buf *resp)
+{
+	int rc;
+
+	in->c.duplicates++;
+	in->c.duplicates_dropped += dropped;
+	l->dups++;
+	l->dropped += dropped;
+	/* Resends are rare (only unacknowledged batches), so keeping the
+	 * counts durable costs little. */
+	rc = soc_store_save(in->store, l);
+	if (rc < 0)
+		log_warn("device %s lane %s: cannot save lane state: %s", h->device, h->lane,
+			 strerror(-rc));
+	log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " stored already", h->device,
+		 h->lane, h->first_seq, h->last_seq);
+	(void)buf_printf(resp, "{\"error\":\"duplicate batch\",\"first_seq\":%" PRIu64
+			 ",\"last_seq\":%" PRIu64 "}", h->first_seq, h->last_seq);
+	return 409;
+}
+
+static void note_epoch(struct soc_ingest *in, struct soc_lane *l, const struct batch_hdr *h)
+{
+	char what[256];
+
+	in->c.epochs++;
+	snprintf(what, sizeof(what), "new chain epoch %" PRIu64 " at batch %" PRIu64 "-%" PRIu64
+		 ": the probe restarted at seq 1 after seq %" PRIu64 " (spool wiped?)",
+		 l->epochs + 1, h->first_seq, h->last_seq, l->last_seq);
+	log_error("device %s lane %s: %s; the old records are kept", h->device, h->lane, what);
+	(void)soc_store_note(in->store, l, what);
+}
+
 int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 		     const char *peer, struct buf *resp)
 {
 	struct batch_hdr h;
 	struct batch_key *dk;
 	struct soc_lane *l;
+	struct soc_append a;
 	uint8_t hash[BATCH_HASH_SIZE];
-	uint64_t skip = 0;
-	size_t off;
+	uint64_t kept, dropped = 0;
 	int rc;
 
 	buf_reset(&in->body);
@@ -205,43 +319,43 @@ int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 	rc = soc_store_lane(in->store, h.device, h.lane, &l);
 	if (rc < 0)
 		goto store_error;
-	if (h.last_seq <= l->last_seq) {
-		in->c.duplicates++;
-		l->dups++;
-		/* Resends are rare (only unacknowledged batches), so keeping
-		 * the count durable costs little. */
-		rc = soc_store_save(in->store, l);
+	memset(&a, 0, sizeof(a));
+	a.ndjson = in->body.data;
+	a.len = in->body.len;
+	a.records = h.records;
+	a.first_seq = h.first_seq;
+	a.last_seq = h.last_seq;
+	a.hash = hash;
+	a.new_epoch = is_new_epoch(l, &h, hash);
+	if (a.new_epoch) {
+		note_epoch(in, l, &h);
+	} else if (h.last_seq <= l->last_seq) {
+		/* Every seq the header covers is stored already. */
+		return duplicate(in, l, &h, h.records, resp);
+	} else if (h.first_seq <= l->last_seq) {
+		rc = dedup_lines(in, l, &h, &kept, &dropped);
 		if (rc < 0)
-			log_warn("device %s lane %s: cannot save lane state: %s", h.device, h.lane,
-				 strerror(-rc));
-		log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " stored already",
-			 h.device, h.lane, h.first_seq, h.last_seq);
-		(void)buf_printf(resp, "{\"error\":\"duplicate batch\",\"first_seq\":%" PRIu64
-				 ",\"last_seq\":%" PRIu64 "}", h.first_seq, h.last_seq);
-		return 409;
-	}
-	if (h.first_seq <= l->last_seq) {
-		if (h.records == h.last_seq - h.first_seq + 1) {
-			skip = l->last_seq - h.first_seq + 1;
-		} else {
-			in->c.overlaps++;
-			log_warn("device %s lane %s: batch %" PRIu64 "-%" PRIu64
-				 " overlaps stored seqs and has gaps: stored whole", h.device,
-				 h.lane, h.first_seq, h.last_seq);
-		}
+			goto store_error;
+		if (kept == 0)
+			return duplicate(in, l, &h, dropped, resp);
+		a.ndjson = in->kept.data;
+		a.len = in->kept.len;
+		a.records = kept;
+		a.dropped = dropped;
+		log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " overlaps stored seqs: "
+			 "%" PRIu64 " records dropped as duplicates", h.device, h.lane, h.first_seq,
+			 h.last_seq, dropped);
 	} else {
 		check_continuity(in, l, &h);
 	}
-	off = skip_lines(&in->body, skip);
-	rc = soc_store_append(in->store, l, in->body.data + off, in->body.len - off,
-			      h.records - skip, h.first_seq + skip, h.last_seq, hash);
+	rc = soc_store_append(in->store, l, &a);
 	if (rc < 0)
 		goto store_error;
 	in->c.batches_ok++;
-	in->c.records += h.records - skip;
+	in->c.records += a.records;
+	in->c.duplicates_dropped += a.dropped;
 	log_info("device %s lane %s: stored batch %" PRIu64 "-%" PRIu64 ", %" PRIu64
-		 " records, from %s", h.device, h.lane, h.first_seq, h.last_seq,
-		 h.records - skip, peer);
+		 " records, from %s", h.device, h.lane, h.first_seq, h.last_seq, a.records, peer);
 	(void)buf_printf(resp, "{\"status\":\"ok\",\"first_seq\":%" PRIu64 ",\"last_seq\":%"
 			 PRIu64 "}", h.first_seq, h.last_seq);
 	return 200;

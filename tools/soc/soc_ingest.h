@@ -8,18 +8,23 @@
  *   2. the device id picks <device-keys>/<device>.pem; none is 403;
  *   3. batch_open() with that key and the SOC key; a failure is 400 and
  *      quarantine;
- *   4. per (device, lane): a batch whose last seq is at or below the
- *      lane's last stored seq was stored already: 409, nothing written;
+ *   4. per (device, lane): a batch with first seq 1 and a zero prev hash
+ *      for a lane with state, other than the current epoch's first batch,
+ *      starts a new chain epoch (the probe's spool was wiped): logged,
+ *      counted, stored after the old records;
+ *      otherwise a batch whose every record is at or below the lane's
+ *      last stored seq was stored already: 409, nothing written;
  *   5. a seq gap or a prev hash that is not the lane's last chain hash is
  *      accepted but counted, logged and written to <lane>.gaps (the probe
  *      reports its own losses with P0 loss records);
  *   6. the records are appended durably (soc_store_append) and 200.
  *
  * A batch overlapping what is stored (first seq at or below the lane's
- * last seq, last seq above it) cannot come from ward's sealer, whose
- * chain never forks. When the batch has no gaps, each line's seq is known
- * and only the new lines are stored; otherwise the whole batch is stored
- * and counted as "overlaps".
+ * last seq, last seq above it) is de-duplicated record by record: the
+ * sealer starts every line with {"seq":N, so lines at or below the lane's
+ * last seq are dropped and counted (duplicates_dropped). A line without
+ * that prefix falls back to its position when the batch has no gaps, and
+ * is kept (counted in "overlaps") when it has.
  *
  * Ownership: the caller owns the ingest; it borrows the store and owns
  * the keys it loads.
@@ -42,7 +47,10 @@ struct soc_counters {
 	uint64_t store_errors;     /* batches answered 500 */
 	uint64_t gaps;             /* seq gaps seen */
 	uint64_t chain_breaks;     /* prev hash not the lane's last hash */
-	uint64_t overlaps;         /* partial overlaps stored whole */
+	uint64_t overlaps;         /* overlapping batches with lines of unknown seq */
+	uint64_t duplicates_dropped; /* records dropped as stored already */
+	uint64_t seqless_lines;    /* overlapping lines without a leading "seq" */
+	uint64_t epochs;           /* new chain epochs (probe restarted at seq 1) */
 };
 
 struct soc_ingest;

@@ -16,7 +16,9 @@ struct soc_store {
 	uint64_t quarantined;           /* names quarantine files uniquely */
 };
 
-#define STATE_FMT "ward-soc-lane 1 %" SCNu64 " %" SCNu64 " %64s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+/* Version 2 appends <dropped> <epochs> <epoch hash hex> to version 1. */
+#define STATE_FMT "ward-soc-lane %u %" SCNu64 " %" SCNu64 " %64s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+#define STATE_FMT2 " %" SCNu64 " %" SCNu64 " %64s"
 
 static int fsync_dir(const char *dir)
 {
@@ -107,7 +109,8 @@ static int hex_decode(const char *hex, uint8_t *out, size_t n)
 int soc_store_read_state(const char *dir, const char *device, const char *lane,
 			 struct soc_lane *l)
 {
-	char path[4300], hex[65];
+	char path[4300], hex[65], ehex[65];
+	unsigned version = 0;
 	FILE *f;
 	int rc = 0;
 
@@ -122,8 +125,13 @@ int soc_store_read_state(const char *dir, const char *device, const char *lane,
 	f = fopen(path, "re");
 	if (f == NULL)
 		return -errno;
-	if (fscanf(f, STATE_FMT, &l->first_seq, &l->last_seq, hex, &l->bytes, &l->records,
-		   &l->gaps, &l->dups) != 7 || hex_decode(hex, l->last_hash, BATCH_HASH_SIZE) < 0)
+	if (fscanf(f, STATE_FMT, &version, &l->first_seq, &l->last_seq, hex, &l->bytes,
+		   &l->records, &l->gaps, &l->dups) != 8 || (version != 1 && version != 2) ||
+	    hex_decode(hex, l->last_hash, BATCH_HASH_SIZE) < 0)
+		rc = -EINVAL;
+	else if (version == 2 &&
+		 (fscanf(f, STATE_FMT2, &l->dropped, &l->epochs, ehex) != 3 ||
+		  hex_decode(ehex, l->epoch_hash, BATCH_HASH_SIZE) < 0))
 		rc = -EINVAL;
 	fclose(f);
 	return rc;
@@ -218,16 +226,19 @@ static int write_all(int fd, const void *p, size_t len)
 
 static int state_write(struct soc_store *st, const struct soc_lane *l)
 {
-	char path[4300], tmp[4300], dir[4200], line[256], hex[2 * BATCH_HASH_SIZE + 1];
+	char path[4300], tmp[4300], dir[4200], line[512], hex[2 * BATCH_HASH_SIZE + 1];
+	char ehex[2 * BATCH_HASH_SIZE + 1];
 	int fd = -1, rc, n;
 	size_t i;
 
-	for (i = 0; i < BATCH_HASH_SIZE; i++)
+	for (i = 0; i < BATCH_HASH_SIZE; i++) {
 		snprintf(hex + 2 * i, 3, "%02x", l->last_hash[i]);
-	n = snprintf(line, sizeof(line), "ward-soc-lane 1 %" PRIu64 " %" PRIu64 " %s %" PRIu64
-		     " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", l->first_seq, l->last_seq, hex,
-		     l->bytes, l->records,
-		     l->gaps, l->dups);
+		snprintf(ehex + 2 * i, 3, "%02x", l->epoch_hash[i]);
+	}
+	n = snprintf(line, sizeof(line), "ward-soc-lane 2 %" PRIu64 " %" PRIu64 " %s %" PRIu64
+		     " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n",
+		     l->first_seq, l->last_seq, hex, l->bytes, l->records, l->gaps, l->dups,
+		     l->dropped, l->epochs, ehex);
 	rc = path_of(path, sizeof(path), "%s/%s/%s.state", st->dir, l->device, l->lane);
 	if (rc == 0)
 		rc = path_of(tmp, sizeof(tmp), "%s/%s/.%s.state.tmp", st->dir, l->device, l->lane);
@@ -267,9 +278,7 @@ static int append_file(const char *path, const void *data, size_t len, int sync)
 	return rc;
 }
 
-int soc_store_append(struct soc_store *st, struct soc_lane *l, const void *ndjson,
-		     size_t len, uint64_t records, uint64_t first_seq, uint64_t last_seq,
-		     const uint8_t hash[BATCH_HASH_SIZE])
+int soc_store_append(struct soc_store *st, struct soc_lane *l, const struct soc_append *a)
 {
 	struct soc_lane next = *l;
 	char path[4300];
@@ -277,15 +286,20 @@ int soc_store_append(struct soc_store *st, struct soc_lane *l, const void *ndjso
 
 	rc = path_of(path, sizeof(path), "%s/%s/%s.ndjson", st->dir, l->device, l->lane);
 	if (rc == 0)
-		rc = append_file(path, ndjson, len, 1);
+		rc = append_file(path, a->ndjson, a->len, 1);
 	if (rc < 0)
 		goto out;
-	next.bytes += len;
-	next.records += records;
-	if (next.first_seq == 0)
-		next.first_seq = first_seq;
-	next.last_seq = last_seq;
-	memcpy(next.last_hash, hash, BATCH_HASH_SIZE);
+	next.bytes += a->len;
+	next.records += a->records;
+	next.dropped += a->dropped;
+	if (a->new_epoch)
+		next.epochs++;
+	if (next.last_seq == 0 || a->new_epoch) {
+		next.first_seq = a->first_seq;
+		memcpy(next.epoch_hash, a->hash, BATCH_HASH_SIZE);
+	}
+	next.last_seq = a->last_seq;
+	memcpy(next.last_hash, a->hash, BATCH_HASH_SIZE);
 	rc = state_write(st, &next);
 	if (rc < 0)
 		goto out;
@@ -296,10 +310,15 @@ out:
 
 int soc_store_note_gap(struct soc_store *st, struct soc_lane *l, const char *what)
 {
+	l->gaps++;
+	return soc_store_note(st, l, what);
+}
+
+int soc_store_note(struct soc_store *st, const struct soc_lane *l, const char *what)
+{
 	char path[4300], line[512];
 	int n, rc;
 
-	l->gaps++;
 	rc = path_of(path, sizeof(path), "%s/%s/%s.gaps", st->dir, l->device, l->lane);
 	if (rc < 0)
 		return rc;

@@ -4,10 +4,17 @@
  *
  *   D/<device>/<lane>.ndjson   the lane's records, one per line, in the
  *                              order their batches were accepted
- *   D/<device>/<lane>.state    "ward-soc-lane 1 <first seq> <last seq>
+ *   D/<device>/<lane>.state    "ward-soc-lane 2 <first seq> <last seq>
  *                              <chain hash hex> <ndjson bytes> <records>
- *                              <gaps> <dups>\n"
- *   D/<device>/<lane>.gaps     one line per gap or chain break seen
+ *                              <gaps> <dups> <dropped> <epochs>
+ *                              <epoch hash hex>\n" (version 1 lacks the
+ *                              last three and is still read)
+ *   D/<device>/<lane>.gaps     one line per gap, chain break or new
+ *                              chain epoch seen
+ *
+ * A new chain epoch (a probe whose spool and CHAIN were wiped starts again
+ * at seq 1) continues the same NDJSON file: the old records stay, and the
+ * lane's first seq, last seq and hashes restart with the new chain.
  *   D/quarantine/<time>-<n>.batch and .reason   refused batches, raw
  *
  * Each accepted batch is appended and fsync'ed, then the state file is
@@ -33,13 +40,29 @@ struct soc_lane {
 	struct soc_lane *next;
 	char device[BATCH_NAME_MAX + 1];
 	char lane[BATCH_NAME_MAX + 1];
-	uint64_t first_seq;                 /* first seq ever stored */
+	uint64_t first_seq;                 /* first seq stored in this epoch */
 	uint64_t last_seq;                  /* 0 = nothing stored yet */
 	uint8_t last_hash[BATCH_HASH_SIZE]; /* chain hash of the last batch */
 	uint64_t bytes;                     /* NDJSON bytes stored */
 	uint64_t records;                   /* records stored */
 	uint64_t gaps;                      /* gaps and chain breaks seen */
 	uint64_t dups;                      /* duplicate batches refused */
+	uint64_t dropped;                   /* duplicate records dropped */
+	uint64_t epochs;                    /* chain restarts after the first */
+	uint8_t epoch_hash[BATCH_HASH_SIZE];/* hash of this epoch's first batch;
+					     * zeros = unknown (version 1) */
+};
+
+/* One accepted batch, or the part of it not stored already, for
+ * soc_store_append(). All pointers are borrowed for the call. */
+struct soc_append {
+	const void *ndjson;                 /* the lines to store */
+	size_t len;                         /* bytes */
+	uint64_t records;                   /* lines in ndjson */
+	uint64_t dropped;                   /* duplicate lines left out */
+	uint64_t first_seq, last_seq;       /* the batch header's */
+	const uint8_t *hash;                /* batch_hash(), BATCH_HASH_SIZE bytes */
+	int new_epoch;                      /* the batch starts a new chain */
 };
 
 struct soc_store;
@@ -57,13 +80,14 @@ void soc_store_destroy(struct soc_store *st);
 int soc_store_lane(struct soc_store *st, const char *device, const char *lane,
 		   struct soc_lane **out);
 
-/* Appends `len` bytes of NDJSON (`records` lines) to the lane's file,
- * fsyncs it, then commits the lane's new state: last seq `last_seq`, chain
- * hash `hash`, and `first_seq` as the lane's first when it had none. On failure the lane is unchanged in memory; the file may
- * hold a tail that the next load cuts. Errors: -errno (-ENOSPC, -EIO). */
-int soc_store_append(struct soc_store *st, struct soc_lane *l, const void *ndjson,
-		     size_t len, uint64_t records, uint64_t first_seq, uint64_t last_seq,
-		     const uint8_t hash[BATCH_HASH_SIZE]);
+/* Appends a->len bytes of NDJSON (a->records lines) to the lane's file,
+ * fsyncs it, then commits the lane's new state: last seq a->last_seq,
+ * chain hash a->hash, a->dropped more duplicate records, and a->first_seq
+ * and a->hash as the epoch's first when the lane was empty or a->new_epoch
+ * is set (which also counts an epoch). On failure the lane is unchanged in
+ * memory; the file may hold a tail that the next load cuts.
+ * Errors: -errno (-ENOSPC, -EIO). */
+int soc_store_append(struct soc_store *st, struct soc_lane *l, const struct soc_append *a);
 
 /* Reads the committed state of (device, lane) under store directory
  * `dir` into *l (zeroed first), without loading or repairing the lane:
@@ -81,6 +105,10 @@ int soc_store_save(struct soc_store *st, const struct soc_lane *l);
  * with the next append) and appends `what` as a line to <lane>.gaps.
  * Errors: -errno. */
 int soc_store_note_gap(struct soc_store *st, struct soc_lane *l, const char *what);
+
+/* Appends `what` as a line to <lane>.gaps without counting a gap (a new
+ * chain epoch). Errors: -errno. */
+int soc_store_note(struct soc_store *st, const struct soc_lane *l, const char *what);
 
 /* Saves a refused batch's `len` raw bytes and the one-line `reason`
  * under D/quarantine/. Errors: -errno. */

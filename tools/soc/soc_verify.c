@@ -62,9 +62,10 @@ static int verify_lane(const char *dir, const char *device, const char *lane, FI
 	ok = size >= l.bytes && lines == l.records;
 	fprintf(out, "{\"device\":\"%s\",\"lane\":\"%s\",\"records\":%" PRIu64
 		",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"gaps\":%" PRIu64
-		",\"duplicates_dropped\":%" PRIu64 ",\"loss_records\":%" PRIu64
+		",\"duplicates\":%" PRIu64 ",\"duplicates_dropped\":%" PRIu64
+		",\"epochs\":%" PRIu64 ",\"loss_records\":%" PRIu64
 		",\"consistent\":%s}\n", device, lane, l.records, l.first_seq, l.last_seq,
-		l.gaps, l.dups, loss, ok ? "true" : "false");
+		l.gaps, l.dups, l.dropped, l.epochs, loss, ok ? "true" : "false");
 	return ok ? 0 : 1;
 }
 
