@@ -688,8 +688,11 @@ static int cmd_fill(int argc, char **argv)
 	       " next=%" PRIu64 " pending=%zu\n", refused, st.append_enospc, st.durable_seq,
 	       st.next_seq, spool_lane_pending_bytes(l));
 	fflush(stdout);
-	/* Phase 2: the test frees space, then creates GOFILE. */
-	deadline = clock_mono_ms() + 60000;
+	/* Phase 2: the test frees space, then creates GOFILE. The test bounds
+	 * the whole run (and kills us if it fails first); this deadline only
+	 * keeps a forgotten writer from living forever, so it is far longer
+	 * than a loaded host can take to drain the lane. */
+	deadline = clock_mono_ms() + 600000;
 	while (access(argv[4], F_OK) != 0) {
 		if (clock_mono_ms() > deadline) {
 			fprintf(stderr, "fill: %s never appeared\n", argv[4]);
