@@ -7,6 +7,7 @@
 # refuses (400) while the others still go through.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
+. "$WARD_ROOT/tests/lib/soc.sh"
 
 command -v openssl >/dev/null || skip "openssl not installed"
 command -v curl >/dev/null || skip "curl not installed"
@@ -32,10 +33,6 @@ trap cleanup EXIT
 T=$WARD_TMP
 P=$T/pki
 make_pki "$P" || fail "openssl could not make the test PKI"
-keypair() {
-	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&
-	openssl pkey -in "$P/$1.key" -pubout -out "$P/$1.pub" 2>/dev/null
-}
 # soc: the SOC's sealing key; other: a key the SOC does not hold.
 keypair soc && keypair fw01 && keypair other || fail "openssl could not make P-256 keys"
 mkdir -p "$T/devices" "$T/sent"
@@ -46,23 +43,6 @@ PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
 CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
 
-soc_start() {
-	"$SOC" serve --listen "127.0.0.1:$PORT" --cert "$P/server.pem" --key "$P/server.key" \
-		--client-ca "$P/ca.pem" --soc-key "$P/soc.key" --device-keys "$T/devices" \
-		--store "$STORE" --test-hooks >>"$T/soc.log" 2>&1 &
-	SOC_PID=$!
-	wait_for 20 health || { cat "$T/soc.log"; fail "ward-soc did not come up"; }
-}
-soc_stop() {
-	kill -TERM "$SOC_PID"
-	_rc=0; wait "$SOC_PID" || _rc=$?
-	SOC_PID=
-	[ "$_rc" -eq 0 ] || { cat "$T/soc.log"; fail "ward-soc exited with status $_rc"; }
-	if grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/soc.log"; then
-		cat "$T/soc.log"; fail "sanitizer report in soc.log"
-	fi
-}
-health() { curl -sS -f $CURL_TLS "$URL/v1/health"; }
 hj() { health | jq -r "$1"; }
 
 # seal LANE FIRST COUNT [SOC_PUB]: COUNT records from seq FIRST, sealed
@@ -108,7 +88,7 @@ check_store() {
 	done
 }
 
-soc_start
+soc_start --test-hooks
 
 note "every batch is delivered once, acknowledged and deleted; one connection"
 seal syslog 1 3; seal syslog 4 2; seal syslog 6 4; seal alerts 1 1; seal alerts 2 2
