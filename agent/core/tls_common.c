@@ -1,4 +1,7 @@
 #include "tls_internal.h"
+#include "tls_server.h"
+
+#include <uv.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -254,4 +257,26 @@ const char *tls__session_version(const struct tls__session *s)
 const char *tls__session_error(const struct tls__session *s)
 {
 	return s->error[0] ? s->error : "no error";
+}
+
+static void write_copy_done(uv_write_t *req, int status)
+{
+	(void)status;   /* a failed write surfaces as a read error or close */
+	free(req);
+}
+
+int tls_uv_write_copy(uv_stream_t *stream, const uint8_t *data, size_t len)
+{
+	uv_write_t *req = malloc(sizeof(*req) + len);
+	uv_buf_t b;
+
+	if (req == NULL)
+		return -ENOMEM;
+	memcpy(req + 1, data, len);
+	b = uv_buf_init((char *)(req + 1), (unsigned)len);
+	if (uv_write(req, stream, &b, 1, write_copy_done) < 0) {
+		free(req);
+		return -EPIPE;
+	}
+	return 0;
 }

@@ -37,6 +37,14 @@ void tls_server_ctx_destroy(struct tls_server_ctx *ctx);
  * errno; must take the whole buffer (copy it if the write is queued). */
 typedef int (*tls_send_fn)(void *arg, const uint8_t *data, size_t len);
 
+struct uv_stream_s;
+/* A body for a tls_send_fn on a libuv stream: copies the `len` bytes into
+ * one allocation with the write request, queues it, and frees both when
+ * the write completes, so the session keeps no write bookkeeping. Meant
+ * for servers whose writes are small (handshakes, alerts, short answers).
+ * Returns 0, -ENOMEM, or -EPIPE when libuv refuses the write. */
+int tls_uv_write_copy(struct uv_stream_s *stream, const uint8_t *data, size_t len);
+
 int tls_session_create(struct tls_session **out, struct tls_server_ctx *ctx,
 		       tls_send_fn send, void *send_arg);
 /* NULL-safe. */

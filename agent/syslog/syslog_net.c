@@ -510,32 +510,13 @@ static void tcp_connection_cb(uv_stream_t *server, int status)
 		conn_close(c);
 }
 
-static void tls_write_cb(uv_write_t *req, int status)
-{
-	free(req);
-	(void)status;
-}
-
 static int tls_send_cb(void *arg, const uint8_t *data, size_t len)
 {
 	struct syslog_conn *c = arg;
-	uv_write_t *req;
-	uv_buf_t b;
 
 	if (c->closing)
 		return -EPIPE;
-	/* Syslog is one-way: only handshake and alerts are written, so a
-	 * copy per write costs nothing that matters. */
-	req = malloc(sizeof(*req) + len);
-	if (req == NULL)
-		return -ENOMEM;
-	memcpy(req + 1, data, len);
-	b = uv_buf_init((char *)(req + 1), (unsigned)len);
-	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, tls_write_cb) < 0) {
-		free(req);
-		return -EPIPE;
-	}
-	return 0;
+	return tls_uv_write_copy((uv_stream_t *)&c->tcp, data, len);
 }
 
 static int tcp_bind(struct syslog_listener *l, const struct sockaddr_storage *ss)

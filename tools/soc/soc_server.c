@@ -107,32 +107,13 @@ static void conn_finish(struct soc_conn *c)
 		conn_close(c);
 }
 
-static void write_cb(uv_write_t *req, int status)
-{
-	(void)status;
-	free(req);
-}
-
 static int tls_send_cb(void *arg, const uint8_t *data, size_t len)
 {
 	struct soc_conn *c = arg;
-	uv_write_t *req;
-	uv_buf_t b;
 
 	if (c->closing || c->draining)
 		return -EPIPE;
-	/* Answers are small; one copy per TLS record keeps the session free
-	 * of write-completion bookkeeping. */
-	req = malloc(sizeof(*req) + len);
-	if (req == NULL)
-		return -ENOMEM;
-	memcpy(req + 1, data, len);
-	b = uv_buf_init((char *)(req + 1), (unsigned)len);
-	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, write_cb) < 0) {
-		free(req);
-		return -EPIPE;
-	}
-	return 0;
+	return tls_uv_write_copy((uv_stream_t *)&c->tcp, data, len);
 }
 
 /* Feeds plaintext to the HTTP parser and sends what it answered.
