@@ -26,12 +26,17 @@ wait_for() {
 	return 0
 }
 
-# free_port: a port nobody listens on (TCP or UDP), from a range kept away
-# from the system's ephemeral ports.
+# free_port: a port no socket uses (TCP or UDP, any state), below the
+# system's ephemeral range so that no client's connect() can take it between
+# the pick and the bind, and never one this test was already given.
 free_port() {
+	_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$_lo" -gt 11000 ] || _lo=32768
 	while :; do
-		_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
-		if ! ss -Hltun "sport = :$_p" 2>/dev/null | grep -q .; then
+		_p=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (_lo - 10000) ))
+		grep -qx "$_p" "$WARD_TMP/.ports" 2>/dev/null && continue
+		if ! ss -Hatun "sport = :$_p" 2>/dev/null | grep -q .; then
+			echo "$_p" >>"$WARD_TMP/.ports"
 			echo "$_p"; return
 		fi
 	done
