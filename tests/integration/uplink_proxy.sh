@@ -19,6 +19,11 @@
 #
 # Until the uplink uses agent/core/http_connect, ward-agent logs
 # "uplink.proxy ... is not supported yet" and this test skips after part 1.
+# What it expects of the wiring: the agent connects to uplink.proxy and
+# CONNECTs to each endpoint; a refusal puts http_connect's words ("proxy
+# refused CONNECT: 407 ...") in .uplink.endpoints[].last_error; an
+# unreachable proxy says "connection refused" there; and uplink_run takes
+# --proxy HOST:PORT and --proxy-auth USER:PASS (part 3 skips without them).
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
 . "$WARD_ROOT/tests/lib/soc.sh"
