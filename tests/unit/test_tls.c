@@ -137,6 +137,7 @@ static int group_setup(void **state)
 	leaf_make("server-future", "CN=soc.example", &ca, "20480101000000", FAR_FUTURE);
 	leaf_make("client", "CN=fw01.hospital.test", &ca, FAR_PAST, FAR_FUTURE);
 	leaf_make("client-evil", "CN=intruder.example", &evil, FAR_PAST, FAR_FUTURE);
+	leaf_make("client-expired", "CN=fw02.hospital.test", &ca, FAR_PAST, "20210101000000");
 	/* An issuer name far longer than any wording should carry. */
 	memset(longname, 'x', sizeof(longname));
 	memcpy(longname, "CN=soc.example,O=", 17);
@@ -342,17 +343,15 @@ static void test_long_names_are_cut(void **state)
 
 /* ---- client certificates the server refuses -------------------------------- */
 
-static void test_client_from_another_ca(void **state)
+static void server_refuses(const char *client, const char *words)
 {
 	struct pair p;
 
-	(void)state;
-	pair_open(&p, "server", "client-evil", "soc.example");
+	pair_open(&p, "server", client, "soc.example");
 	pair_drive(&p);
 	assert_int_equal(p.src, -EPROTO);
 	assert_false(tls_session_established(p.s));
-	assert_contains(tls_session_error(p.s), "client certificate not trusted: issuer "
-			"CN=ward test Evil CA is not the client CA (subject CN=intruder.example)");
+	assert_contains(tls_session_error(p.s), words);
 	/* TLS 1.2 fails the client's handshake; with TLS 1.3 the client has
 	 * finished its side and fails on its first read. */
 	assert_int_equal(p.crc, -EPROTO);
@@ -362,6 +361,20 @@ static void test_client_from_another_ca(void **state)
 			"the server refused the device certificate: is it issued by the CA the "
 			"SOC trusts? (");
 	pair_close(&p);
+}
+
+static void test_client_from_another_ca(void **state)
+{
+	(void)state;
+	server_refuses("client-evil", "client certificate not trusted: issuer CN=ward test "
+		       "Evil CA is not the client CA (subject CN=intruder.example)");
+}
+
+static void test_client_expired(void **state)
+{
+	(void)state;
+	server_refuses("client-expired", "client certificate expired on 2021-01-01 00:00:00 UTC "
+		       "(subject CN=fw02.hospital.test)");
 }
 
 /* ---- peers that are not ward's server ------------------------------------- */
@@ -416,6 +429,19 @@ static void test_alert_no_shared_suite(void **state)
 	assert_int_equal(fake_reply(&f, alert, sizeof(alert)), -EPROTO);
 	assert_contains(tls_client_error(f.c), "handshake failed: no shared cipher suite "
 			"(the server sent handshake_failure: it offers TLS 1.0 only");
+	fake_close(&f);
+}
+
+/* Debian's OpenSSL, told to speak TLS 1.0 only, answers so. */
+static void test_alert_protocol_version(void **state)
+{
+	static const uint8_t alert[] = { 0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70 };
+	struct fake f;
+
+	(void)state;
+	assert_int_equal(fake_reply(&f, alert, sizeof(alert)), -EPROTO);
+	assert_contains(tls_client_error(f.c), "handshake failed: no shared TLS version "
+			"(the server sent protocol_version: it offers TLS 1.1 or older only?)");
 	fake_close(&f);
 }
 
@@ -476,7 +502,9 @@ int main(void)
 		cmocka_unit_test(test_server_two_faults),
 		cmocka_unit_test(test_long_names_are_cut),
 		cmocka_unit_test(test_client_from_another_ca),
+		cmocka_unit_test(test_client_expired),
 		cmocka_unit_test(test_alert_no_shared_suite),
+		cmocka_unit_test(test_alert_protocol_version),
 		cmocka_unit_test(test_alert_unknown_ca),
 		cmocka_unit_test(test_server_hello_tls10),
 		cmocka_unit_test(test_peer_speaks_http),
