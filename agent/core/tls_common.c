@@ -246,17 +246,23 @@ static void add(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Copies `src` into out[cap], ending in "..." when it had to be cut. */
+/* Copies `src` (names from the peer's certificate: untrusted) into
+ * out[cap], control characters as '?', ending in "..." when it had to be
+ * cut. */
 static void copy_cut(char *out, size_t cap, const char *src)
 {
-	size_t len = strlen(src);
+	size_t len = strlen(src), i;
 
 	if (len < cap) {
 		memcpy(out, src, len + 1);
-		return;
+	} else {
+		memcpy(out, src, cap - 4);
+		memcpy(out + cap - 4, "...", 4);
+		len = cap - 4;
 	}
-	memcpy(out, src, cap - 4);
-	memcpy(out + cap - 4, "...", 4);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
 }
 
 static void dn_copy(char *out, size_t cap, const mbedtls_x509_name *name)
@@ -283,7 +289,7 @@ static void names_copy(char *out, size_t cap, const mbedtls_x509_crt *crt)
 
 		if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
 			add(all, sizeof(all), "%s%.*s", sep, (int)san->buf.len, (const char *)p);
-		else if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == 4)
+		else if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) && san->buf.len == 4)
 			add(all, sizeof(all), "%s%u.%u.%u.%u", sep, p[0], p[1], p[2], p[3]);
 	}
 	for (n = &crt->subject; all[0] == '\0' && n != NULL; n = n->next)

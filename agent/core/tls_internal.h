@@ -117,11 +117,10 @@ void tls__session_close_notify(struct tls__session *s);
 /* When the handshake failed because the peer's certificate was refused,
  * words why into s->error and returns -EPROTO; otherwise returns 0.
  * `whose` prefixes "certificate" ("server " on the client, "client " on a
- * server); `trusted` names the trust anchor ("the
- * pinned CA"). Reasons, most fundamental first: not trusted (with the
- * issuer), expired or not yet valid (with the date, UTC), hostname
- * mismatch (with the names), key usage, weak algorithm; other flags are
- * listed after "; also". */
+ * server); `trusted` names the trust anchor ("the pinned CA"). Reasons,
+ * most fundamental first: not trusted (with the issuer), expired or not
+ * yet valid (with the date, UTC), hostname mismatch (with the names), key
+ * usage, weak algorithm; other flags are listed after "; also". */
 int tls__session_refused(struct tls__session *s, const char *whose, const char *trusted);
 /* The generic wording for `rc`, used when the peer's certificate was not
  * what failed: a fatal alert from the peer by its meaning ("the server

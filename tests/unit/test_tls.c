@@ -133,6 +133,7 @@ static int group_setup(void **state)
 	cert_make(evil.name, evil.subject, &evil.key, &evil, FAR_PAST, FAR_FUTURE, 1);
 	leaf_make("server", "CN=soc.example", &ca, FAR_PAST, FAR_FUTURE);
 	leaf_make("server-evil", "CN=soc.example", &evil, FAR_PAST, FAR_FUTURE);
+	leaf_make("server-ctl", "CN=soc\n\033[1m.example", &ca, FAR_PAST, FAR_FUTURE);
 	leaf_make("server-expired", "CN=soc.example", &ca, FAR_PAST, "20210101000000");
 	leaf_make("server-future", "CN=soc.example", &ca, "20480101000000", FAR_FUTURE);
 	leaf_make("client", "CN=fw01.hospital.test", &ca, FAR_PAST, FAR_FUTURE);
@@ -317,6 +318,14 @@ static void test_server_for_another_host(void **state)
 		       "soc.example, not soc2.example");
 }
 
+/* Names come from the peer: no control character reaches the status. */
+static void test_server_names_are_sanitised(void **state)
+{
+	(void)state;
+	client_refuses("server-ctl", "soc.example", "hostname mismatch: server certificate names "
+		       "soc??[1m.example, not soc.example");
+}
+
 /* Two faults: the main one is named, the other listed after it. */
 static void test_server_two_faults(void **state)
 {
@@ -499,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_server_expired),
 		cmocka_unit_test(test_server_not_yet_valid),
 		cmocka_unit_test(test_server_for_another_host),
+		cmocka_unit_test(test_server_names_are_sanitised),
 		cmocka_unit_test(test_server_two_faults),
 		cmocka_unit_test(test_long_names_are_cut),
 		cmocka_unit_test(test_client_from_another_ca),
