@@ -16,6 +16,7 @@
 #
 # Usage: scripts/mbedtls3.sh            (what `make check-mbedtls3` runs)
 #        WARD_MBEDTLS3_SUITE=trixie     the Debian suite to take 3.6 from
+#        WARD_MBEDTLS3_UNIT_ONLY=1      skip the integration tests
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,10 @@ top=$root/build/mbedtls3
 apt=$top/apt
 sysroot=$top/sysroot
 pkgs="libmbedtls-dev libmbedtls21 libmbedx509-7 libmbedcrypto16"
+# Unit tests of the crypto and TLS code (test_tls asserts TLS 1.3), then
+# the integration tests with a TLS handshake over real sockets.
 tests="test_batch test_sealer test_uplink test_tls"
+itests="ward_soc uplink e2e_uplink syslog_rsyslog"
 
 fetch() {
 	rm -rf "$apt" "$sysroot"
@@ -46,6 +50,7 @@ fetch() {
 		-o Acquire::Languages=none -o APT::Get::List-Cleanup=false
 	echo "mbedtls3: apt-get update ($suite, private state under build/mbedtls3/apt)"
 	apt-get "$@" -qq update
+	# shellcheck disable=SC2086
 	(cd "$apt/debs" && apt-get "$@" -qq download $pkgs)
 	for d in "$apt"/debs/*.deb; do
 		dpkg-deb -x "$d" "$sysroot"
@@ -72,21 +77,42 @@ if ! ldd "$top/tests/test_uplink" | grep -q "libmbedtls.so.21 => $sysroot"; then
 	exit 1
 fi
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export WARD_EXPECT_TLS_VERSION=TLSv1.3
 # The rpath covers the binaries; this covers libmbedx509 finding libmbedcrypto.
-export LD_LIBRARY_PATH="$sysroot/usr/lib/$(gcc -print-multiarch)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+libdir=$sysroot/usr/lib/$(gcc -print-multiarch)
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 logdir=$top/test-logs
 rm -rf "$logdir"; mkdir -p "$logdir"
 failed=0
-for t in $tests; do
-	if "$top/tests/$t" >"$logdir/$t.log" 2>&1; then
-		echo "PASS  $t (mbedtls $(cat "$top/version"))"
+record() {  # name rc
+	if [ "$2" -eq 0 ]; then
+		echo "PASS  $1 (mbedtls $(cat "$top/version"))"
+	elif [ "$2" -eq 77 ]; then
+		echo "SKIP  $1"
 	else
-		echo "FAIL  $t (log: build/mbedtls3/test-logs/$t.log)"
-		tail -n 30 "$logdir/$t.log" | sed 's/^/      /'
+		echo "FAIL  $1 (rc=$2, log: build/mbedtls3/test-logs/$1.log)"
+		tail -n 30 "$logdir/$1.log" | sed 's/^/      /'
 		failed=$((failed + 1))
 	fi
+}
+for t in $tests; do
+	rc=0
+	"$top/tests/$t" >"$logdir/$t.log" 2>&1 || rc=$?
+	record "$t" "$rc"
 done
+# The integration tests take their binaries from WARD_BUILD, as tests/run.sh
+# gives them build/asan.
+if [ -z "${WARD_MBEDTLS3_UNIT_ONLY:-}" ]; then
+	export WARD_ROOT="$root" WARD_BUILD="$top" WARD_TOOLS="$top/tests/tools"
+	for t in $itests; do
+		WARD_TMP=$(mktemp -d /tmp/ward-test.XXXXXX)
+		export WARD_TMP
+		rc=0
+		timeout 600 sh "tests/integration/$t.sh" >"$logdir/$t.log" 2>&1 || rc=$?
+		record "$t" "$rc"
+		rm -rf "$WARD_TMP"
+	done
+fi
 [ "$failed" -eq 0 ]
