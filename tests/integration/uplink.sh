@@ -169,7 +169,7 @@ note "a server certificate for another host name is refused"
 run_uplink --deadline-ms 1500 --endpoint "127.0.0.1:$PORT/soc.example.net"
 [ "$RUN_RC" = 1 ] || fail "uplink_run exited $RUN_RC, want 1: $(cat "$T/stats")"
 [ "$(left)" = 1 ] || fail "the batch did not stay in the outbox"
-sj '.endpoints[0].last_error' | grep -q "server certificate names another host" ||
+sj '.endpoints[0].last_error' | grep -q "hostname mismatch: server certificate names localhost, 127.0.0.1, not soc.example.net" ||
 	fail "refusal not in words: $(sj '.endpoints[0].last_error')"
 
 note "a batch the SOC refuses (sealed to another key: 400) is quarantined; the rest flows"

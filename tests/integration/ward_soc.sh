@@ -110,7 +110,11 @@ expect_post "$T/b1.batch" 409
 
 note "a tampered batch is refused (400) and quarantined with its reason"
 cp "$T/b1.batch" "$T/bad.batch"
-printf 'X' | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+# Flip every bit of byte 300 (writing a fixed byte is no change when the
+# ciphertext already holds it).
+b=$(od -An -tu1 -j300 -N1 "$T/b1.batch" | tr -d ' ')
+printf "\\$(printf %o $((b ^ 255)))" | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+cmp -s "$T/b1.batch" "$T/bad.batch" && fail "the tampered copy equals the batch"
 expect_post "$T/bad.batch" 400
 grep -q "signature" "$T/resp" || fail "tampered answer: $(cat "$T/resp")"
 ls "$STORE"/quarantine/*.batch >/dev/null 2>&1 || fail "nothing quarantined"
