@@ -76,6 +76,7 @@ struct uplink {
 	uint8_t cls[UPLINK_MAX_LANES];  /* each lane's class */
 	uint64_t last_sent[UPLINK_MAX_LANES];   /* uv_now() of its last send */
 	uint64_t aged_picks;
+	unsigned in_flight_peak;
 	int64_t last_success_s;
 	char last_error[256];
 	struct buf req;
@@ -722,6 +723,8 @@ static int send_batch(struct uplink *u, unsigned lane, const char *name)
 		return -1;
 	}
 	c->ep->st.batches_sent++;
+	if (u->win.n > u->in_flight_peak)
+		u->in_flight_peak = u->win.n;
 	return 1;
 }
 
@@ -1272,6 +1275,7 @@ void uplink_get_stats(const struct uplink *u, struct uplink_stats *st)
 	st->max_in_flight = u->o.max_in_flight;
 	st->max_bytes_in_flight = u->o.max_bytes_in_flight;
 	st->aged_picks = u->aged_picks;
+	st->in_flight_peak = u->in_flight_peak;
 	st->last_success_s = u->last_success_s;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", u->last_error);
 	st->n_endpoints = u->n_ep;
@@ -1304,6 +1308,7 @@ int uplink_stats_json(const struct uplink *u, struct buf *out)
 	jsonw_kv_uint(&w, "in_flight_bytes", st.in_flight_bytes);
 	jsonw_kv_uint(&w, "max_in_flight", st.max_in_flight);
 	jsonw_kv_uint(&w, "max_bytes_in_flight", st.max_bytes_in_flight);
+	jsonw_kv_uint(&w, "in_flight_peak", st.in_flight_peak);
 	jsonw_kv_uint(&w, "aging_ms", u->o.aging_ms);
 	jsonw_kv_uint(&w, "aged_picks", st.aged_picks);
 	jsonw_kv_int(&w, "last_success_s", st.last_success_s);

@@ -199,6 +199,7 @@ struct uplink_stats {
 	uint64_t in_flight_bytes;   /* their bytes */
 	unsigned max_in_flight;
 	uint64_t max_bytes_in_flight;
+	unsigned in_flight_peak;    /* the most requests ever in flight */
 	uint64_t aged_picks;        /* batches sent ahead of their lane order
 	                             * because their lane had aged */
 	int64_t last_success_s;     /* wall clock of the last acknowledgement,
