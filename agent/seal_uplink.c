@@ -330,6 +330,8 @@ static void uplink_build(struct seal_uplink *su)
 	o.max_in_flight = c->uplink.max_in_flight;
 	o.max_bytes_in_flight = c->uplink.max_bytes_in_flight;
 	o.aging_ms = c->uplink.aging_ms;
+	o.proxy_host = c->uplink.proxy_host;
+	o.proxy_port = c->uplink.proxy_port;
 	o.connect_timeout_ms = c->uplink.connect_timeout_ms;
 	o.handshake_timeout_ms = c->uplink.handshake_timeout_ms;
 	o.response_timeout_ms = c->uplink.response_timeout_ms;
@@ -350,10 +352,9 @@ static void uplink_build(struct seal_uplink *su)
 		return;
 	}
 	su->up_error[0] = '\0';
-	/* Not yet supported by the uplink (uplink.h): warn rather than pretend. */
 	if (c->uplink.proxy != NULL)
-		log_warn("uplink.proxy %s is not supported yet: connecting directly",
-			 c->uplink.proxy);
+		log_info("uplink: through HTTP proxy %s:%u (CONNECT)", c->uplink.proxy_host,
+			 c->uplink.proxy_port);
 }
 
 /* ---- sealers --------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "http_connect.h"
 #include "jsonw.h"
 #include "tls_client.h"
 #include "uplink_http.h"
@@ -41,6 +42,8 @@ struct conn {
 	struct uplink *owner;   /* always valid: it waits for us to close */
 	struct uplink *u;       /* NULL once dropped */
 	bool tcp_open, gai_pending, established;
+	bool tunnel_wait;       /* CONNECT sent to the proxy, tunnel not up */
+	struct http_connect hc; /* the proxy's answer to CONNECT */
 	struct endpoint *ep;
 	struct tls_client *tls;
 	struct uplink_resp resp;        /* the answer to the request in flight */
@@ -68,6 +71,9 @@ struct uplink {
 	unsigned attempt;       /* backoff rounds since the last success */
 	char reason[320];
 	char *outbox;
+	char *proxy_host;       /* NULL: direct */
+	uint16_t proxy_port;
+	char *proxy_auth;       /* "user:pass", a credential: never shown */
 	char *lanes[UPLINK_MAX_LANES];
 	size_t n_lanes;
 	struct uplink_opts o;   /* timeouts and backoff (pointers not used) */
@@ -90,6 +96,7 @@ struct uplink {
 };
 
 static void pump(struct uplink *u);
+static void proxy_answer(struct conn *c, const uint8_t *data, size_t len);
 static void say(char *dst, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -455,7 +462,10 @@ static void on_deadline(uv_timer_t *t)
 	char name[300];
 
 	ep_name(ep, name, sizeof(name));
-	if (ep->state == EP_CONNECTING)
+	if (ep->state == EP_CONNECTING && u->proxy_host != NULL)
+		endpoint_failed(u, "connect to %s through proxy %s:%u timed out after %u ms", name,
+				u->proxy_host, u->proxy_port, u->o.connect_timeout_ms);
+	else if (ep->state == EP_CONNECTING)
 		endpoint_failed(u, "connect to %s timed out after %u ms", name,
 				u->o.connect_timeout_ms);
 	else if (ep->state == EP_HANDSHAKE)
@@ -804,7 +814,10 @@ static void on_established(struct uplink *u, struct conn *c)
 	uv_timer_stop(&u->deadline);
 	ep_name(c->ep, name, sizeof(name));
 	/* u->reason still holds the failure that moved us here, if any. */
-	if (i == 0)
+	if (i == 0 && u->proxy_host != NULL)
+		say(u->reason, sizeof(u->reason), "%s is the primary (through proxy %s:%u)", name,
+		    u->proxy_host, u->proxy_port);
+	else if (i == 0)
 		snprintf(u->reason, sizeof(u->reason), "%s is the primary", name);
 	else if (strncmp(u->reason, "failed over", 11) != 0) {
 		char prev[320];
@@ -873,6 +886,17 @@ static void conn_process(struct conn *c)
 	}
 }
 
+/* TLS bytes from the endpoint. */
+static void tls_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	/* rbuf is reused for plaintext: feed copies the ciphertext first. */
+	if (tls_client_feed(c->tls, data, len) < 0) {
+		endpoint_failed(c->u, "out of memory");
+		return;
+	}
+	conn_process(c);
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct conn *c = h->data;
@@ -889,7 +913,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (u == NULL || nread == 0)
 		return;
 	if (nread < 0) {
-		if (!c->established)
+		if (c->tunnel_wait)
+			endpoint_failed(u, "proxy %s:%u closed the connection before answering "
+					"CONNECT %s:%u (%s)", u->proxy_host, u->proxy_port,
+					c->ep->host, c->ep->port, uv_strerror((int)nread));
+		else if (!c->established)
 			endpoint_failed(u, "%s:%u closed the connection during the TLS handshake"
 					" (%s)", c->ep->host, c->ep->port, uv_strerror((int)nread));
 		else if (u->win.n > 0)
@@ -900,39 +928,103 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	}
 	c->ep->st.bytes_in += (uint64_t)nread;
-	/* rbuf is reused for plaintext: feed copies the ciphertext first. */
-	if (tls_client_feed(c->tls, (const uint8_t *)b->base, (size_t)nread) < 0) {
-		endpoint_failed(u, "out of memory");
+	if (c->tunnel_wait)
+		proxy_answer(c, (const uint8_t *)b->base, (size_t)nread);
+	else
+		tls_input(c, (const uint8_t *)b->base, (size_t)nread);
+}
+
+/* Starts the TLS handshake with the endpoint on c's stream (directly, or
+ * inside the proxy's tunnel). */
+static void start_tls(struct uplink *u, struct conn *c)
+{
+	char name[300];
+	int rc;
+
+	ep_name(c->ep, name, sizeof(name));
+	c->ep->state = EP_HANDSHAKE;
+	uv_timer_start(&u->deadline, on_deadline, u->o.handshake_timeout_ms, 0);
+	rc = tls_client_create(&c->tls, u->tls, c->ep->sni, conn_send, c);
+	if (rc < 0) {
+		endpoint_failed(u, "cannot start TLS with %s: %s", name,
+				rc == -ENOMEM ? "out of memory" : strerror(-rc));
 		return;
 	}
-	conn_process(c);
+	conn_process(c);        /* sends the ClientHello */
+}
+
+/* The proxy's answer to CONNECT (http_connect.h); once the tunnel is up,
+ * TLS starts and bytes after the answer's head are already TLS. */
+static void proxy_answer(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct uplink *u = c->u;
+	size_t used = 0;
+	int rc;
+
+	rc = http_connect_feed(&c->hc, data, len, &used);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		/* http_connect's words start "proxy ...": name the proxy. */
+		if (strncmp(c->hc.why, "proxy ", 6) == 0)
+			endpoint_failed(u, "proxy %s:%u %s (for %s:%u)", u->proxy_host,
+					u->proxy_port, c->hc.why + 6, c->ep->host, c->ep->port);
+		else
+			endpoint_failed(u, "proxy %s:%u: %s (for %s:%u)", u->proxy_host,
+					u->proxy_port, c->hc.why, c->ep->host, c->ep->port);
+		return;
+	}
+	c->tunnel_wait = false;
+	start_tls(u, c);
+	if (c->u != NULL && used < len)
+		tls_input(c, data + used, len - used);
 }
 
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct uplink *u = c->u;
-	char name[300];
-	int rc;
+	char name[300], request[1024];
+	int rc, n;
 
 	if (u == NULL)
 		return;
 	ep_name(c->ep, name, sizeof(name));
+	if (status < 0 && u->proxy_host != NULL) {
+		endpoint_failed(u, "cannot connect to proxy %s:%u (for %s): %s", u->proxy_host,
+				u->proxy_port, name, uv_strerror(status));
+		return;
+	}
 	if (status < 0) {
 		endpoint_failed(u, "cannot connect to %s: %s", name, uv_strerror(status));
 		return;
 	}
-	c->ep->state = EP_HANDSHAKE;
-	uv_timer_start(&u->deadline, on_deadline, u->o.handshake_timeout_ms, 0);
-	rc = tls_client_create(&c->tls, u->tls, c->ep->sni, conn_send, c);
-	if (rc == 0)
-		rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (rc < 0) {
-		endpoint_failed(u, "cannot start TLS with %s: %s", name,
-				rc == -ENOMEM ? "out of memory" : uv_strerror(rc));
+		endpoint_failed(u, "cannot read from %s: %s", name, uv_strerror(rc));
 		return;
 	}
-	conn_process(c);        /* sends the ClientHello */
+	if (u->proxy_host == NULL) {
+		start_tls(u, c);
+		return;
+	}
+	/* Through the proxy: CONNECT first (RFC 9110 section 9.3.6); the
+	 * connect timeout runs on until the tunnel is up. */
+	n = http_connect_request(request, sizeof(request), c->ep->host, c->ep->port,
+				 u->proxy_auth);
+	if (n < 0) {
+		endpoint_failed(u, "cannot ask proxy %s:%u for %s: %s", u->proxy_host,
+				u->proxy_port, name, n == -ENOSPC ? "request too long" :
+				"host or credentials not allowed in a CONNECT request");
+		return;
+	}
+	http_connect_init(&c->hc);
+	c->tunnel_wait = true;
+	rc = conn_send(c, (const uint8_t *)request, (size_t)n);
+	explicit_bzero(request, sizeof(request));       /* may hold credentials */
+	if (rc < 0)
+		endpoint_failed(u, "cannot write to proxy %s:%u: %s", u->proxy_host,
+				u->proxy_port, strerror(-rc));
 }
 
 static void conn_connect(struct conn *c, const struct sockaddr *sa)
@@ -949,7 +1041,10 @@ static void conn_connect(struct conn *c, const struct sockaddr *sa)
 		c->connect_req.data = c;
 		rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
 	}
-	if (rc < 0)
+	if (rc < 0 && u->proxy_host != NULL)
+		endpoint_failed(u, "cannot connect to proxy %s:%u: %s", u->proxy_host,
+				u->proxy_port, uv_strerror(rc));
+	else if (rc < 0)
 		endpoint_failed(u, "cannot connect to %s:%u: %s", c->ep->host, c->ep->port,
 				uv_strerror(rc));
 }
@@ -960,7 +1055,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	struct uplink *u = c->u;
 
 	c->gai_pending = false;
-	if (u != NULL && status < 0)
+	if (u != NULL && status < 0 && u->proxy_host != NULL)
+		endpoint_failed(u, "cannot resolve proxy %s: %s", u->proxy_host,
+				uv_strerror(status));
+	else if (u != NULL && status < 0)
 		endpoint_failed(u, "cannot resolve %s: %s", c->ep->host, uv_strerror(status));
 	else if (u != NULL)
 		conn_connect(c, res->ai_addr);
@@ -971,6 +1069,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void conn_open(struct uplink *u)
 {
 	struct endpoint *ep = &u->ep[u->cur];
+	/* TCP goes to the proxy when there is one, else to the endpoint. */
+	const char *host = u->proxy_host != NULL ? u->proxy_host : ep->host;
+	uint16_t tport = u->proxy_host != NULL ? u->proxy_port : ep->port;
 	struct addrinfo hints;
 	struct sockaddr_storage ss;
 	char port[8];
@@ -992,18 +1093,19 @@ static void conn_open(struct uplink *u)
 	u->state = UPLINK_CONNECTING;
 	ep->state = EP_CONNECTING;
 	uv_timer_start(&u->deadline, on_deadline, u->o.connect_timeout_ms, 0);
-	if (uv_ip4_addr(ep->host, ep->port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(ep->host, ep->port, (struct sockaddr_in6 *)&ss) == 0) {
+	if (uv_ip4_addr(host, tport, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(host, tport, (struct sockaddr_in6 *)&ss) == 0) {
 		conn_connect(c, (const struct sockaddr *)&ss);
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", ep->port);
+	snprintf(port, sizeof(port), "%u", tport);
 	c->gai.data = c;
-	rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, ep->host, port, &hints);
+	rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, host, port, &hints);
 	if (rc < 0) {
-		endpoint_failed(u, "cannot resolve %s: %s", ep->host, uv_strerror(rc));
+		endpoint_failed(u, "cannot resolve %s%s: %s", u->proxy_host != NULL ? "proxy " : "",
+				host, uv_strerror(rc));
 		return;
 	}
 	c->gai_pending = true;
@@ -1171,6 +1273,22 @@ int uplink_create(struct uplink **out, uv_loop_t *loop, const struct uplink_opts
 	u->outbox = dup_str(o->outbox_dir);
 	if (u->outbox == NULL)
 		goto out;
+	if (o->proxy_host != NULL) {
+		if (o->proxy_host[0] == '\0' || o->proxy_port == 0) {
+			snprintf(err, errlen, "uplink: the proxy has no host or port");
+			rc = -EINVAL;
+			goto out;
+		}
+		u->proxy_host = dup_str(o->proxy_host);
+		u->proxy_port = o->proxy_port;
+		if (u->proxy_host == NULL)
+			goto out;
+	}
+	if (o->proxy_auth != NULL) {
+		u->proxy_auth = dup_str(o->proxy_auth);
+		if (u->proxy_auth == NULL)
+			goto out;
+	}
 	rc = tls_client_ctx_create(&u->tls, o->ca_file, o->cert_file, o->key_file, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -1247,6 +1365,11 @@ void uplink_destroy(struct uplink *u)
 	for (i = 0; i < UPLINK_MAX_LANES; i++)
 		free(u->lanes[i]);
 	free(u->outbox);
+	free(u->proxy_host);
+	if (u->proxy_auth != NULL) {
+		explicit_bzero(u->proxy_auth, strlen(u->proxy_auth));
+		free(u->proxy_auth);
+	}
 	tls_client_ctx_destroy(u->tls);
 	buf_free(&u->req);
 	free(u);
@@ -1313,6 +1436,11 @@ int uplink_stats_json(const struct uplink *u, struct buf *out)
 	jsonw_kv_uint(&w, "aged_picks", st.aged_picks);
 	jsonw_kv_int(&w, "last_success_s", st.last_success_s);
 	jsonw_kv_cstr(&w, "last_error", st.last_error);
+	if (u->proxy_host != NULL) {
+		ep_name(&(struct endpoint){ .host = u->proxy_host, .port = u->proxy_port }, name,
+			sizeof(name));
+		jsonw_kv_cstr(&w, "via_proxy", name);
+	}
 	jsonw_key(&w, "endpoints");
 	jsonw_array_open(&w);
 	for (i = 0; i < st.n_endpoints; i++) {

@@ -151,6 +151,10 @@ struct uplink_opts {
 	                                 * UPLINK_AGING_DEFAULT */
 	const char *proxy_host;         /* HTTP CONNECT proxy; NULL = direct */
 	uint16_t proxy_port;
+	const char *proxy_auth;         /* "user:pass" for Basic proxy
+	                                 * credentials (RFC 7617), or NULL; a
+	                                 * credential: copied, wiped on
+	                                 * destroy, never shown in status */
 };
 
 /* What the pure classification makes of a POST /v1/batches answer. */

@@ -140,7 +140,7 @@ left() { find "$OUT" -name '*.batch' 2>/dev/null | wc -l | tr -d ' '; }
 verify_once() {
 	"$SOC" verify "$STORE" >"$T/verify" || fail "verify: $(cat "$T/verify")"
 	for _l in "$@"; do
-		cmp -s "$T/expect.$_l" "$STORE/fw01/$_l.ndjson" ||
+		cmp -s "$T/expect.$_l" "$STORE/fw01/$_l/records.ndjson" ||
 			fail "lane $_l: stored records differ from those sealed"
 		_want=$(wc -l <"$T/expect.$_l" | tr -d ' ')
 		_v=$(jq -c "select(.lane == \"$_l\")" "$T/verify")

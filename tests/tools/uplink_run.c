@@ -9,6 +9,7 @@
  *              [--timeout-ms N] [--rescan-ms N] [--rate BYTES_PER_S]
  *              [--failback-ms N] [--until-signal] [--max-in-flight N]
  *              [--max-bytes-in-flight N] [--aging-ms N]
+ *              [--proxy HOST:PORT [--proxy-auth USER:PASS]]
  *
  * With --until-signal it does not stop when the outbox is empty but on
  * SIGTERM or SIGINT (or the deadline), for tests that add batches while
@@ -140,9 +141,11 @@ int main(int argc, char **argv)
 		{ "max-in-flight", required_argument, NULL, 'M' },
 		{ "max-bytes-in-flight", required_argument, NULL, 'Y' },
 		{ "aging-ms", required_argument, NULL, 'A' },
+		{ "proxy", required_argument, NULL, 'P' },
+		{ "proxy-auth", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS];
+	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS], proxy;
 	struct uplink_opts o;
 	struct run r;
 	struct buf js = BUF_INIT;
@@ -193,6 +196,16 @@ int main(int argc, char **argv)
 		case 'M': o.max_in_flight = ms_arg(optarg); break;
 		case 'Y': o.max_bytes_in_flight = strtoull(optarg, NULL, 10); break;
 		case 'A': o.aging_ms = ms_arg(optarg); break;
+		case 'P':
+			memset(&proxy, 0, sizeof(proxy));
+			if (parse_endpoint(optarg, &proxy) < 0) {
+				fprintf(stderr, "uplink_run: bad --proxy\n");
+				return 2;
+			}
+			o.proxy_host = proxy.host;
+			o.proxy_port = proxy.port;
+			break;
+		case 'W': o.proxy_auth = optarg; break;
 		default: return 2;
 		}
 	}
