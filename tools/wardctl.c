@@ -279,7 +279,7 @@ static void print_uplink(json_t *st)
 	last = jint(up, "last_success_s");
 	if (last > 0) {
 		human_age((double)(time(NULL) - last), age, sizeof(age));
-		printf("  last success %s ago\n", age);
+		printf("  last success %s ago (%s)\n", age, jstr(up, "last_success"));
 	} else if (json_object_get(up, "last_success_s") != NULL) {
 		printf("  no batch acknowledged yet\n");
 	}

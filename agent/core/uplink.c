@@ -1435,6 +1435,11 @@ int uplink_stats_json(const struct uplink *u, struct buf *out)
 	jsonw_kv_uint(&w, "aging_ms", u->o.aging_ms);
 	jsonw_kv_uint(&w, "aged_picks", st.aged_picks);
 	jsonw_kv_int(&w, "last_success_s", st.last_success_s);
+	jsonw_key(&w, "last_success");
+	if (st.last_success_s > 0)
+		jsonw_time_us(&w, st.last_success_s * 1000000);
+	else
+		jsonw_null(&w);
 	jsonw_kv_cstr(&w, "last_error", st.last_error);
 	if (u->proxy_host != NULL) {
 		ep_name(&(struct endpoint){ .host = u->proxy_host, .port = u->proxy_port }, name,
