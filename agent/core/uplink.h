@@ -23,9 +23,9 @@
  * request at a time cannot fill with small batches. So up to
  * max_in_flight requests (and none while max_bytes_in_flight request
  * bytes or more are unanswered; one request always may go) are written on
- * the one connection
- * without waiting; the answers come back in request order and are matched
- * to the oldest unanswered request (struct uplink_window). The response
+ * the one connection without waiting; the answers come back in request
+ * order and are matched to the oldest unanswered request (struct
+ * uplink_window). The response
  * timeout runs for the oldest unanswered request only, from when it
  * became the oldest (its send, or the previous answer, whichever is
  * later), so requests queued behind big ones on a thin link are not timed
@@ -50,9 +50,9 @@
  *  1. P0 first: the first P0 lane, in lane order, that has a batch. So P0
  *     is never queued behind P1 or P2; with pipelining, at most the
  *     requests already in flight are ahead of it.
- *  2. Else aging: a non-P0 lane has waited for as long as the younger of
- *     its oldest batch (by the file's mtime) and the time since the lane
- *     last sent a batch (or since the uplink started). A lane that has
+ *  2. Else aging: a non-P0 lane's wait is the shorter of the age of its
+ *     oldest batch (by the file's mtime) and the time since the lane last
+ *     sent a batch (or since the uplink started). A lane that has
  *     waited at least aging_ms is promoted above every lane that has not,
  *     for one batch (sending resets its wait). Among several such lanes
  *     the one that waited longest goes first. So under a sustained
@@ -67,8 +67,9 @@
  * failed in a row, the uplink waits an exponential backoff with full
  * jitter (base * 2^n, capped, then a uniform draw in [0, that]) before the
  * next round. While a later endpoint is in use, the primary (the first) is
- * probed again once failback_ms have passed and nothing is in flight: if
- * it answers, traffic fails back to it; if not, the probe costs one
+ * probed again once failback_ms have passed (no new request goes out
+ * then until the answers in flight are in): if it answers, traffic fails
+ * back to it; if not, the probe costs one
  * failed connect and the uplink goes on with the next endpoint at once.
  *
  * Proxy. With proxy_host set, the TCP connection goes to the proxy, which
