@@ -5,6 +5,9 @@
 #  - one request in flight costs a round trip per batch; eight in flight
 #    finish the same backlog in well under half that time, on one
 #    connection, and every record is stored exactly once (ward-soc verify);
+#  - the connection cut with requests in flight: the unanswered batches
+#    are sent again on the next connection, and each record is stored
+#    once;
 #  - P0 goes first, and an aged P2 lane still gets batches out while a P1
 #    backlog is being sent.
 # The kernel here has no netem qdisc, so the delay is a user-space relay
@@ -25,10 +28,11 @@ for b in "$SOC" "$MK" "$RUN"; do
 	[ -x "$b" ] || fail "build $b first (make VARIANT=asan tests-build)"
 done
 
-SOC_PID= RELAY_PID= SHM=
+SOC_PID= RELAY_PID= SHM= RUN_PID=
 cleanup() {
 	[ -n "$SOC_PID" ] && kill -KILL "$SOC_PID" 2>/dev/null
 	[ -n "$RELAY_PID" ] && kill -KILL "$RELAY_PID" 2>/dev/null
+	[ -n "$RUN_PID" ] && kill -KILL "$RUN_PID" 2>/dev/null
 	[ -n "$SHM" ] && rm -rf "$SHM"
 	true
 }
@@ -135,6 +139,18 @@ run_uplink() {
 sj() { jq -r "$1" "$T/stats"; }
 left() { find "$OUT" -name '*.batch' 2>/dev/null | wc -l | tr -d ' '; }
 
+# verify_stored LANE...: ward-soc stored each lane's records exactly once,
+# in seq order, with no gap (resent batches it answered 409 are fine).
+verify_stored() {
+	"$SOC" verify "$STORE" >"$T/verify" || fail "verify: $(cat "$T/verify")"
+	for _l in "$@"; do
+		cmp -s "$T/expect.$_l" "$STORE/fw01/$_l/records.ndjson" ||
+			fail "lane $_l: stored records differ from those sealed"
+		_v=$(jq -c "select(.lane == \"$_l\")" "$T/verify")
+		[ "$(echo "$_v" | jq -r .gaps)" = 0 ] || fail "lane $_l has gaps: $_v"
+	done
+}
+
 # verify_once LANE...: ward-soc stored each lane's records exactly once, in
 # seq order, with no gap and no duplicate.
 verify_once() {
@@ -207,6 +223,36 @@ PIPE_MS=$MS
 	fail "pipelined $PIPE_MS ms is not well under serial $SERIAL_MS ms"
 verify_once syslog
 note "pipelined: $PIPE_MS ms (serial $SERIAL_MS ms)"
+
+note "the connection cut with eight in flight: the unanswered batches go again, stored once"
+fresh_soc cut
+cp -R "$T/sealed/." "$OUT/"
+"$RUN" --ca "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key" --outbox "$OUT" \
+	--backoff-base-ms 50 --backoff-cap-ms 200 --timeout-ms 10000 --deadline-ms 60000 \
+	--endpoint "127.0.0.1:$RPORT/localhost" --lane syslog --max-in-flight 8 --until-signal \
+	>"$T/stats" 2>"$T/run.err" &
+RUN_PID=$!
+stored_some() { [ "$(health | jq -r .batches_ok)" -ge 5 ]; }
+wait_for 30 stored_some || fail "nothing stored through the relay: $(health)"
+# Cut every connection through the relay, mid-pipeline.
+kill -KILL "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null; RELAY_PID=
+cut_left=$(left)
+[ "$cut_left" -gt 0 ] || fail "the backlog was gone before the cut: nothing tested"
+python3 "$T/relay.py" "$RPORT" "$PORT" 0.05 2>>"$T/relay.err" &
+RELAY_PID=$!
+drained() { [ "$(left)" = 0 ]; }
+wait_for 60 drained || { cat "$T/run.err"; fail "$(left) batches left after the cut"; }
+kill -TERM "$RUN_PID"
+RUN_RC=0; wait "$RUN_PID" || RUN_RC=$?
+RUN_PID=
+[ "$RUN_RC" = 0 ] || { cat "$T/stats" "$T/run.err"; fail "uplink_run exited $RUN_RC"; }
+grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/run.err" &&
+	{ cat "$T/run.err"; fail "sanitizer report from uplink_run"; }
+[ "$(sj '.endpoints[0].connects')" -ge 2 ] || fail "no new connection after the cut: $(cat "$T/stats")"
+[ "$(sj '.endpoints[0].failures')" -ge 1 ] || fail "the cut was not a failure: $(cat "$T/stats")"
+[ "$(sj .batches_acked)" = "$N" ] || fail "acked: $(cat "$T/stats")"
+verify_stored syslog
+note "cut with $cut_left batches left; $(health | jq -r .duplicates) resent batches answered 409"
 
 note "priority with aging: P0 first; an aged P2 lane goes out amid a P1 backlog"
 reset_chains
