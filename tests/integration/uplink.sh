@@ -1,7 +1,8 @@
 #!/bin/sh
 # The uplink (agent/core/uplink) against ward-soc over mutual TLS:
 # delivery and deletion of every batch, P0 lane first, Retry-After back-off
-# on 503, failover from a dead or silent endpoint and fail back to the
+# on 503 (one request in flight, and three pipelined ones answered 503
+# together: one hold, nothing sent during it), failover from a dead or silent endpoint and fail back to the
 # primary once it returns, the rate limit, refusal of a server certificate
 # from another CA or for another host, and quarantine of a batch the SOC
 # refuses (400) while the others still go through.
