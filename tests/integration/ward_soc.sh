@@ -285,8 +285,36 @@ soc_stop
 note "verify summarises the store per device and lane"
 "$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
 [ "$(wc -l <"$T/verify")" = 1 ] || fail "verify: $(cat "$T/verify")"
+jq -e '.missing_seqs == 0 and .late_batches == 0' "$T/verify" >/dev/null ||
+	fail "verify (the new epoch forgets the old gaps): $(cat "$T/verify")"
 jq -e '.device == "fw01" and .lane == "syslog" and .records == 17 and .first_seq == 1 and
 	.last_seq == 4 and .gaps == 1 and .duplicates == 10 and .duplicates_dropped == 27 and
 	.epochs == 1 and .loss_records == 2 and .consistent' "$T/verify" >/dev/null ||
 	fail "verify: $(cat "$T/verify")"
+
+note "a late batch (answered 503, resent after the next was stored) fills its gap, across a restart"
+late() {  # NAME FIRST [PREV]: three records in lane "late"
+	lines "$1" "$2" 3
+	"$MK" -k "$P/fw01.key" -s "$P/soc.pub" -d fw01 -l late -f "$2" ${3:+-p "$T/$3.batch"} \
+		-o "$T/$1.batch" "$T/$1.ndjson" || fail "batch_make $1"
+}
+late l1 1; late l2 4 l1; late l3 7 l2
+soc_start
+expect_post "$T/l1.batch" 200
+expect_post "$T/l3.batch" 200
+soc_stop
+soc_start
+expect_post "$T/l2.batch" 200
+[ "$(hj .late_batches)" = 1 ] || fail "late batch not counted: $(health)"
+expect_post "$T/l2.batch" 409
+expect_post "$T/l3.batch" 409
+soc_stop
+[ "$(jq -r .seq "$STORE/fw01/late/records.ndjson" | sort -n | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 " ] ||
+	fail "late lane: $(jq -r .seq "$STORE/fw01/late/records.ndjson" | tr '\n' ' ')"
+"$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
+jq -e -s 'map(select(.lane == "late"))[0] | .records == 9 and .last_seq == 9 and .gaps == 0 and
+	.missing_seqs == 0 and .late_batches == 1 and .consistent' "$T/verify" >/dev/null ||
+	fail "verify: $(grep late "$T/verify")"
+jq -e -s 'map(select(.lane == "syslog"))[0] | .missing_seqs == 0' "$T/verify" >/dev/null ||
+	fail "verify: $(grep syslog "$T/verify")"
 note "ok"
