@@ -17,13 +17,9 @@
 #      ones deliver nothing, and the uplink's status names the refusal
 #      (407, or 401 from tinyproxy before 1.12).
 #
-# Until the uplink uses agent/core/http_connect, ward-agent logs
-# "uplink.proxy ... is not supported yet" and this test skips after part 1.
-# What it expects of the wiring: the agent connects to uplink.proxy and
-# CONNECTs to each endpoint; a refusal puts http_connect's words ("proxy
-# refused CONNECT: 407 ...") in .uplink.endpoints[].last_error; an
-# unreachable proxy says "connection refused" there; and uplink_run takes
-# --proxy HOST:PORT and --proxy-auth USER:PASS (part 3 skips without them).
+# A refusal puts http_connect's words ("proxy refused CONNECT: 407 ...") in
+# .uplink.endpoints[].last_error, and an unreachable proxy "connection
+# refused".
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
 . "$WARD_ROOT/tests/lib/soc.sh"
@@ -182,14 +178,8 @@ config "$T/ward.yaml"
 	fail "--check-config refused the config: $(cat "$T/check.out")"
 proxy_start agent
 agent_start "$T/agent" "$T/ward.yaml"
-# The warning is logged as the uplink starts, before status lists it.
 uplink_up() { [ "$(jqs '.uplink.endpoints | length')" -ge 1 ]; }
 wait_for 20 uplink_up || fail "the uplink did not start: $(jqs .uplink)"
-if grep -q "uplink.proxy .* is not supported yet" "$T/agent/agent.log"; then
-	agent_stop
-	skip "tinyproxy works, but ward-agent logs 'uplink.proxy $PROXY is not supported yet':" \
-		"the uplink does not speak CONNECT (agent/core/http_connect) yet"
-fi
 N=30
 send first "$N"
 wait_for 60 have "$N" || { ctl status; tail -20 "$T/soc.log" "$PROXY_LOG"; fail "only $(stored) of $N arrived"; }
@@ -234,11 +224,6 @@ agent_stop
 proxy_stop
 
 # The Basic credentials: uplink_run takes them on its command line.
-if "$RUN" --proxy "127.0.0.1:$PPORT" --proxy-auth a:b 2>&1 | grep -q "unrecognized option"; then
-	soc_stop
-	skip "ward-agent goes through the proxy, but uplink_run has no --proxy/--proxy-auth" \
-		"options to test BasicAuth with"
-fi
 
 OUT=$T/outbox
 # seal FIRST COUNT: COUNT records of lane alerts from seq FIRST, sealed into
