@@ -100,6 +100,7 @@
 
 #define UPLINK_MAX_ENDPOINTS 8
 #define UPLINK_MAX_LANES 16
+#define UPLINK_PROXY_AUTH_MAX 256   /* bytes of "user:pass", NUL included */
 #define UPLINK_BACKOFF_BASE_DEFAULT 1000u      /* ms */
 #define UPLINK_BACKOFF_CAP_DEFAULT 300000u     /* ms: 5 min */
 #define UPLINK_CONNECT_TIMEOUT_DEFAULT 10000u  /* ms */

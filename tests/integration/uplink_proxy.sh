@@ -122,7 +122,8 @@ case $code in 407|401) ;; *) fail "tinyproxy answered $code to wrong credentials
 WRONG_CODE=$code
 proxy_stop
 
-# config FILE: the agent's configuration, its uplink through the proxy.
+# config FILE [CREDENTIALS_FILE]: the agent's configuration, its uplink
+# through the proxy.
 config() {
 	cat >"$1" <<YAML
 agent:
@@ -146,6 +147,7 @@ uplink:
   endpoints:
     - { url: "$URL", sni: localhost }
   proxy: "$PROXY"
+${2:+  proxy_credentials: $2}
   seal_interval_ms: 50
   connect_timeout_ms: 1000
   handshake_timeout_ms: 2000
@@ -220,6 +222,25 @@ wait_for 30 refused || { cat "$T/st.json" "$PROXY_LOG"; fail "status does not na
 jq -r '.uplink.endpoints[0].last_error' "$T/st.json"
 [ "$(connects)" -ge 1 ] || fail "tinyproxy saw no CONNECT from the agent"
 [ "$(stored)" = $((N + M)) ] || fail "records reached ward-soc past a proxy that refused"
+
+note "uplink.proxy_credentials: a malformed file is named, the right one lets the backlog through"
+printf 'no-colon-here\n' >"$T/proxy.cred"
+config "$T/ward.yaml" "$T/proxy.cred"
+rc=0; "$AGENT" --check-config -c "$T/ward.yaml" >"$T/check.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--check-config exited $rc for a malformed credentials file"
+grep -q "uplink.proxy_credentials: $T/proxy.cred: the first line must be user:password" \
+	"$T/check.out" || fail "check-config: $(cat "$T/check.out")"
+grep -q "no-colon-here" "$T/check.out" && fail "check-config printed the file's content"
+printf 'ward:s3cret-pass\n' >"$T/proxy.cred"
+chmod 644 "$T/proxy.cred"   # the agent runs as nobody here
+"$AGENT" --check-config -c "$T/ward.yaml" >"$T/check.out" 2>&1 ||
+	fail "--check-config refused good credentials: $(cat "$T/check.out")"
+ctl reload >/dev/null || fail "wardctl reload failed"
+wait_for 60 have $((N + M + 5)) || { ctl status; cat "$PROXY_LOG"; fail "only $(stored) of $((N + M + 5)) arrived with credentials"; }
+exactly $((N + M + 5))
+[ "$(tagged third)" = 5 ] || fail "$(tagged third) 'third' records, want 5"
+ctl status >"$T/status.txt" || true
+grep -q "s3cret" "$T/status.txt" "$T/agent/agent.log" && fail "the proxy password is shown"
 agent_stop
 proxy_stop
 
