@@ -780,7 +780,8 @@ int spool_budget_enforce(const char *spool_dir, const char *outbox_dir, uint64_t
 		goto out;
 	evicted = rc;
 	while (b.total > budget_bytes && pick_victim(&b, &v)) {
-		rc = v.bt != NULL ? evict_batch_claim(&b, v.ln, v.bt) : evict_seg_claim(&b, v.ln, v.seg);
+		rc = v.bt != NULL ? evict_batch_claim(&b, v.ln, v.bt)
+				  : evict_seg_claim(&b, v.ln, v.seg);
 		if (rc < 0)
 			goto out;
 		if (rc == 0)

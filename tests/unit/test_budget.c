@@ -351,7 +351,8 @@ static size_t list_batches(struct fixture *fx, const char *lane, char paths[][60
 	for (i = 0; i < n; i++) {
 		if (i < max) {
 			snprintf(paths[i], 600, "%s/%s", dir, names[i]);
-			assert_int_equal(sscanf(names[i], "%20" SCNu64 "-%20" SCNu64, &f[i], &l[i]), 2);
+			assert_int_equal(sscanf(names[i], "%20" SCNu64 "-%20" SCNu64, &f[i], &l[i]),
+					 2);
 		}
 		free(names[i]);
 	}

@@ -1535,7 +1535,8 @@ static void test_budget_eviction_order(void **state)
 	assert_true(seg_flows1 > 0 && seg_logs1 > 0);
 
 	/* Under budget: nothing happens. */
-	assert_int_equal(spool_budget_enforce(fx->dir, NULL, before.total_bytes, on_evict, &el, NULL), 0);
+	assert_int_equal(spool_budget_enforce(fx->dir, NULL, before.total_bytes, on_evict, &el,
+					      NULL), 0);
 	assert_int_equal(el.n, 0);
 
 	/* Room for everything but five segments' worth. */
