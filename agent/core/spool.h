@@ -448,8 +448,8 @@ int spool_budget_scan(const char *spool_dir, const char *outbox_dir, struct spoo
  * has already opened, or a batch the uplink is already sending, may still
  * arrive and be reported as lost: the SOC sees both. Only the records of
  * a segment that are above the lane's CHAIN (not yet sealed) are reported
- * as lost, since the rest are in batches; a segment with none is deleted
- * without a report. A batch's first and last seq and record count come
+ * as lost, since the rest are in batches; a segment all of whose records
+ * were sealed is deleted without a report. A batch's first and last seq and record count come
  * from its header, or, when that is unreadable, from its name (records =
  * last - first + 1).
  *
