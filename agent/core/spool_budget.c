@@ -767,7 +767,7 @@ int spool_budget_enforce(const char *spool_dir, const char *outbox_dir, uint64_t
 			 void *arg, struct spool_usage *u)
 {
 	struct bud_spool b;
-	struct victim v;
+	struct victim v = { 0 };
 	int rc, evicted;
 
 	if (spool_dir == NULL)
