@@ -406,8 +406,11 @@ static void quarantine(struct uplink *u, unsigned lane, const char *name, const 
 		goto fail;
 	if (snprintf(dst, sizeof(dst), "%s/%s-%s", dir, u->lanes[lane], name) >= (int)sizeof(dst))
 		goto fail;
-	if (rename(src, dst) < 0)
+	if (rename(src, dst) < 0) {
+		if (errno == ENOENT)
+			return;         /* evicted by the disk budget meanwhile */
 		goto fail;
+	}
 	say(rsn, sizeof(rsn), "%.*s.reason", (int)(strlen(dst) - 6), dst);
 	f = fopen(rsn, "w");
 	if (f != NULL) {
