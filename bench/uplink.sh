@@ -55,6 +55,8 @@ UPLINK_RATE_KBIT=${BENCH_UPLINK_RATE_KBIT:-5000}
 UPLINK_DELAY_MS=${BENCH_UPLINK_DELAY_MS:-50}
 UPLINK_LAT_RATE=${BENCH_UPLINK_LAT_RATE:-500}
 UPLINK_LAT_S=${BENCH_UPLINK_LAT_S:-30}
+# Empty: the compiled-in uplink.batch_max_bytes (1 MiB).
+UPLINK_BATCH_BYTES=${BENCH_UPLINK_BATCH_BYTES:-}
 UPLINK_SOC=$BUILD/ward-soc
 UPLINK_DELAYLINE=$BUILD/tests/tools/delayline
 UPLINK_STAMP=$BUILD/tests/tools/linestamp
@@ -179,11 +181,12 @@ uplink_pki() {
 # ---- ward-soc -----------------------------------------------------------------
 
 SOC_PID=
+UP_SOC_LOG=
 # soc_up ADDR STORE: ward-soc in the SOC namespace, its log stamped line by
-# line into UDIR/soc.log (appended: one log across restarts).
+# line into UP_SOC_LOG (appended: one log across restarts).
 soc_up() {
 	[ -p "$UDIR/soc.fifo" ] || mkfifo "$UDIR/soc.fifo"
-	"$UPLINK_STAMP" <"$UDIR/soc.fifo" >>"$UDIR/soc.log" &
+	"$UPLINK_STAMP" <"$UDIR/soc.fifo" >>"$UP_SOC_LOG" &
 	PIDS="$PIDS $!"
 	ip netns exec "$UP_NS_S" "$UPLINK_SOC" serve --listen "$1:$UP_SOC_PORT" --cert "$P/server.pem" \
 		--key "$P/server.key" --client-ca "$P/ca.pem" --soc-key "$P/soc.key" \
@@ -191,7 +194,7 @@ soc_up() {
 	SOC_PID=$!
 	PIDS="$PIDS $SOC_PID"
 	poll 20 in_s sh -c "ss -Hltn 'sport = :$UP_SOC_PORT' | grep -q ." && return 0
-	tail -n 5 "$UDIR/soc.log"
+	tail -n 5 "$UP_SOC_LOG"
 	return 1
 }
 
@@ -207,7 +210,15 @@ soc_stored() {
 		index($0, lane) && / stored batch / {
 			for (i = 1; i < NF; i++) if ($(i + 1) == "records,") { n += $i; break }
 		}
-		END { print n + 0 }' "$UDIR/soc.log"
+		END { print n + 0 }' "$UP_SOC_LOG"
+}
+
+# batch_gaps: how far apart ward-soc stored the syslog lane's batches: with
+# one request in flight, the time per batch bounds the rate.
+batch_gaps() {
+	awk '/ lane syslog: stored batch / { if (n++) print $1 - p; p = $1 }' "$UP_SOC_LOG" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%d batches stored, %.1f ms apart (median; p90 %.1f ms)", NR + 1,
+			v[int((NR - 1) * 0.5) + 1] * 1000, v[int((NR - 1) * 0.9) + 1] * 1000 }'
 }
 
 UP_STORED=0
@@ -258,6 +269,7 @@ uplink:
     - { url: "$2", sni: localhost }
   backoff_min_ms: 100
   backoff_max_ms: 1000
+${UPLINK_BATCH_BYTES:+  batch_max_bytes: $UPLINK_BATCH_BYTES}
 $UP_YAML_UPLINK
 YAML
 }
@@ -309,7 +321,8 @@ up_result() {
 bench_uplink_ward() {
 	UP_SOC_PORT=$(free_port)
 	_store=$UDIR/store-ward
-	rm -rf "$_store"; : >"$UDIR/soc.log"
+	UP_SOC_LOG=$UDIR/soc-ward.log
+	rm -rf "$_store"; : >"$UP_SOC_LOG"
 	if ! soc_up "$UP_IP_S" "$_store" ||
 	   ! up_agent_start ward-tls "https://$UP_IP_S:$UP_SOC_PORT"; then
 		echo "uplink-ward: could not start ward-soc or ward-agent"
@@ -330,7 +343,7 @@ bench_uplink_ward() {
 	if ! poll "$UPLINK_DEADLINE_S" soc_has "$UPLINK_COUNT"; then
 		echo "uplink-ward: ward-soc stored $UP_STORED of $UPLINK_COUNT after ${UPLINK_DEADLINE_S}s"
 		up_ctl status --json | jq -c '.uplink | {state, backlog, endpoints}'
-		tail -n 5 "$UDIR/soc.log"
+		tail -n 5 "$UP_SOC_LOG"
 		_k=$(hwm_kib "$_sup"); _kr=$(hwm_kib "$UP_RX_PID")
 		up_agent_stop; soc_down
 		up_result uplink-ward "$UP_STORED" - 0 0 $(( _k > _kr ? _k : _kr ))
@@ -351,6 +364,7 @@ bench_uplink_ward() {
 		"acked \(.uplink.batches_acked) batches; TLS bytes out \([.uplink.endpoints[].bytes_out] | add), in \([.uplink.endpoints[].bytes_in] | add)"')"
 	note "uplink-ward: CPU supervisor+receivers $(cpu_s "$_c") s; ward-soc (receiving side) $(cpu_s "$_sc") s;" \
 		"peak RSS supervisor $(( _ks / 1024 )) MiB, receivers $(( _kr / 1024 )) MiB"
+	note "uplink-ward: ward-soc: $(batch_gaps)"
 	up_agent_stop
 	soc_down
 	if "$UPLINK_SOC" verify "$_store" >"$UDIR/verify.out" 2>&1; then
@@ -483,7 +497,10 @@ bench_uplink_rsyslog() {
 # uplink-shaped; prints the figures and the verdicts.
 bench_uplink() {
 	echo
-	echo "uplink: $UPLINK_COUNT syslog messages over TCP, through each pipeline to an SOC over TLS"
+	case " $* " in
+	*" uplink-tls "*) echo "uplink: $UPLINK_COUNT syslog messages over TCP, through each pipeline to an SOC over TLS" ;;
+	*) echo "uplink: ward on a shaped uplink" ;;
+	esac
 	uplink_check || return 0
 	UDIR=$TMP/uplink
 	rm -rf "$UDIR"
@@ -519,7 +536,7 @@ ward_soc_version() { echo "ward-soc and ward-agent at commit $(git -C "$ROOT" re
 # stamp_of PATTERN [FROM_LINE]: the stamp of the first soc.log line from
 # FROM_LINE (default 1) on that matches the awk regex PATTERN; empty if none.
 stamp_of() {
-	awk -v from="${2:-1}" -v pat="$1" 'NR >= from && $0 ~ pat { print $1; exit }' "$UDIR/soc.log"
+	awk -v from="${2:-1}" -v pat="$1" 'NR >= from && $0 ~ pat { print $1; exit }' "$UP_SOC_LOG"
 }
 
 # paced_send PORT RATE SECONDS: RATE msg/s for SECONDS, in ticks of 100 ms
@@ -544,7 +561,7 @@ paced_send() {
 lat_figures() {
 	awk '/ lane syslog: stored batch / {
 		for (i = 1; i < NF; i++) if ($i == "batch") { split($(i + 1), r, "[-,]"); break }
-		print r[1], r[2], $1 }' "$UDIR/soc.log" >"$UDIR/lat.batches"
+		print r[1], r[2], $1 }' "$UP_SOC_LOG" >"$UDIR/lat.batches"
 	jq -r '"\(.seq) \(.ts)"' "$1/fw01/syslog.ndjson" | sort -n >"$UDIR/lat.records"
 	awk '
 	function epoch(ts,   y, m, d, era, yoe, doy, doe) {
@@ -591,7 +608,8 @@ bench_uplink_shaped() {
 	fi
 	UP_SOC_PORT=$(free_port)
 	_store=$UDIR/store-shaped
-	rm -rf "$_store"; : >"$UDIR/soc.log"
+	UP_SOC_LOG=$UDIR/soc-shaped.log
+	rm -rf "$_store"; : >"$UP_SOC_LOG"
 	# A status record (P0) every second; segments close after 200 ms and
 	# the sealer looks every 100 ms: the compiled-in 1000 ms each would
 	# alone add up to 2 s to a record's way.
@@ -608,8 +626,8 @@ bench_uplink_shaped() {
 	note "uplink-shaped: config: agent.status_interval_ms 1000, spool.segment_max_age_ms 200," \
 		"uplink.seal_interval_ms 100; the rest compiled-in (batch_max_bytes 1 MiB)"
 	# The first status record is queued 2 s after the start.
-	poll 30 sh -c "[ \$(awk '/ lane agent: stored batch /' '$UDIR/soc.log' | wc -l) -ge 1 ]" ||
-		{ echo "uplink-shaped: nothing reaches ward-soc"; tail -n 5 "$UDIR/soc.log"; up_agent_stop; soc_down; return 0; }
+	poll 30 sh -c "[ \$(awk '/ lane agent: stored batch /' '$UP_SOC_LOG' | wc -l) -ge 1 ]" ||
+		{ echo "uplink-shaped: nothing reaches ward-soc"; tail -n 5 "$UP_SOC_LOG"; up_agent_stop; soc_down; return 0; }
 
 	# Latency on the healthy link.
 	_n=$((UPLINK_LAT_RATE / 10 * 10 * UPLINK_LAT_S))
@@ -642,7 +660,7 @@ bench_uplink_shaped() {
 
 	# Reconnect: ward-soc back; the agent's next attempt is within
 	# backoff_max_ms (1 s).
-	_from=$(( $(wc -l <"$UDIR/soc.log") + 1 ))
+	_from=$(( $(wc -l <"$UP_SOC_LOG") + 1 ))
 	if ! soc_up "$UP_TIP_S" "$_store"; then
 		echo "uplink-shaped: ward-soc did not come back"
 		up_agent_stop
@@ -652,12 +670,16 @@ bench_uplink_shaped() {
 	if ! poll "$_drain_s" soc_has "$_total"; then
 		echo "uplink-shaped: the backlog did not drain in ${_drain_s}s: ward-soc stored $UP_STORED of $_total"
 	fi
+	_tl=$(stamp_of ' listening on ' "$_from")
 	_tc=$(stamp_of ' TLS .* established' "$_from")
 	_tp=$(stamp_of ' lane agent: stored batch ' "$_from")
 	if [ -n "$_tc" ] && [ -n "$_tp" ]; then
+		note "uplink-shaped: reconnect: ward-soc listening -> TLS established $(elapsed "$_tl" "$_tc") s" \
+			"(the agent's backoff, at most backoff_max_ms, and the handshake) -> first P0 batch stored" \
+			"$(elapsed "$_tc" "$_tp") s"
 		shaped p0_s "$(elapsed "$_tc" "$_tp")"
 		shaped p0_p1_before "$(awk -v from="$_from" -v tp="$_tp" \
-			'NR >= from && / lane syslog: stored batch / && $1 < tp { n++ } END { print n + 0 }' "$UDIR/soc.log")"
+			'NR >= from && / lane syslog: stored batch / && $1 < tp { n++ } END { print n + 0 }' "$UP_SOC_LOG")"
 	fi
 	# Goodput: the batches of the backlog acknowledged after the first,
 	# over the time from the first's store to the last's.
@@ -671,7 +693,7 @@ bench_uplink_shaped() {
 			bytes += size[name]; t1 = $1
 		}
 		END { if (n > 1 && t1 > t0) printf "%d %.3f %.0f\n", bytes, t1 - t0, bytes * 8 / (t1 - t0) }
-	' "$UDIR/backlog.sizes" "$UDIR/soc.log" >"$UDIR/goodput"
+	' "$UDIR/backlog.sizes" "$UP_SOC_LOG" >"$UDIR/goodput"
 	if [ -s "$UDIR/goodput" ]; then
 		read -r _gb _gs _gbps <"$UDIR/goodput"
 		shaped goodput_bytes "$_gb"; shaped goodput_s "$_gs"; shaped goodput_bps "$_gbps"
