@@ -62,6 +62,8 @@ UPLINK_DELAYLINE=$BUILD/tests/tools/delayline
 UPLINK_STAMP=$BUILD/tests/tools/linestamp
 # Generous: a run not done by then is reported as not done.
 UPLINK_DEADLINE_S=$((120 + UPLINK_COUNT / 2000))
+# A side-by-side run whose count stops moving for this long has stalled.
+UPLINK_STALL_S=${BENCH_UPLINK_STALL_S:-30}
 
 # Targets, from issue 3.
 UPLINK_TARGET_RATE=2      # ward >= 2 x rsyslog, messages per second
@@ -222,7 +224,39 @@ batch_gaps() {
 }
 
 UP_STORED=0
-soc_has() { UP_STORED=$(soc_stored syslog); [ "$UP_STORED" -ge "$1" ]; }
+soc_has() { UP_STORED=$(soc_stored syslog); UP_PROGRESS=$UP_STORED; [ "$UP_STORED" -ge "$1" ]; }
+
+# ward_has COUNT: soc_has, with the sealer's work as progress too: the
+# outbox's file count moves while batches are sealed and sent, even when
+# none is stored for a while.
+ward_has() {
+	soc_has "$1" && return 0
+	UP_PROGRESS="$UP_STORED $(ls "$WDIR/outbox/syslog" 2>/dev/null | wc -l)"
+	return 1
+}
+
+# poll_progress SECONDS STALL_S COMMAND...: poll (lib.sh) that also gives up
+# when COMMAND's measure of progress, which it leaves in UP_PROGRESS, has
+# not moved for STALL_S seconds: a pipeline that stopped short of the
+# count (rsyslog has left a hundred messages in its disk queue for good)
+# is reported then rather than at the deadline. Returns 0 when COMMAND
+# succeeds, 1 at the deadline, 2 on a stall; UP_LAST_T is the wall clock
+# of the last poll that saw progress.
+UP_PROGRESS=0
+UP_LAST_T=
+poll_progress() {
+	_pend=$(( $(date +%s) + $1 )); _stall=$2; shift 2
+	_plast=-1; _pt=$(date +%s)
+	while ! "$@"; do
+		if [ "$UP_PROGRESS" != "$_plast" ]; then
+			_plast=$UP_PROGRESS; _pt=$(date +%s); UP_LAST_T=$(now)
+		fi
+		[ $(( $(date +%s) - _pt )) -ge "$_stall" ] && return 2
+		[ "$(date +%s)" -ge "$_pend" ] && return 1
+		sleep "$POLL_S"
+	done
+	return 0
+}
 
 # ---- ward-agent --------------------------------------------------------------
 
@@ -304,11 +338,15 @@ up_agent_stop() {
 	UP_AGENT_PID=
 }
 
-# up_result NAME MESSAGES SECONDS WIRE_BYTES CPU_TICKS RSS_KIB: one row for
-# bench/uplink_report.awk; SECONDS is "-" when the run did not finish.
+# up_result NAME MESSAGES SECONDS WIRE_BYTES CPU_TICKS RSS_KIB [stalled]: one
+# row for bench/uplink_report.awk; SECONDS is "-" when the run did not
+# finish; "stalled" when it stopped short of the count, SECONDS then up to
+# its last progress.
 up_result() {
-	echo "$1 $2 $3 $4 $(cpu_s "$5") $6" >>"$UDIR/results"
-	if [ "$3" = - ]; then
+	echo "$1 $2 $3 $4 $(cpu_s "$5") $6${7:+ $7}" >>"$UDIR/results"
+	if [ -n "${7:-}" ]; then
+		note "$1: STALLED at $2 of $UPLINK_COUNT messages after $3 s; wire $4 bytes; CPU $(cpu_s "$5") s"
+	elif [ "$3" = - ]; then
 		note "$1: NOT DONE: $2 of $UPLINK_COUNT messages"
 	else
 		note "$1: $2 messages in $3 s (sender done after $SEND_S s); wire $4 bytes;" \
@@ -340,8 +378,11 @@ bench_uplink_ward() {
 		up_result uplink-ward 0 - 0 0 0
 		return 0
 	fi
-	if ! poll "$UPLINK_DEADLINE_S" soc_has "$UPLINK_COUNT"; then
-		echo "uplink-ward: ward-soc stored $UP_STORED of $UPLINK_COUNT after ${UPLINK_DEADLINE_S}s"
+	_prc=0; poll_progress "$UPLINK_DEADLINE_S" "$UPLINK_STALL_S" ward_has "$UPLINK_COUNT" || _prc=$?
+	if [ "$_prc" -ne 0 ]; then
+		echo "uplink-ward: ward-soc stored $UP_STORED of $UPLINK_COUNT; $( [ $_prc = 2 ] &&
+			echo "no progress for ${UPLINK_STALL_S}s" || echo "deadline of ${UPLINK_DEADLINE_S}s")"
+		tail -n 10 "$WDIR/agent.log"
 		up_ctl status --json | jq -c '.uplink | {state, backlog, endpoints}'
 		tail -n 5 "$UP_SOC_LOG"
 		_k=$(hwm_kib "$_sup"); _kr=$(hwm_kib "$UP_RX_PID")
@@ -361,7 +402,8 @@ bench_uplink_ward() {
 	_st=$(up_ctl status --json)
 	note "uplink-ward: agent: $(echo "$_st" | jq -r '
 		"sealed \([.uplink.sealers[] | select(.lane == "syslog") | "\(.batches) batches, \(.body_bytes) NDJSON bytes -> \(.sealed_bytes) sealed bytes"] | join("")); " +
-		"acked \(.uplink.batches_acked) batches; TLS bytes out \([.uplink.endpoints[].bytes_out] | add), in \([.uplink.endpoints[].bytes_in] | add)"')"
+		"acked \(.uplink.batches_acked) batches; TLS bytes out \([.uplink.endpoints[].bytes_out] | add), in \([.uplink.endpoints[].bytes_in] | add); " +
+		"\(.uplink.endpoints[0] | "connects \(.connects), failures \(.failures)" + (if .last_error != "" and .last_error != null then " (last: \(.last_error))" else "" end))"')"
 	note "uplink-ward: CPU supervisor+receivers $(cpu_s "$_c") s; ward-soc (receiving side) $(cpu_s "$_sc") s;" \
 		"peak RSS supervisor $(( _ks / 1024 )) MiB, receivers $(( _kr / 1024 )) MiB"
 	note "uplink-ward: ward-soc: $(batch_gaps)"
@@ -429,6 +471,7 @@ CONF
 # rsyslog_done, for UPLINK_COUNT).
 rsyslog_rx_done() {
 	_sz=$(stat -c %s "$RDIR/out.log" 2>/dev/null || echo 0)
+	UP_PROGRESS=$_sz
 	[ "$_sz" -ge $((PAYLOAD + UPLINK_COUNT)) ] || return 1
 	RS_LINES=$(wc -l <"$RDIR/out.log")
 	[ "$RS_LINES" -ge "$UPLINK_COUNT" ]
@@ -468,10 +511,24 @@ bench_uplink_rsyslog() {
 		return 0
 	fi
 	PAYLOAD=$(loadgen_field payload)
-	if ! poll "$UPLINK_DEADLINE_S" rsyslog_rx_done; then
+	_prc=0; poll_progress "$UPLINK_DEADLINE_S" "$UPLINK_STALL_S" rsyslog_rx_done || _prc=$?
+	if [ "$_prc" -ne 0 ]; then
 		_n=$(wc -l <"$RDIR/out.log" 2>/dev/null || echo 0)
-		echo "uplink-rsyslog: the receiver holds $_n of $UPLINK_COUNT after ${UPLINK_DEADLINE_S}s"
+		_q=$(find "$_tx/work" -name 'bench_da.0*' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+		echo "uplink-rsyslog: the receiver holds $_n of $UPLINK_COUNT; $( [ $_prc = 2 ] &&
+			echo "no progress for ${UPLINK_STALL_S}s" || echo "deadline of ${UPLINK_DEADLINE_S}s");" \
+			"$_q bytes left in the sender's disk queue files"
 		tail -n 5 "$_tx/rsyslog.log" "$RDIR/rsyslog.log"
+		if [ "$_prc" = 2 ] && [ -n "$UP_LAST_T" ]; then
+			# Stalled short of the count: the rate of what did arrive,
+			# up to the last progress, marked as such in the table.
+			_c=$(( $(cpu_ticks "$_txp") - _c0 ))
+			_b=$(( $(veth_bytes) - _b0 ))
+			_k=$(hwm_kib "$_txp")
+			stop_pid "$_txp"; stop_pid "$_rx"
+			up_result uplink-rsyslog "$_n" "$(elapsed "$T0" "$UP_LAST_T")" "$_b" "$_c" "$_k" stalled
+			return 0
+		fi
 		_k=$(hwm_kib "$_txp")
 		stop_pid "$_txp"; stop_pid "$_rx"
 		up_result uplink-rsyslog "$_n" - 0 0 "$_k"

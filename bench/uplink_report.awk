@@ -1,8 +1,10 @@
 # The table and the verdicts of make bench's uplink part, from
 # bench/uplink.sh's results. Rows:
 #
-#   NAME MESSAGES SECONDS WIRE_BYTES CPU_S RSS_KIB   (uplink-ward, uplink-rsyslog;
-#                                                   SECONDS is "-" when not done)
+#   NAME MESSAGES SECONDS WIRE_BYTES CPU_S RSS_KIB [stalled]
+#       (uplink-ward, uplink-rsyslog; SECONDS is "-" when not done; a run
+#       marked stalled stopped short of the count, and its figures are
+#       those of the messages that arrived, up to the last that did)
 #   shaped KEY VALUE                               (the shaped-link figures)
 #
 # Variables: count (messages per side-by-side run), t_rate, t_wire (ratio
@@ -15,7 +17,8 @@ $1 == "shaped" { sh[$2] = $3; next }
 NF >= 6 {
 	if (!($1 in done))
 		order[++n] = $1
-	done[$1] = ($3 != "-" && $2 >= count)
+	stalled[$1] = ($7 == "stalled")
+	done[$1] = ($3 != "-" && ($2 >= count || stalled[$1]))
 	msgs[$1] = $2
 	secs[$1] = $3
 	wire[$1] = $4
@@ -38,16 +41,18 @@ END {
 				       "", "", rss[r]
 				continue
 			}
-			rate[r] = count / secs[r]
-			bpm[r] = wire[r] / count
-			printf "%-16s %10d %9.2f %10.0f %12.1f %14.2f %13.1f\n", r, count, secs[r], rate[r],
-			       bpm[r], cpu[r] * 1000000 / count, rss[r]
+			rate[r] = msgs[r] / secs[r]
+			bpm[r] = wire[r] / msgs[r]
+			printf "%-16s %10d %9.2f %10.0f %12.1f %14.2f %13.1f%s\n", r, msgs[r], secs[r], rate[r],
+			       bpm[r], cpu[r] * 1000000 / msgs[r], rss[r], stalled[r] ? "  STALLED short of " count : ""
 		}
 		if (sup_kib + rx_kib > 0)
 			printf "ward-agent RSS: supervisor (sealer, uplink) %.1f MiB, receivers %.1f MiB (each its peak)\n",
 			       sup_kib / 1024, rx_kib / 1024
 		print ""
 		w = "uplink-ward"; s = "uplink-rsyslog"
+		if (stalled[w] || stalled[s])
+			print "(a stalled run: its rate and bytes are those of the messages that arrived)"
 		if (done[w] && done[s]) {
 			ratio_line("ward vs rsyslog, msgs/s:", sprintf("%.2fx", rate[w] / rate[s]), t_rate "x", ">=", "",
 				   rate[w] / rate[s] >= t_rate)
