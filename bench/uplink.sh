@@ -231,7 +231,7 @@ soc_has() { UP_STORED=$(soc_stored syslog); UP_PROGRESS=$UP_STORED; [ "$UP_STORE
 # none is stored for a while.
 ward_has() {
 	soc_has "$1" && return 0
-	UP_PROGRESS="$UP_STORED $(ls "$WDIR/outbox/syslog" 2>/dev/null | wc -l)"
+	UP_PROGRESS="$UP_STORED $(find "$WDIR/outbox/syslog" -name '*.batch' 2>/dev/null | wc -l)"
 	return 1
 }
 
@@ -322,6 +322,7 @@ up_agent_start() {
 		cat "$WDIR/check.log"
 		return 1
 	fi
+	# shellcheck disable=SC2016
 	ip netns exec "$UP_NS_P" sh -c 'cd "$1" && exec "$2" -c "$1/ward.yaml"' sh "$WDIR" "$AGENT" \
 		>"$WDIR/agent.log" 2>&1 &
 	UP_AGENT_PID=$!
@@ -395,7 +396,7 @@ bench_uplink_ward() {
 	_sc=$(( $(cpu_ticks "$SOC_PID") - _sc0 ))
 	# The response to the last batch is on the wire right after the
 	# store; it is a few hundred bytes, so a short grace is enough.
-	poll 5 sh -c "[ \"\$(\"$WARDCTL\" -s '$WDIR/ward.sock' status --json | jq '.uplink.backlog.batches')\" = 0 ]" || true
+	poll 5 backlog_empty || true
 	_b=$(( $(veth_bytes) - _b0 ))
 	_ks=$(hwm_kib "$_sup"); _kr=$(hwm_kib "$UP_RX_PID")
 	UP_WARD_SUP_KIB=$_ks; UP_WARD_RX_KIB=$_kr
@@ -601,6 +602,7 @@ stamp_of() {
 # probe namespace. The tick clock is absolute, so a slow tick does not
 # shift the ones after it.
 paced_send() {
+	# shellcheck disable=SC2016
 	ip netns exec "$UP_NS_P" sh -c '
 		lg=$1; port=$2; per=$(($3 / 10)); ticks=$(($4 * 10)); i=0
 		start=$(date +%s%N)
@@ -641,17 +643,22 @@ lat_figures() {
 		print NR, p50, p99, v[NR] }' "$UDIR/lat.values"
 }
 
+# The agent's status may not answer for a while: the sealer runs on the
+# supervisor's loop, and wardctl times out while it seals a backlog. These
+# then say 0.
 up_sealed_seq() {
-	up_ctl status --json 2>/dev/null | jq -r '[.uplink.sealers[] | select(.lane == "syslog") | .last_seq] | max // 0'
-}
-up_backlog_syslog() {
-	up_ctl status --json 2>/dev/null |
-		jq -r '[.uplink.backlog.lanes[] | select(.lane == "syslog") | .batches] | add // 0'
+	_v=$(up_ctl status --json 2>/dev/null |
+		jq -r '[.uplink.sealers[] | select(.lane == "syslog") | .last_seq] | max // 0' 2>/dev/null)
+	echo "${_v:-0}"
 }
 up_backlog_agent() {
-	up_ctl status --json 2>/dev/null |
-		jq -r '[.uplink.backlog.lanes[] | select(.lane == "agent") | .batches] | add // 0'
+	_v=$(up_ctl status --json 2>/dev/null |
+		jq -r '[.uplink.backlog.lanes[] | select(.lane == "agent") | .batches] | add // 0' 2>/dev/null)
+	echo "${_v:-0}"
 }
+backlog_empty() { [ "$(up_ctl status --json 2>/dev/null | jq '.uplink.backlog.batches' 2>/dev/null)" = 0 ]; }
+sealed_upto() { [ "$(up_sealed_seq)" -ge "$1" ]; }
+agent_backlog() { [ "$(up_backlog_agent)" -ge 1 ]; }
 
 shaped() { echo "shaped $1 $2" >>"$UDIR/results"; }
 
@@ -679,7 +686,7 @@ bench_uplink_shaped() {
 		up_agent_stop; soc_down
 		return 0
 	fi
-	UP_YAML_AGENT= UP_YAML_SPOOL= UP_YAML_UPLINK=
+	UP_YAML_AGENT=''; UP_YAML_SPOOL=''; UP_YAML_UPLINK=
 	note "uplink-shaped: config: agent.status_interval_ms 1000, spool.segment_max_age_ms 200," \
 		"uplink.seal_interval_ms 100; the rest compiled-in (batch_max_bytes 1 MiB)"
 	# The first status record is queued 2 s after the start.
@@ -690,6 +697,7 @@ bench_uplink_shaped() {
 	_n=$((UPLINK_LAT_RATE / 10 * 10 * UPLINK_LAT_S))
 	if paced_send "$UP_SPORT" "$UPLINK_LAT_RATE" "$UPLINK_LAT_S" &&
 	   poll 60 soc_has "$_n"; then
+		# shellcheck disable=SC2046
 		set -- $(lat_figures "$_store")
 		shaped lat_rate "$UPLINK_LAT_RATE"; shaped lat_s "$UPLINK_LAT_S"
 		shaped lat_n "$1"; shaped lat_p50 "$2"; shaped lat_p99 "$3"; shaped lat_max "$4"
@@ -703,8 +711,7 @@ bench_uplink_shaped() {
 	_total=$((_n + UPLINK_BACKLOG))
 	if ! loadgen_run $((UPLINK_BACKLOG * 1536)) ip netns exec "$UP_NS_P" "$LOADGEN" 127.0.0.1 \
 		"$UP_SPORT" "$UPLINK_BACKLOG" --seed 7 ||
-	   ! poll 300 sh -c "[ \"\$(\"$WARDCTL\" -s '$WDIR/ward.sock' status --json | jq '[.uplink.sealers[] | select(.lane == \"syslog\") | .last_seq] | max')\" -ge $_total ]" ||
-	   ! poll 10 sh -c "[ \"\$(\"$WARDCTL\" -s '$WDIR/ward.sock' status --json | jq '[.uplink.backlog.lanes[] | select(.lane == \"agent\") | .batches] | add // 0')\" -ge 1 ]"; then
+	   ! poll 300 sealed_upto "$_total" || ! poll 10 agent_backlog; then
 		echo "uplink-shaped: the backlog was not sealed: $(up_ctl status --json | jq -c '.uplink | {sealers, backlog}')"
 		up_agent_stop
 		return 0
@@ -723,7 +730,7 @@ bench_uplink_shaped() {
 		up_agent_stop
 		return 0
 	fi
-	_drain_s=$(( 60 + _bb * 8 / (UPLINK_RATE_KBIT * 1000) * 2 ))
+	_drain_s=$(( 60 + _bb * 8 * 2 / (UPLINK_RATE_KBIT * 1000) ))
 	if ! poll "$_drain_s" soc_has "$_total"; then
 		echo "uplink-shaped: the backlog did not drain in ${_drain_s}s: ward-soc stored $UP_STORED of $_total"
 	fi
