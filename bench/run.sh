@@ -49,6 +49,11 @@
 #   BENCH_SNMP_RATE=N    instead, send N traps/s whatever the receiver does
 #                        (open loop: a slow receiver loses traps, reported)
 #   BENCH_UPLINK_COUNT=N messages per side-by-side uplink run (default 1000000)
+#   BENCH_UPLINK_RUNS=N  repetitions of the side-by-side uplink runs (default 1)
+#   BENCH_UPLINK_BATCH_BYTES=B  uplink.batch_max_bytes for ward (default: the
+#                        compiled-in value)
+#   BENCH_UPLINK_STALL_S=S  a side-by-side run whose count does not move for S
+#                        seconds is reported as stalled (default 30)
 #   BENCH_UPLINK_BACKLOG=N messages spooled while ward-soc is down, for the
 #                        shaped drain and the P0 figure (default 300000)
 #   BENCH_UPLINK_LAT_RATE=N, BENCH_UPLINK_LAT_S=S  the shaped latency load:

@@ -50,6 +50,7 @@
 # nothing the other parts read. Knobs are in bench/run.sh's header.
 
 UPLINK_COUNT=${BENCH_UPLINK_COUNT:-1000000}
+UPLINK_RUNS=${BENCH_UPLINK_RUNS:-1}
 UPLINK_BACKLOG=${BENCH_UPLINK_BACKLOG:-300000}
 UPLINK_RATE_KBIT=${BENCH_UPLINK_RATE_KBIT:-5000}
 UPLINK_DELAY_MS=${BENCH_UPLINK_DELAY_MS:-50}
@@ -95,6 +96,17 @@ in_s() { ip netns exec "$UP_NS_S" "$@"; }
 
 # uplink_check: whether the part can run here; says why not on stdout.
 uplink_check() {
+	for v in "$UPLINK_COUNT" "$UPLINK_RUNS" "$UPLINK_BACKLOG" "$UPLINK_RATE_KBIT" "$UPLINK_LAT_S" \
+		"$UPLINK_STALL_S" "$UPLINK_DELAY_MS" "$UPLINK_LAT_RATE" "${UPLINK_BATCH_BYTES:-1}"; do
+		case $v in '' | *[!0-9]* | 0)
+			echo "uplink: skipped: the BENCH_UPLINK_* knobs must be positive numbers"
+			return 1 ;;
+		esac
+	done
+	if [ "$UPLINK_LAT_RATE" -lt 10 ]; then
+		echo "uplink: skipped: BENCH_UPLINK_LAT_RATE must be at least 10 (it is sent in ticks of 100 ms)"
+		return 1
+	fi
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "uplink: skipped: network namespaces need root"
 		return 1
@@ -309,6 +321,8 @@ YAML
 }
 
 UP_AGENT_PID=
+UP_WARD_SUP_KIB=0
+UP_WARD_RX_KIB=0
 # up_agent_start NAME SOC_URL: a fresh state directory UDIR/NAME. Sets
 # UP_AGENT_PID (the supervisor), UP_RX_PID (its receivers child) and
 # UP_SPORT (the syslog TCP port, in the probe namespace).
@@ -399,7 +413,8 @@ bench_uplink_ward() {
 	poll 5 backlog_empty || true
 	_b=$(( $(veth_bytes) - _b0 ))
 	_ks=$(hwm_kib "$_sup"); _kr=$(hwm_kib "$UP_RX_PID")
-	UP_WARD_SUP_KIB=$_ks; UP_WARD_RX_KIB=$_kr
+	[ "$_ks" -gt "$UP_WARD_SUP_KIB" ] && UP_WARD_SUP_KIB=$_ks
+	[ "$_kr" -gt "$UP_WARD_RX_KIB" ] && UP_WARD_RX_KIB=$_kr
 	_st=$(up_ctl status --json)
 	note "uplink-ward: agent: $(echo "$_st" | jq -r '
 		"sealed \([.uplink.sealers[] | select(.lane == "syslog") | "\(.batches) batches, \(.body_bytes) NDJSON bytes -> \(.sealed_bytes) sealed bytes"] | join("")); " +
@@ -556,7 +571,7 @@ bench_uplink_rsyslog() {
 bench_uplink() {
 	echo
 	case " $* " in
-	*" uplink-tls "*) echo "uplink: $UPLINK_COUNT syslog messages over TCP, through each pipeline to an SOC over TLS" ;;
+	*" uplink-tls "*) echo "uplink: $UPLINK_COUNT syslog messages over TCP x $UPLINK_RUNS run(s), through each pipeline to an SOC over TLS" ;;
 	*) echo "uplink: ward on a shaped uplink" ;;
 	esac
 	uplink_check || return 0
@@ -573,13 +588,19 @@ bench_uplink() {
 	for r in "$@"; do
 		sync
 		case $r in
-		uplink-tls) bench_uplink_ward; sync; bench_uplink_rsyslog ;;
+		uplink-tls)
+			# Interleaved, as the syslog part's runs are.
+			_i=1
+			while [ "$_i" -le "$UPLINK_RUNS" ]; do
+				bench_uplink_ward; sync; bench_uplink_rsyslog; sync
+				_i=$((_i + 1))
+			done ;;
 		uplink-shaped) bench_uplink_shaped ;;
 		esac
 	done
 	echo
 	awk -v count="$UPLINK_COUNT" -v t_rate="$UPLINK_TARGET_RATE" -v t_wire="$UPLINK_TARGET_WIRE" \
-		-v t_rss="$UPLINK_TARGET_RSS_MIB" -v sup_kib="${UP_WARD_SUP_KIB:-0}" -v rx_kib="${UP_WARD_RX_KIB:-0}" \
+		-v t_rss="$UPLINK_TARGET_RSS_MIB" -v sup_kib="$UP_WARD_SUP_KIB" -v rx_kib="$UP_WARD_RX_KIB" \
 		-v t_goodput="$UPLINK_TARGET_GOODPUT" -v t_p0="$UPLINK_TARGET_P0_S" -v t_p99="$UPLINK_TARGET_P99_S" \
 		-v rate_kbit="$UPLINK_RATE_KBIT" \
 		-f "$ROOT/bench/stats.awk" -f "$ROOT/bench/uplink_report.awk" "$UDIR/results"

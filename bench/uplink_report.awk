@@ -4,47 +4,72 @@
 #   NAME MESSAGES SECONDS WIRE_BYTES CPU_S RSS_KIB [stalled]
 #       (uplink-ward, uplink-rsyslog; SECONDS is "-" when not done; a run
 #       marked stalled stopped short of the count, and its figures are
-#       those of the messages that arrived, up to the last that did)
+#       those of the messages that arrived, up to the last that did).
+#       A name run several times is reported by the median of each
+#       figure, the range of its rates and its highest peak RSS.
 #   shaped KEY VALUE                               (the shaped-link figures)
 #
 # Variables: count (messages per side-by-side run), t_rate, t_wire (ratio
 # targets), t_rss (MiB), sup_kib, rx_kib (ward-agent's two processes),
 # t_goodput (% of the link), t_p0, t_p99 (seconds), rate_kbit (the link).
-# Needs bench/stats.awk (verdict) passed first.
+# Needs bench/stats.awk (verdict, sort) passed first.
 
 $1 == "shaped" { sh[$2] = $3; next }
 
 NF >= 6 {
-	if (!($1 in done))
+	if (!($1 in runs))
 		order[++n] = $1
-	stalled[$1] = ($7 == "stalled")
-	done[$1] = ($3 != "-" && ($2 >= count || stalled[$1]))
-	msgs[$1] = $2
-	secs[$1] = $3
-	wire[$1] = $4
-	cpu[$1] = $5
-	rss[$1] = $6 / 1024
+	runs[$1]++
+	if ($6 / 1024 > rss[$1])
+		rss[$1] = $6 / 1024
+	if ($2 > maxmsgs[$1])
+		maxmsgs[$1] = $2
+	if ($3 == "-" || ($2 < count && $7 != "stalled") || $2 == 0 || $3 <= 0)
+		next
+	if ($7 == "stalled")
+		stalled[$1]++
+	k = ++nd[$1]
+	v_rate[$1, k] = $2 / $3
+	v_bpm[$1, k] = $4 / $2
+	v_cpu[$1, k] = $5 * 1000000 / $2
 }
 
 function ratio_line(what, v, target, cmp, unit, ok) {
 	printf "%-34s %8s %-24s %s\n", what, v, "(target " cmp " " target unit ")", verdict(ok)
 }
 
+# med(NAME, ARRAY): the median of ARRAY[NAME, 1..nd[NAME]]; sets lo, hi.
+function med(name, arr,    i, m, t) {
+	m = nd[name]
+	for (i = 1; i <= m; i++)
+		t[i] = arr[name, i]
+	sort(t, m)
+	lo = t[1]; hi = t[m]
+	return (m % 2) ? t[(m + 1) / 2] : (t[m / 2] + t[m / 2 + 1]) / 2
+}
+
 END {
 	if (n > 0) {
-		printf "%-16s %10s %9s %10s %12s %14s %13s\n", "run", "messages", "seconds", "msgs/s",
+		printf "%-16s %4s %10s %19s %11s %13s %13s\n", "run", "runs", "msgs/s", "msgs/s min-max",
 		       "wire B/msg", "CPU s per 1M", "peak RSS MiB"
 		for (k = 1; k <= n; k++) {
 			r = order[k]
+			done[r] = nd[r] > 0
 			if (!done[r]) {
-				printf "%-16s %10d %9s %10s %12s %14s %13.1f\n", r, msgs[r], "-", "not done",
-				       "", "", rss[r]
+				printf "%-16s %4d %10s %19s %11s %13s %13.1f  (at most %d of %d messages)\n", r, runs[r],
+				       "not done", "", "", "", rss[r], maxmsgs[r], count
 				continue
 			}
-			rate[r] = msgs[r] / secs[r]
-			bpm[r] = wire[r] / msgs[r]
-			printf "%-16s %10d %9.2f %10.0f %12.1f %14.2f %13.1f%s\n", r, msgs[r], secs[r], rate[r],
-			       bpm[r], cpu[r] * 1000000 / msgs[r], rss[r], stalled[r] ? "  STALLED short of " count : ""
+			rate[r] = med(r, v_rate); rlo = lo; rhi = hi
+			bpm[r] = med(r, v_bpm)
+			c = med(r, v_cpu)
+			printf "%-16s %4d %10.0f %9.0f-%-9.0f %11.1f %13.2f %13.1f", r, runs[r], rate[r], rlo, rhi,
+			       bpm[r], c, rss[r]
+			if (nd[r] < runs[r])
+				printf "  %d of %d runs not done", runs[r] - nd[r], runs[r]
+			if (stalled[r])
+				printf "  %d STALLED short of %d", stalled[r], count
+			printf "\n"
 		}
 		if (sup_kib + rx_kib > 0)
 			printf "ward-agent RSS: supervisor (sealer, uplink) %.1f MiB, receivers %.1f MiB (each its peak)\n",
