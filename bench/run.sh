@@ -52,6 +52,8 @@
 #   BENCH_UPLINK_RUNS=N  repetitions of the side-by-side uplink runs (default 1)
 #   BENCH_UPLINK_BATCH_BYTES=B  uplink.batch_max_bytes for ward (default: the
 #                        compiled-in value)
+#   BENCH_UPLINK_MAX_IN_FLIGHT=N  uplink.max_in_flight for ward (default: the
+#                        compiled-in value)
 #   BENCH_UPLINK_STALL_S=S  a side-by-side run whose count does not move for S
 #                        seconds is reported as stalled (default 30)
 #   BENCH_UPLINK_BACKLOG=N messages spooled while ward-soc is down, for the

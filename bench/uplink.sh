@@ -56,8 +56,10 @@ UPLINK_RATE_KBIT=${BENCH_UPLINK_RATE_KBIT:-5000}
 UPLINK_DELAY_MS=${BENCH_UPLINK_DELAY_MS:-50}
 UPLINK_LAT_RATE=${BENCH_UPLINK_LAT_RATE:-500}
 UPLINK_LAT_S=${BENCH_UPLINK_LAT_S:-30}
-# Empty: the compiled-in uplink.batch_max_bytes (1 MiB).
+# Empty: the compiled-in uplink.batch_max_bytes (1 MiB) and
+# uplink.max_in_flight (8 requests pipelined on the connection).
 UPLINK_BATCH_BYTES=${BENCH_UPLINK_BATCH_BYTES:-}
+UPLINK_MAX_IN_FLIGHT=${BENCH_UPLINK_MAX_IN_FLIGHT:-}
 UPLINK_SOC=$BUILD/ward-soc
 UPLINK_DELAYLINE=$BUILD/tests/tools/delayline
 UPLINK_STAMP=$BUILD/tests/tools/linestamp
@@ -97,7 +99,7 @@ in_s() { ip netns exec "$UP_NS_S" "$@"; }
 # uplink_check: whether the part can run here; says why not on stdout.
 uplink_check() {
 	for v in "$UPLINK_COUNT" "$UPLINK_RUNS" "$UPLINK_BACKLOG" "$UPLINK_RATE_KBIT" "$UPLINK_LAT_S" \
-		"$UPLINK_STALL_S" "$UPLINK_DELAY_MS" "$UPLINK_LAT_RATE" "${UPLINK_BATCH_BYTES:-1}"; do
+		"$UPLINK_STALL_S" "$UPLINK_DELAY_MS" "$UPLINK_LAT_RATE" "${UPLINK_BATCH_BYTES:-1}" "${UPLINK_MAX_IN_FLIGHT:-1}"; do
 		case $v in '' | *[!0-9]* | 0)
 			echo "uplink: skipped: the BENCH_UPLINK_* knobs must be positive numbers"
 			return 1 ;;
@@ -227,8 +229,8 @@ soc_stored() {
 		END { print n + 0 }' "$UP_SOC_LOG"
 }
 
-# batch_gaps: how far apart ward-soc stored the syslog lane's batches: with
-# one request in flight, the time per batch bounds the rate.
+# batch_gaps: how far apart ward-soc stored the syslog lane's batches, the
+# time per batch that bounds the rate once everything is sealed.
 batch_gaps() {
 	awk '/ lane syslog: stored batch / { if (n++) print $1 - p; p = $1 }' "$UP_SOC_LOG" | sort -n |
 		awk '{ v[NR] = $1 } END { if (NR) printf "%d batches stored, %.1f ms apart (median; p90 %.1f ms)", NR + 1,
@@ -316,6 +318,7 @@ uplink:
   backoff_min_ms: 100
   backoff_max_ms: 1000
 ${UPLINK_BATCH_BYTES:+  batch_max_bytes: $UPLINK_BATCH_BYTES}
+${UPLINK_MAX_IN_FLIGHT:+  max_in_flight: $UPLINK_MAX_IN_FLIGHT}
 $UP_YAML_UPLINK
 YAML
 }
@@ -584,7 +587,9 @@ bench_uplink() {
 		uplink_cleanup
 		return 0
 	fi
-	note "uplink: namespaces $UP_NS_P (probe) and $UP_NS_S (SOC); $(ward_soc_version)"
+	note "uplink: namespaces $UP_NS_P (probe) and $UP_NS_S (SOC); $(ward_soc_version);" \
+		"uplink.batch_max_bytes ${UPLINK_BATCH_BYTES:-compiled-in}," \
+		"uplink.max_in_flight ${UPLINK_MAX_IN_FLIGHT:-compiled-in}"
 	for r in "$@"; do
 		sync
 		case $r in
@@ -709,7 +714,7 @@ bench_uplink_shaped() {
 	fi
 	UP_YAML_AGENT=''; UP_YAML_SPOOL=''; UP_YAML_UPLINK=
 	note "uplink-shaped: config: agent.status_interval_ms 1000, spool.segment_max_age_ms 200," \
-		"uplink.seal_interval_ms 100; the rest compiled-in (batch_max_bytes 1 MiB)"
+		"uplink.seal_interval_ms 100; the rest as for uplink-ward"
 	# The first status record is queued 2 s after the start.
 	poll 30 sh -c "[ \$(awk '/ lane agent: stored batch /' '$UP_SOC_LOG' | wc -l) -ge 1 ]" ||
 		{ echo "uplink-shaped: nothing reaches ward-soc"; tail -n 5 "$UP_SOC_LOG"; up_agent_stop; soc_down; return 0; }
