@@ -647,7 +647,11 @@ lat_figures() {
 	awk '/ lane syslog: stored batch / {
 		for (i = 1; i < NF; i++) if ($i == "batch") { split($(i + 1), r, "[-,]"); break }
 		print r[1], r[2], $1 }' "$UP_SOC_LOG" >"$UDIR/lat.batches"
-	jq -r '"\(.seq) \(.ts)"' "$1/fw01/syslog.ndjson" | sort -n >"$UDIR/lat.records"
+	# ward-soc's store: DIR/<device>/<lane>/records.ndjson (before commit
+	# a8ce6eb: DIR/<device>/<lane>.ndjson).
+	_recs=$1/fw01/syslog/records.ndjson
+	[ -f "$_recs" ] || _recs=$1/fw01/syslog.ndjson
+	jq -r '"\(.seq) \(.ts)"' "$_recs" | sort -n >"$UDIR/lat.records"
 	awk '
 	function epoch(ts,   y, m, d, era, yoe, doy, doe) {
 		y = substr(ts, 1, 4) + 0; m = substr(ts, 6, 2) + 0; d = substr(ts, 9, 2) + 0
@@ -725,9 +729,13 @@ bench_uplink_shaped() {
 	   poll 60 soc_has "$_n"; then
 		# shellcheck disable=SC2046
 		set -- $(lat_figures "$_store")
-		shaped lat_rate "$UPLINK_LAT_RATE"; shaped lat_s "$UPLINK_LAT_S"
-		shaped lat_n "$1"; shaped lat_p50 "$2"; shaped lat_p99 "$3"; shaped lat_max "$4"
-		note "uplink-shaped: latency: $1 records; p50 $2 s, p99 $3 s, max $4 s"
+		if [ "$1" -eq "$_n" ]; then
+			shaped lat_rate "$UPLINK_LAT_RATE"; shaped lat_s "$UPLINK_LAT_S"
+			shaped lat_n "$1"; shaped lat_p50 "$2"; shaped lat_p99 "$3"; shaped lat_max "$4"
+			note "uplink-shaped: latency: $1 records; p50 $2 s, p99 $3 s, max $4 s"
+		else
+			echo "uplink-shaped: latency: $1 of $_n records matched to a stored batch; no figure"
+		fi
 	else
 		echo "uplink-shaped: latency run: ward-soc stored $UP_STORED of $_n"
 	fi
