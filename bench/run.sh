@@ -122,6 +122,13 @@ for b in $ONLY; do
 	esac
 done
 
+if [ -n "$UPLINK_ONLY" ]; then
+	case ${BENCH_UPLINK_COUNT:-1} in '' | *[!0-9]* | 0)
+		echo "bench: BENCH_UPLINK_COUNT must be a positive number" >&2
+		exit 2 ;;
+	esac
+fi
+
 need="jq ss awk findmnt"
 if [ -n "$SYSLOG_ONLY$UPLINK_ONLY" ]; then
 	[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing (make VARIANT=release tests-build)" >&2; exit 2; }

@@ -63,8 +63,9 @@ UPLINK_MAX_IN_FLIGHT=${BENCH_UPLINK_MAX_IN_FLIGHT:-}
 UPLINK_SOC=$BUILD/ward-soc
 UPLINK_DELAYLINE=$BUILD/tests/tools/delayline
 UPLINK_STAMP=$BUILD/tests/tools/linestamp
-# Generous: a run not done by then is reported as not done.
-UPLINK_DEADLINE_S=$((120 + UPLINK_COUNT / 2000))
+# Generous: a run not done by then is reported as not done (set by
+# uplink_check, once the knobs are known to be numbers).
+UPLINK_DEADLINE_S=
 # A side-by-side run whose count stops moving for this long has stalled.
 UPLINK_STALL_S=${BENCH_UPLINK_STALL_S:-30}
 
@@ -105,6 +106,7 @@ uplink_check() {
 			return 1 ;;
 		esac
 	done
+	UPLINK_DEADLINE_S=$((120 + UPLINK_COUNT / 2000))
 	if [ "$UPLINK_LAT_RATE" -lt 10 ]; then
 		echo "uplink: skipped: BENCH_UPLINK_LAT_RATE must be at least 10 (it is sent in ticks of 100 ms)"
 		return 1
