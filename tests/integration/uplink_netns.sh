@@ -262,3 +262,130 @@ jq -e -s 'map(select(.lane == "agent")) | length == 1 and .[0].records >= 1 and 
 jqs '.uplink.endpoints[0].state' | grep -q -E "connected|idle" || fail "endpoint 0: $(jqs .uplink)"
 ctl status >"$T/status.txt" || true
 grep -q "using 10.199.1.2:8443" "$T/status.txt" || fail "endpoint in use not shown: $(cat "$T/status.txt")"
+
+# ---------------------------------------------------------------------------
+# d. Retry-After. The hook makes ward-soc 1 answer the next batch POSTs
+# with 503 (or 429) and Retry-After: 4. Each refusal counts in its
+# failed_on_purpose, each stored batch in batches_ok; a poll inside the SOC
+# namespace timestamps both: an event a poll sees happened after the
+# previous poll's request started and before this poll's answer came, so
+# (answer time of the poll that sees the later event) - (start time of the
+# poll before the one that sees the earlier event) bounds the real gap from
+# above. Asserting that bound >= 4 s cannot fail an agent that waits, and
+# an agent that ignored Retry-After (backoff here: 200 ms up to 2 s)
+# retries well inside it.
+RA=4
+# retry_after_gaps N F0 OK0: polls until N refusals more than F0 and then
+# a stored batch more than OK0 (both read before the hook was armed);
+# prints the N upper bounds on the gaps (ms) between consecutive events.
+retry_after_gaps() {
+	_f0=$2 _ok0=$3
+	_prev=$(date +%s%N) _want=$(( _f0 + $1 )) _last=$_f0 _since= _end=$(( $(date +%s) + 90 ))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		_start=$(date +%s%N)
+		health 1 >"$T/h.json" 2>/dev/null || continue
+		_now=$(date +%s%N)
+		_f=$(jq -r .failed_on_purpose "$T/h.json") _ok=$(jq -r .batches_ok "$T/h.json")
+		if [ "$_f" -gt "$_last" ]; then
+			[ "$_f" = $((_last + 1)) ] || fail "two refusals between polls: the agent retried at once"
+			[ -n "$_since" ] && echo $(( (_now - _since) / 1000000 ))
+			_since=$_prev _last=$_f
+		elif [ "$_f" = "$_want" ] && [ "$_ok" -gt "$_ok0" ]; then
+			echo $(( (_now - _since) / 1000000 )); return 0
+		fi
+		_prev=$_start
+	done
+	fail "no refusals then success within 90 s: failed_on_purpose $_f (want $_want), batches_ok $_ok"
+}
+for code in 503 429; do
+	note "d. ward-soc answers $code with Retry-After: $RA: the agent waits at least that long"
+	wait_for 30 drained || fail "backlog before the hook: $(jqs .uplink.backlog)"
+	n=2; [ "$code" = 429 ] && n=1
+	f0=$(hj 1 .failed_on_purpose) ok0=$(hj 1 .batches_ok)
+	hook 1 "n=$n&code=$code&retry_after=$RA"
+	send_tcp "d$code" 20
+	retry_after_gaps "$n" "$f0" "$ok0" >"$T/gaps"
+	echo "upper bounds of the waits (ms): $(tr '\n' ' ' <"$T/gaps")"
+	[ "$(wc -l <"$T/gaps")" = "$n" ] || fail "gaps: $(cat "$T/gaps")"
+	while read -r g; do
+		[ "$g" -ge $((RA * 1000)) ] || fail "the agent retried within $g ms of a $code with Retry-After: $RA"
+	done <"$T/gaps"
+	jqs '.uplink.endpoints[0].last_error' | grep -q "HTTP $code, retrying in $((RA * 1000)) ms" ||
+		fail "status: $(jqs '.uplink.endpoints[0]')"
+	[ "$(jqs .uplink.active)" = 0 ] || fail "a $code made the agent fail over: $(jqs .uplink.active_reason)"
+	wait_for 60 all_stored || fail "$(tokens | wc -l) of $(sent_count) stored"
+done
+exactly
+
+# ---------------------------------------------------------------------------
+# e. Bad server certificates on the primary, with the secondary stopped so
+# that the agent keeps trying the primary. Each time: nothing is sent, the
+# failure is counted at ward-soc, and status says why in words.
+soc_down 2
+bad_cert() {  # CERT_NAME PATTERN (grep -i -E, for the endpoint's last_error)
+	soc_down 1
+	soc_up 1 "$1"
+	_tls=$(hj 1 .tls_failures) _ok=$(hj 1 .batches_ok)
+	send_tcp "e$1" 5
+	_named() { jqs '.uplink.endpoints[0].last_error' | grep -q -i -E "$1"; }
+	wait_for 60 _named "$2" || fail "certificate $1: endpoint 0: $(jqs '.uplink.endpoints[0]')"
+	jqs '.uplink.endpoints[0].last_error'
+	# errors[] lists an endpoint while it is "failed", not while the
+	# agent is connecting to it again: poll.
+	_listed() { jqs '.errors[]' | grep -q -i -E "uplink to 10.199.1.2:8443: .*$1"; }
+	wait_for 30 _listed "$2" || fail "certificate $1: errors: $(jqs .errors)"
+	[ "$(hj 1 .tls_failures)" -gt "$_tls" ] || fail "certificate $1: ward-soc saw no failed handshake"
+	[ "$(hj 1 .batches_ok)" = "$_ok" ] || fail "certificate $1: a batch went through"
+	[ "$(jqs '.uplink.backlog.batches')" -ge 1 ] || fail "certificate $1: no backlog"
+	_said() { ! ctl status >"$T/status.txt" && grep -q -i -E "$1" "$T/status.txt"; }
+	wait_for 30 _said "$2" || fail "wardctl status does not say why (or exits 0): $(cat "$T/status.txt")"
+	grep -i -E "$2" "$T/status.txt"
+}
+note "e. a server certificate from another CA is refused, and status says so"
+bad_cert rogue "server certificate not trusted: issuer CN ?= ?ward test rogue-ca is not the pinned CA"
+note "e. an expired server certificate is refused, and status says so"
+bad_cert expired "server certificate.*expired"
+note "e. a server certificate for another host name is refused, and status says so"
+bad_cert otherhost "server certificate names another host"
+note "e. the right certificate again: the backlog goes, exactly once"
+soc_down 1
+soc_up 1
+soc_up 2
+wait_for 60 all_stored || fail "$(tokens | wc -l) of $(sent_count) stored"
+wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
+exactly
+
+# ---------------------------------------------------------------------------
+note "f. a batch tampered on disk while the uplink is down: ward-soc refuses it, both sides quarantine it, the rest flows"
+netns_link_down 1; netns_link_down 2
+# Three rounds, three batches: the middle one is tampered with.
+several() { [ "$(outbox syslog | wc -l)" -ge "$1" ]; }
+for i in 1 2 3; do
+	send_tcp "f$i" 100
+	wait_for 60 several "$i" || fail "no syslog backlog: $(outbox syslog)"
+done
+victim=$(outbox syslog | sed -n 2p)
+vfirst=$(echo "$victim" | sed 's/^0*\([0-9]*\)-.*/\1/')
+vlast=$(echo "$victim" | sed 's/^[0-9]*-0*\([0-9]*\)\.batch$/\1/')
+f=$T/agent/outbox/syslog/$victim
+cp "$f" "$T/victim.orig"
+off=$(( $(wc -c <"$f") / 2 ))
+b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+printf "\\$(printf '%03o' $(( b ^ 255 )))" | dd of="$f" bs=1 seek="$off" conv=notrunc 2>/dev/null
+cmp -s "$f" "$T/victim.orig" && fail "the byte was not flipped"
+echo "tampered with outbox/syslog/$victim (seqs $vfirst-$vlast) at byte $off"
+q0=$(jqs .uplink.batches_quarantined)
+netns_link_up 1; netns_link_up 2
+agent_quarantined() { [ -f "$T/agent/outbox/quarantine/syslog-${victim%.batch}.batch" ]; }
+wait_for 60 agent_quarantined || fail "the agent did not quarantine $victim: $(ls "$T/agent/outbox/quarantine" 2>&1)"
+cat "$T/agent/outbox/quarantine/syslog-${victim%.batch}.reason"
+grep -q "^HTTP 400 from 10.199.[12].2:8443: .*signature" "$T/agent/outbox/quarantine/syslog-${victim%.batch}.reason" ||
+	fail "agent's reason: $(cat "$T/agent/outbox/quarantine/syslog-${victim%.batch}.reason")"
+[ "$(jqs .uplink.batches_quarantined)" = $((q0 + 1)) ] || fail "quarantined: $(jqs .uplink.batches_quarantined), want $((q0 + 1))"
+cat "$T"/store[12]/quarantine/*.reason 2>/dev/null | grep -q "device signature does not verify" ||
+	fail "ward-soc's quarantine: $(cat "$T"/store[12]/quarantine/*.reason 2>&1)"
+grep -h "refused and quarantined: .*signature" "$T/soc1.log" "$T/soc2.log" ||
+	fail "ward-soc did not log the refusal with its reason"
+wait_for 60 all_stored $((vlast - vfirst + 1)) || fail "$(tokens | wc -l) of $(sent_count) stored after the quarantine"
+wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
+exactly "$vfirst" "$vlast"
