@@ -389,3 +389,119 @@ grep -h "refused and quarantined: .*signature" "$T/soc1.log" "$T/soc2.log" ||
 wait_for 60 all_stored $((vlast - vfirst + 1)) || fail "$(tokens | wc -l) of $(sent_count) stored after the quarantine"
 wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
 exactly "$vfirst" "$vlast"
+
+# ---------------------------------------------------------------------------
+# b. The issue asks for an outage of several minutes; 75 s keeps this
+# script's wall time near 5 minutes. With backoff_max_ms 2 s that is still
+# dozens of failed rounds, and 25 status records (P0, lane agent, one each
+# 3 s) pile up behind nothing while ~1 MB of syslog (P1) piles up too.
+OUTAGE=75
+note "b. the uplink is down for $OUTAGE s: the backlog drains without loss, P0 before P1"
+wait_for 30 drained || fail "backlog before the outage: $(jqs .uplink.backlog)"
+netns_link_down 1; netns_link_down 2
+t_down=$(date +%s)
+send_tcp b 3000 300
+send_rsyslog br 300
+sealed_to() {  # LANE SEQ: the lane's sealer has sealed up to SEQ
+	[ "$(jqs ".uplink.sealers[] | select(.lane == \"$1\") | .last_seq")" -ge "$2" ]
+}
+wait_for 60 sealed_to syslog "$(sent_count)" || fail "not all sealed: $(jqs .uplink.sealers)"
+long_enough() { [ $(( $(date +%s) - t_down )) -ge "$OUTAGE" ]; }
+wait_for $((OUTAGE + 30)) long_enough || fail "the outage clock"
+status_json >"$T/st.json"
+jq '.uplink.backlog' "$T/st.json"
+jq -e --argjson o $((OUTAGE - 10)) '.uplink.backlog.lanes | map(select(.lane == "agent" or .lane == "syslog"))
+	| length == 2 and all(.[]; .batches >= 1 and .oldest_age_s >= $o)' "$T/st.json" >/dev/null ||
+	fail "status does not show the backlog per lane with its age: $(jq .uplink.backlog "$T/st.json")"
+jq -r '.uplink.endpoints[0].last_error' "$T/st.json" | grep -q -i "unreachable" ||
+	fail "outage not named: $(jq .uplink.endpoints "$T/st.json")"
+# The P0 records waiting now: up to the last seq of the agent lane's batches.
+amax=$(outbox agent | sed 's/^[0-9]*-0*\([0-9]*\)\.batch$/\1/' | sort -n | tail -1)
+nsys=$(outbox syslog | wc -l)
+echo "backlog: agent lane up to seq $amax, $nsys syslog batches"
+[ "$nsys" -ge 1 ] || fail "no syslog backlog"
+mark=$(wc -l <"$T/soc1.log")
+# Only the primary comes back, so that one log shows the arrival order.
+netns_link_up 1
+wait_for 120 all_stored $((vlast - vfirst + 1)) || fail "$(tokens | wc -l) of $(sent_count) stored after the outage"
+wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
+echo "drained $(( $(date +%s) - t_down - OUTAGE )) s after the link came back"
+netns_link_up 2
+exactly "$vfirst" "$vlast"
+# Arrival order at ward-soc: "device fw01 lane L: stored batch A-B, ...".
+tail -n +"$((mark + 1))" "$T/soc1.log" | sed -n 's/.*device fw01 lane \([a-z]*\): stored batch \([0-9]*\)-\([0-9]*\),.*/\1 \2 \3/p' >"$T/order"
+head -5 "$T/order"
+awk -v amax="$amax" '
+	$1 == "syslog" && !seen { seen = 1; exit }
+	$1 == "agent" && $3 > top { top = $3 }
+	END { if (top < amax) { printf "P0 up to seq %d only before the first P1 batch, want %d\n", top, amax; exit 1 } }' \
+	"$T/order" || fail "P0 did not arrive before the P1 backlog: $(head -10 "$T/order" | tr '\n' ' ')"
+[ "$(grep -c '^syslog' "$T/order")" -ge 1 ] || fail "no syslog batch stored after the outage"
+
+# ---------------------------------------------------------------------------
+note "g. kill -9 of ward-agent during an upload loses nothing; only unacknowledged batches come twice"
+netns_link_down 1; netns_link_down 2
+send_tcp g 5000 300
+wait_for 60 sealed_to syslog "$(sent_count)" || fail "not all sealed: $(jqs .uplink.sealers)"
+ok0=$(hj 1 .batches_ok) dup0=$(hj 1 .duplicates)
+mark=$(wc -l <"$T/soc1.log")
+netns_link_up 1
+stored_one() { [ "$(hj 1 .batches_ok)" -gt "$ok0" ]; }
+wait_for 60 stored_one || fail "nothing stored after the link came back"
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=
+# What the agent had not deleted, i.e. not seen acknowledged, when it died.
+( cd "$T/agent/outbox" && find agent syslog -name '*.batch' | sort ) >"$T/unacked"
+echo "killed with $(grep -c . "$T/unacked") batches in the outbox"
+grep -q '^syslog/' "$T/unacked" || fail "the upload had finished before the kill"
+# The receiver process goes away with its supervisor.
+no_receivers() { ! ip netns pids "$NETNS_PROBE" | xargs -r -n1 sh -c 'cat /proc/$0/cmdline 2>/dev/null | tr "\0" " "; echo' | grep -q -- "--receivers"; }
+wait_for 30 no_receivers || fail "ward-agent's receiver process outlived its supervisor"
+agent_up
+netns_link_up 2
+wait_for 120 all_stored $((vlast - vfirst + 1)) || fail "$(tokens | wc -l) of $(sent_count) stored after the restart"
+wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
+exactly "$vfirst" "$vlast"
+tail -n +"$((mark + 1))" "$T/soc1.log" "$T/soc2.log" |
+	sed -n 's/.*device fw01 lane \([a-z]*\): batch \([0-9]*\)-\([0-9]*\) stored already.*/\1 \2 \3/p' >"$T/dups"
+echo "batches sent again after the restart and dropped by ward-soc: $(wc -l <"$T/dups")"
+while read -r lane a b; do
+	grep -qx "$lane/$(printf '%020d-%020d' "$a" "$b").batch" "$T/unacked" ||
+		fail "batch $lane $a-$b was sent again though it was acknowledged before the kill"
+done <"$T/dups"
+[ "$(hj 1 .duplicates)" -ge $((dup0 + $(wc -l <"$T/dups"))) ] ||
+	fail "ward-soc counted $(( $(hj 1 .duplicates) - dup0 )) duplicates, its log $(wc -l <"$T/dups")"
+
+# ---------------------------------------------------------------------------
+note "c. the primary ward-soc down: the data reaches the secondary"
+soc_down 1
+send_tcp c1 50
+wait_for 60 have_tag c1 50 "$T/store2" || fail "c1 records did not reach the secondary"
+[ "$(jqs .uplink.active)" = 1 ] || fail "endpoint in use: $(jqs .uplink.active)"
+jqs .uplink.active_reason
+jqs .uplink.active_reason | grep -q "failed over to 10.199.2.2:8443" ||
+	fail "why the secondary: $(jqs .uplink.active_reason)"
+ctl status >"$T/status.txt" || true
+grep -q "using 10.199.2.2:8443" "$T/status.txt" || fail "endpoint in use not shown: $(cat "$T/status.txt")"
+note "c. the primary back: traffic fails back to it"
+soc_up 1
+back() { [ "$(jqs .uplink.active)" = 0 ]; }
+# The agent probes the primary after uplink.failback_ms before a batch
+# (status records make one each 3 s).
+wait_for 60 back || fail "no failback within 60 s (uplink.failback_ms ${FAILBACK:-is not a setting: the default is 5 min}): $(jqs .uplink.active_reason)"
+jqs .uplink.active_reason
+send_tcp c2 50
+wait_for 60 have_tag c2 50 "$T/store1" || fail "c2 records did not reach the primary"
+wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
+exactly "$vfirst" "$vlast"
+
+agent_stop
+kill -TERM "$RSYSLOG_PID"; wait "$RSYSLOG_PID" 2>/dev/null; RSYSLOG_PID=
+soc_down 1
+soc_down 2
+for i in 1 2; do
+	"$SOC" verify "$T/store$i" >"$T/verify$i" || fail "verify store$i: $(cat "$T/verify$i")"
+	cat "$T/verify$i"
+done
+note "ok"
