@@ -131,8 +131,8 @@ uplink:
     - { url: "https://10.199.1.2:8443", sni: soc1.ward.test }
     - { url: "https://10.199.2.2:8443", sni: soc2.ward.test }
   seal_interval_ms: 200
-  connect_timeout_ms: 3000
-  handshake_timeout_ms: 5000
+  connect_timeout_ms: 5000
+  handshake_timeout_ms: 10000
   response_timeout_ms: 15000
   backoff_min_ms: 200
   backoff_max_ms: 2000
@@ -275,12 +275,13 @@ grep -q "using 10.199.1.2:8443" "$T/status.txt" || fail "endpoint in use not sho
 # an agent that ignored Retry-After (backoff here: 200 ms up to 2 s)
 # retries well inside it.
 RA=4
-# retry_after_gaps N F0 OK0: polls until N refusals more than F0 and then
-# a stored batch more than OK0 (both read before the hook was armed);
-# prints the N upper bounds on the gaps (ms) between consecutive events.
+# retry_after_gaps N F0 OK0 T0: polls until N refusals more than F0 and
+# then a stored batch more than OK0, all three read before the hook was
+# armed at T0 (ns); prints the N upper bounds on the gaps (ms) between
+# consecutive events.
 retry_after_gaps() {
 	_f0=$2 _ok0=$3
-	_prev=$(date +%s%N) _want=$(( _f0 + $1 )) _last=$_f0 _since= _end=$(( $(date +%s) + 90 ))
+	_prev=$4 _want=$(( _f0 + $1 )) _last=$_f0 _since= _end=$(( $(date +%s) + 90 ))
 	while [ "$(date +%s)" -lt "$_end" ]; do
 		_start=$(date +%s%N)
 		health 1 >"$T/h.json" 2>/dev/null || continue
@@ -301,10 +302,10 @@ for code in 503 429; do
 	note "d. ward-soc answers $code with Retry-After: $RA: the agent waits at least that long"
 	wait_for 30 drained || fail "backlog before the hook: $(jqs .uplink.backlog)"
 	n=2; [ "$code" = 429 ] && n=1
-	f0=$(hj 1 .failed_on_purpose) ok0=$(hj 1 .batches_ok)
+	f0=$(hj 1 .failed_on_purpose) ok0=$(hj 1 .batches_ok) t0=$(date +%s%N)
 	hook 1 "n=$n&code=$code&retry_after=$RA"
 	send_tcp "d$code" 20
-	retry_after_gaps "$n" "$f0" "$ok0" >"$T/gaps"
+	retry_after_gaps "$n" "$f0" "$ok0" "$t0" >"$T/gaps"
 	echo "upper bounds of the waits (ms): $(tr '\n' ' ' <"$T/gaps")"
 	[ "$(wc -l <"$T/gaps")" = "$n" ] || fail "gaps: $(cat "$T/gaps")"
 	while read -r g; do
