@@ -74,7 +74,7 @@ ward-agent is running in run/ with the compiled-in defaults:
   spool in run/spool, control socket run/ward.sock
 It seals what it receives (zstd, AES-256-GCM, signed) and uploads it over
 mutual TLS to the reference SOC, ward-soc on $soc_addr, which stores it in
-run/soc/$device/<lane>.ndjson.
+run/soc/$device/<lane>/records.ndjson.
 
 Send it a log line from another terminal:
   logger -n 127.0.0.1 -P 5514 --tcp --rfc5424 -t demo "hello from \$(hostname)"
@@ -86,7 +86,7 @@ See it arrive:
   cd run && ../build/wardctl status          (inputs, sources, spool, errors)
   cd run && ../build/wardctl spool cat syslog (the records, as NDJSON)
   cd run && ../build/wardctl spool cat snmp
-  cat run/soc/$device/syslog.ndjson          (what reached the SOC, with its seq)
+  cat run/soc/$device/syslog/records.ndjson (what reached the SOC, with its seq)
 
 Ctrl-C stops both.
 MSG

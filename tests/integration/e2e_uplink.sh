@@ -70,9 +70,9 @@ YAML
 }
 
 # Records stored at the SOC for the syslog lane, and their distinct seqs.
-stored() { cat "$STORE/fw01/syslog.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
-unique() { jq -r .seq "$STORE/fw01/syslog.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
-tagged() { grep -c -- "$1" "$STORE/fw01/syslog.ndjson" 2>/dev/null || true; }
+stored() { cat "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
+unique() { jq -r .seq "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
+tagged() { grep -c -- "$1" "$STORE/fw01/syslog/records.ndjson" 2>/dev/null || true; }
 have() { [ "$(stored)" -ge "$1" ]; }
 send() {  # TAG COUNT
 	_i=1
@@ -155,7 +155,7 @@ wait_for 30 drained || fail "backlog not drained: $(jqs .uplink.backlog)"
 exactly $((N + M))
 [ "$(tagged second)" = "$M" ] || fail "$(tagged second) 'second' records, want $M"
 # The seqs are the spool's: 1..N+M with no gap.
-[ "$(jq -s 'map(.seq) | sort | (.[0] == 1 and .[-1] == length)' "$STORE/fw01/syslog.ndjson")" = true ] ||
+[ "$(jq -s 'map(.seq) | sort | (.[0] == 1 and .[-1] == length)' "$STORE/fw01/syslog/records.ndjson")" = true ] ||
 	fail "seqs are not 1..$((N + M))"
 
 note "SIGHUP with the same uplink section keeps it; a changed one rebuilds it"

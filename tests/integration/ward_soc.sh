@@ -27,9 +27,10 @@ keypair() {  # name
 	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&
 	openssl pkey -in "$P/$1.key" -pubout -out "$P/$1.pub" 2>/dev/null
 }
-keypair soc && keypair fw01 && keypair ghost || fail "openssl could not make P-256 keys"
+keypair soc && keypair fw01 && keypair ghost && keypair quarantine || fail "openssl could not make P-256 keys"
 mkdir -p "$T/devices"
 cp "$P/fw01.pub" "$T/devices/fw01.pem"
+cp "$P/quarantine.pub" "$T/devices/quarantine.pem"
 STORE=$T/store
 PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
@@ -83,7 +84,7 @@ lines() {  # NAME FIRST COUNT
 		_i=$((_i + 1))
 	done
 }
-LANE=$STORE/fw01/syslog.ndjson
+LANE=$STORE/fw01/syslog/records.ndjson
 stored() { wc -l <"$LANE" | tr -d ' '; }
 
 lines b1 1 3;  seal b1 fw01 1
@@ -93,6 +94,7 @@ printf '{"type":"loss","lane":"syslog","records":4}\n' >>"$T/b3.ndjson"  # which
 seal b3 fw01 10 b2
 lines b4 12 1; seal b4 fw01 12 b3
 lines g1 1 1;  seal g1 ghost 1
+lines d1 1 1;  seal d1 quarantine 1     # a registered device named like the store's own directory
 
 soc_start
 
@@ -108,7 +110,11 @@ expect_post "$T/b1.batch" 409
 
 note "a tampered batch is refused (400) and quarantined with its reason"
 cp "$T/b1.batch" "$T/bad.batch"
-printf 'X' | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+# Flip every bit of byte 300 (writing a fixed byte is no change when the
+# ciphertext already holds it).
+b=$(od -An -tu1 -j300 -N1 "$T/b1.batch" | tr -d ' ')
+printf "\\$(printf %o $((b ^ 255)))" | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+cmp -s "$T/b1.batch" "$T/bad.batch" && fail "the tampered copy equals the batch"
 expect_post "$T/bad.batch" 400
 grep -q "signature" "$T/resp" || fail "tampered answer: $(cat "$T/resp")"
 ls "$STORE"/quarantine/*.batch >/dev/null 2>&1 || fail "nothing quarantined"
@@ -123,6 +129,11 @@ grep -q "batch truncated" "$T/resp" || fail "truncated answer: $(cat "$T/resp")"
 note "a batch from a device without a registered key is refused: 403"
 expect_post "$T/g1.batch" 403
 [ "$(stored)" = 3 ] || fail "records stored for an unknown device"
+
+note "a signed batch from a device id that would name the store's quarantine: 403"
+expect_post "$T/d1.batch" 403
+grep -q "not storable" "$T/resp" || fail "answer: $(cat "$T/resp")"
+[ ! -e "$STORE/quarantine/syslog" ] || fail "a lane directory was made in the quarantine"
 
 note "no client certificate, or one from another CA: the handshake is refused"
 failures=$(hj .tls_failures)
@@ -169,7 +180,7 @@ printf 'BLAH\r\n\r\n' | timeout 20 openssl s_client -quiet -connect "127.0.0.1:$
 note "a gap in seqs is accepted, counted and recorded"
 expect_post "$T/b3.batch" 200
 [ "$(hj .gaps)" = 1 ] || fail "gap not counted"
-grep -q "gap 6-9" "$STORE/fw01/syslog.gaps" || fail "gap not recorded"
+grep -q "gap 6-9" "$STORE/fw01/syslog/gaps" || fail "gap not recorded"
 [ "$(hj .chain_breaks)" = 0 ] || fail "a chained batch counted as a chain break"
 
 note "restart: the lane state survives, and a resend is still a duplicate"
@@ -252,8 +263,8 @@ cp "$LANE" "$T/old.ndjson"
 expect_post "$T/e1.batch" 200
 [ "$(hj .epochs)" = 1 ] || fail "epochs: $(hj .epochs)"
 grep -q "new chain epoch" "$T/soc.log" || fail "the new epoch is not logged"
-grep -q "new chain epoch 1 at batch 1-2" "$STORE/fw01/syslog.gaps" ||
-	fail "the new epoch is not recorded: $(cat "$STORE/fw01/syslog.gaps")"
+grep -q "new chain epoch 1 at batch 1-2" "$STORE/fw01/syslog/gaps" ||
+	fail "the new epoch is not recorded: $(cat "$STORE/fw01/syslog/gaps")"
 expect_post "$T/e1.batch" 409
 expect_post "$T/e2.batch" 200
 [ "$(hj .chain_breaks)" = 0 ] || fail "the new epoch's chain counted as broken"

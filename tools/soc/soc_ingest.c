@@ -317,6 +317,15 @@ int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 	if (rc < 0)
 		return reject(in, batch, len, peer, rc, resp);
 	rc = soc_store_lane(in->store, h.device, h.lane, &l);
+	if (rc == -EINVAL) {
+		/* Signed, but its names cannot be directories of the store
+		 * (docs/soc-api.md, "Store layout"): sending it again won't help. */
+		in->c.rejected++;
+		log_warn("batch from %s refused: device \"%s\" lane \"%s\" cannot name a store "
+			 "directory", peer, h.device, h.lane);
+		(void)buf_printf(resp, "{\"error\":\"device id or lane not storable\"}");
+		return 403;
+	}
 	if (rc < 0)
 		goto store_error;
 	memset(&a, 0, sizeof(a));

@@ -15,7 +15,7 @@
  *      otherwise a batch whose every record is at or below the lane's
  *      last stored seq was stored already: 409, nothing written;
  *   5. a seq gap or a prev hash that is not the lane's last chain hash is
- *      accepted but counted, logged and written to <lane>.gaps (the probe
+ *      accepted but counted, logged and written to <lane>/gaps (the probe
  *      reports its own losses with P0 loss records);
  *   6. the records are appended durably (soc_store_append) and 200.
  *

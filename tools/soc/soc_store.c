@@ -119,7 +119,7 @@ int soc_store_read_state(const char *dir, const char *device, const char *lane,
 		return -EINVAL;
 	strcpy(l->device, device);
 	strcpy(l->lane, lane);
-	rc = path_of(path, sizeof(path), "%s/%s/%s.state", dir, device, lane);
+	rc = path_of(path, sizeof(path), "%s/%s/%s/state", dir, device, lane);
 	if (rc < 0)
 		return rc;
 	f = fopen(path, "re");
@@ -154,7 +154,7 @@ static int lane_load(struct soc_store *st, struct soc_lane *l)
 		return 0;
 	if (rc < 0)
 		return rc;
-	rc = path_of(path, sizeof(path), "%s/%s/%s.ndjson", st->dir, l->device, l->lane);
+	rc = path_of(path, sizeof(path), "%s/%s/%s/records.ndjson", st->dir, l->device, l->lane);
 	if (rc < 0)
 		return rc;
 	if (stat(path, &sb) < 0)
@@ -170,13 +170,14 @@ int soc_store_lane(struct soc_store *st, const char *device, const char *lane,
 		   struct soc_lane **out)
 {
 	struct soc_lane *l;
-	char dir[4200];
+	char dir[4200], ldir[4300];
 	int rc;
 
 	*out = NULL;
-	/* batch_parse_header allows '.' in device ids: "." and ".." must not
-	 * name directories. */
-	if (device[0] == '\0' || device[0] == '.' || lane[0] == '\0' ||
+	/* Both name directories: batch_parse_header allows '.' in ids, and
+	 * "." and ".." must not be one; "quarantine" is the store's own. */
+	if (device[0] == '\0' || device[0] == '.' || lane[0] == '\0' || lane[0] == '.' ||
+	    strcmp(device, "quarantine") == 0 ||
 	    strlen(device) > BATCH_NAME_MAX || strlen(lane) > BATCH_NAME_MAX ||
 	    strchr(device, '/') != NULL || strchr(lane, '/') != NULL)
 		return -EINVAL;
@@ -193,7 +194,11 @@ int soc_store_lane(struct soc_store *st, const char *device, const char *lane,
 	strcpy(l->lane, lane);
 	rc = path_of(dir, sizeof(dir), "%s/%s%s", st->dir, device, "");
 	if (rc == 0)
+		rc = path_of(ldir, sizeof(ldir), "%s/%s/%s", st->dir, device, lane);
+	if (rc == 0)
 		rc = mkdir_durable(dir, st->dir);
+	if (rc == 0)
+		rc = mkdir_durable(ldir, dir);
 	if (rc == 0)
 		rc = lane_load(st, l);
 	if (rc < 0) {
@@ -239,11 +244,11 @@ static int state_write(struct soc_store *st, const struct soc_lane *l)
 		     " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n",
 		     l->first_seq, l->last_seq, hex, l->bytes, l->records, l->gaps, l->dups,
 		     l->dropped, l->epochs, ehex);
-	rc = path_of(path, sizeof(path), "%s/%s/%s.state", st->dir, l->device, l->lane);
+	rc = path_of(path, sizeof(path), "%s/%s/%s/state", st->dir, l->device, l->lane);
 	if (rc == 0)
-		rc = path_of(tmp, sizeof(tmp), "%s/%s/.%s.state.tmp", st->dir, l->device, l->lane);
+		rc = path_of(tmp, sizeof(tmp), "%s/%s/%s/.state.tmp", st->dir, l->device, l->lane);
 	if (rc == 0)
-		rc = path_of(dir, sizeof(dir), "%s/%s%s", st->dir, l->device, "");
+		rc = path_of(dir, sizeof(dir), "%s/%s/%s", st->dir, l->device, l->lane);
 	if (rc < 0)
 		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -284,7 +289,7 @@ int soc_store_append(struct soc_store *st, struct soc_lane *l, const struct soc_
 	char path[4300];
 	int rc;
 
-	rc = path_of(path, sizeof(path), "%s/%s/%s.ndjson", st->dir, l->device, l->lane);
+	rc = path_of(path, sizeof(path), "%s/%s/%s/records.ndjson", st->dir, l->device, l->lane);
 	if (rc == 0)
 		rc = append_file(path, a->ndjson, a->len, 1);
 	if (rc < 0)
@@ -319,7 +324,7 @@ int soc_store_note(struct soc_store *st, const struct soc_lane *l, const char *w
 	char path[4300], line[512];
 	int n, rc;
 
-	rc = path_of(path, sizeof(path), "%s/%s/%s.gaps", st->dir, l->device, l->lane);
+	rc = path_of(path, sizeof(path), "%s/%s/%s/gaps", st->dir, l->device, l->lane);
 	if (rc < 0)
 		return rc;
 	n = snprintf(line, sizeof(line), "%s\n", what);

@@ -2,14 +2,14 @@
  *
  * Layout under the store directory D (docs/soc-api.md):
  *
- *   D/<device>/<lane>.ndjson   the lane's records, one per line, in the
- *                              order their batches were accepted
- *   D/<device>/<lane>.state    "ward-soc-lane 2 <first seq> <last seq>
+ *   D/<device>/<lane>/records.ndjson  the lane's records, one per line,
+ *                              in the order their batches were accepted
+ *   D/<device>/<lane>/state    "ward-soc-lane 2 <first seq> <last seq>
  *                              <chain hash hex> <ndjson bytes> <records>
  *                              <gaps> <dups> <dropped> <epochs>
  *                              <epoch hash hex>\n" (version 1 lacks the
  *                              last three and is still read)
- *   D/<device>/<lane>.gaps     one line per gap, chain break or new
+ *   D/<device>/<lane>/gaps     one line per gap, chain break or new
  *                              chain epoch seen
  *
  * A new chain epoch (a probe whose spool and CHAIN were wiped starts again
@@ -102,11 +102,11 @@ int soc_store_read_state(const char *dir, const char *device, const char *lane,
 int soc_store_save(struct soc_store *st, const struct soc_lane *l);
 
 /* Records a gap or chain break on the lane: bumps its counter (persisted
- * with the next append) and appends `what` as a line to <lane>.gaps.
+ * with the next append) and appends `what` as a line to <lane>/gaps.
  * Errors: -errno. */
 int soc_store_note_gap(struct soc_store *st, struct soc_lane *l, const char *what);
 
-/* Appends `what` as a line to <lane>.gaps without counting a gap (a new
+/* Appends `what` as a line to <lane>/gaps without counting a gap (a new
  * chain epoch). Errors: -errno. */
 int soc_store_note(struct soc_store *st, const struct soc_lane *l, const char *what);
 

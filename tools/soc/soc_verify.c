@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -55,7 +56,7 @@ static int verify_lane(const char *dir, const char *device, const char *lane, FI
 	rc = soc_store_read_state(dir, device, lane, &l);
 	if (rc < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/%s/%s.ndjson", dir, device, lane);
+	snprintf(path, sizeof(path), "%s/%s/%s/records.ndjson", dir, device, lane);
 	rc = scan_ndjson(path, l.bytes, &lines, &loss, &size);
 	if (rc < 0)
 		return rc;
@@ -71,7 +72,7 @@ static int verify_lane(const char *dir, const char *device, const char *lane, FI
 
 static int verify_device(const char *dir, const char *device, FILE *out)
 {
-	char path[4200], lane[64];
+	char path[4200], state[4400], lane[64];
 	struct dirent *e;
 	DIR *d;
 	size_t n;
@@ -83,11 +84,14 @@ static int verify_device(const char *dir, const char *device, FILE *out)
 		return -errno;
 	while ((e = readdir(d)) != NULL) {
 		n = strlen(e->d_name);
-		if (e->d_name[0] == '.' || n <= 6 || n - 6 >= sizeof(lane) ||
-		    strcmp(e->d_name + n - 6, ".state") != 0)
+		if (e->d_name[0] == '.' || n >= sizeof(lane))
 			continue;
-		memcpy(lane, e->d_name, n - 6);
-		lane[n - 6] = '\0';
+		memcpy(lane, e->d_name, n + 1);
+		/* A lane is a directory with a state file: a lane created by a
+		 * batch that was then refused has none yet. */
+		snprintf(state, sizeof(state), "%s/%s/state", path, lane);
+		if (access(state, F_OK) < 0)
+			continue;
 		rc = verify_lane(dir, device, lane, out);
 		if (rc < 0) {
 			fprintf(stderr, "ward-soc: %s/%s: %s\n", path, lane, strerror(-rc));

@@ -1,6 +1,6 @@
 /* soc_verify: `ward-soc verify DIR`, a summary of a ward-soc store.
  *
- * For every STORE/<device>/<lane>.state, prints one JSON object per line
+ * For every STORE/<device>/<lane>/state, prints one JSON object per line
  * to `out`:
  *
  *   {"device":..,"lane":..,"records":N,"first_seq":F,"last_seq":L,
