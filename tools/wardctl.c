@@ -232,12 +232,13 @@ static void print_losses(json_t *st)
 }
 
 /* Which SOC endpoint is in use and why, each endpoint's state and last
- * error, the outbox backlog and what the SOC acknowledged. */
+ * error, the requests in flight, the last success and error, the outbox
+ * backlog per class and what the SOC acknowledged. */
 static void print_uplink(json_t *st)
 {
-	json_t *up = json_object_get(st, "uplink"), *eps, *e, *bl, *sealers, *sl;
+	json_t *up = json_object_get(st, "uplink"), *eps, *e, *bl, *sealers, *sl, *cl;
 	char bytes[24], age[24], rate[32];
-	json_int_t sealed = 0;
+	json_int_t sealed = 0, last;
 	size_t i;
 
 	if (up == NULL)
@@ -254,7 +255,13 @@ static void print_uplink(json_t *st)
 			 jint(up, "rate_bytes_per_s"));
 	else
 		snprintf(rate, sizeof(rate), "unlimited");
-	printf("\nUplink: %s, rate limit %s\n", jstr(up, "state"), rate);
+	printf("\nUplink: %s, rate limit %s", jstr(up, "state"), rate);
+	if (jstr(up, "rate_window")[0])
+		printf(" (%s)", jstr(up, "rate_window"));
+	printf(", %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " requests in flight\n",
+	       jint(up, "in_flight"), jint(up, "max_in_flight"));
+	if (jstr(up, "proxy")[0])
+		printf("  through HTTP proxy %s\n", jstr(up, "proxy"));
 	if (jint(up, "active") >= 0 && json_array_size(eps) > 0)
 		printf("  using %s: %s\n",
 		       jstr(json_array_get(eps, (size_t)jint(up, "active")), "endpoint"),
@@ -269,6 +276,15 @@ static void print_uplink(json_t *st)
 		printf("  %-32s %-11s %9" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %s\n",
 		       jstr(e, "endpoint"), jstr(e, "state"), jint(e, "batches_acked"),
 		       jint(e, "failures"), jstr(e, "last_error")[0] ? jstr(e, "last_error") : "-");
+	last = jint(up, "last_success_s");
+	if (last > 0) {
+		human_age((double)(time(NULL) - last), age, sizeof(age));
+		printf("  last success %s ago (%s)\n", age, jstr(up, "last_success"));
+	} else if (json_object_get(up, "last_success_s") != NULL) {
+		printf("  no batch acknowledged yet\n");
+	}
+	if (jstr(up, "last_error")[0])
+		printf("  last error: %s\n", jstr(up, "last_error"));
 	json_array_foreach(sealers, i, sl)
 		sealed += jint(sl, "batches");
 	human_bytes((double)jint(bl, "bytes"), bytes, sizeof(bytes));
@@ -277,7 +293,16 @@ static void print_uplink(json_t *st)
 	       jstr(up, "outbox"));
 	if (jint(bl, "batches"))
 		printf(", oldest %s", age);
-	printf("\n  sealed %" JSON_INTEGER_FORMAT " batches, acknowledged %" JSON_INTEGER_FORMAT
+	printf("\n");
+	json_array_foreach(json_object_get(bl, "classes"), i, cl) {
+		if (!jint(cl, "batches"))
+			continue;
+		human_bytes((double)jint(cl, "bytes"), bytes, sizeof(bytes));
+		human_age((double)jint(cl, "oldest_age_s"), age, sizeof(age));
+		printf("    %s: %" JSON_INTEGER_FORMAT " batches (%s), oldest %s\n",
+		       jstr(cl, "class"), jint(cl, "batches"), bytes, age);
+	}
+	printf("  sealed %" JSON_INTEGER_FORMAT " batches, acknowledged %" JSON_INTEGER_FORMAT
 	       ", quarantined %" JSON_INTEGER_FORMAT "\n", sealed, jint(up, "batches_acked"),
 	       jint(up, "batches_quarantined"));
 	if (jint(bl, "quarantined_files"))

@@ -268,6 +268,9 @@ struct config__raw_uplink {
 	uint64_t *default_bytes_per_second;
 	char **lanes;
 	unsigned n_lanes;
+	uint64_t *max_in_flight;
+	uint64_t *max_bytes_in_flight;
+	uint64_t *aging_ms;
 };
 
 extern const cyaml_schema_field_t config__uplink_fields[];

@@ -159,9 +159,9 @@ YAML
 }
 
 # Records stored at the SOC for the syslog lane, and their distinct seqs.
-stored() { cat "$STORE/fw01/syslog.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
-unique() { jq -r .seq "$STORE/fw01/syslog.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
-tagged() { grep -c -- "$1" "$STORE/fw01/syslog.ndjson" 2>/dev/null || true; }
+stored() { cat "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
+unique() { jq -r .seq "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
+tagged() { grep -c -- "$1" "$STORE/fw01/syslog/records.ndjson" 2>/dev/null || true; }
 have() { [ "$(stored)" -ge "$1" ]; }
 send() {  # TAG COUNT
 	_i=1
@@ -282,7 +282,7 @@ seal 1 3; seal 4 2
 run_uplink ward:wrong 3000
 [ "$RUN_RC" = 1 ] || { cat "$T/stats" "$T/run.err"; fail "uplink_run exited $RUN_RC, want 1 (deadline)"; }
 [ "$(left)" = 2 ] || fail "$(left) batches left, want 2: none may be delivered"
-[ ! -s "$STORE/fw01/alerts.ndjson" ] || fail "records arrived with wrong proxy credentials"
+[ ! -s "$STORE/fw01/alerts/records.ndjson" ] || fail "records arrived with wrong proxy credentials"
 jq -r '.endpoints[0].last_error' "$T/stats" | grep -q "$WRONG_CODE" ||
 	fail "the uplink's status does not name $WRONG_CODE: $(cat "$T/stats")"
 jq -r '.endpoints[0].last_error' "$T/stats"
@@ -293,7 +293,7 @@ run_uplink ward:s3cret-pass 30000
 [ "$RUN_RC" = 0 ] || { cat "$T/stats" "$T/run.err"; fail "uplink_run exited $RUN_RC"; }
 [ "$(left)" = 0 ] || fail "$(left) batches left in the outbox"
 [ "$(jq -r .batches_acked "$T/stats")" = 2 ] || fail "acked: $(cat "$T/stats")"
-cmp -s "$T/expect.alerts" "$STORE/fw01/alerts.ndjson" ||
+cmp -s "$T/expect.alerts" "$STORE/fw01/alerts/records.ndjson" ||
 	fail "stored alerts differ from those sealed (lost or duplicated)"
 proxy_stop
 

@@ -165,6 +165,9 @@ static void assert_defaults(const struct ward_config *c)
 	assert_int_equal(c->uplink.default_bytes_per_second, 0);
 	assert_null(c->uplink.lanes);
 	assert_int_equal(c->uplink.n_lanes, 0);
+	assert_int_equal(c->uplink.max_in_flight, 8);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 4194304);
+	assert_int_equal(c->uplink.aging_ms, 10000);
 }
 
 /* A scratch directory for on-disk cases. */
@@ -1225,7 +1228,10 @@ static const char uplink_yaml[] =
 	"      bytes_per_second: 0\n"
 	"    - {from: \"18:00\", to: \"18:30\", bytes_per_second: 1024}\n"
 	"  default_bytes_per_second: 2500000\n"
-	"  lanes: [agent, syslog, snmp-traps]\n";
+	"  lanes: [agent, syslog, snmp-traps]\n"
+	"  max_in_flight: 64\n"
+	"  max_bytes_in_flight: 1073741824\n"
+	"  aging_ms: 100\n";
 
 static void test_uplink_full_section(void **state)
 {
@@ -1276,6 +1282,9 @@ static void test_uplink_full_section(void **state)
 	assert_int_equal(c->uplink.n_lanes, 3);
 	assert_string_equal(c->uplink.lanes[0], "agent");
 	assert_string_equal(c->uplink.lanes[2], "snmp-traps");
+	assert_int_equal(c->uplink.max_in_flight, 64);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 1073741824);
+	assert_int_equal(c->uplink.aging_ms, 100);
 	/* The rest of the file keeps its defaults. */
 	assert_int_equal(c->syslog.n_listeners, 2);
 	config_free(c);
@@ -1533,6 +1542,39 @@ static void test_uplink_bad_times(void **state)
 	BAD(cases);
 }
 
+/* Pipelining and aging: each bound, at its position. */
+static void test_uplink_pipelining_bounds(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  max_in_flight: 0\n", 2, 18,
+		  "uplink.max_in_flight: 0 is below the minimum 1" },
+		{ "uplink:\n  max_in_flight: 65\n", 2, 18,
+		  "uplink.max_in_flight: 65 is above the maximum 64" },
+		{ "uplink:\n  max_in_flight: 4294967297\n", 2, 18,
+		  "uplink.max_in_flight: 4294967297 is above the maximum 64" },
+		{ "uplink:\n  max_in_flight: eight\n", 2, 18,
+		  "uplink.max_in_flight: 'eight' is not a whole number" },
+		{ "uplink:\n  max_bytes_in_flight: 65535\n", 2, 24,
+		  "uplink.max_bytes_in_flight: 65535 is below the minimum 65536" },
+		{ "uplink:\n  max_bytes_in_flight: 1073741825\n", 2, 24,
+		  "uplink.max_bytes_in_flight: 1073741825 is above the maximum 1073741824" },
+		{ "uplink:\n  aging_ms: 99\n", 2, 13,
+		  "uplink.aging_ms: 99 is below the minimum 100" },
+		{ "uplink:\n  aging_ms: 86400001\n", 2, 13,
+		  "uplink.aging_ms: 86400001 is above the maximum 86400000" },
+	};
+	struct ward_config *c;
+
+	(void)state;
+	c = load_ok("uplink:\n  max_in_flight: 1\n  max_bytes_in_flight: 65536\n"
+		    "  aging_ms: 86400000\n");
+	assert_int_equal(c->uplink.max_in_flight, 1);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 65536);
+	assert_int_equal(c->uplink.aging_ms, 86400000);
+	config_free(c);
+	BAD(cases);
+}
+
 static void test_uplink_overlapping_windows(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -1787,6 +1829,7 @@ int main(void)
 		cmocka_unit_test(test_uplink_bad_urls),
 		cmocka_unit_test(test_uplink_bad_proxy_and_sni),
 		cmocka_unit_test(test_uplink_bad_times),
+		cmocka_unit_test(test_uplink_pipelining_bounds),
 		cmocka_unit_test(test_uplink_overlapping_windows),
 		cmocka_unit_test(test_uplink_relations),
 		cmocka_unit_test(test_uplink_bad_other_keys),
