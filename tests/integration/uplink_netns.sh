@@ -355,8 +355,18 @@ wait_for 30 drained || fail "backlog left: $(jqs .uplink.backlog)"
 exactly
 
 # ---------------------------------------------------------------------------
-note "f. a batch tampered on disk while the uplink is down: ward-soc refuses it, both sides quarantine it, the rest flows"
-netns_link_down 1; netns_link_down 2
+note "f. a batch tampered on disk while the SOCs are down: ward-soc refuses it, both sides quarantine it, the rest flows"
+# Both ward-socs stopped, not the links down: requests the pipelining
+# uplink wrote on a connection whose link went down stay in the kernel's
+# send buffer and go out, untampered, once the link is back. Once the
+# agent has failed to connect to both, nothing of the outbox is in flight.
+soc_down 1; soc_down 2
+refused() {
+	status_json >"$T/st.json" &&
+	jq -r '.uplink.endpoints[0].last_error' "$T/st.json" | grep -q "connection refused" &&
+	jq -r '.uplink.endpoints[1].last_error' "$T/st.json" | grep -q "connection refused"
+}
+wait_for 60 refused || fail "the agent did not see both SOCs down: $(jq .uplink.endpoints "$T/st.json")"
 # Three rounds, three batches: the middle one is tampered with.
 several() { [ "$(outbox syslog | wc -l)" -ge "$1" ]; }
 for i in 1 2 3; do
@@ -374,7 +384,7 @@ printf "\\$(printf '%03o' $(( b ^ 255 )))" | dd of="$f" bs=1 seek="$off" conv=no
 cmp -s "$f" "$T/victim.orig" && fail "the byte was not flipped"
 echo "tampered with outbox/syslog/$victim (seqs $vfirst-$vlast) at byte $off"
 q0=$(jqs .uplink.batches_quarantined)
-netns_link_up 1; netns_link_up 2
+soc_up 1; soc_up 2
 agent_quarantined() { [ -f "$T/agent/outbox/quarantine/syslog-${victim%.batch}.batch" ]; }
 wait_for 60 agent_quarantined || fail "the agent did not quarantine $victim: $(ls "$T/agent/outbox/quarantine" 2>&1)"
 cat "$T/agent/outbox/quarantine/syslog-${victim%.batch}.reason"
