@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "batch.h"
 #include "buf.h"
 #include "clock.h"
@@ -99,6 +101,7 @@ static bool uplink_conf_equal(const struct ward_config *a, const struct ward_con
 	    x->seal_interval_ms != y->seal_interval_ms || x->n_endpoints != y->n_endpoints ||
 	    !streq(x->ca, y->ca) || !streq(x->client_cert, y->client_cert) ||
 	    !streq(x->client_key, y->client_key) || !streq(x->proxy, y->proxy) ||
+	    !streq(x->proxy_credentials, y->proxy_credentials) ||
 	    x->connect_timeout_ms != y->connect_timeout_ms ||
 	    x->handshake_timeout_ms != y->handshake_timeout_ms ||
 	    x->response_timeout_ms != y->response_timeout_ms ||
@@ -303,16 +306,27 @@ static uint64_t rate_now(const struct ward_config *cfg, char *why, size_t len)
 	return cfg->uplink.default_bytes_per_second;
 }
 
+static int proxy_credentials_read(const struct ward_config *c, char *dst, size_t cap,
+				  char *msg, size_t len);
+
 static void uplink_build(struct seal_uplink *su)
 {
 	const struct ward_config *c = su->cfg;
 	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS];
 	struct uplink_opts o;
-	char err[300] = "";
+	char err[300] = "", cred[UPLINK_PROXY_AUTH_MAX];
 	unsigned i;
 	int rc;
 
 	up_lanes_build(su);
+	rc = proxy_credentials_read(c, cred, sizeof(cred), err, sizeof(err));
+	if (rc < 0) {
+		snprintf(su->up_error, sizeof(su->up_error), "uplink cannot start: %s; sealed "
+			 "batches wait in %s (fix it, then wardctl reload)", err, c->uplink.outbox);
+		log_error("%s", su->up_error);
+		su->start_failed = true;
+		return;
+	}
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < c->uplink.n_endpoints && i < UPLINK_MAX_ENDPOINTS; i++)
 		eps[i] = (struct uplink_endpoint){ .host = c->uplink.endpoints[i].host,
@@ -332,6 +346,7 @@ static void uplink_build(struct seal_uplink *su)
 	o.aging_ms = c->uplink.aging_ms;
 	o.proxy_host = c->uplink.proxy_host;
 	o.proxy_port = c->uplink.proxy_port;
+	o.proxy_auth = cred[0] ? cred : NULL;
 	o.connect_timeout_ms = c->uplink.connect_timeout_ms;
 	o.handshake_timeout_ms = c->uplink.handshake_timeout_ms;
 	o.response_timeout_ms = c->uplink.response_timeout_ms;
@@ -340,6 +355,7 @@ static void uplink_build(struct seal_uplink *su)
 	su->rate = rate_now(c, su->rate_window, sizeof(su->rate_window));
 	o.rate_bytes_per_s = su->rate;
 	rc = uplink_create(&su->up, su->loop, &o, err, sizeof(err));
+	mbedtls_platform_zeroize(cred, sizeof(cred));      /* the uplink keeps a copy */
 	if (rc == 0)
 		rc = uplink_start(su->up);
 	if (rc < 0) {
@@ -790,8 +806,47 @@ static void rel_path(const struct ward_config *c, const char *p, char *dst, size
 		snprintf(dst, len, "%s/%s", c->agent.state_dir, p);
 }
 
+/* Reads uplink.proxy_credentials: its first line, "user:pass" (RFC 7617
+ * section 2), into dst (cap bytes). Returns 0, or -errno / -EINVAL with
+ * msg (len bytes) naming the file and the fault, never the secret. */
+static int proxy_credentials_read(const struct ward_config *c, char *dst, size_t cap,
+				  char *msg, size_t len)
+{
+	char path[PATH_MAX + 8];
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	dst[0] = '\0';
+	if (c->uplink.proxy_credentials == NULL)
+		return 0;
+	rel_path(c, c->uplink.proxy_credentials, path, sizeof(path));
+	f = fopen(path, "re");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(msg, len, "uplink.proxy_credentials: %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fgets(dst, (int)cap, f) == NULL)
+		dst[0] = '\0';
+	fclose(f);
+	n = strcspn(dst, "\r\n");
+	if (dst[n] == '\0' && n == cap - 1)
+		rc = -EINVAL;           /* longer than the buffer */
+	dst[n] = '\0';
+	if (rc == 0 && (n == 0 || strchr(dst, ':') == NULL))
+		rc = -EINVAL;
+	if (rc < 0) {
+		mbedtls_platform_zeroize(dst, cap);
+		snprintf(msg, len, "uplink.proxy_credentials: %s: the first line must be "
+			 "user:password (at most %zu bytes)", path, cap - 2);
+	}
+	return rc;
+}
+
 int seal_uplink_check_files(const struct ward_config *c, char *msg, size_t len)
 {
+	char cred[UPLINK_PROXY_AUTH_MAX];
 	const struct { const char *key, *path; } files[] = {
 		{ "uplink.ca", c->uplink.ca },
 		{ "uplink.client_cert", c->uplink.client_cert },
@@ -831,5 +886,7 @@ int seal_uplink_check_files(const struct ward_config *c, char *msg, size_t len)
 			return rc;
 		}
 	}
-	return 0;
+	rc = proxy_credentials_read(c, cred, sizeof(cred), msg, len);
+	mbedtls_platform_zeroize(cred, sizeof(cred));
+	return rc;
 }

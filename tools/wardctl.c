@@ -185,16 +185,20 @@ static void print_sources(json_t *st)
 static void print_spool(json_t *st)
 {
 	json_t *sp = json_object_get(st, "spool"), *lanes = json_object_get(sp, "lanes"), *l;
-	char used[24], budget[24];
+	char used[24], budget[24], sbytes[24], obytes[24];
 	json_int_t b = jint(sp, "budget_bytes");
 	size_t i;
 
 	human_bytes((double)jint(sp, "used_bytes"), used, sizeof(used));
 	human_bytes((double)b, budget, sizeof(budget));
-	printf("\nSpool %s: %s of %s budget (%.0f%%)\n", jstr(sp, "dir"), used, budget,
-	       b ? 100.0 * (double)jint(sp, "used_bytes") / (double)b : 0.0);
-	printf("  %-12s %-5s %9s %11s %10s %8s\n", "LANE", "CLASS", "SEGMENTS", "RECORDS", "BYTES",
-	       "OLDEST");
+	human_bytes((double)jint(sp, "spool_bytes"), sbytes, sizeof(sbytes));
+	human_bytes((double)jint(sp, "outbox_bytes"), obytes, sizeof(obytes));
+	printf("\nSpool %s + outbox %s: %s of %s budget (%.0f%%; spool %s, outbox %s)\n",
+	       jstr(sp, "dir"), json_object_get(sp, "outbox") ? jstr(sp, "outbox") : "-", used,
+	       budget, b ? 100.0 * (double)jint(sp, "used_bytes") / (double)b : 0.0, sbytes,
+	       obytes);
+	printf("  %-12s %-5s %9s %11s %10s %8s %8s\n", "LANE", "CLASS", "SEGMENTS", "RECORDS",
+	       "BYTES", "BATCHES", "OLDEST");
 	json_array_foreach(lanes, i, l) {
 		char bytes[24], age[24] = "-", recs[24] = "-";
 		json_t *a = json_object_get(l, "oldest_age_s");
@@ -204,8 +208,9 @@ static void print_spool(json_t *st)
 			human_age(json_real_value(a), age, sizeof(age));
 		if (json_object_get(l, "records") != NULL)
 			snprintf(recs, sizeof(recs), "%" JSON_INTEGER_FORMAT, jint(l, "records"));
-		printf("  %-12s %-5s %9" JSON_INTEGER_FORMAT " %11s %10s %8s\n", jstr(l, "name"),
-		       jstr(l, "class"), jint(l, "segments"), recs, bytes, age);
+		printf("  %-12s %-5s %9" JSON_INTEGER_FORMAT " %11s %10s %8" JSON_INTEGER_FORMAT
+		       " %8s\n", jstr(l, "name"), jstr(l, "class"), jint(l, "segments"), recs, bytes,
+		       jint(l, "batches"), age);
 	}
 }
 
@@ -223,7 +228,9 @@ static void print_losses(json_t *st)
 	printf("\n");
 	if (ev)
 		printf("  %" JSON_INTEGER_FORMAT " records evicted (%" JSON_INTEGER_FORMAT
-		       " segments) to stay within the disk budget\n", ev, jint(lo, "evicted_segments"));
+		       " segments, %" JSON_INTEGER_FORMAT " sealed batches) to stay within the "
+		       "disk budget\n", ev, jint(lo, "evicted_segments"),
+		       jint(lo, "evicted_batches"));
 	if (k)
 		printf("  %" JSON_INTEGER_FORMAT " UDP messages dropped by the kernel (receive "
 		       "buffer full: raise syslog.udp_rcvbuf_bytes)\n", k);

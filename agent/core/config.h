@@ -146,6 +146,8 @@ struct ward_config {
 		char *client_key;             /* PEM, its private key; default NULL */
 		char *proxy;                  /* "http://host:port" for HTTP CONNECT,
 		                               * as written; default NULL (direct) */
+		char *proxy_credentials;      /* file holding "user:pass" for Basic
+		                               * proxy auth; default NULL (none) */
 		char *proxy_host;             /* parsed from proxy; NULL without one */
 		uint16_t proxy_port;          /* parsed from proxy; 0 without one */
 		uint32_t connect_timeout_ms;  /* TCP connect; default 10000 */

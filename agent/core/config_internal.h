@@ -258,6 +258,7 @@ struct config__raw_uplink {
 	char *client_cert;
 	char *client_key;
 	char *proxy;
+	char *proxy_credentials;
 	uint64_t *connect_timeout_ms;
 	uint64_t *handshake_timeout_ms;
 	uint64_t *response_timeout_ms;

@@ -105,6 +105,8 @@ const cyaml_schema_field_t config__uplink_fields[] = {
 	CYAML_FIELD_STRING_PTR("client_key", OPT, struct config__raw_uplink, client_key,
 			       0, CONFIG__PATH_MAX_LEN),
 	CYAML_FIELD_STRING_PTR("proxy", OPT, struct config__raw_uplink, proxy, 0, URL_MAX_LEN),
+	CYAML_FIELD_STRING_PTR("proxy_credentials", OPT, struct config__raw_uplink,
+			       proxy_credentials, 0, CONFIG__PATH_MAX_LEN),
 	CYAML_FIELD_UINT_PTR("connect_timeout_ms", OPT, struct config__raw_uplink,
 			     connect_timeout_ms),
 	CYAML_FIELD_UINT_PTR("handshake_timeout_ms", OPT, struct config__raw_uplink,
@@ -163,6 +165,7 @@ void config__uplink_free(struct ward_config *c)
 	free(c->uplink.client_cert);
 	free(c->uplink.client_key);
 	free(c->uplink.proxy);
+	free(c->uplink.proxy_credentials);
 	free(c->uplink.proxy_host);
 	free(c->uplink.rate_limit);
 	free_strings(c->uplink.lanes, c->uplink.n_lanes);
@@ -831,6 +834,8 @@ int config__uplink_apply(struct config__load *ld, struct ward_config *c,
 	    (rc = config__set_str(ld, "uplink.client_key", r->client_key,
 				  &c->uplink.client_key, false)) < 0 ||
 	    (rc = apply_proxy(ld, c, r->proxy)) < 0 ||
+	    (rc = config__set_str(ld, "uplink.proxy_credentials", r->proxy_credentials,
+				  &c->uplink.proxy_credentials, false)) < 0 ||
 	    (rc = config__set_u32(ld, "uplink.connect_timeout_ms", r->connect_timeout_ms,
 				  &c->uplink.connect_timeout_ms)) < 0 ||
 	    (rc = config__set_u32(ld, "uplink.handshake_timeout_ms", r->handshake_timeout_ms,
@@ -847,6 +852,9 @@ int config__uplink_apply(struct config__load *ld, struct ward_config *c,
 	    (rc = apply_lanes(ld, c, r)) < 0 ||
 	    (rc = apply_pipelining(ld, c, r)) < 0)
 		return rc;
+	if (c->uplink.proxy_credentials != NULL && c->uplink.proxy == NULL)
+		return config__fail_at(ld, "uplink.proxy_credentials", "uplink.proxy_credentials: "
+				       "set, but uplink.proxy is not: credentials for which proxy?");
 	return check_required(ld, c);
 }
 

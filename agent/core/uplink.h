@@ -36,13 +36,11 @@
  * least once and the SOC answers 409 for a batch it holds already. The
  * token bucket applies to every request.
  *
- * Caveat, for the SOC side: a server that de-duplicates by the highest
- * stored seq of a lane (as ward-soc does) relies on each lane's batches
- * arriving in order. Pipelining keeps that order on the wire, but when a
- * batch is answered 429, 503 or 5xx and a later batch of the same lane
- * that was already in flight is stored, the earlier one is re-sent after
- * the later one. Set max_in_flight to 1 for such a SOC if it answers 429
- * to single requests rather than to all of them.
+ * For the SOC side: pipelining keeps each lane's order on the wire, but
+ * when a batch is answered 429, 503 or 5xx and a later batch of the same
+ * lane that was already in flight is stored, the earlier one is re-sent
+ * after the later one. A SOC must de-duplicate by seq, keeping gaps open
+ * for such late batches, as ward-soc does (docs/soc-api.md, "Gaps").
  *
  * Priority with aging. Each lane has a class (lane_class: 0 = P0, 1 = P1,
  * 2 = P2). Which batch goes next among those not yet sent
@@ -102,6 +100,7 @@
 
 #define UPLINK_MAX_ENDPOINTS 8
 #define UPLINK_MAX_LANES 16
+#define UPLINK_PROXY_AUTH_MAX 256   /* bytes of "user:pass", NUL included */
 #define UPLINK_BACKOFF_BASE_DEFAULT 1000u      /* ms */
 #define UPLINK_BACKOFF_CAP_DEFAULT 300000u     /* ms: 5 min */
 #define UPLINK_CONNECT_TIMEOUT_DEFAULT 10000u  /* ms */

@@ -31,18 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=$WARD_TMP
-P=$T/pki
-make_pki "$P" || fail "openssl could not make the test PKI"
 # soc: the SOC's sealing key; other: a key the SOC does not hold.
-keypair soc && keypair fw01 && keypair other || fail "openssl could not make P-256 keys"
-mkdir -p "$T/devices" "$T/sent"
-cp "$P/fw01.pub" "$T/devices/fw01.pem"
-STORE=$T/store
+soc_env other
 OUT=$T/outbox
-PORT=$(free_port)
-URL=https://127.0.0.1:$PORT
-CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
 
 hj() { health | jq -r "$1"; }
 

@@ -38,15 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=$WARD_TMP
-P=$T/pki
-make_pki "$P" || fail "openssl could not make the test PKI"
-keypair soc && keypair fw01 || fail "openssl could not make P-256 keys"
-mkdir -p "$T/devices" "$T/sent"
-cp "$P/fw01.pub" "$T/devices/fw01.pem"
-PORT=$(free_port)
-URL=https://127.0.0.1:$PORT
-CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
+soc_env
 N=60            # batches per run
 
 # The delaying relay: LISTEN_PORT -> 127.0.0.1:TARGET_PORT, DELAY s each way.

@@ -17,13 +17,9 @@
 #      ones deliver nothing, and the uplink's status names the refusal
 #      (407, or 401 from tinyproxy before 1.12).
 #
-# Until the uplink uses agent/core/http_connect, ward-agent logs
-# "uplink.proxy ... is not supported yet" and this test skips after part 1.
-# What it expects of the wiring: the agent connects to uplink.proxy and
-# CONNECTs to each endpoint; a refusal puts http_connect's words ("proxy
-# refused CONNECT: 407 ...") in .uplink.endpoints[].last_error; an
-# unreachable proxy says "connection refused" there; and uplink_run takes
-# --proxy HOST:PORT and --proxy-auth USER:PASS (part 3 skips without them).
+# A refusal puts http_connect's words ("proxy refused CONNECT: 407 ...") in
+# .uplink.endpoints[].last_error, and an unreachable proxy "connection
+# refused".
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
 . "$WARD_ROOT/tests/lib/soc.sh"
@@ -48,21 +44,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=$WARD_TMP
-P=$T/pki
-make_pki "$P" || fail "openssl could not make the test PKI"
-keypair soc && keypair fw01 || fail "openssl could not make P-256 keys"
-# The agent runs as nobody when the test runs as root: it must read them.
-chmod 755 "$P"; chmod 644 "$P"/*
-mkdir -p "$T/devices" "$T/sent"
-cp "$P/fw01.pub" "$T/devices/fw01.pem"
-STORE=$T/store
-PORT=$(free_port)
+soc_env
 SPORT=$(free_port)
 PPORT=$(free_port)
-URL=https://127.0.0.1:$PORT
 PROXY=http://127.0.0.1:$PPORT
-CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
 
 # proxy_start NAME [USER PASS]: tinyproxy on 127.0.0.1:PPORT that only
 # CONNECTs to ward-soc's port, logging to T/proxy-NAME.log (PROXY_LOG),
@@ -126,7 +111,8 @@ case $code in 407|401) ;; *) fail "tinyproxy answered $code to wrong credentials
 WRONG_CODE=$code
 proxy_stop
 
-# config FILE: the agent's configuration, its uplink through the proxy.
+# config FILE [CREDENTIALS_FILE]: the agent's configuration, its uplink
+# through the proxy.
 config() {
 	cat >"$1" <<YAML
 agent:
@@ -150,6 +136,7 @@ uplink:
   endpoints:
     - { url: "$URL", sni: localhost }
   proxy: "$PROXY"
+${2:+  proxy_credentials: $2}
   seal_interval_ms: 50
   connect_timeout_ms: 1000
   handshake_timeout_ms: 2000
@@ -182,14 +169,8 @@ config "$T/ward.yaml"
 	fail "--check-config refused the config: $(cat "$T/check.out")"
 proxy_start agent
 agent_start "$T/agent" "$T/ward.yaml"
-# The warning is logged as the uplink starts, before status lists it.
 uplink_up() { [ "$(jqs '.uplink.endpoints | length')" -ge 1 ]; }
 wait_for 20 uplink_up || fail "the uplink did not start: $(jqs .uplink)"
-if grep -q "uplink.proxy .* is not supported yet" "$T/agent/agent.log"; then
-	agent_stop
-	skip "tinyproxy works, but ward-agent logs 'uplink.proxy $PROXY is not supported yet':" \
-		"the uplink does not speak CONNECT (agent/core/http_connect) yet"
-fi
 N=30
 send first "$N"
 wait_for 60 have "$N" || { ctl status; tail -20 "$T/soc.log" "$PROXY_LOG"; fail "only $(stored) of $N arrived"; }
@@ -230,15 +211,29 @@ wait_for 30 refused || { cat "$T/st.json" "$PROXY_LOG"; fail "status does not na
 jq -r '.uplink.endpoints[0].last_error' "$T/st.json"
 [ "$(connects)" -ge 1 ] || fail "tinyproxy saw no CONNECT from the agent"
 [ "$(stored)" = $((N + M)) ] || fail "records reached ward-soc past a proxy that refused"
+
+note "uplink.proxy_credentials: a malformed file is named, the right one lets the backlog through"
+printf 'no-colon-here\n' >"$T/proxy.cred"
+config "$T/ward.yaml" "$T/proxy.cred"
+rc=0; "$AGENT" --check-config -c "$T/ward.yaml" >"$T/check.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--check-config exited $rc for a malformed credentials file"
+grep -q "uplink.proxy_credentials: $T/proxy.cred: the first line must be user:password" \
+	"$T/check.out" || fail "check-config: $(cat "$T/check.out")"
+grep -q "no-colon-here" "$T/check.out" && fail "check-config printed the file's content"
+printf 'ward:s3cret-pass\n' >"$T/proxy.cred"
+chmod 644 "$T/proxy.cred"   # the agent runs as nobody here
+"$AGENT" --check-config -c "$T/ward.yaml" >"$T/check.out" 2>&1 ||
+	fail "--check-config refused good credentials: $(cat "$T/check.out")"
+ctl reload >/dev/null || fail "wardctl reload failed"
+wait_for 60 have $((N + M + 5)) || { ctl status; cat "$PROXY_LOG"; fail "only $(stored) of $((N + M + 5)) arrived with credentials"; }
+exactly $((N + M + 5))
+[ "$(tagged third)" = 5 ] || fail "$(tagged third) 'third' records, want 5"
+ctl status >"$T/status.txt" || true
+grep -q "s3cret" "$T/status.txt" "$T/agent/agent.log" && fail "the proxy password is shown"
 agent_stop
 proxy_stop
 
 # The Basic credentials: uplink_run takes them on its command line.
-if "$RUN" --proxy "127.0.0.1:$PPORT" --proxy-auth a:b 2>&1 | grep -q "unrecognized option"; then
-	soc_stop
-	skip "ward-agent goes through the proxy, but uplink_run has no --proxy/--proxy-auth" \
-		"options to test BasicAuth with"
-fi
 
 OUT=$T/outbox
 # seal FIRST COUNT: COUNT records of lane alerts from seq FIRST, sealed into

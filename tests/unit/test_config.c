@@ -1371,6 +1371,13 @@ static void test_uplink_required_keys(void **state)
 				"missing 'device_key', 'soc_public_key', 'endpoints', "
 				"'client_cert', 'client_key' (" };
 	expect_bad(&bc);
+	/* Credentials without a proxy: blamed at the key. */
+	bc = (struct bad_case){ "uplink:\n  proxy_credentials: /etc/ward/proxy.cred\n", 2, 22,
+				"uplink.proxy_credentials: set, but uplink.proxy is not" };
+	expect_bad(&bc);
+	c = load_ok("uplink:\n  proxy: http://10.0.0.1:3128\n  proxy_credentials: p.cred\n");
+	assert_string_equal(c->uplink.proxy_credentials, "p.cred");
+	config_free(c);
 	bc = (struct bad_case){ "uplink:\n  enabled: true\n  endpoints: []\n", 3, 14,
 				"uplink.endpoints: the list is empty; the uplink needs at "
 				"least one SOC endpoint" };
