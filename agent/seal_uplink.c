@@ -447,6 +447,7 @@ static void seal_tick(uv_timer_t *t)
 	uint64_t now_ms = clock_mono_ms();
 	int64_t now_us = clock_wall_us();
 	int sealed = 0, rc;
+	bool more = false;
 	unsigned i;
 
 	retiring_reap(su);
@@ -466,7 +467,8 @@ static void seal_tick(uv_timer_t *t)
 		if (ls->s == NULL)
 			continue;
 		waiting = outbox_count(su->cfg->uplink.outbox, ls->name, NULL, NULL);
-		rc = sealer_run(ls->s, waiting < SEAL_UPLINK_PARTIAL_BELOW, now_us);
+		rc = sealer_run_max(ls->s, waiting < SEAL_UPLINK_PARTIAL_BELOW, now_us,
+				    SEAL_TICK_MAX_BATCHES);
 		if (rc < 0) {
 			char msg[sizeof(ls->error)];
 
@@ -479,9 +481,16 @@ static void seal_tick(uv_timer_t *t)
 		}
 		ls->error[0] = '\0';
 		sealed += rc;
+		if (rc >= SEAL_TICK_MAX_BATCHES)
+			more = true;
 	}
 	if (sealed > 0 && su->up != NULL)
 		uplink_kick(su->up);
+	/* A backlog is sealed a few batches per lane per turn of the loop, so
+	 * the uplink's answers, its timers and wardctl are served meanwhile:
+	 * the next turn comes at once, after the loop has polled for I/O. */
+	if (more)
+		uv_timer_start(&su->seal_timer, seal_tick, 0, su->cfg->uplink.seal_interval_ms);
 }
 
 static void rate_tick(uv_timer_t *t)

@@ -31,6 +31,10 @@
  * seals what remains (partial batches: low latency); at or above it,
  * records wait in the spool for a full batch (sealer.h). */
 #define SEAL_UPLINK_PARTIAL_BELOW 4
+/* At most this many batches per lane per turn of the supervisor's loop
+ * (sealer_run_max): sealing a backlog takes tens of ms a batch, and the
+ * uplink and the control socket share the loop. */
+#define SEAL_TICK_MAX_BATCHES 2
 
 struct seal_uplink;
 

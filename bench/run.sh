@@ -1,7 +1,9 @@
 #!/bin/sh
 # make bench: ward's receivers against their usual peers, on the same load:
 # syslog against rsyslog (below), then SNMP traps against net-snmp's
-# snmptrapd (bench/snmp.sh says how).
+# snmptrapd (bench/snmp.sh says how), then the whole main job up to an SOC
+# over TLS against rsyslog forwarding over TLS, and ward on a shaped thin
+# uplink (bench/uplink.sh says how).
 #
 # tests/tools/syslog_loadgen sends BENCH_COUNT (default 1,000,000) syslog
 # messages of a hospital's device mix (about 10% GBK) over TCP with
@@ -35,8 +37,9 @@
 #   BENCH_CONNECTIONS=N  parallel TCP connections of the sender (default 1)
 #   BENCH_ONLY="..."     a subset of the runs: names (ward, rsyslog-omfile,
 #                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
-#                        snmptrapd-v3) or parts (syslog, snmp); default
-#                        "syslog snmp". BENCH_ONLY=snmp runs the SNMP part only.
+#                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
+#                        (syslog, snmp, uplink); default "syslog snmp uplink".
+#                        BENCH_ONLY=snmp runs the SNMP part only.
 #   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
 #   BENCH_SNMP_RUNS=N    repetitions of each SNMP run (default 3)
 #   BENCH_SNMP_RCVBUF=B  SO_RCVBUF both SNMP receivers ask for (default
@@ -45,6 +48,20 @@
 #                        bytes (default a quarter of its receive buffer)
 #   BENCH_SNMP_RATE=N    instead, send N traps/s whatever the receiver does
 #                        (open loop: a slow receiver loses traps, reported)
+#   BENCH_UPLINK_COUNT=N messages per side-by-side uplink run (default 1000000)
+#   BENCH_UPLINK_RUNS=N  repetitions of the side-by-side uplink runs (default 1)
+#   BENCH_UPLINK_BATCH_BYTES=B  uplink.batch_max_bytes for ward (default: the
+#                        compiled-in value)
+#   BENCH_UPLINK_MAX_IN_FLIGHT=N  uplink.max_in_flight for ward (default: the
+#                        compiled-in value)
+#   BENCH_UPLINK_STALL_S=S  a side-by-side run whose count does not move for S
+#                        seconds is reported as stalled (default 30)
+#   BENCH_UPLINK_BACKLOG=N messages spooled while ward-soc is down, for the
+#                        shaped drain and the P0 figure (default 300000)
+#   BENCH_UPLINK_LAT_RATE=N, BENCH_UPLINK_LAT_S=S  the shaped latency load:
+#                        N msg/s for S seconds (default 500, 30)
+#   BENCH_UPLINK_RATE_KBIT=K, BENCH_UPLINK_DELAY_MS=D  the shaped link: K
+#                        kbit/s, D ms each way (default 5000, 50: 100 ms RTT)
 #   BENCH_DIR=DIR        where the runs write (default a new /var/tmp/ward-bench.*).
 #                        It must be on a real disk, not tmpfs, so that fsync
 #                        costs what it costs.
@@ -62,7 +79,7 @@ BUILD=${WARD_BUILD:-$ROOT/build}
 COUNT=${BENCH_COUNT:-1000000}
 RUNS=${BENCH_RUNS:-3}
 CONNS=${BENCH_CONNECTIONS:-1}
-ONLY=${BENCH_ONLY:-syslog snmp}
+ONLY=${BENCH_ONLY:-syslog snmp uplink}
 VERIFY=${BENCH_VERIFY:-1}
 PERF=${BENCH_PERF:-0}
 [ "$PERF" = 1 ] && BENCH_KEEP=1
@@ -88,21 +105,32 @@ done
 # The runs asked for, by part.
 SYSLOG_ONLY=
 SNMP_ONLY=
+UPLINK_ONLY=
 for b in $ONLY; do
 	case $b in
 	syslog) SYSLOG_ONLY="$SYSLOG_ONLY ward rsyslog-omfile rsyslog-diskqueue" ;;
 	snmp) SNMP_ONLY="$SNMP_ONLY ward-v2c snmptrapd-v2c ward-v3 snmptrapd-v3" ;;
 	ward | rsyslog-omfile | rsyslog-diskqueue) SYSLOG_ONLY="$SYSLOG_ONLY $b" ;;
 	ward-v2c | ward-v3 | snmptrapd-v2c | snmptrapd-v3) SNMP_ONLY="$SNMP_ONLY $b" ;;
+	uplink) UPLINK_ONLY="$UPLINK_ONLY uplink-tls uplink-shaped" ;;
+	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
-			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3)" >&2
+			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
+			"uplink: uplink-tls, uplink-shaped)" >&2
 		exit 2 ;;
 	esac
 done
 
+if [ -n "$UPLINK_ONLY" ]; then
+	case ${BENCH_UPLINK_COUNT:-1} in '' | *[!0-9]* | 0)
+		echo "bench: BENCH_UPLINK_COUNT must be a positive number" >&2
+		exit 2 ;;
+	esac
+fi
+
 need="jq ss awk findmnt"
-if [ -n "$SYSLOG_ONLY" ]; then
+if [ -n "$SYSLOG_ONLY$UPLINK_ONLY" ]; then
 	[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing (make VARIANT=release tests-build)" >&2; exit 2; }
 	need="$need rsyslogd"
 fi
@@ -119,6 +147,7 @@ fi
 . "$ROOT/bench/ward.sh"
 . "$ROOT/bench/rsyslog.sh"
 . "$ROOT/bench/snmp.sh"
+. "$ROOT/bench/uplink.sh"
 if [ -n "$SNMP_ONLY" ]; then
 	snmp_check_args || exit 2
 fi
@@ -143,6 +172,7 @@ fi
 cleanup() {
 	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	uplink_cleanup
 	rm -f "$TMP/warmup" "$TMP/go" "$TMP/dsync.probe"
 	if [ "$KEEP" = 1 ]; then
 		echo "bench: kept $TMP"
@@ -151,7 +181,8 @@ cleanup() {
 	else
 		rm -rf "$TMP/ward" "$TMP/rsyslog-omfile" "$TMP/rsyslog-diskqueue" \
 			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log" \
-			"$TMP/ward-snmp" "$TMP/snmptrapd-v2c" "$TMP/snmptrapd-v3" "$TMP/snmp-results"
+			"$TMP/ward-snmp" "$TMP/snmptrapd-v2c" "$TMP/snmptrapd-v3" "$TMP/snmp-results" \
+			"$TMP/uplink"
 	fi
 }
 trap cleanup EXIT
@@ -180,20 +211,22 @@ dsync_ms() {
 need_kib=0
 [ -n "$SYSLOG_ONLY" ] && need_kib=$(( COUNT * 3 ))
 [ -n "$SNMP_ONLY" ] && need_kib=$(( need_kib + SNMP_COUNT * 2 ))
+# The uplink runs: ward's spool, outbox and ward-soc's store at once.
+[ -n "$UPLINK_ONLY" ] && need_kib=$(( need_kib + UPLINK_COUNT * 2 ))
 free_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 if [ "$free_kib" -lt "$need_kib" ]; then
 	echo "bench: $TMP has $((free_kib / 1024)) MiB free; the runs need about $((need_kib / 1024)) MiB" >&2
 	exit 2
 fi
 
-echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY"
+echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY$UPLINK_ONLY"
 echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
 	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
 echo "disk:      $TMP on $(disk_info)"
 echo "           4 KiB O_DSYNC write: $(dsync_ms) ms; page cache warm-up before each run: $( [ "${BENCH_WARMUP:-1}" = 1 ] && echo on || echo off)"
 peers=
-[ -n "$SYSLOG_ONLY" ] && peers="rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); "
+[ -n "$SYSLOG_ONLY$UPLINK_ONLY" ] && peers="rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); "
 [ -n "$SNMP_ONLY" ] && command -v snmptrapd >/dev/null &&
 	peers="${peers}snmptrapd $(snmptrapd --version 2>&1 | awk '/^NET-SNMP [Vv]ersion/ { print $NF }'); "
 echo "peers:     $peers$("$AGENT" --version 2>/dev/null || echo 'ward-agent not built')"
@@ -225,4 +258,6 @@ if [ -n "$SYSLOG_ONLY" ]; then
 fi
 # shellcheck disable=SC2086
 [ -n "$SNMP_ONLY" ] && bench_snmp $SNMP_ONLY
+# shellcheck disable=SC2086
+[ -n "$UPLINK_ONLY" ] && bench_uplink $UPLINK_ONLY
 exit 0

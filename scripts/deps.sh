@@ -11,7 +11,7 @@ libuv1-dev libmbedtls-dev libzstd-dev libjansson-dev libcmocka-dev libhttp-parse
 libpcap-dev libnl-3-dev libnl-route-3-dev openssl"
 test="clang libclang-rt-14-dev bsdutils rsyslog rsyslog-gnutls gnutls-bin openssl
 iproute2 util-linux procps psmisc jq python3-jsonschema snmp snmptrapd tshark tinyproxy"
-bench="time"
+bench="time rsyslog-gnutls"
 
 want=$build
 case $level in

@@ -532,6 +532,11 @@ static int read_segment(struct sealer *s, struct run *run, struct spool_segment 
 
 int sealer_run(struct sealer *s, bool partial, int64_t now_us)
 {
+	return sealer_run_max(s, partial, now_us, 0);
+}
+
+int sealer_run_max(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches)
+{
 	struct run run;
 	struct spool_segment *seg = NULL;
 	uint64_t min_first = 0;
@@ -547,6 +552,12 @@ int sealer_run(struct sealer *s, bool partial, int64_t now_us)
 		s->tmp_left = false;
 	}
 	for (;;) {
+		if (max_batches > 0 && batches >= (int)max_batches) {
+			/* More may wait: the records read but not sealed stay in
+			 * their segments, and no partial batch is cut from them. */
+			partial = false;
+			break;
+		}
 		if (run.n == run.cap) {
 			size_t cap = run.cap ? 2 * run.cap : 8;
 			struct pending *p = realloc(run.p, cap * sizeof(*p));

@@ -50,7 +50,7 @@
 
 struct batch_key;
 
-#define SEALER_MAX_BATCH_DEFAULT (1u << 20)   /* NDJSON bytes */
+#define SEALER_MAX_BATCH_DEFAULT (4u << 20)   /* NDJSON bytes */
 #define SEALER_MAX_BATCH_MIN 4096u
 
 struct sealer_opts {
@@ -62,7 +62,7 @@ struct sealer_opts {
 	                                  * the sealer */
 	const struct batch_key *soc;     /* SOC public key; borrowed */
 	uint32_t max_batch_bytes;     /* NDJSON per batch, SEALER_MAX_BATCH_MIN
-	                               * .. BATCH_BODY_MAX; 0 = 1 MiB. A single
+	                               * .. BATCH_BODY_MAX; 0 = 4 MiB. A single
 	                               * record above it gets a batch of its own. */
 	int zstd_level;               /* 1..19; 0 = 3 */
 };
@@ -101,6 +101,14 @@ int sealer_create(struct sealer **out, const struct sealer_opts *o);
  * -errno (-ENOMEM, -EIO, -ENOSPC, ...); batches completed before an error
  * stay committed. */
 int sealer_run(struct sealer *s, bool partial, int64_t now_us);
+
+/* sealer_run(), but it stops reading segments once `max_batches` batches
+ * are sealed (0 = no limit; one large segment may still give a few more),
+ * so that a caller on an event loop seals a backlog a little at a time
+ * between its I/O. When it stops early it cuts no partial batch. Returns
+ * the batches sealed: as many as max_batches means more may be waiting;
+ * errors as sealer_run(). */
+int sealer_run_max(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches);
 
 void sealer_get_stats(const struct sealer *s, struct sealer_stats *st);
 

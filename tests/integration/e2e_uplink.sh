@@ -27,63 +27,13 @@ soc_env
 SPORT=$(free_port)
 
 
-# config FILE DEVICE_KEY: the agent's configuration.
-config() {
-	cat >"$1" <<YAML
-agent:
-  device_id: fw01
-syslog:
-  listeners:
-    - { proto: tcp, address: "127.0.0.1:$SPORT" }
-snmp:
-  enabled: false
-  listeners: []
-spool:
-  fsync_interval_ms: 20
-  segment_max_age_ms: 100
-uplink:
-  enabled: true
-  device_key: $2
-  soc_public_key: $P/soc.pub
-  ca: $P/ca.pem
-  client_cert: $P/client.pem
-  client_key: $P/client.key
-  endpoints:
-    - { url: "$URL", sni: localhost }
-  seal_interval_ms: 50
-  connect_timeout_ms: 1000
-  handshake_timeout_ms: 2000
-  backoff_min_ms: 100
-  backoff_max_ms: 1000
-YAML
-}
-
-# Records stored at the SOC for the syslog lane, and their distinct seqs.
-stored() { cat "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
-unique() { jq -r .seq "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
-tagged() { grep -c -- "$1" "$STORE/fw01/syslog/records.ndjson" 2>/dev/null || true; }
-have() { [ "$(stored)" -ge "$1" ]; }
-send() {  # TAG COUNT
-	_i=1
-	while [ "$_i" -le "$2" ]; do
-		logger -n 127.0.0.1 -P "$SPORT" --tcp --octet-count --rfc5424 -t e2e "$1 message $_i" ||
-			fail "logger failed"
-		_i=$((_i + 1))
-	done
-}
-exactly() {  # WANT TAG...: count, distinct seqs, and each tag's count
-	_want=$1; shift
-	[ "$(stored)" = "$_want" ] || fail "ward-soc holds $(stored) syslog records, want $_want"
-	[ "$(unique)" = "$_want" ] || fail "only $(unique) distinct seqs in $_want records"
-}
-
 note "--check-config: an enabled uplink with a missing key file is an error"
-config "$T/missing.yaml" "$P/nonexistent.key"
+uplink_yaml "$T/missing.yaml" "$P/nonexistent.key"
 rc=0; "$AGENT" --check-config -c "$T/missing.yaml" >"$T/check.out" 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "--check-config exited $rc, want 2: $(cat "$T/check.out")"
 grep -q "uplink.device_key: $P/nonexistent.key: No such file or directory" "$T/check.out" ||
 	fail "missing key not named: $(cat "$T/check.out")"
-config "$T/ward.yaml" "$P/fw01.key"
+uplink_yaml "$T/ward.yaml"
 "$AGENT" --check-config -c "$T/ward.yaml" >"$T/check.out" 2>&1 ||
 	fail "--check-config refused a good config: $(cat "$T/check.out")"
 

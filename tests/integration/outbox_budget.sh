@@ -42,40 +42,12 @@ P2_RECS=1000              # P2 records of 6000 bytes: about 6 MB
 BIG_LINES=2400            # syslog lines of 12000 bytes: about 22 MB sealed
 N_SYSLOG=$((N1 + BIG_LINES))
 
-cat >"$T/ward.yaml" <<YAML
-agent:
-  device_id: fw01
-syslog:
-  listeners:
-    - { proto: tcp, address: "127.0.0.1:$SPORT" }
-snmp:
-  enabled: false
-  listeners: []
-spool:
-  budget_bytes: $BUDGET
+uplink_yaml "$T/ward.yaml" "" "  budget_bytes: $BUDGET
   budget_check_ms: 100
-  segment_max_bytes: 262144
-  segment_max_age_ms: 100
-  fsync_interval_ms: 20
-uplink:
-  enabled: true
-  device_key: $P/fw01.key
-  soc_public_key: $P/soc.pub
-  ca: $P/ca.pem
-  client_cert: $P/client.pem
-  client_key: $P/client.key
-  endpoints:
-    - { url: "$URL", sni: localhost }
-  batch_max_bytes: 524288
-  seal_interval_ms: 50
-  connect_timeout_ms: 1000
-  handshake_timeout_ms: 2000
-  backoff_min_ms: 100
-  backoff_max_ms: 1000
-YAML
+  segment_max_bytes: 262144" "  batch_max_bytes: 524288"
 
-lane_file() { echo "$STORE/fw01/$1/records.ndjson"; }
-stored() { cat "$(lane_file "$1")" 2>/dev/null | wc -l | tr -d ' '; }
+lane_file() { soc_lane fw01 "$1"; }
+stored_in() { cat "$(lane_file "$1")" 2>/dev/null | wc -l | tr -d ' '; }
 received() { jqs '[.syslog.listeners[].messages] | add'; }
 # The loss records ward-soc holds, from the agent lane, in seq order.
 soc_losses() {
@@ -87,14 +59,8 @@ lost() { soc_losses | jq -s "map(select(.lane == \"$1\") | .records) | add // 0"
 note "1. ward-soc up: $N1 syslog records arrive"
 soc_start
 agent_start "$T/agent" "$T/ward.yaml"
-i=1
-while [ "$i" -le "$N1" ]; do
-	logger -n 127.0.0.1 -P "$SPORT" --tcp --octet-count --rfc5424 -t budget "before outage $i" ||
-		fail "logger failed"
-	i=$((i + 1))
-done
-have() { [ "$(stored syslog)" -ge "$1" ]; }
-wait_for 60 have "$N1" || { ctl status; fail "only $(stored syslog) of $N1 arrived"; }
+send "before outage" "$N1"
+wait_for 60 have "$N1" || { ctl status; fail "only $(stored_in syslog) of $N1 arrived"; }
 drained() { [ "$(jqs .uplink.backlog.batches)" = 0 ]; }
 wait_for 30 drained || fail "backlog not drained: $(jqs .uplink.backlog)"
 
@@ -138,8 +104,8 @@ jq -e '.spool.outbox_bytes > 0 and .spool.spool_bytes > 0 and
 	([.spool.lanes[] | select(.name == "syslog") | .batches] | add) > 0' "$T/st.json" >/dev/null ||
 	fail "status does not show the outbox: $(jq -c .spool "$T/st.json")"
 # The SOC is down: evicted or waiting, none of it has gone anywhere.
-[ "$(stored syslog)" = "$N1" ] || fail "records arrived while ward-soc was down?"
-[ "$(stored flows)" = 0 ] || fail "P2 records arrived while ward-soc was down?"
+[ "$(stored_in syslog)" = "$N1" ] || fail "records arrived while ward-soc was down?"
+[ "$(stored_in flows)" = 0 ] || fail "P2 records arrived while ward-soc was down?"
 ctl status >"$T/status.txt" || true
 grep -q "evicted" "$T/status.txt" || fail "wardctl status does not show the eviction"
 jq -c '{spool: (.spool | del(.lanes)), losses: (.losses | del(.recent))}' "$T/st.json"
@@ -147,13 +113,13 @@ jq -c '{spool: (.spool | del(.lanes)), losses: (.losses | del(.recent))}' "$T/st
 note "3. ward-soc back: the loss records reach it, every seq is accounted for"
 soc_start
 accounted() {
-	[ "$(( $(stored syslog) + $(lost syslog) ))" = "$N_SYSLOG" ] &&
-	[ "$(( $(stored flows) + $(lost flows) ))" = "$P2_RECS" ]
+	[ "$(( $(stored_in syslog) + $(lost syslog) ))" = "$N_SYSLOG" ] &&
+	[ "$(( $(stored_in flows) + $(lost flows) ))" = "$P2_RECS" ]
 }
 wait_for 180 accounted || {
 	ctl status
-	fail "syslog: $(stored syslog) stored + $(lost syslog) lost, want $N_SYSLOG;" \
-		"flows: $(stored flows) + $(lost flows), want $P2_RECS"
+	fail "syslog: $(stored_in syslog) stored + $(lost syslog) lost, want $N_SYSLOG;" \
+		"flows: $(stored_in flows) + $(lost flows), want $P2_RECS"
 }
 wait_for 30 drained || fail "backlog not drained: $(jqs .uplink.backlog)"
 soc_losses >"$T/loss.ndjson"

@@ -114,53 +114,8 @@ proxy_stop
 # config FILE [CREDENTIALS_FILE]: the agent's configuration, its uplink
 # through the proxy.
 config() {
-	cat >"$1" <<YAML
-agent:
-  device_id: fw01
-syslog:
-  listeners:
-    - { proto: tcp, address: "127.0.0.1:$SPORT" }
-snmp:
-  enabled: false
-  listeners: []
-spool:
-  fsync_interval_ms: 20
-  segment_max_age_ms: 100
-uplink:
-  enabled: true
-  device_key: $P/fw01.key
-  soc_public_key: $P/soc.pub
-  ca: $P/ca.pem
-  client_cert: $P/client.pem
-  client_key: $P/client.key
-  endpoints:
-    - { url: "$URL", sni: localhost }
-  proxy: "$PROXY"
-${2:+  proxy_credentials: $2}
-  seal_interval_ms: 50
-  connect_timeout_ms: 1000
-  handshake_timeout_ms: 2000
-  backoff_min_ms: 100
-  backoff_max_ms: 1000
-YAML
-}
-
-# Records stored at the SOC for the syslog lane, and their distinct seqs.
-stored() { cat "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | wc -l | tr -d ' '; }
-unique() { jq -r .seq "$STORE/fw01/syslog/records.ndjson" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
-tagged() { grep -c -- "$1" "$STORE/fw01/syslog/records.ndjson" 2>/dev/null || true; }
-have() { [ "$(stored)" -ge "$1" ]; }
-send() {  # TAG COUNT
-	_i=1
-	while [ "$_i" -le "$2" ]; do
-		logger -n 127.0.0.1 -P "$SPORT" --tcp --octet-count --rfc5424 -t proxy "$1 message $_i" ||
-			fail "logger failed"
-		_i=$((_i + 1))
-	done
-}
-exactly() {  # WANT
-	[ "$(stored)" = "$1" ] || fail "ward-soc holds $(stored) syslog records, want $1"
-	[ "$(unique)" = "$1" ] || fail "only $(unique) distinct seqs in $1 records"
+	uplink_yaml "$1" "" "" "  proxy: \"$PROXY\"
+${2:+  proxy_credentials: $2}"
 }
 
 note "ward-agent with uplink.proxy: N records arrive exactly once, through the proxy"

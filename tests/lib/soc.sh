@@ -27,6 +27,64 @@ soc_env() {
 # soc_lane DEVICE LANE: the file where ward-soc stores that lane's records.
 soc_lane() { echo "$STORE/$1/$2/records.ndjson"; }
 
+# uplink_yaml FILE [DEVICE_KEY] [SPOOL_LINES] [UPLINK_LINES]: an agent
+# config for device fw01 with syslog on TCP 127.0.0.1:SPORT, no SNMP, a
+# quick spool, and its uplink to URL with quick timers. The extra lines
+# (YAML, indented two spaces) go into the spool and uplink sections.
+uplink_yaml() {
+	cat >"$1" <<YAML
+agent:
+  device_id: fw01
+syslog:
+  listeners:
+    - { proto: tcp, address: "127.0.0.1:$SPORT" }
+snmp:
+  enabled: false
+  listeners: []
+spool:
+  fsync_interval_ms: 20
+  segment_max_age_ms: 100
+${3:-}
+uplink:
+  enabled: true
+  device_key: ${2:-$P/fw01.key}
+  soc_public_key: $P/soc.pub
+  ca: $P/ca.pem
+  client_cert: $P/client.pem
+  client_key: $P/client.key
+  endpoints:
+    - { url: "$URL", sni: localhost }
+  seal_interval_ms: 50
+  connect_timeout_ms: 1000
+  handshake_timeout_ms: 2000
+  backoff_min_ms: 100
+  backoff_max_ms: 1000
+${4:-}
+YAML
+}
+
+# fw01's syslog records at ward-soc: how many, how many distinct seqs, how
+# many carry TAG; have N: at least N.
+stored() { cat "$(soc_lane fw01 syslog)" 2>/dev/null | wc -l | tr -d ' '; }
+unique() { jq -r .seq "$(soc_lane fw01 syslog)" 2>/dev/null | sort -u | wc -l | tr -d ' '; }
+tagged() { grep -c -- "$1" "$(soc_lane fw01 syslog)" 2>/dev/null || true; }
+have() { [ "$(stored)" -ge "$1" ]; }
+# exactly N: ward-soc holds N syslog records of fw01, each seq once.
+exactly() {
+	[ "$(stored)" = "$1" ] || fail "ward-soc holds $(stored) syslog records, want $1"
+	[ "$(unique)" = "$1" ] || fail "only $(unique) distinct seqs in $1 records"
+}
+# send TAG COUNT: COUNT messages "TAG message I" with logger, RFC 5424
+# over TCP with octet-counting, to 127.0.0.1:SPORT.
+send() {
+	_i=1
+	while [ "$_i" -le "$2" ]; do
+		logger -n 127.0.0.1 -P "$SPORT" --tcp --octet-count --rfc5424 -t ward-test \
+			"$1 message $_i" || fail "logger failed"
+		_i=$((_i + 1))
+	done
+}
+
 # keypair NAME: a P-256 key pair, P/NAME.key and P/NAME.pub.
 keypair() {
 	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&

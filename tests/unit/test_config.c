@@ -144,7 +144,7 @@ static void assert_defaults(const struct ward_config *c)
 	assert_null(c->uplink.device_key);
 	assert_null(c->uplink.soc_public_key);
 	assert_string_equal(c->uplink.outbox, "outbox");
-	assert_int_equal(c->uplink.batch_max_bytes, 1048576);
+	assert_int_equal(c->uplink.batch_max_bytes, 4194304);
 	assert_int_equal(c->uplink.zstd_level, 3);
 	assert_int_equal(c->uplink.seal_interval_ms, 1000);
 	assert_null(c->uplink.endpoints);

@@ -280,6 +280,35 @@ static void test_merge_and_split(void **state)
 	sealer_destroy(s);
 }
 
+/* sealer_run_max seals a backlog a few batches at a time: each call stops
+ * at its limit without cutting a partial batch, and the calls together
+ * give the same continuous outbox as one sealer_run. */
+static void test_run_max(void **state)
+{
+	struct fixture *fx = *state;
+	struct sealer *s = NULL;
+	int rc, calls = 0, total = 0;
+
+	write_records(fx, 1, 2000, 100);
+	sealer_new(fx, &s, 16384);
+	do {
+		rc = sealer_run_max(s, true, 1000 + calls, 2);
+		assert_true(rc >= 0 && rc <= 3);   /* one segment may add one */
+		total += rc;
+		calls++;
+		/* The first call stopped at the limit: the rest of the
+		 * backlog is still in the spool. */
+		if (calls == 1) {
+			assert_true(rc >= 2);
+			assert_true(segments_left(fx) > 0);
+		}
+	} while (rc >= 2);
+	assert_true(calls >= 7);
+	assert_int_equal(segments_left(fx), 0);
+	assert_int_equal(check_outbox(fx, 2000), (size_t)total);
+	sealer_destroy(s);
+}
+
 /* partial=false seals only full batches; the rest waits in the spool. */
 static void test_partial_waits(void **state)
 {
@@ -532,6 +561,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_merge_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_record_and_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_chain_and_options, setup, teardown),
