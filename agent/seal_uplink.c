@@ -109,7 +109,8 @@ static bool uplink_conf_equal(const struct ward_config *a, const struct ward_con
 	    x->n_rate_limit != y->n_rate_limit ||
 	    x->default_bytes_per_second != y->default_bytes_per_second || x->n_lanes != y->n_lanes ||
 	    x->max_in_flight != y->max_in_flight ||
-	    x->max_bytes_in_flight != y->max_bytes_in_flight || x->aging_ms != y->aging_ms)
+	    x->max_bytes_in_flight != y->max_bytes_in_flight || x->aging_ms != y->aging_ms ||
+	    x->failback_ms != y->failback_ms)
 		return false;
 	for (i = 0; i < x->n_endpoints; i++)
 		if (!streq(x->endpoints[i].host, y->endpoints[i].host) ||
@@ -344,6 +345,7 @@ static void uplink_build(struct seal_uplink *su)
 	o.max_in_flight = c->uplink.max_in_flight;
 	o.max_bytes_in_flight = c->uplink.max_bytes_in_flight;
 	o.aging_ms = c->uplink.aging_ms;
+	o.failback_ms = c->uplink.failback_ms;
 	o.proxy_host = c->uplink.proxy_host;
 	o.proxy_port = c->uplink.proxy_port;
 	o.proxy_auth = cred[0] ? cred : NULL;

@@ -175,6 +175,9 @@ struct ward_config {
 		                               * sent ahead of higher non-P0 lanes
 		                               * for one batch, 100..86400000;
 		                               * default 10000 */
+		uint32_t failback_ms;         /* on a later endpoint, probe the
+		                               * primary again after this long,
+		                               * 1000..86400000; default 300000 */
 	} uplink;
 };
 

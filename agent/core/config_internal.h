@@ -272,6 +272,7 @@ struct config__raw_uplink {
 	uint64_t *max_in_flight;
 	uint64_t *max_bytes_in_flight;
 	uint64_t *aging_ms;
+	uint64_t *failback_ms;
 };
 
 extern const cyaml_schema_field_t config__uplink_fields[];

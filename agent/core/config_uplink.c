@@ -125,6 +125,7 @@ const cyaml_schema_field_t config__uplink_fields[] = {
 	CYAML_FIELD_UINT_PTR("max_bytes_in_flight", OPT, struct config__raw_uplink,
 			     max_bytes_in_flight),
 	CYAML_FIELD_UINT_PTR("aging_ms", OPT, struct config__raw_uplink, aging_ms),
+	CYAML_FIELD_UINT_PTR("failback_ms", OPT, struct config__raw_uplink, failback_ms),
 	CYAML_FIELD_END
 };
 
@@ -192,6 +193,7 @@ int config__uplink_defaults(struct ward_config *c)
 	c->uplink.max_in_flight = 8;
 	c->uplink.max_bytes_in_flight = 4194304;
 	c->uplink.aging_ms = 10000;
+	c->uplink.failback_ms = 300000;
 	c->uplink.outbox = strdup("outbox");
 	return c->uplink.outbox == NULL ? -ENOMEM : 0;
 }
@@ -786,16 +788,18 @@ static int set_ranged(struct config__load *ld, const char *path, const uint64_t 
 static int apply_pipelining(struct config__load *ld, struct ward_config *c,
 			    const struct config__raw_uplink *r)
 {
-	uint64_t n = c->uplink.max_in_flight, a = c->uplink.aging_ms;
+	uint64_t n = c->uplink.max_in_flight, a = c->uplink.aging_ms, f = c->uplink.failback_ms;
 	int rc;
 
 	if ((rc = set_ranged(ld, "uplink.max_in_flight", r->max_in_flight, 1, 64, &n)) < 0 ||
 	    (rc = set_ranged(ld, "uplink.max_bytes_in_flight", r->max_bytes_in_flight, 65536,
 			     1073741824, &c->uplink.max_bytes_in_flight)) < 0 ||
-	    (rc = set_ranged(ld, "uplink.aging_ms", r->aging_ms, 100, 86400000, &a)) < 0)
+	    (rc = set_ranged(ld, "uplink.aging_ms", r->aging_ms, 100, 86400000, &a)) < 0 ||
+	    (rc = set_ranged(ld, "uplink.failback_ms", r->failback_ms, 1000, 86400000, &f)) < 0)
 		return rc;
 	c->uplink.max_in_flight = (uint32_t)n;
 	c->uplink.aging_ms = (uint32_t)a;
+	c->uplink.failback_ms = (uint32_t)f;
 	return 0;
 }
 

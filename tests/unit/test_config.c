@@ -168,6 +168,7 @@ static void assert_defaults(const struct ward_config *c)
 	assert_int_equal(c->uplink.max_in_flight, 8);
 	assert_int_equal(c->uplink.max_bytes_in_flight, 4194304);
 	assert_int_equal(c->uplink.aging_ms, 10000);
+	assert_int_equal(c->uplink.failback_ms, 300000);
 }
 
 /* A scratch directory for on-disk cases. */
@@ -1231,7 +1232,8 @@ static const char uplink_yaml[] =
 	"  lanes: [agent, syslog, snmp-traps]\n"
 	"  max_in_flight: 64\n"
 	"  max_bytes_in_flight: 1073741824\n"
-	"  aging_ms: 100\n";
+	"  aging_ms: 100\n"
+	"  failback_ms: 1000\n";
 
 static void test_uplink_full_section(void **state)
 {
@@ -1285,6 +1287,7 @@ static void test_uplink_full_section(void **state)
 	assert_int_equal(c->uplink.max_in_flight, 64);
 	assert_int_equal(c->uplink.max_bytes_in_flight, 1073741824);
 	assert_int_equal(c->uplink.aging_ms, 100);
+	assert_int_equal(c->uplink.failback_ms, 1000);
 	/* The rest of the file keeps its defaults. */
 	assert_int_equal(c->syslog.n_listeners, 2);
 	config_free(c);
@@ -1658,6 +1661,8 @@ static void test_uplink_bad_other_keys(void **state)
 		  "unknown key 'bytes_per_sec' in uplink.rate_limit[0]" },
 		{ "uplink:\n  enabled: maybe\n", 2, 12,
 		  "uplink.enabled: 'maybe' is not true or false" },
+		{ "uplink:\n  failback_ms: 999\n", 2, 16,
+		  "uplink.failback_ms: 999 is below the minimum 1000" },
 		{ "uplink:\n  batch_max_bytes: 4095\n", 2, 20,
 		  "uplink.batch_max_bytes: 4095 is below the minimum 4096" },
 		{ "uplink:\n  batch_max_bytes: 67108865\n", 2, 20,
