@@ -19,10 +19,10 @@
 #   netem   a veth pair per link, `tc qdisc netem delay 50ms loss 0.5%
 #           rate 5mbit` on both ends. Used when the kernel has sch_netem.
 #   relay   kernels without netem (some CI VMs have only tbf and htb):
-#           a tap pair per link, each tap's egress shaped by `tc qdisc
-#           tbf rate 5mbit`; a small Python process copies frames from
-#           one tap to the other after 50 ms and drops 0.5 % of them. The
-#           taps vanish with that process.
+#           per link, tests/tools/delayline makes a TUN device at each
+#           end and copies each packet to the other after 50 ms, dropping
+#           0.5 % of them; each device's egress is shaped by `tc qdisc
+#           tbf rate 5mbit`. The devices vanish with that process.
 # WARD_NETNS_MODE=netem|relay forces one.
 
 NETNS_ALL=
@@ -47,11 +47,11 @@ netns_create() {
 }
 
 netns_destroy() {
-	if [ -n "$NETNS_RELAY_PID" ]; then
-		kill -KILL "$NETNS_RELAY_PID" 2>/dev/null
-		wait "$NETNS_RELAY_PID" 2>/dev/null
-		NETNS_RELAY_PID=
-	fi
+	for _pid in $NETNS_RELAY_PID; do
+		kill -KILL "$_pid" 2>/dev/null
+		wait "$_pid" 2>/dev/null
+	done
+	NETNS_RELAY_PID=
 	for _ns in $NETNS_ALL; do
 		# Processes still inside would keep nothing alive, but say so.
 		_left=$(ip netns pids "$_ns" 2>/dev/null | tr '\n' ' ')
@@ -72,47 +72,6 @@ netns_has_netem() {
 	return $_rc
 }
 
-# The link emulator for kernels without netem: argv = delay_ms loss_pct
-# ready_file probe_tap:soc_tap... It creates the taps (in its own network
-# namespace; the caller moves the SOC ends), then copies each frame to the
-# other tap of its pair after delay_ms, dropping loss_pct % of them.
-NETNS_RELAY_PY='
-import collections, fcntl, os, random, select, struct, sys, time
-TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
-delay, loss = float(sys.argv[1]) / 1000.0, float(sys.argv[2]) / 100.0
-def tap(name):
-    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
-    return fd
-peer, queue = {}, {}
-for pair in sys.argv[4:]:
-    a, b = pair.split(":")
-    fa, fb = tap(a), tap(b)
-    peer[fa], peer[fb] = fb, fa
-    queue[fa], queue[fb] = collections.deque(), collections.deque()
-open(sys.argv[3], "w").close()
-while True:
-    now, wait = time.monotonic(), 1.0
-    for src, q in queue.items():
-        while q and q[0][0] <= now:
-            frame = q.popleft()[1]
-            try:
-                os.write(peer[src], frame)
-            except OSError:
-                pass      # that side is down: the frame is lost, as on a wire
-        if q:
-            wait = min(wait, q[0][0] - now)
-    readable = select.select(list(queue), [], [], max(wait, 0))[0]
-    for fd in readable:
-        for _ in range(256):
-            try:
-                frame = os.read(fd, 65536)
-            except OSError:
-                break
-            if random.random() >= loss:
-                queue[fd].append((time.monotonic() + delay, frame))
-'
-
 netns_links() {
 	NETNS_PROBE=$(netns_name probe)
 	case ${WARD_NETNS_MODE:-auto} in
@@ -120,19 +79,9 @@ netns_links() {
 	netem|relay) NETNS_MODE=$WARD_NETNS_MODE ;;
 	*) fail "WARD_NETNS_MODE=$WARD_NETNS_MODE: want netem or relay" ;;
 	esac
-	_pairs=
-	_i=1
-	while [ "$_i" -le "$1" ]; do _pairs="$_pairs wan$_i:lan$_i"; _i=$((_i + 1)); done
 	if [ "$NETNS_MODE" = relay ]; then
-		command -v python3 >/dev/null || skip "no netem in this kernel, and no python3 for the relay"
+		[ -x "$WARD_TOOLS/delayline" ] || fail "build $WARD_TOOLS/delayline first"
 		[ -c /dev/net/tun ] || skip "no netem in this kernel, and no /dev/net/tun for the relay"
-		rm -f "$WARD_TMP/relay.ready"
-		# shellcheck disable=SC2086
-		ip netns exec "$NETNS_PROBE" python3 -c "$NETNS_RELAY_PY" "$NETNS_DELAY_MS" \
-			"$NETNS_LOSS_PCT" "$WARD_TMP/relay.ready" $_pairs >"$WARD_TMP/relay.log" 2>&1 &
-		NETNS_RELAY_PID=$!
-		wait_for 20 test -e "$WARD_TMP/relay.ready" ||
-			{ cat "$WARD_TMP/relay.log"; fail "link emulator did not start"; }
 	fi
 	_i=1
 	while [ "$_i" -le "$1" ]; do
@@ -141,8 +90,14 @@ netns_links() {
 		if [ "$NETNS_MODE" = netem ]; then
 			ip -n "$NETNS_PROBE" link add "wan$_i" type veth peer name "lan$_i" ||
 				fail "veth for link $_i"
+			ip -n "$NETNS_PROBE" link set "lan$_i" netns "$_soc" || fail "lan$_i to $_soc"
+		else
+			"$WARD_TOOLS/delayline" "$NETNS_PROBE" "wan$_i" "$_soc" "lan$_i" \
+				"$NETNS_DELAY_MS" "$NETNS_LOSS_PCT" >"$WARD_TMP/delayline$_i.log" 2>&1 &
+			NETNS_RELAY_PID="$NETNS_RELAY_PID $!"
+			wait_for 20 grep -q '^ready' "$WARD_TMP/delayline$_i.log" ||
+				{ cat "$WARD_TMP/delayline$_i.log"; fail "link emulator $_i did not start"; }
 		fi
-		ip -n "$NETNS_PROBE" link set "lan$_i" netns "$_soc" || fail "lan$_i to $_soc"
 		ip -n "$NETNS_PROBE" addr add "10.199.$_i.1/24" dev "wan$_i" &&
 			ip -n "$_soc" addr add "10.199.$_i.2/24" dev "lan$_i" &&
 			ip -n "$NETNS_PROBE" link set "wan$_i" up &&

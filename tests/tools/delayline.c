@@ -1,7 +1,8 @@
-/* delayline: a point-to-point IP link with a fixed one-way delay between two
- * network namespaces, for `make bench` on kernels built without sch_netem.
+/* delayline: a point-to-point IP link with a fixed one-way delay, and
+ * optionally random loss, between two network namespaces, for `make bench`
+ * and the namespace tests on kernels built without sch_netem.
  *
- *   delayline NETNS_A DEV_A NETNS_B DEV_B DELAY_MS
+ *   delayline NETNS_A DEV_A NETNS_B DEV_B DELAY_MS [LOSS_PERCENT]
  *
  * Creates the TUN device DEV_A (IFF_TUN | IFF_NO_PI: bare IP packets) in
  * the named namespace NETNS_A (/run/netns/NETNS_A, as `ip netns add` makes
@@ -13,12 +14,13 @@
  *
  * Rate limiting is left to the kernel: a `tc qdisc ... tbf` on each device
  * shapes what leaves that namespace before this program reads it, so the
- * delay comes after the bottleneck, as on a real thin uplink. Loss is not
- * simulated.
+ * delay comes after the bottleneck, as on a real thin uplink. With
+ * LOSS_PERCENT (0 to 100, decimals allowed; default 0), each packet of
+ * either direction is dropped with that probability (counted in "lost").
  *
  * Both devices go away when the program exits (they are not persistent).
  * It runs until SIGTERM or SIGINT and then prints one line of counters:
- * "packets_ab=N packets_ba=N dropped=N". A direction holding more than
+ * "packets_ab=N packets_ba=N dropped=N lost=N". A direction holding more than
  * QUEUE_MAX packets drops the newest one (and counts it); at 5 Mbit/s and
  * 50 ms there are a few dozen in flight. Packets longer than SLOT_MAX are
  * dropped and counted too: leave the devices' MTU at its default, 1500. Exit status: 0, 1 on a system
@@ -56,8 +58,20 @@ struct dir {
 	int fd_in, fd_out;
 	struct pkt q[QUEUE_MAX];
 	unsigned head, n;
-	uint64_t forwarded, dropped;
+	uint64_t forwarded, dropped, lost;
 };
+
+/* The loss draw: xorshift64*, seeded from the clock; no secrecy needed. */
+static uint64_t rng_state;
+static uint32_t loss_below;     /* drop when a 32-bit draw is below this */
+
+static uint32_t rng32(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+}
 
 static volatile sig_atomic_t stop;
 
@@ -131,6 +145,10 @@ static void dir_read(struct dir *d, int64_t due_us)
 			d->dropped++;
 			continue;
 		}
+		if (loss_below > 0 && rng32() < loss_below) {
+			d->lost++;
+			continue;
+		}
 		p = &d->q[(d->head + d->n) % QUEUE_MAX];
 		/* A slot's buffer is allocated on first use and kept. */
 		if (p->data == NULL)
@@ -174,13 +192,24 @@ int main(int argc, char **argv)
 	struct pollfd pfd[2];
 	int64_t delay_us, now, wait_ab, wait_ba, wait;
 	char *end;
+	double loss = 0;
 	long ms;
 	int fa, fb;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: delayline NETNS_A DEV_A NETNS_B DEV_B DELAY_MS\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: delayline NETNS_A DEV_A NETNS_B DEV_B DELAY_MS "
+			"[LOSS_PERCENT]\n");
 		return 2;
 	}
+	if (argc == 7) {
+		loss = strtod(argv[6], &end);
+		if (*end != '\0' || end == argv[6] || !(loss >= 0 && loss <= 100)) {
+			fprintf(stderr, "delayline: LOSS_PERCENT %s: want 0 to 100\n", argv[6]);
+			return 2;
+		}
+	}
+	loss_below = (uint32_t)(loss / 100.0 * 4294967295.0);
+	rng_state = (uint64_t)mono_us() * 2654435761u | 1;
 	ms = strtol(argv[5], &end, 10);
 	if (*end != '\0' || end == argv[5] || ms < 0 || ms > 10000) {
 		fprintf(stderr, "delayline: DELAY_MS %s: want 0 to 10000\n", argv[5]);
@@ -223,7 +252,9 @@ int main(int argc, char **argv)
 		if (pfd[1].revents & POLLIN)
 			dir_read(&ba, now + delay_us);
 	}
-	printf("packets_ab=%llu packets_ba=%llu dropped=%llu\n", (unsigned long long)ab.forwarded,
-	       (unsigned long long)ba.forwarded, (unsigned long long)(ab.dropped + ba.dropped));
+	printf("packets_ab=%llu packets_ba=%llu dropped=%llu lost=%llu\n",
+	       (unsigned long long)ab.forwarded, (unsigned long long)ba.forwarded,
+	       (unsigned long long)(ab.dropped + ba.dropped),
+	       (unsigned long long)(ab.lost + ba.lost));
 	return 0;
 }
