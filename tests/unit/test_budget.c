@@ -26,6 +26,8 @@
 #include "log.h"
 #include "sealer.h"
 #include "spool.h"
+#include "test_keys.h"
+#include "test_tmpdir.h"
 
 #define REC_PER_LANE 60
 #define MAX_EV 256
@@ -52,35 +54,14 @@ struct evict_log {
 	const char *ack_path;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	uint8_t d[32];
-	unsigned i;
-
-	if (fx == NULL)
-		return -1;
-	snprintf(fx->base, sizeof(fx->base), "%s/ward-budget-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(fx->base) == NULL)
+	if (fx == NULL || test_mkdtemp(fx->base, sizeof(fx->base), "budget") < 0)
 		return -1;
 	snprintf(fx->spool, sizeof(fx->spool), "%s/spool", fx->base);
 	snprintf(fx->outbox, sizeof(fx->outbox), "%s/outbox", fx->base);
-	for (i = 0; i < 32; i++)
-		d[i] = (uint8_t)(1 + i);
-	if (batch_key_from_scalar(&fx->dev, d) != 0)
-		return -1;
-	for (i = 0; i < 32; i++)
-		d[i] = (uint8_t)(0x21 + i);
-	if (batch_key_from_scalar(&fx->soc, d) != 0)
+	if (test_fixed_keys(&fx->dev, &fx->soc) < 0)
 		return -1;
 	*state = fx;
 	return 0;
@@ -90,7 +71,7 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	nftw(fx->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->base);
 	batch_key_destroy(fx->dev);
 	batch_key_destroy(fx->soc);
 	free(fx);

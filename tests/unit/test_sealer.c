@@ -26,6 +26,8 @@
 #include "log.h"
 #include "sealer.h"
 #include "spool.h"
+#include "test_keys.h"
+#include "test_tmpdir.h"
 
 struct fixture {
 	char base[200];
@@ -35,37 +37,18 @@ struct fixture {
 	struct batch_key *dev, *soc;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
-	uint8_t d[32];
-	unsigned i;
-
 	if (fx == NULL)
 		return -1;
 	log_setup("test_sealer", LOG_LVL_ERROR);
-	snprintf(fx->base, sizeof(fx->base), "%s/ward-sealer-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(fx->base) == NULL)
+	if (test_mkdtemp(fx->base, sizeof(fx->base), "sealer") < 0)
 		return -1;
 	snprintf(fx->spool, sizeof(fx->spool), "%s/spool", fx->base);
 	snprintf(fx->outbox, sizeof(fx->outbox), "%s/outbox", fx->base);
 	snprintf(fx->lanedir, sizeof(fx->lanedir), "%s/t", fx->outbox);
-	for (i = 0; i < 32; i++)
-		d[i] = (uint8_t)(1 + i);
-	if (batch_key_from_scalar(&fx->dev, d) != 0)
-		return -1;
-	for (i = 0; i < 32; i++)
-		d[i] = (uint8_t)(0x21 + i);
-	if (batch_key_from_scalar(&fx->soc, d) != 0)
+	if (test_fixed_keys(&fx->dev, &fx->soc) < 0)
 		return -1;
 	*state = fx;
 	return 0;
@@ -75,7 +58,7 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	nftw(fx->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->base);
 	batch_key_destroy(fx->dev);
 	batch_key_destroy(fx->soc);
 	free(fx);

@@ -33,30 +33,19 @@
 #include "log.h"
 #include "spool.h"
 #include "spool_internal.h"
+#include "test_tmpdir.h"
 
 struct fixture {
 	char dir[200];      /* the spool directory S */
 	char lane[256];     /* S/t */
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	const char *tmp = getenv("TMPDIR");
 	char base[190];
 
-	if (fx == NULL)
-		return -1;
-	snprintf(base, sizeof(base), "%s/ward-spool-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(base) == NULL)
+	if (fx == NULL || test_mkdtemp(base, sizeof(base), "spool") < 0)
 		return -1;
 	snprintf(fx->dir, sizeof(fx->dir), "%s/spool", base);
 	snprintf(fx->lane, sizeof(fx->lane), "%s/t", fx->dir);
@@ -71,7 +60,7 @@ static int teardown(void **state)
 
 	snprintf(base, sizeof(base), "%s", fx->dir);
 	*strrchr(base, '/') = '\0';
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(base);
 	free(fx);
 	return 0;
 }
@@ -602,7 +591,7 @@ static void test_torn_tail_every_offset(void **state)
 	for (cut = 0; cut <= len; cut++) {
 		for (keep = 0; keep < 5 && offs[keep + 1] <= cut; keep++)
 			;
-		nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(fx->dir);
 		mkdir(fx->dir, 0750);
 		write_file(fx->lane, fname(1, SPOOL__F_OPEN), img, cut);
 		l = lane_open(fx, NULL);
@@ -787,7 +776,7 @@ static void test_two_open_files(void **state)
 	expect_run(fx, 1, 5);
 
 	/* ... and with the new .open half made (no full header yet). */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	write_file(fx->lane, fname(1, SPOOL__F_OPEN), img, len);
 	write_file(fx->lane, fname(6, SPOOL__F_OPEN), hdr, 11);
 	assert_int_equal(next_seq_after_open(fx), 6);
@@ -796,7 +785,7 @@ static void test_two_open_files(void **state)
 
 	/* ... and two .open files that both hold records (a power cut that
 	 * undid the rename but kept later writes): both close, in order. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	write_file(fx->lane, fname(1, SPOOL__F_OPEN), img, len);
 	len = build_seg(img, 6, 3, NULL);
 	write_file(fx->lane, fname(6, SPOOL__F_OPEN), img, len);
@@ -815,27 +804,27 @@ static void test_seq_floor_from_names(void **state)
 	assert_int_equal(next_seq_after_open(fx), 1);
 
 	/* Only a closed segment left (the .open lost): its last record. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	len = build_seg(img, 20, 5, NULL);
 	write_file(fx->lane, fname(20, SPOOL__F_SEG), img, len);
 	assert_int_equal(next_seq_after_open(fx), 25);
 
 	/* Reader consumed everything: only the empty .open's name is left. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	spool__hdr_encode(hdr, SPOOL_P1, 42, 1);
 	write_file(fx->lane, fname(42, SPOOL__F_OPEN), hdr, sizeof(hdr));
 	assert_int_equal(next_seq_after_open(fx), 42);
 	assert_int_equal(count_files(fx->lane, ".open"), 1);
 
 	/* A zero-byte .open (crash right after create) next to a segment. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	len = build_seg(img, 1, 4, NULL);
 	write_file(fx->lane, fname(1, SPOOL__F_SEG), img, len);
 	write_file(fx->lane, fname(5, SPOOL__F_OPEN), img, 0);
 	assert_int_equal(next_seq_after_open(fx), 5);
 
 	/* The newest segment is wholly corrupt: its name is still a floor. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	len = build_seg(img, 1, 4, NULL);
 	write_file(fx->lane, fname(1, SPOOL__F_SEG), img, len);
 	memset(img + SPOOL_SEG_HDR_SIZE, 0x5a, len - SPOOL_SEG_HDR_SIZE);
@@ -844,7 +833,7 @@ static void test_seq_floor_from_names(void **state)
 
 	/* A segment the budget had claimed (.evict) counts too, and names
 	 * that are not ours are left alone. */
-	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->dir);
 	len = build_seg(img, 100, 4, NULL);
 	write_file(fx->lane, fname(100, SPOOL__F_EVICT), img, len);
 	write_file(fx->lane, "00000000000000000500.open.tmp", img, len);

@@ -34,6 +34,7 @@
 #include "mbedtls_compat.h"
 #include "tls_client.h"
 #include "tls_server.h"
+#include "test_tmpdir.h"
 
 #define FAR_PAST "20200101000000"
 #define FAR_FUTURE "20491231235959"
@@ -114,12 +115,10 @@ static void leaf_make(const char *name, const char *subject, struct issuer *by,
 
 static int group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	char longname[300];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/ward-tls-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
+	if (test_mkdtemp(dir, sizeof(dir), "tls") < 0)
 		return -1;
 	mbedtls_entropy_init(&entropy);
 	mbedtls_ctr_drbg_init(&drbg);
@@ -149,14 +148,6 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -164,7 +155,7 @@ static int group_teardown(void **state)
 	mbedtls_pk_free(&evil.key);
 	mbedtls_ctr_drbg_free(&drbg);
 	mbedtls_entropy_free(&entropy);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return test_rmtree(dir);
 }
 
 /* ---- a client and a server joined by memory ---------------------------- */
