@@ -390,6 +390,7 @@ static int parse_events(const uint8_t *p, size_t len, const struct edr_hec_limit
 		if (v == NULL) {
 			res->code = EDR_HEC_INVALID_DATA_FORMAT;
 			res->bad_event = n;
+			res->has_bad_event = 1;
 			return -EBADMSG;
 		}
 		res->code = (size_t)e.position > lim->max_event ? EDR_HEC_TOO_LARGE :
@@ -398,6 +399,7 @@ static int parse_events(const uint8_t *p, size_t len, const struct edr_hec_limit
 			if (res->code == EDR_HEC_SUCCESS)
 				res->code = EDR_HEC_INVALID_DATA_FORMAT;
 			res->bad_event = n;
+			res->has_bad_event = 1;
 			json_decref(v);
 			return -EBADMSG;
 		}
@@ -430,6 +432,7 @@ static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits
 				res->code = l > lim->max_event ? EDR_HEC_TOO_LARGE :
 					    EDR_HEC_INVALID_DATA_FORMAT;
 				res->bad_event = n;
+			res->has_bad_event = 1;
 				return -EBADMSG;
 			}
 			s = json_stringn((const char *)p + off, l);

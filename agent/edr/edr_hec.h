@@ -141,8 +141,9 @@ struct edr_hec_limits {
 /* The outcome of parsing a body. */
 struct edr_hec_result {
 	enum edr_hec_code code;           /* SUCCESS, or why not */
-	size_t bad_event;                 /* 0-based index of the event at fault,
-	                                   * for "invalid-event-number" */
+	int has_bad_event;                /* one event is at fault: */
+	size_t bad_event;                 /* its 0-based index, for
+	                                   * "invalid-event-number" */
 	size_t decompressed;              /* body bytes after decompression */
 };
 

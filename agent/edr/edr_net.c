@@ -553,8 +553,7 @@ static int hec_request(struct edr_conn *c)
 	if (rc < 0) {
 		count_reject(c, res.code == EDR_HEC_TOO_LARGE ? EDR_REJECT_TOO_LARGE :
 			     EDR_REJECT_FORMAT);
-		hec_answer(c, res.code, res.code == EDR_HEC_INVALID_DATA_FORMAT ||
-			   res.code == EDR_HEC_EVENT_REQUIRED || res.code == EDR_HEC_EVENT_BLANK ?
+		hec_answer(c, res.code, res.has_bad_event && res.code != EDR_HEC_TOO_LARGE ?
 			   (long)res.bad_event : -1, 0);
 		return 0;
 	}

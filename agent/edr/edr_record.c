@@ -461,6 +461,12 @@ json_t *edr_record_build(const struct edr_meta *m, json_t *event)
 	if (m->input == EDR_INPUT_HEC && json_is_object(event) &&
 	    json_object_get(event, "event") != NULL)
 		ev = json_object_get(event, "event");
+	/* Logging libraries (splunk-logging's default formatter) wrap the
+	 * payload once more: {"message": {...}, "severity": "info"}. */
+	if (json_is_object(ev) && json_is_object(json_object_get(ev, "message")) &&
+	    (json_object_size(ev) == 1 ||
+	     (json_object_size(ev) == 2 && json_object_get(ev, "severity") != NULL)))
+		ev = json_object_get(ev, "message");
 	json_object_set_new(rec, "type", json_string("edr"));
 	json_object_set_new(rec, "ts", time_str(m->recv_us));
 	if (m->peer != NULL)

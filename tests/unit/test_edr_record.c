@@ -205,6 +205,13 @@ static void test_hec_envelope(void **state)
 	assert_string_equal(s_at(rec, "original.host"), "edr-console");
 	json_decref(rec);
 
+	/* splunk-logging's wrapping of the payload. */
+	snprintf(text, sizeof(text), "{\"time\":\"1714550000.250\",\"host\":\"ws1\","
+		 "\"event\":{\"message\":%s,\"severity\":\"info\"}}", SYSMON_11);
+	rec = build(text, EDR_INPUT_HEC);
+	assert_string_equal(s_at(rec, "ecs.file.name"), "upd.exe");
+	json_decref(rec);
+
 	/* "time" as text, a string event: no ECS, still a record. */
 	rec = build("{\"time\":\"1714550000\",\"event\":\"login ok\"}", EDR_INPUT_HEC);
 	assert_string_equal(s_at(rec, "event_time"), "2024-05-01T07:53:20.000000Z");
