@@ -6,7 +6,8 @@
 // TAG-b-i. lumberjack-client itself does not read ACKs, so this driver
 // reads them from the client's socket: a batch counts as acknowledged when
 // an ACK frame ('2' 'A' seq) with seq == PER arrives. Prints "acked B" for
-// each batch; exits 0 when all were acknowledged, 1 after a 20 s silence.
+// each batch; exits 0 when all were acknowledged, 1 after LJ_TIMEOUT_MS
+// (default 20000) without the ACK.
 'use strict'
 const fs = require('fs')
 const LumberjackClient = require('lumberjack-client')
@@ -58,7 +59,8 @@ function sendBatch(b) {
     const client = new LumberjackClient(config, useTls)
     // Queued before the connection is up, the events leave as one window.
     for (let i = 0; i < per; i++) client.log(event(b, i))
-    const timer = setTimeout(() => reject(new Error('no ACK for batch ' + b)), 20000)
+    const timer = setTimeout(() => reject(new Error('no ACK for batch ' + b)),
+      parseInt(process.env.LJ_TIMEOUT_MS || '20000', 10))
     let pending = Buffer.alloc(0)
     client.socket.on('data', (d) => {
       pending = Buffer.concat([pending, d])
