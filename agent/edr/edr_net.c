@@ -581,7 +581,9 @@ static void hec_process(struct edr_conn *c)
 		size_t n = edr_hec_http_feed(&c->hec, c->stash.data, c->stash.len);
 
 		buf_consume(&c->stash, n);
-		if (c->hec.expect_continue) {
+		/* Only a request still being read may go on; a refused one
+		 * gets its answer instead. */
+		if (c->hec.expect_continue && c->hec.state == EDR_HEC_READING) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 			c->hec.expect_continue = 0;

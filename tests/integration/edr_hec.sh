@@ -140,6 +140,15 @@ else
 	note "status has no edr object yet (supervisor); counters not checked"
 fi
 
+note "JSON carried in syslog (an EDR console forwarding over syslog)"
+if command -v logger >/dev/null; then
+	logger -n 127.0.0.1 -P "$sport" --udp --rfc5424 -t edrconsole \
+		"{\"event_type\":\"process\",\"tag\":\"sj-$tag\",\"pid\":4242}"
+	sj() { spool_records syslog | grep -- "sj-$tag" | jq -e '.json.pid == 4242 and .json.tag != null
+		and (.msg | startswith("{"))'; }
+	wait_for 10 sj || fail "syslog JSON: $(spool_records syslog | grep -- "sj-$tag")"
+fi
+
 note "schema"
 spool_records edr > "$WARD_TMP/recs.ndjson"
 python3 - "$WARD_ROOT/docs/schema/edr.schema.json" "$WARD_TMP/recs.ndjson" <<'PY' || fail "schema"
