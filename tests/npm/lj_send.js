@@ -7,7 +7,9 @@
 // reads them from the client's socket: a batch counts as acknowledged when
 // an ACK frame ('2' 'A' seq) with seq == PER arrives. Prints "acked B" for
 // each batch; exits 0 when all were acknowledged, 1 after LJ_TIMEOUT_MS
-// (default 20000) without the ACK.
+// (default 20000) without the ACK. With LJ_CONTINUE=1 a batch without its
+// ACK is reported as "failed B" and the next batch goes on (never resent,
+// so that an ACKed event can be checked to be stored exactly once).
 'use strict'
 const fs = require('fs')
 const LumberjackClient = require('lumberjack-client')
@@ -59,9 +61,21 @@ function sendBatch(b) {
     const client = new LumberjackClient(config, useTls)
     // Queued before the connection is up, the events leave as one window.
     for (let i = 0; i < per; i++) client.log(event(b, i))
-    const timer = setTimeout(() => reject(new Error('no ACK for batch ' + b)),
+    const timer = setTimeout(() => {
+      client.connecting = true
+      if (client.socket) client.socket.destroy()
+      reject(new Error('no ACK for batch ' + b))
+    },
       parseInt(process.env.LJ_TIMEOUT_MS || '20000', 10))
     let pending = Buffer.alloc(0)
+    client.socket.on('close', () => {
+      // The relay went away: this window will never be ACKed.
+      if (!client.connecting) {
+        clearTimeout(timer)
+        client.connecting = true
+        reject(new Error('connection closed before the ACK of batch ' + b))
+      }
+    })
     client.socket.on('data', (d) => {
       pending = Buffer.concat([pending, d])
       while (pending.length >= 6) {
@@ -89,6 +103,10 @@ function sendBatch(b) {
       await sendBatch(b)
     } catch (e) {
       console.log('error ' + e.message)
+      if (process.env.LJ_CONTINUE === '1') {
+        console.log('failed ' + b)
+        continue
+      }
       process.exit(1)
     }
     console.log('acked ' + b)
