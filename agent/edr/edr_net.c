@@ -325,6 +325,7 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 }
 
 static void conn_pause(struct edr_conn *c);
+static void check_pending(struct edr_server *s);
 
 /* Closes once what was queued has been written. */
 static void conn_close_after_write(struct edr_conn *c)
@@ -737,6 +738,7 @@ static int conn_data(struct edr_conn *c, const uint8_t *p, size_t n)
 		return -ENOMEM;
 	if (!c->held)
 		lj_process(c);
+	check_pending(c->in->srv);
 	return 0;
 }
 
