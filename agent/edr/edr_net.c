@@ -411,14 +411,17 @@ static void fill_meta(struct edr_conn *c, struct edr_meta *m, enum edr_input inp
 
 /* Encodes and appends one event. 1 when it was appended (*seq set), 0
  * when it was refused for good (counted), or the spool's -ENOSPC/-EAGAIN. */
-static int deliver(struct edr_conn *c, const struct edr_meta *m, json_t *ev, size_t bytes,
-		   uint64_t *seq)
+static int deliver(struct edr_conn *c, const struct edr_meta *m, json_t *ev, const char *raw,
+		   size_t bytes, uint64_t *seq)
 {
 	char *rec = NULL;
 	size_t len;
 	int rc;
 
-	rc = edr_record_encode(m, ev, &rec, &len);
+	/* With the event's text at hand, the record copies it rather than
+	 * printing the parsed event again. */
+	rc = raw != NULL ? edr_record_encode_text(m, ev, raw, bytes, &rec, &len) :
+	     edr_record_encode(m, ev, &rec, &len);
 	if (rc < 0) {
 		c->in->c.spool_errors++;
 		return 0;
@@ -487,7 +490,7 @@ static enum edr_hec_code hec_store(struct edr_conn *c, enum edr_hec_route route,
 		/* Bytes are counted as received: a share of the body each. */
 		size_t bytes = body_bytes / json_array_size(events);
 
-		rc = deliver(c, &m, ev, bytes, &seq);
+		rc = deliver(c, &m, ev, NULL, bytes, &seq);
 		if (rc < 0)
 			return EDR_HEC_SERVER_BUSY;
 		if (rc == 1)
@@ -628,21 +631,23 @@ static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 	struct edr_conn *c = arg;
 	struct edr_meta m;
 	json_error_t e;
+	const char *raw = (const char *)json;
 	json_t *ev;
 	uint64_t spool_seq = 0;
 	int rc;
 
-	ev = json_loadb((const char *)json, len, JSON_DECODE_ANY, &e);
+	ev = json_loadb(raw, len, JSON_DECODE_ANY, &e);
 	if (ev == NULL) {
 		/* Not JSON: kept as text when it is UTF-8, so nothing a
 		 * shipper sent is lost silently. */
 		count_reject(c, EDR_REJECT_FORMAT);
-		ev = json_stringn((const char *)json, len);
+		ev = json_stringn(raw, len);
+		raw = NULL;
 	}
 	if (ev == NULL)
 		goto acked;
 	fill_meta(c, &m, EDR_INPUT_LUMBERJACK);
-	rc = deliver(c, &m, ev, len, &spool_seq);
+	rc = deliver(c, &m, ev, raw, len, &spool_seq);
 	json_decref(ev);
 	if (rc < 0) {
 		c->held = 1;

@@ -2,6 +2,7 @@
 #include "edr_record.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -448,7 +449,8 @@ static json_t *time_str(int64_t us)
 	return json_string(t);
 }
 
-json_t *edr_record_build(const struct edr_meta *m, json_t *event)
+/* The record without "original" when `with_original` is false. */
+static json_t *build(const struct edr_meta *m, json_t *event, bool with_original)
 {
 	json_t *rec = json_object(), *auth = json_object(), *ecs = json_object();
 	json_t *ev = event;
@@ -498,13 +500,59 @@ json_t *edr_record_build(const struct edr_meta *m, json_t *event)
 	else
 		json_decref(ecs);
 	ecs = NULL;
-	json_object_set(rec, "original", event);
+	if (with_original)
+		json_object_set(rec, "original", event);
 	return rec;
 fail:
 	json_decref(rec);
 	json_decref(auth);
 	json_decref(ecs);
 	return NULL;
+}
+
+json_t *edr_record_build(const struct edr_meta *m, json_t *event)
+{
+	return build(m, event, true);
+}
+
+int edr_record_encode_text(const struct edr_meta *m, json_t *event, const char *raw,
+			   size_t raw_len, char **out, size_t *len)
+{
+	static const char key[] = ",\"original\":";
+	json_t *rec = build(m, event, false);
+	char *meta, *r;
+	size_t n, i;
+
+	*out = NULL;
+	*len = 0;
+	if (rec == NULL)
+		return -ENOMEM;
+	meta = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(rec);
+	if (meta == NULL)
+		return -ENOMEM;
+	/* meta is "{...}" with at least "type": splice before its '}'. */
+	n = strlen(meta) - 1;
+	r = malloc(n + sizeof(key) - 1 + raw_len + 2);
+	if (r == NULL) {
+		free(meta);
+		return -ENOMEM;
+	}
+	memcpy(r, meta, n);
+	memcpy(r + n, key, sizeof(key) - 1);
+	n += sizeof(key) - 1;
+	/* Raw CR and LF can only be white space in well-formed JSON (a
+	 * string holds them escaped): as spaces they keep the record on one
+	 * NDJSON line and mean the same. */
+	for (i = 0; i < raw_len; i++)
+		r[n + i] = raw[i] == '\n' || raw[i] == '\r' ? ' ' : raw[i];
+	n += raw_len;
+	r[n++] = '}';
+	r[n] = '\0';
+	free(meta);
+	*out = r;
+	*len = n;
+	return 0;
 }
 
 int edr_record_encode(const struct edr_meta *m, json_t *event, char **out, size_t *len)

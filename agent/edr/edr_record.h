@@ -59,6 +59,16 @@ json_t *edr_record_build(const struct edr_meta *m, json_t *event);
  * Returns 0 or -ENOMEM. */
 int edr_record_encode(const struct edr_meta *m, json_t *event, char **out, size_t *len);
 
+/* As edr_record_encode, with the original given as the JSON text `raw`
+ * (raw_len bytes) that `event` was parsed from, so well-formed JSON and
+ * UTF-8: it is copied into the record as sent instead of being printed
+ * again from `event`, which saves about a quarter of the cost of a
+ * record. Raw CR and LF in it (white space: JSON strings hold them
+ * escaped) become spaces, so the record stays one NDJSON line. Returns 0
+ * or -ENOMEM. */
+int edr_record_encode_text(const struct edr_meta *m, json_t *event, const char *raw,
+			   size_t raw_len, char **out, size_t *len);
+
 /* Parses an RFC 3339 / ISO 8601 time ("2024-05-01T12:34:56.789Z",
  * "...+08:00", or Sysmon's "2024-05-01 12:34:56.789" taken as UTC) into
  * µs since the epoch. Fractions beyond µs are cut. 0 or -EINVAL. */

@@ -279,6 +279,41 @@ static void test_raw_and_other_events(void **state)
 	json_decref(ev);
 }
 
+/* The record made from the event's text equals the one printed from the
+ * parsed event, line breaks in the text notwithstanding. */
+static void test_encode_text(void **state)
+{
+	static const char *const texts[] = {
+		SYSMON_1, SECURITY_4625, "{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1, 2.5, null]\n}\n",
+		"\"just a string\"", "[]",
+	};
+	struct edr_meta m = { .recv_us = RECV_US, .peer = "192.0.2.7:1", .input = EDR_INPUT_LUMBERJACK };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_error_t e;
+		json_t *ev = json_loads(texts[i], JSON_DECODE_ANY, &e), *a, *b;
+		char *ta, *tb;
+		size_t la, lb;
+
+		assert_non_null(ev);
+		assert_int_equal(edr_record_encode(&m, ev, &ta, &la), 0);
+		assert_int_equal(edr_record_encode_text(&m, ev, texts[i], strlen(texts[i]), &tb, &lb), 0);
+		assert_int_equal(strlen(tb), lb);
+		assert_null(strchr(tb, '\n'));
+		a = json_loads(ta, 0, &e);
+		b = json_loads(tb, 0, &e);
+		assert_non_null(b);
+		assert_true(json_equal(a, b));
+		json_decref(a);
+		json_decref(b);
+		json_decref(ev);
+		free(ta);
+		free(tb);
+	}
+}
+
 static void test_parse_time(void **state)
 {
 	int64_t us;
@@ -312,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_hec_envelope),
 		cmocka_unit_test(test_flat_windows_event),
 		cmocka_unit_test(test_raw_and_other_events),
+		cmocka_unit_test(test_encode_text),
 		cmocka_unit_test(test_parse_time),
 	};
 
