@@ -3,7 +3,8 @@
 # bound on uncommitted bytes, parallel requests fill the bound; the ones
 # past it get 503 with Retry-After and {"text":"Server is busy","code":9}
 # and store nothing, the others get 200 once their events are durable,
-# and after the commit the input takes requests again.
+# and after the commit the input takes requests again. Then the
+# connection limit and the idle timeout.
 . "$WARD_ROOT/tests/lib/common.sh"
 command -v curl >/dev/null || skip "curl not installed"
 trap cleanup_agent EXIT
@@ -63,5 +64,34 @@ done
 note "after the commit, requests are taken again"
 send 11
 [ "$(cat "$WARD_TMP/c11")" = 200 ] || fail "after the commit: $(cat "$WARD_TMP/c11") $(cat "$WARD_TMP/b11")"
+agent_stop
+
+note "max_connections and idle_timeout_ms"
+sed -i 's/  max_pending_bytes: 65536/  max_connections: 2\n  idle_timeout_ms: 3000/' "$WARD_TMP/ward.yaml"
+agent_start "$WARD_TMP/agent" "$WARD_TMP/ward.yaml"
+python3 - "$lport" "$hport" <<'PY' || fail "connection limit or idle timeout"
+import socket, sys, time
+lport, hport = int(sys.argv[1]), int(sys.argv[2])
+def closed(s, wait):
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+# Three connections, two allowed: one of them (whichever the relay
+# accepts last) is closed at once.
+conns = [socket.create_connection(("127.0.0.1", p)) for p in (lport, hport, lport)]
+t = time.time()
+shut = [s for s in conns if closed(s, 1.0)]
+assert len(shut) == 1, f"{len(shut)} of 3 connections closed by the limit of 2"
+assert time.time() - t < 2.9
+# The other two say nothing: closed once idle for 3 s.
+rest = [s for s in conns if s not in shut]
+assert all(closed(s, 15) for s in rest), "idle connections were kept"
+assert time.time() - t > 2, "closed before the idle timeout"
+print("ok")
+PY
 agent_stop
 echo "PASS"
