@@ -371,8 +371,31 @@ static enum edr_hec_code check_envelope(json_t *v)
 	return EDR_HEC_SUCCESS;
 }
 
+/* Records event n's span; the arrays grow by doubling. */
+static int note_span(struct edr_hec_text *t, size_t n, size_t off, size_t len)
+{
+	if (t == NULL)
+		return 0;
+	if ((n & (n - 1)) == 0 || n == 0) {
+		size_t cap = n == 0 ? 16 : n * 2;
+		size_t *o = realloc(t->off, cap * sizeof(*o)), *l;
+
+		if (o == NULL)
+			return -ENOMEM;
+		t->off = o;
+		l = realloc(t->len, cap * sizeof(*l));
+		if (l == NULL)
+			return -ENOMEM;
+		t->len = l;
+	}
+	t->off[n] = off;
+	t->len[n] = len;
+	t->n = n + 1;
+	return 0;
+}
+
 static int parse_events(const uint8_t *p, size_t len, const struct edr_hec_limits *lim,
-			json_t *arr, struct edr_hec_result *res)
+			json_t *arr, struct edr_hec_result *res, struct edr_hec_text *text)
 {
 	size_t off = 0, n = 0;
 	json_error_t e;
@@ -403,7 +426,8 @@ static int parse_events(const uint8_t *p, size_t len, const struct edr_hec_limit
 			json_decref(v);
 			return -EBADMSG;
 		}
-		if (json_array_append_new(arr, v) < 0)
+		if (json_array_append_new(arr, v) < 0 ||
+		    note_span(text, n, off, (size_t)e.position) < 0)
 			return -ENOMEM;
 		off += (size_t)e.position;
 		n++;
@@ -449,9 +473,26 @@ static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits
 	return 0;
 }
 
+void edr_hec_text_free(struct edr_hec_text *t)
+{
+	if (t == NULL)
+		return;
+	buf_free(&t->plain);
+	free(t->off);
+	free(t->len);
+	memset(t, 0, sizeof(*t));
+}
+
 int edr_hec_parse_body(enum edr_hec_route route, const uint8_t *body, size_t len, int gzip,
 		       const struct edr_hec_limits *lim, json_t **events,
 		       struct edr_hec_result *res)
+{
+	return edr_hec_parse_body_text(route, body, len, gzip, lim, events, res, NULL);
+}
+
+int edr_hec_parse_body_text(enum edr_hec_route route, const uint8_t *body, size_t len,
+			    int gzip, const struct edr_hec_limits *lim, json_t **events,
+			    struct edr_hec_result *res, struct edr_hec_text *text)
 {
 	struct buf plain = BUF_INIT;
 	json_t *arr = NULL;
@@ -485,11 +526,18 @@ int edr_hec_parse_body(enum edr_hec_route route, const uint8_t *body, size_t len
 		rc = -EBADMSG;
 		goto out;
 	}
+	if (text != NULL)
+		text->base = body;
 	rc = route == EDR_HEC_ROUTE_RAW ? parse_lines(body, len, lim, arr, res) :
-	     parse_events(body, len, lim, arr, res);
+	     parse_events(body, len, lim, arr, res, text);
 	if (rc == 0) {
 		*events = arr;
 		arr = NULL;
+		if (text != NULL && gzip) {
+			/* base points into plain: hand it over. */
+			text->plain = plain;
+			buf_init(&plain);
+		}
 	}
 out:
 	if (rc == -ENOMEM)

@@ -159,6 +159,26 @@ int edr_hec_parse_body(enum edr_hec_route route, const uint8_t *body, size_t len
 		       const struct edr_hec_limits *lim, json_t **events,
 		       struct edr_hec_result *res);
 
+/* Where each event of an EVENT body is in its text, for records that
+ * copy the text rather than print the parsed event again
+ * (edr_record_encode_text). base points into the body given to the parser
+ * or, for a gzip body, into `plain`, which this struct owns. */
+struct edr_hec_text {
+	const uint8_t *base;
+	struct buf plain;                 /* the decompressed body (gzip only) */
+	size_t *off, *len;                /* per event, bytes from base */
+	size_t n;
+};
+
+/* As edr_hec_parse_body, and for the EVENT route also fills *text (the
+ * caller frees it with edr_hec_text_free, after any return). The spans are
+ * valid while `body` is, and the events' order is the array's. */
+int edr_hec_parse_body_text(enum edr_hec_route route, const uint8_t *body, size_t len,
+			    int gzip, const struct edr_hec_limits *lim, json_t **events,
+			    struct edr_hec_result *res, struct edr_hec_text *text);
+/* NULL-safe; leaves *t empty. */
+void edr_hec_text_free(struct edr_hec_text *t);
+
 /* The HTTP status of a code (200, 400, 401, 404, 413, 500, 503). */
 int edr_hec_http_status(enum edr_hec_code code);
 

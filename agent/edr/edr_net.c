@@ -469,7 +469,8 @@ static int hec_busy(const struct edr_server *s)
 /* Appends a request's events. Returns the HEC code to answer with; sets
  * *last to the last seq appended (0 when none). */
 static enum edr_hec_code hec_store(struct edr_conn *c, enum edr_hec_route route,
-				   const char *query, json_t *events, size_t body_bytes,
+				   const char *query, json_t *events,
+				   const struct edr_hec_text *text, size_t body_bytes,
 				   uint64_t *last)
 {
 	char host[HEC_QUERY_VALUE_MAX], source[HEC_QUERY_VALUE_MAX], stype[HEC_QUERY_VALUE_MAX];
@@ -490,7 +491,12 @@ static enum edr_hec_code hec_store(struct edr_conn *c, enum edr_hec_route route,
 		/* Bytes are counted as received: a share of the body each. */
 		size_t bytes = body_bytes / json_array_size(events);
 
-		rc = deliver(c, &m, ev, NULL, bytes, &seq);
+		/* An envelope's record copies its text as sent. */
+		if (text->n == json_array_size(events))
+			rc = deliver(c, &m, ev, (const char *)text->base + text->off[i],
+				     text->len[i], &seq);
+		else
+			rc = deliver(c, &m, ev, NULL, bytes, &seq);
 		if (rc < 0)
 			return EDR_HEC_SERVER_BUSY;
 		if (rc == 1)
@@ -509,6 +515,7 @@ static int hec_request(struct edr_conn *c)
 	enum edr_hec_code code;
 	const char *query, *token, *group;
 	enum edr_hec_route route = edr_hec_route(&c->hec, &query);
+	struct edr_hec_text text = { 0 };
 	json_t *events = NULL;
 	uint64_t last = 0;
 	int rc;
@@ -552,17 +559,19 @@ static int hec_request(struct edr_conn *c)
 		hec_answer(c, EDR_HEC_SERVER_BUSY, -1, RETRY_AFTER_S);
 		return 0;
 	}
-	rc = edr_hec_parse_body(route, c->hec.body.data, c->hec.body.len, c->hec.gzip, &lim,
-				&events, &res);
+	rc = edr_hec_parse_body_text(route, c->hec.body.data, c->hec.body.len, c->hec.gzip, &lim,
+				     &events, &res, &text);
 	if (rc < 0) {
+		edr_hec_text_free(&text);
 		count_reject(c, res.code == EDR_HEC_TOO_LARGE ? EDR_REJECT_TOO_LARGE :
 			     EDR_REJECT_FORMAT);
 		hec_answer(c, res.code, res.has_bad_event && res.code != EDR_HEC_TOO_LARGE ?
 			   (long)res.bad_event : -1, 0);
 		return 0;
 	}
-	code = hec_store(c, route, query, events, res.decompressed, &last);
+	code = hec_store(c, route, query, events, &text, res.decompressed, &last);
 	json_decref(events);
+	edr_hec_text_free(&text);
 	if (code != EDR_HEC_SUCCESS) {
 		count_reject(c, EDR_REJECT_BUSY);
 		hec_answer(c, code, -1, RETRY_AFTER_S);

@@ -7,7 +7,9 @@
  * events are then turned into records. Checks: the parser never consumes
  * more than it was given, a complete request's body stays within
  * max_wire, a successful parse yields at least one event of the expected
- * JSON type, and record building never fails on what the parser took. */
+ * JSON type, each event's text span parses to the same value, and record
+ * building (from the value and from the text) never fails on what the
+ * parser took. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      .group = "g" };
 	struct edr_hec_result res;
 	enum edr_hec_route route;
+	struct edr_hec_text text = { 0 };
 	json_t *events = NULL, *ev;
 	char qv[64];
 	size_t i;
@@ -75,24 +78,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gzip = (data[0] >> 1) & 1;
 	http_stream(data + 2, size - 2, data[1] | 1u);
 	(void)edr_hec_query_param((const char *)"host=a%20b&x=1", "host", qv, sizeof(qv));
-	rc = edr_hec_parse_body(route, data + 2, size - 2, gzip, &lim, &events, &res);
+	rc = edr_hec_parse_body_text(route, data + 2, size - 2, gzip, &lim, &events, &res, &text);
 	if (rc == 0) {
 		if (events == NULL || json_array_size(events) == 0 || res.code != EDR_HEC_SUCCESS)
 			abort();
 		m.input = route == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC;
 		json_array_foreach(events, i, ev) {
-			char *text;
+			char *rec;
 			size_t len;
 
 			if (route == EDR_HEC_ROUTE_RAW ? !json_is_string(ev) : !json_is_object(ev))
 				abort();
-			if (edr_record_encode(&m, ev, &text, &len) != 0)
+			if (edr_record_encode(&m, ev, &rec, &len) != 0)
 				abort();
-			free(text);
+			free(rec);
+			/* Each span is the text of its event, and the record made
+			 * from it is one line. */
+			if (text.n == json_array_size(events)) {
+				json_error_t e;
+				json_t *again = json_loadb((const char *)text.base + text.off[i],
+							   text.len[i], 0, &e);
+
+				if (again == NULL || !json_equal(again, ev))
+					abort();
+				json_decref(again);
+				if (edr_record_encode_text(&m, ev, (const char *)text.base + text.off[i],
+							   text.len[i], &rec, &len) != 0 ||
+				    memchr(rec, '\n', len) != NULL)
+					abort();
+				free(rec);
+			} else if (route == EDR_HEC_ROUTE_EVENT) {
+				abort();
+			}
 		}
 		json_decref(events);
 	} else if (events != NULL || res.code == EDR_HEC_SUCCESS) {
 		abort();
 	}
+	edr_hec_text_free(&text);
 	return 0;
 }

@@ -16,6 +16,8 @@
 
 static const struct edr_hec_limits lim = { .max_body = 65536, .max_event = 1024 };
 
+static size_t gz(const void *in, size_t n, uint8_t *out, size_t cap);
+
 static int parse(enum edr_hec_route r, const char *body, int gz, json_t **ev,
 		 struct edr_hec_result *res)
 {
@@ -53,6 +55,41 @@ static void test_events(void **state)
 	assert_string_equal(json_string_value(json_array_get(ev, 0)), "a");
 	assert_string_equal(json_string_value(json_array_get(ev, 2)), "c");
 	json_decref(ev);
+}
+
+/* Each event's text span, plain and from a gzip body. */
+static void test_spans(void **state)
+{
+	static const char body[] = " {\"event\":1}\n{\"event\":{\"a\":[1,2]},\"time\":5}  {\"event\":\"}\"}";
+	static const char *const want[] = { "{\"event\":1}", "{\"event\":{\"a\":[1,2]},\"time\":5}",
+					    "{\"event\":\"}\"}" };
+	struct edr_hec_result res;
+	struct edr_hec_text t = { 0 };
+	uint8_t gzbody[256];
+	size_t i, gzn;
+	json_t *ev;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		const uint8_t *in = (const uint8_t *)body;
+		size_t n = strlen(body);
+
+		if (round == 1) {
+			gzn = gz(body, n, gzbody, sizeof(gzbody));
+			in = gzbody;
+			n = gzn;
+		}
+		assert_int_equal(edr_hec_parse_body_text(EDR_HEC_ROUTE_EVENT, in, n, round, &lim, &ev,
+							 &res, &t), 0);
+		assert_int_equal(t.n, 3);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(t.len[i], strlen(want[i]));
+			assert_memory_equal(t.base + t.off[i], want[i], t.len[i]);
+		}
+		json_decref(ev);
+		edr_hec_text_free(&t);
+	}
 }
 
 static void test_malformed_bodies(void **state)
@@ -269,6 +306,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_malformed_bodies),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_http_pipelining),
