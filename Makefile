@@ -11,7 +11,8 @@
 #   make bench           benchmarks against peers, figures on stdout
 #   make menuconfig | defconfig | <board>_defconfig | savedefconfig
 #
-# Variants: VARIANT=release (default, build/), asan (build/asan/), fuzz (build/fuzz/).
+# Variants: VARIANT=release (default, build/), asan (build/asan/), fuzz (build/fuzz/),
+# mbedtls3 (build/mbedtls3/: asan against mbedtls 3.6, see make check-mbedtls3).
 
 VARIANT ?= release
 SUBDIRS := agent sensor drivers tools
@@ -42,6 +43,7 @@ PKGS := libcyaml yaml-0.1 libuv jansson libzstd
 CC_release := gcc
 CC_asan    := gcc
 CC_fuzz    := clang
+CC_mbedtls3 := gcc
 CC := $(CC_$(VARIANT))
 
 CPPFLAGS += -I$(O)/include -Iagent -Iagent/core -Itools -D_GNU_SOURCE \
@@ -64,6 +66,16 @@ ifeq ($(VARIANT),asan)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# mbedtls 3.6 headers and libraries unpacked by scripts/mbedtls3.sh; they
+# come before the system's 2.28 (-isystem and -L precede the defaults).
+ifeq ($(VARIANT),mbedtls3)
+MBEDTLS3 := $(abspath build/mbedtls3/sysroot/usr)
+MBEDTLS3_LIB := $(MBEDTLS3)/lib/$(shell $(CC) -print-multiarch)
+CPPFLAGS += -isystem $(MBEDTLS3)/include
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined -L$(MBEDTLS3_LIB) -Wl,-rpath,$(MBEDTLS3_LIB)
 endif
 ifeq ($(VARIANT),fuzz)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
@@ -96,7 +108,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all run test fuzz bench deps deps-test clean distclean menuconfig \
-	defconfig savedefconfig olddefconfig check-units tests-build
+	defconfig savedefconfig olddefconfig check-units tests-build check-mbedtls3
 .DEFAULT_GOAL := all
 
 all: $(PROG_BINS)
@@ -197,6 +209,12 @@ test: deps-test
 	@$(SUBMAKE) VARIANT=fuzz fuzz-bins
 	@$(SUBMAKE) all
 	@sh tests/run.sh
+
+# Builds build/mbedtls3 against Debian trixie's mbedtls 3.6 (fetched with
+# apt into build/mbedtls3/, nothing installed) and runs the crypto and TLS
+# unit tests there, asserting TLS 1.3.
+check-mbedtls3: deps-test
+	@sh scripts/mbedtls3.sh
 
 bench: deps
 	@sh scripts/deps.sh bench

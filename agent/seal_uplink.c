@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "batch.h"
 #include "buf.h"
 #include "clock.h"
@@ -65,6 +67,7 @@ struct seal_uplink {
 
 	struct uplink *up;
 	char *up_lanes[UPLINK_MAX_LANES];   /* the uplink's lane order */
+	uint8_t up_cls[UPLINK_MAX_LANES];   /* their classes, 0 = P0 */
 	size_t n_up_lanes;
 	char up_error[400];
 	uint64_t acked_before, quarantined_before;   /* of replaced uplinks */
@@ -74,6 +77,7 @@ struct seal_uplink {
 	uv_timer_t seal_timer, rate_timer;
 	int timers_open;
 	uint64_t rate;                   /* bytes/s now in force */
+	char rate_window[48];            /* where it comes from, in words */
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -97,12 +101,15 @@ static bool uplink_conf_equal(const struct ward_config *a, const struct ward_con
 	    x->seal_interval_ms != y->seal_interval_ms || x->n_endpoints != y->n_endpoints ||
 	    !streq(x->ca, y->ca) || !streq(x->client_cert, y->client_cert) ||
 	    !streq(x->client_key, y->client_key) || !streq(x->proxy, y->proxy) ||
+	    !streq(x->proxy_credentials, y->proxy_credentials) ||
 	    x->connect_timeout_ms != y->connect_timeout_ms ||
 	    x->handshake_timeout_ms != y->handshake_timeout_ms ||
 	    x->response_timeout_ms != y->response_timeout_ms ||
 	    x->backoff_min_ms != y->backoff_min_ms || x->backoff_max_ms != y->backoff_max_ms ||
 	    x->n_rate_limit != y->n_rate_limit ||
-	    x->default_bytes_per_second != y->default_bytes_per_second || x->n_lanes != y->n_lanes)
+	    x->default_bytes_per_second != y->default_bytes_per_second || x->n_lanes != y->n_lanes ||
+	    x->max_in_flight != y->max_in_flight ||
+	    x->max_bytes_in_flight != y->max_bytes_in_flight || x->aging_ms != y->aging_ms)
 		return false;
 	for (i = 0; i < x->n_endpoints; i++)
 		if (!streq(x->endpoints[i].host, y->endpoints[i].host) ||
@@ -185,15 +192,17 @@ static void up_lanes_free(struct seal_uplink *su)
 	su->n_up_lanes = 0;
 }
 
-static void up_lanes_add(struct seal_uplink *su, const char *name)
+static void up_lanes_add(struct seal_uplink *su, const char *name, enum spool_class cls)
 {
 	char *p;
 
 	if (su->n_up_lanes >= UPLINK_MAX_LANES || in_up_lanes(su, name))
 		return;
 	p = strdup(name);
-	if (p != NULL)
-		su->up_lanes[su->n_up_lanes++] = p;
+	if (p == NULL)
+		return;
+	su->up_cls[su->n_up_lanes] = (uint8_t)(cls - SPOOL_P0);
+	su->up_lanes[su->n_up_lanes++] = p;
 }
 
 /* The uplink's lane order: uplink.lanes as given, then every lane known
@@ -204,19 +213,34 @@ static void up_lanes_build(struct seal_uplink *su)
 	static const struct { const char *name; enum spool_class cls; } known[] = {
 		{ "agent", SPOOL_P0 }, { "syslog", SPOOL_P1 }, { "snmp", SPOOL_P1 },
 	};
-	int cls;
-	unsigned i;
+	enum spool_class c;
+	unsigned i, j;
+	int cls, k;
 
 	up_lanes_free(su);
-	for (i = 0; i < su->cfg->uplink.n_lanes; i++)
-		up_lanes_add(su, su->cfg->uplink.lanes[i]);
+	/* A lane listed in uplink.lanes keeps its class (known from the
+	 * spool, else from the names above, else P1): the order is the
+	 * user's, but P0 still goes first (uplink.h). */
+	for (i = 0; i < su->cfg->uplink.n_lanes; i++) {
+		const char *name = su->cfg->uplink.lanes[i];
+
+		c = SPOOL_P1;
+		k = lane_index(su, name);
+		if (k >= 0)
+			c = su->lanes[k].cls;
+		else
+			for (j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+				if (strcmp(known[j].name, name) == 0)
+					c = known[j].cls;
+		up_lanes_add(su, name, c);
+	}
 	for (cls = SPOOL_P0; cls <= SPOOL_P2; cls++) {
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if ((int)known[i].cls == cls && lane_index(su, known[i].name) < 0)
-				up_lanes_add(su, known[i].name);
+				up_lanes_add(su, known[i].name, known[i].cls);
 		for (i = 0; i < su->n_lanes; i++)
 			if ((int)su->lanes[i].cls == cls)
-				up_lanes_add(su, su->lanes[i].name);
+				up_lanes_add(su, su->lanes[i].name, su->lanes[i].cls);
 	}
 }
 
@@ -256,13 +280,15 @@ static void retiring_reap(struct seal_uplink *su)
 	}
 }
 
-/* The rate of the window that holds the local time now, else the default. */
-static uint64_t rate_now(const struct ward_config *cfg)
+/* The rate of the window that holds the local time now, else the
+ * default; which one, in words, goes to why[len]. */
+static uint64_t rate_now(const struct ward_config *cfg, char *why, size_t len)
 {
 	time_t t = time(NULL);
 	struct tm tm;
 	unsigned i, m;
 
+	snprintf(why, len, "default");
 	if (localtime_r(&t, &tm) == NULL)
 		return cfg->uplink.default_bytes_per_second;
 	m = (unsigned)(tm.tm_hour * 60 + tm.tm_min);
@@ -271,22 +297,36 @@ static uint64_t rate_now(const struct ward_config *cfg)
 		bool in = w->from_min < w->to_min ? (m >= w->from_min && m < w->to_min)
 						  : (m >= w->from_min || m < w->to_min);
 
-		if (in)
+		if (in) {
+			snprintf(why, len, "window %02u:%02u-%02u:%02u", w->from_min / 60 % 100,
+				 w->from_min % 60, w->to_min / 60 % 100, w->to_min % 60);
 			return w->bytes_per_second;
+		}
 	}
 	return cfg->uplink.default_bytes_per_second;
 }
+
+static int proxy_credentials_read(const struct ward_config *c, char *dst, size_t cap,
+				  char *msg, size_t len);
 
 static void uplink_build(struct seal_uplink *su)
 {
 	const struct ward_config *c = su->cfg;
 	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS];
 	struct uplink_opts o;
-	char err[300] = "";
+	char err[300] = "", cred[UPLINK_PROXY_AUTH_MAX];
 	unsigned i;
 	int rc;
 
 	up_lanes_build(su);
+	rc = proxy_credentials_read(c, cred, sizeof(cred), err, sizeof(err));
+	if (rc < 0) {
+		snprintf(su->up_error, sizeof(su->up_error), "uplink cannot start: %s; sealed "
+			 "batches wait in %s (fix it, then wardctl reload)", err, c->uplink.outbox);
+		log_error("%s", su->up_error);
+		su->start_failed = true;
+		return;
+	}
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < c->uplink.n_endpoints && i < UPLINK_MAX_ENDPOINTS; i++)
 		eps[i] = (struct uplink_endpoint){ .host = c->uplink.endpoints[i].host,
@@ -299,15 +339,23 @@ static void uplink_build(struct seal_uplink *su)
 	o.key_file = c->uplink.client_key;
 	o.outbox_dir = c->uplink.outbox;
 	o.lanes = (const char *const *)su->up_lanes;
+	o.lane_class = su->up_cls;
 	o.n_lanes = su->n_up_lanes;
+	o.max_in_flight = c->uplink.max_in_flight;
+	o.max_bytes_in_flight = c->uplink.max_bytes_in_flight;
+	o.aging_ms = c->uplink.aging_ms;
+	o.proxy_host = c->uplink.proxy_host;
+	o.proxy_port = c->uplink.proxy_port;
+	o.proxy_auth = cred[0] ? cred : NULL;
 	o.connect_timeout_ms = c->uplink.connect_timeout_ms;
 	o.handshake_timeout_ms = c->uplink.handshake_timeout_ms;
 	o.response_timeout_ms = c->uplink.response_timeout_ms;
 	o.backoff_base_ms = c->uplink.backoff_min_ms;
 	o.backoff_cap_ms = c->uplink.backoff_max_ms;
-	su->rate = rate_now(c);
+	su->rate = rate_now(c, su->rate_window, sizeof(su->rate_window));
 	o.rate_bytes_per_s = su->rate;
 	rc = uplink_create(&su->up, su->loop, &o, err, sizeof(err));
+	mbedtls_platform_zeroize(cred, sizeof(cred));      /* the uplink keeps a copy */
 	if (rc == 0)
 		rc = uplink_start(su->up);
 	if (rc < 0) {
@@ -320,10 +368,9 @@ static void uplink_build(struct seal_uplink *su)
 		return;
 	}
 	su->up_error[0] = '\0';
-	/* Not yet supported by the uplink (uplink.h): warn rather than pretend. */
 	if (c->uplink.proxy != NULL)
-		log_warn("uplink.proxy %s is not supported yet: connecting directly",
-			 c->uplink.proxy);
+		log_info("uplink: through HTTP proxy %s:%u (CONNECT)", c->uplink.proxy_host,
+			 c->uplink.proxy_port);
 }
 
 /* ---- sealers --------------------------------------------------------------- */
@@ -444,7 +491,7 @@ static void rate_tick(uv_timer_t *t)
 
 	if (!su->running || su->up == NULL)
 		return;
-	r = rate_now(su->cfg);
+	r = rate_now(su->cfg, su->rate_window, sizeof(su->rate_window));
 	if (r != su->rate) {
 		log_info("uplink: rate limit now %llu bytes/s%s", (unsigned long long)r,
 			 r ? "" : " (unlimited)");
@@ -632,18 +679,22 @@ static json_t *sealers_json(struct seal_uplink *su)
 	return arr;
 }
 
+/* The outbox backlog: in total, per lane and per class (P0, P1, P2),
+ * each with its batches, bytes and the age of its oldest batch. */
 static json_t *backlog_json(struct seal_uplink *su)
 {
-	json_t *lanes = json_array(), *j;
-	uint64_t total_b = 0, qb = 0;
-	unsigned total_n = 0, qn;
-	int64_t oldest = 0, now = time(NULL), q_oldest = 0;
+	json_t *lanes = json_array(), *classes = json_array(), *j;
+	uint64_t total_b = 0, qb = 0, cb[3] = { 0, 0, 0 };
+	unsigned total_n = 0, qn, cn[3] = { 0, 0, 0 };
+	int64_t oldest = 0, now = time(NULL), q_oldest = 0, co[3] = { 0, 0, 0 };
 	size_t i;
+	int k;
 
 	for (i = 0; lanes != NULL && i < su->n_up_lanes; i++) {
 		uint64_t b = 0;
 		int64_t o = 0;
 		unsigned n = outbox_count(su->cfg->uplink.outbox, su->up_lanes[i], &b, &o);
+		unsigned c = su->up_cls[i] < 3 ? su->up_cls[i] : 2;
 
 		if (n == 0)
 			continue;
@@ -651,15 +702,26 @@ static json_t *backlog_json(struct seal_uplink *su)
 		total_b += b;
 		if (oldest == 0 || o < oldest)
 			oldest = o;
-		json_array_append_new(lanes, json_pack("{s:s, s:i, s:I, s:I}", "lane",
-			su->up_lanes[i], "batches", (int)n, "bytes", (json_int_t)b,
+		cn[c] += n;
+		cb[c] += b;
+		if (co[c] == 0 || o < co[c])
+			co[c] = o;
+		json_array_append_new(lanes, json_pack("{s:s, s:s, s:i, s:I, s:I}", "lane",
+			su->up_lanes[i], "class", spool_class_name((enum spool_class)c),
+			"batches", (int)n, "bytes", (json_int_t)b,
 			"oldest_age_s", (json_int_t)(now - o)));
 	}
+	for (k = 0; classes != NULL && k < 3; k++)
+		json_array_append_new(classes, json_pack("{s:s, s:i, s:I, s:I}", "class",
+			spool_class_name((enum spool_class)k), "batches", (int)cn[k],
+			"bytes", (json_int_t)cb[k], "oldest_age_s",
+			(json_int_t)(co[k] ? now - co[k] : 0)));
 	qn = outbox_count(su->cfg->uplink.outbox, "quarantine", &qb, &q_oldest);
-	j = json_pack("{s:i, s:I, s:I, s:o, s:i}", "batches", (int)total_n,
+	j = json_pack("{s:i, s:I, s:I, s:o, s:o, s:i}", "batches", (int)total_n,
 		      "bytes", (json_int_t)total_b,
 		      "oldest_age_s", (json_int_t)(oldest ? now - oldest : 0),
-		      "lanes", lanes ? lanes : json_array(), "quarantined_files", (int)qn);
+		      "lanes", lanes ? lanes : json_array(),
+		      "classes", classes ? classes : json_array(), "quarantined_files", (int)qn);
 	return j;
 }
 
@@ -689,6 +751,9 @@ json_t *seal_uplink_status(struct seal_uplink *su)
 				    json_integer((json_int_t)(st.batches_quarantined +
 							      su->quarantined_before)));
 	}
+	json_object_set_new(root, "rate_window", json_string(su->rate_window));
+	if (su->cfg->uplink.proxy != NULL)
+		json_object_set_new(root, "proxy", json_string(su->cfg->uplink.proxy));
 	json_object_set_new(root, "lanes_order", json_array());
 	for (size_t i = 0; i < su->n_up_lanes; i++)
 		json_array_append_new(json_object_get(root, "lanes_order"),
@@ -741,8 +806,47 @@ static void rel_path(const struct ward_config *c, const char *p, char *dst, size
 		snprintf(dst, len, "%s/%s", c->agent.state_dir, p);
 }
 
+/* Reads uplink.proxy_credentials: its first line, "user:pass" (RFC 7617
+ * section 2), into dst (cap bytes). Returns 0, or -errno / -EINVAL with
+ * msg (len bytes) naming the file and the fault, never the secret. */
+static int proxy_credentials_read(const struct ward_config *c, char *dst, size_t cap,
+				  char *msg, size_t len)
+{
+	char path[PATH_MAX + 8];
+	FILE *f;
+	size_t n;
+	int rc = 0;
+
+	dst[0] = '\0';
+	if (c->uplink.proxy_credentials == NULL)
+		return 0;
+	rel_path(c, c->uplink.proxy_credentials, path, sizeof(path));
+	f = fopen(path, "re");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(msg, len, "uplink.proxy_credentials: %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fgets(dst, (int)cap, f) == NULL)
+		dst[0] = '\0';
+	fclose(f);
+	n = strcspn(dst, "\r\n");
+	if (dst[n] == '\0' && n == cap - 1)
+		rc = -EINVAL;           /* longer than the buffer */
+	dst[n] = '\0';
+	if (rc == 0 && (n == 0 || strchr(dst, ':') == NULL))
+		rc = -EINVAL;
+	if (rc < 0) {
+		mbedtls_platform_zeroize(dst, cap);
+		snprintf(msg, len, "uplink.proxy_credentials: %s: the first line must be "
+			 "user:password (at most %zu bytes)", path, cap - 2);
+	}
+	return rc;
+}
+
 int seal_uplink_check_files(const struct ward_config *c, char *msg, size_t len)
 {
+	char cred[UPLINK_PROXY_AUTH_MAX];
 	const struct { const char *key, *path; } files[] = {
 		{ "uplink.ca", c->uplink.ca },
 		{ "uplink.client_cert", c->uplink.client_cert },
@@ -782,5 +886,7 @@ int seal_uplink_check_files(const struct ward_config *c, char *msg, size_t len)
 			return rc;
 		}
 	}
-	return 0;
+	rc = proxy_credentials_read(c, cred, sizeof(cred), msg, len);
+	mbedtls_platform_zeroize(cred, sizeof(cred));
+	return rc;
 }

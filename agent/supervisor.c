@@ -1,5 +1,5 @@
-/* The supervisor: configuration, control socket, spool budget, the P0
- * `agent` lane, and the receiver process.
+/* The supervisor: configuration, control socket, the disk budget (spool
+ * and outbox), the P0 `agent` lane, and the receiver process.
  *
  * The supervisor never parses network input. It reads the receiver's
  * status frames (length-checked by ipc.c) and its own config file.
@@ -65,7 +65,7 @@ struct supervisor {
 	uint64_t prev_snmp_drop_kernel, prev_snmp_drop_spool;
 
 	/* loss accounting */
-	uint64_t evicted_segments, evicted_records, evicted_bytes;
+	uint64_t evicted_segments, evicted_batches, evicted_records, evicted_bytes;
 	uint64_t dropped_kernel, dropped_spool;
 	json_t *recent_losses;
 
@@ -85,9 +85,11 @@ static void agent_append(struct supervisor *s, struct buf *rec)
 		log_error("spool: cannot append to lane agent: %s", strerror(-rc));
 }
 
+/* `stage` says where evicted data was ("spool" or "outbox"); NULL for
+ * drops, which never reached the spool. */
 static void note_loss(struct supervisor *s, const char *lane, const char *cls,
 		      uint64_t first_seq, uint64_t last_seq, uint64_t records,
-		      uint64_t bytes, const char *reason)
+		      uint64_t bytes, const char *reason, const char *stage)
 {
 	struct jsonw w;
 	json_t *j;
@@ -108,6 +110,8 @@ static void note_loss(struct supervisor *s, const char *lane, const char *cls,
 	jsonw_kv_uint(&w, "records", records);
 	jsonw_kv_uint(&w, "bytes", bytes);
 	jsonw_kv_cstr(&w, "reason", reason);
+	if (stage != NULL)
+		jsonw_kv_cstr(&w, "stage", stage);
 	jsonw_object_close(&w);
 	if (jsonw_finish(&w) == 0)
 		agent_append(s, &s->rec);
@@ -126,13 +130,16 @@ static void on_evict(const struct spool_eviction *ev, void *arg)
 {
 	struct supervisor *s = arg;
 
-	s->evicted_segments++;
+	if (ev->kind == SPOOL_EVICT_BATCH)
+		s->evicted_batches++;
+	else
+		s->evicted_segments++;
 	s->evicted_records += ev->records;
 	s->evicted_bytes += ev->bytes;
 	note_loss(s, ev->lane, spool_class_name(ev->cls), ev->first_seq, ev->last_seq,
-		  ev->records, ev->bytes, ev->reason);
-	/* The segment is deleted when we return: the loss record must be
-	 * durable first, or a crash here would make the loss silent. */
+		  ev->records, ev->bytes, ev->reason, spool_evict_kind_name(ev->kind));
+	/* The segment or batch is deleted when we return: the loss record
+	 * must be durable first, or a crash here would make the loss silent. */
 	if (spool_lane_commit(s->lane) < 0)
 		log_error("spool: loss record for lane %s is not durable", ev->lane);
 }
@@ -142,10 +149,13 @@ static void budget_timer_cb(uv_timer_t *t)
 	struct supervisor *s = t->data;
 	int rc;
 
-	rc = spool_budget_enforce(s->cfg->spool.dir, s->cfg->spool.budget_bytes, on_evict, s,
-				  &s->usage);
+	/* One budget for the spool and the outbox: during an outage the
+	 * backlog moves from one to the other as it is sealed. */
+	rc = spool_budget_enforce(s->cfg->spool.dir, s->cfg->uplink.outbox,
+				  s->cfg->spool.budget_bytes, on_evict, s, &s->usage);
 	if (rc < 0)
-		log_error("spool: budget check of %s failed: %s", s->cfg->spool.dir, strerror(-rc));
+		log_error("spool: budget check of %s and %s failed: %s", s->cfg->spool.dir,
+			  s->cfg->uplink.outbox, strerror(-rc));
 	else
 		spool_lane_set_spool_usage(s->lane, s->usage.total_bytes);
 }
@@ -232,11 +242,12 @@ static void account_drops(struct supervisor *s, json_t *st)
 	if (snmp_k > s->prev_snmp_drop_kernel) {
 		s->dropped_kernel += snmp_k - s->prev_snmp_drop_kernel;
 		note_loss(s, "snmp", "P1", 0, 0, snmp_k - s->prev_snmp_drop_kernel, 0,
-			  "udp_receive_buffer_overflow");
+			  "udp_receive_buffer_overflow", NULL);
 	}
 	if (snmp_sp > s->prev_snmp_drop_spool) {
 		s->dropped_spool += snmp_sp - s->prev_snmp_drop_spool;
-		note_loss(s, "snmp", "P1", 0, 0, snmp_sp - s->prev_snmp_drop_spool, 0, "spool_full");
+		note_loss(s, "snmp", "P1", 0, 0, snmp_sp - s->prev_snmp_drop_spool, 0, "spool_full",
+			  NULL);
 	}
 	s->prev_snmp_drop_kernel = snmp_k;
 	s->prev_snmp_drop_spool = snmp_sp;
@@ -248,11 +259,12 @@ static void account_drops(struct supervisor *s, json_t *st)
 	if (k > s->prev_drop_kernel) {
 		s->dropped_kernel += k - s->prev_drop_kernel;
 		note_loss(s, "syslog", "P1", 0, 0, k - s->prev_drop_kernel, 0,
-			  "udp_receive_buffer_overflow");
+			  "udp_receive_buffer_overflow", NULL);
 	}
 	if (sp > s->prev_drop_spool) {
 		s->dropped_spool += sp - s->prev_drop_spool;
-		note_loss(s, "syslog", "P1", 0, 0, sp - s->prev_drop_spool, 0, "spool_full");
+		note_loss(s, "syslog", "P1", 0, 0, sp - s->prev_drop_spool, 0, "spool_full",
+			  NULL);
 	}
 	s->prev_drop_kernel = k;
 	s->prev_drop_spool = sp;
@@ -475,9 +487,11 @@ static void supervisor_reload(struct supervisor *s)
 
 static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu, int64_t now)
 {
-	json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "name", lu->name,
+	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", lu->name,
 			      "class", spool_class_name(lu->cls),
-			      "segments", (json_int_t)lu->segments, "bytes", (json_int_t)lu->bytes);
+			      "segments", (json_int_t)lu->segments, "bytes", (json_int_t)lu->bytes,
+			      "batches", (json_int_t)lu->batches,
+			      "outbox_bytes", (json_int_t)lu->outbox_bytes);
 	uint64_t next = 0, durable = 0;
 
 	if (j == NULL)
@@ -540,7 +554,8 @@ static void add_errors(struct supervisor *s, json_t *errors)
 	}
 	if (s->usage.total_bytes > s->cfg->spool.budget_bytes / 10 * 9) {
 		snprintf(msg, sizeof(msg),
-			 "spool is %llu%% of its budget; oldest low-priority data is being evicted",
+			 "spool and outbox are %llu%% of the disk budget; oldest low-priority data "
+			 "is being evicted",
 			 (unsigned long long)(s->usage.total_bytes * 100 / s->cfg->spool.budget_bytes));
 		json_array_append_new(errors, json_string(msg));
 	}
@@ -596,16 +611,22 @@ static json_t *status_json(struct supervisor *s)
 		json_object_set(root, "snmp", json_object_get(s->child_status, "snmp"));
 	for (i = 0; i < s->usage.nlanes; i++)
 		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
+	/* used_bytes is what the budget holds: the spool and the outbox. */
 	json_object_set_new(root, "spool", json_pack(
-		"{s:s, s:I, s:I, s:I, s:o}",
+		"{s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:o}",
 		"dir", s->cfg->spool.dir,
 		"budget_bytes", (json_int_t)s->cfg->spool.budget_bytes,
 		"used_bytes", (json_int_t)s->usage.total_bytes,
+		"spool_bytes", (json_int_t)(s->usage.total_bytes - s->usage.outbox_bytes),
 		"quarantine_bytes", (json_int_t)s->usage.quarantine_bytes,
+		"outbox", s->cfg->uplink.outbox,
+		"outbox_bytes", (json_int_t)s->usage.outbox_bytes,
+		"outbox_quarantine_bytes", (json_int_t)s->usage.outbox_quarantine_bytes,
 		"lanes", lanes));
 	json_object_set_new(root, "losses", json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:O}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:O}",
 		"evicted_segments", (json_int_t)s->evicted_segments,
+		"evicted_batches", (json_int_t)s->evicted_batches,
 		"evicted_records", (json_int_t)s->evicted_records,
 		"evicted_bytes", (json_int_t)s->evicted_bytes,
 		"dropped_kernel", (json_int_t)s->dropped_kernel,
@@ -628,7 +649,7 @@ static void ctl_handle(void *arg, const char *req, struct buf *reply)
 
 	if (strcmp(req, "status") == 0) {
 		/* Measure now rather than show the last timer's view. */
-		(void)spool_usage_scan(s->cfg->spool.dir, &s->usage);
+		(void)spool_budget_scan(s->cfg->spool.dir, s->cfg->uplink.outbox, &s->usage);
 		j = status_json(s);
 	} else if (strcmp(req, "flush") == 0) {
 		(void)spool_lane_flush(s->lane);

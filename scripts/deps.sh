@@ -10,7 +10,7 @@ build="make gcc pkg-config python3 python3-kconfiglib jq libcyaml-dev libyaml-de
 libuv1-dev libmbedtls-dev libzstd-dev libjansson-dev libcmocka-dev libhttp-parser-dev
 libpcap-dev libnl-3-dev libnl-route-3-dev openssl zlib1g-dev"
 test="clang libclang-rt-14-dev bsdutils rsyslog rsyslog-gnutls gnutls-bin openssl
-iproute2 util-linux procps psmisc jq python3-jsonschema snmp snmptrapd tshark curl"
+iproute2 util-linux procps psmisc jq python3-jsonschema snmp snmptrapd tshark tinyproxy curl"
 bench="time"
 
 want=$build

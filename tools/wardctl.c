@@ -185,16 +185,20 @@ static void print_sources(json_t *st)
 static void print_spool(json_t *st)
 {
 	json_t *sp = json_object_get(st, "spool"), *lanes = json_object_get(sp, "lanes"), *l;
-	char used[24], budget[24];
+	char used[24], budget[24], sbytes[24], obytes[24];
 	json_int_t b = jint(sp, "budget_bytes");
 	size_t i;
 
 	human_bytes((double)jint(sp, "used_bytes"), used, sizeof(used));
 	human_bytes((double)b, budget, sizeof(budget));
-	printf("\nSpool %s: %s of %s budget (%.0f%%)\n", jstr(sp, "dir"), used, budget,
-	       b ? 100.0 * (double)jint(sp, "used_bytes") / (double)b : 0.0);
-	printf("  %-12s %-5s %9s %11s %10s %8s\n", "LANE", "CLASS", "SEGMENTS", "RECORDS", "BYTES",
-	       "OLDEST");
+	human_bytes((double)jint(sp, "spool_bytes"), sbytes, sizeof(sbytes));
+	human_bytes((double)jint(sp, "outbox_bytes"), obytes, sizeof(obytes));
+	printf("\nSpool %s + outbox %s: %s of %s budget (%.0f%%; spool %s, outbox %s)\n",
+	       jstr(sp, "dir"), json_object_get(sp, "outbox") ? jstr(sp, "outbox") : "-", used,
+	       budget, b ? 100.0 * (double)jint(sp, "used_bytes") / (double)b : 0.0, sbytes,
+	       obytes);
+	printf("  %-12s %-5s %9s %11s %10s %8s %8s\n", "LANE", "CLASS", "SEGMENTS", "RECORDS",
+	       "BYTES", "BATCHES", "OLDEST");
 	json_array_foreach(lanes, i, l) {
 		char bytes[24], age[24] = "-", recs[24] = "-";
 		json_t *a = json_object_get(l, "oldest_age_s");
@@ -204,8 +208,9 @@ static void print_spool(json_t *st)
 			human_age(json_real_value(a), age, sizeof(age));
 		if (json_object_get(l, "records") != NULL)
 			snprintf(recs, sizeof(recs), "%" JSON_INTEGER_FORMAT, jint(l, "records"));
-		printf("  %-12s %-5s %9" JSON_INTEGER_FORMAT " %11s %10s %8s\n", jstr(l, "name"),
-		       jstr(l, "class"), jint(l, "segments"), recs, bytes, age);
+		printf("  %-12s %-5s %9" JSON_INTEGER_FORMAT " %11s %10s %8" JSON_INTEGER_FORMAT
+		       " %8s\n", jstr(l, "name"), jstr(l, "class"), jint(l, "segments"), recs, bytes,
+		       jint(l, "batches"), age);
 	}
 }
 
@@ -223,7 +228,9 @@ static void print_losses(json_t *st)
 	printf("\n");
 	if (ev)
 		printf("  %" JSON_INTEGER_FORMAT " records evicted (%" JSON_INTEGER_FORMAT
-		       " segments) to stay within the disk budget\n", ev, jint(lo, "evicted_segments"));
+		       " segments, %" JSON_INTEGER_FORMAT " sealed batches) to stay within the "
+		       "disk budget\n", ev, jint(lo, "evicted_segments"),
+		       jint(lo, "evicted_batches"));
 	if (k)
 		printf("  %" JSON_INTEGER_FORMAT " UDP messages dropped by the kernel (receive "
 		       "buffer full: raise syslog.udp_rcvbuf_bytes)\n", k);
@@ -232,12 +239,13 @@ static void print_losses(json_t *st)
 }
 
 /* Which SOC endpoint is in use and why, each endpoint's state and last
- * error, the outbox backlog and what the SOC acknowledged. */
+ * error, the requests in flight, the last success and error, the outbox
+ * backlog per class and what the SOC acknowledged. */
 static void print_uplink(json_t *st)
 {
-	json_t *up = json_object_get(st, "uplink"), *eps, *e, *bl, *sealers, *sl;
+	json_t *up = json_object_get(st, "uplink"), *eps, *e, *bl, *sealers, *sl, *cl;
 	char bytes[24], age[24], rate[32];
-	json_int_t sealed = 0;
+	json_int_t sealed = 0, last;
 	size_t i;
 
 	if (up == NULL)
@@ -254,7 +262,13 @@ static void print_uplink(json_t *st)
 			 jint(up, "rate_bytes_per_s"));
 	else
 		snprintf(rate, sizeof(rate), "unlimited");
-	printf("\nUplink: %s, rate limit %s\n", jstr(up, "state"), rate);
+	printf("\nUplink: %s, rate limit %s", jstr(up, "state"), rate);
+	if (jstr(up, "rate_window")[0])
+		printf(" (%s)", jstr(up, "rate_window"));
+	printf(", %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " requests in flight\n",
+	       jint(up, "in_flight"), jint(up, "max_in_flight"));
+	if (jstr(up, "proxy")[0])
+		printf("  through HTTP proxy %s\n", jstr(up, "proxy"));
 	if (jint(up, "active") >= 0 && json_array_size(eps) > 0)
 		printf("  using %s: %s\n",
 		       jstr(json_array_get(eps, (size_t)jint(up, "active")), "endpoint"),
@@ -269,6 +283,15 @@ static void print_uplink(json_t *st)
 		printf("  %-32s %-11s %9" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %s\n",
 		       jstr(e, "endpoint"), jstr(e, "state"), jint(e, "batches_acked"),
 		       jint(e, "failures"), jstr(e, "last_error")[0] ? jstr(e, "last_error") : "-");
+	last = jint(up, "last_success_s");
+	if (last > 0) {
+		human_age((double)(time(NULL) - last), age, sizeof(age));
+		printf("  last success %s ago (%s)\n", age, jstr(up, "last_success"));
+	} else if (json_object_get(up, "last_success_s") != NULL) {
+		printf("  no batch acknowledged yet\n");
+	}
+	if (jstr(up, "last_error")[0])
+		printf("  last error: %s\n", jstr(up, "last_error"));
 	json_array_foreach(sealers, i, sl)
 		sealed += jint(sl, "batches");
 	human_bytes((double)jint(bl, "bytes"), bytes, sizeof(bytes));
@@ -277,7 +300,16 @@ static void print_uplink(json_t *st)
 	       jstr(up, "outbox"));
 	if (jint(bl, "batches"))
 		printf(", oldest %s", age);
-	printf("\n  sealed %" JSON_INTEGER_FORMAT " batches, acknowledged %" JSON_INTEGER_FORMAT
+	printf("\n");
+	json_array_foreach(json_object_get(bl, "classes"), i, cl) {
+		if (!jint(cl, "batches"))
+			continue;
+		human_bytes((double)jint(cl, "bytes"), bytes, sizeof(bytes));
+		human_age((double)jint(cl, "oldest_age_s"), age, sizeof(age));
+		printf("    %s: %" JSON_INTEGER_FORMAT " batches (%s), oldest %s\n",
+		       jstr(cl, "class"), jint(cl, "batches"), bytes, age);
+	}
+	printf("  sealed %" JSON_INTEGER_FORMAT " batches, acknowledged %" JSON_INTEGER_FORMAT
 	       ", quarantined %" JSON_INTEGER_FORMAT "\n", sealed, jint(up, "batches_acked"),
 	       jint(up, "batches_quarantined"));
 	if (jint(bl, "quarantined_files"))

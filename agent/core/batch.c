@@ -17,20 +17,12 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/version.h>
 #include <zstd.h>
-#if MBEDTLS_VERSION_MAJOR >= 3
-#include <psa/crypto.h>
-#endif
+
+#include "mbedtls_compat.h"
 
 #if !defined(MBEDTLS_ECDSA_DETERMINISTIC)
 #error "ward's batch signatures are RFC 6979 deterministic: mbedtls needs MBEDTLS_ECDSA_DETERMINISTIC"
-#endif
-
-/* mbedtls 3 made most struct fields private; MBEDTLS_PRIVATE() names them
- * there, and 2.28 has no such macro. */
-#ifndef MBEDTLS_PRIVATE
-#define MBEDTLS_PRIVATE(m) m
 #endif
 
 /* Header layout (docs/protocol.md, "Header"). */
@@ -78,11 +70,7 @@ static uint64_t get64(const uint8_t *p) { return get32(p) | ((uint64_t)get32(p +
 
 static int sha256(const uint8_t *in, size_t len, uint8_t out[32])
 {
-#if MBEDTLS_VERSION_MAJOR >= 3
-	return mbedtls_sha256(in, len, out, 0);
-#else
-	return mbedtls_sha256_ret(in, len, out, 0);
-#endif
+	return mbcompat_sha256(in, len, out, 0);
 }
 
 void batch_sha256(const uint8_t *in, size_t len, uint8_t out[BATCH_HASH_SIZE])
@@ -97,11 +85,9 @@ static int rng_init(struct rng *r)
 
 	mbedtls_entropy_init(&r->entropy);
 	mbedtls_ctr_drbg_init(&r->drbg);
-#if MBEDTLS_VERSION_MAJOR >= 3
 	/* pk may route through PSA in 3.x; initialising twice is a no-op. */
-	if (psa_crypto_init() != PSA_SUCCESS)
+	if (mbcompat_psa_init() < 0)
 		return -EIO;
-#endif
 	if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
 				  (const unsigned char *)pers, sizeof(pers) - 1) != 0)
 		return -EIO;
@@ -222,11 +208,7 @@ int batch_key_parse(struct batch_key **out, const uint8_t *data, size_t len)
 		rc = -ENOMEM;
 		goto out;
 	}
-#if MBEDTLS_VERSION_MAJOR >= 3
-	rc = mbedtls_pk_parse_key(&k->pk, data, len, NULL, 0, mbedtls_ctr_drbg_random, &r.drbg);
-#else
-	rc = mbedtls_pk_parse_key(&k->pk, data, len, NULL, 0);
-#endif
+	rc = mbcompat_pk_parse_key(&k->pk, data, len, mbedtls_ctr_drbg_random, &r.drbg);
 	if (rc != 0) {
 		mbedtls_pk_free(&k->pk);
 		mbedtls_pk_init(&k->pk);
@@ -488,16 +470,9 @@ static int sign(const struct batch_key *dev, const uint8_t *msg, size_t len,
 
 	if (sha256(msg, len, hash) != 0)
 		return -EIO;
-#if MBEDTLS_VERSION_MAJOR >= 3
-	if (mbedtls_pk_sign((mbedtls_pk_context *)&dev->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
-			    sig, cap, sig_len, mbedtls_ctr_drbg_random, &r->drbg) != 0)
+	if (mbcompat_pk_sign((mbedtls_pk_context *)&dev->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+			     sig, cap, sig_len, mbedtls_ctr_drbg_random, &r->drbg) != 0)
 		return -EIO;
-#else
-	(void)cap;
-	if (mbedtls_pk_sign((mbedtls_pk_context *)&dev->pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
-			    sig, sig_len, mbedtls_ctr_drbg_random, &r->drbg) != 0)
-		return -EIO;
-#endif
 	if (*sig_len < BATCH_SIG_MIN || *sig_len > BATCH_SIG_MAX)
 		return -EIO;
 	return 0;

@@ -192,6 +192,8 @@ struct ward_config {
 		char *client_key;             /* PEM, its private key; default NULL */
 		char *proxy;                  /* "http://host:port" for HTTP CONNECT,
 		                               * as written; default NULL (direct) */
+		char *proxy_credentials;      /* file holding "user:pass" for Basic
+		                               * proxy auth; default NULL (none) */
 		char *proxy_host;             /* parsed from proxy; NULL without one */
 		uint16_t proxy_port;          /* parsed from proxy; 0 without one */
 		uint32_t connect_timeout_ms;  /* TCP connect; default 10000 */
@@ -210,6 +212,15 @@ struct ward_config {
 		                               * default none (NULL, 0): by class,
 		                               * P0 > P1 > P2 */
 		unsigned n_lanes;             /* 0..16 */
+		uint32_t max_in_flight;       /* requests pipelined on the
+		                               * connection, 1..64; default 8 */
+		uint64_t max_bytes_in_flight; /* no new request while this many
+		                               * request bytes are unanswered,
+		                               * 65536..1 GiB; default 4 MiB */
+		uint32_t aging_ms;            /* a lane that waited this long is
+		                               * sent ahead of higher non-P0 lanes
+		                               * for one batch, 100..86400000;
+		                               * default 10000 */
 	} uplink;
 };
 

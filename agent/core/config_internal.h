@@ -259,6 +259,7 @@ struct config__raw_uplink {
 	char *client_cert;
 	char *client_key;
 	char *proxy;
+	char *proxy_credentials;
 	uint64_t *connect_timeout_ms;
 	uint64_t *handshake_timeout_ms;
 	uint64_t *response_timeout_ms;
@@ -269,6 +270,9 @@ struct config__raw_uplink {
 	uint64_t *default_bytes_per_second;
 	char **lanes;
 	unsigned n_lanes;
+	uint64_t *max_in_flight;
+	uint64_t *max_bytes_in_flight;
+	uint64_t *aging_ms;
 };
 
 extern const cyaml_schema_field_t config__uplink_fields[];

@@ -17,6 +17,14 @@
  *                               last seq sealed and the SHA-256 of the
  *                               last batch, the next batch's prev hash
  *   O/<lane>/.<first>-<last>.tmp  a batch being written (never sent)
+ *   O/<lane>/<first-seq:020>-<last-seq:020>.evict   a batch the disk budget
+ *                               is deleting (spool.h, "budget"): it was
+ *                               reported lost and is not sent
+ *
+ * The disk budget counts the outbox with the spool and may evict sealed
+ * batches, oldest first, but never CHAIN or a .tmp: the chain goes on from
+ * CHAIN, so the next batch's prev hash names a batch the SOC never got,
+ * which it records as a gap and a chain break next to the loss record.
  *
  * Commit order for one batch, each step durable (fsync of the file, and
  * of the directory after a rename) before the next:

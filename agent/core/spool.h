@@ -366,15 +366,30 @@ size_t spool_scan(const uint8_t *seg, size_t len, uint32_t max_record_bytes,
 		  void (*on_corrupt)(size_t off, size_t len, void *arg),
 		  void *arg);
 
-/* ---- budget ------------------------------------------------------------ */
+/* ---- budget ------------------------------------------------------------
+ *
+ * One disk budget covers the spool S and, when given, the sealer's outbox
+ * O (sealer.h): O/<lane>/<first:020>-<last:020>.batch are the sealed
+ * batches waiting for the SOC's acknowledgement. Both count, and both are
+ * evicted by the same order (DESIGN.md, "Data flow"): the lowest class
+ * first (P2, then P1, then P0); within a class, the lane whose oldest data
+ * was written longest ago; within a lane, its oldest data first, which is
+ * its sealed batches in seq order, then its closed segments in seq order.
+ * A lane's class is the one in S/<lane>/LANE (P1 when the spool has no
+ * such lane). Never evicted: open segments, O/<lane>/CHAIN (the hash chain
+ * goes on, and the SOC records the break), batches being written (.tmp),
+ * and both quarantines; they still count.
+ */
 
 struct spool_lane_usage {
 	char name[33];
 	enum spool_class cls;
 	uint64_t segments;          /* closed + open */
-	uint64_t bytes;             /* on disk */
+	uint64_t bytes;             /* in the spool, on disk */
 	uint64_t first_seq;         /* of the oldest segment; 0 if none */
 	int64_t oldest_us;          /* created time of the oldest segment; 0 if none */
+	uint64_t batches;           /* sealed, in the outbox (spool_budget_scan only) */
+	uint64_t outbox_bytes;      /* all of O/<lane>, on disk (CHAIN included) */
 };
 
 #define SPOOL_MAX_LANES 32
@@ -382,42 +397,65 @@ struct spool_lane_usage {
 /* Lanes beyond SPOOL_MAX_LANES count in total_bytes but are not listed;
  * spool_budget_enforce still sees them all. */
 struct spool_usage {
-	uint64_t total_bytes;       /* all lanes + quarantine */
-	uint64_t quarantine_bytes;
+	uint64_t total_bytes;       /* all lanes + quarantine, + the outbox
+	                             * when one was scanned */
+	uint64_t quarantine_bytes;  /* the spool's quarantine */
+	uint64_t outbox_bytes;      /* all of the outbox (its quarantine too);
+	                             * 0 without one */
+	uint64_t outbox_quarantine_bytes;  /* O/quarantine: refused batches */
 	unsigned nlanes;
 	struct spool_lane_usage lanes[SPOOL_MAX_LANES];
 };
 
-/* One evicted segment; becomes a P0 `loss` record. */
+/* What an eviction took: a closed spool segment or a sealed batch. */
+enum spool_evict_kind { SPOOL_EVICT_SEGMENT = 0, SPOOL_EVICT_BATCH = 1 };
+
+/* One evicted segment or batch; becomes a P0 `loss` record. */
 struct spool_eviction {
 	const char *lane;
 	enum spool_class cls;
+	enum spool_evict_kind kind;
 	uint64_t first_seq, last_seq;   /* inclusive; last = first - 1 if empty */
 	uint64_t records;
 	uint64_t bytes;                 /* file size */
 	const char *reason;             /* "disk_budget" */
 };
 
+/* "spool" or "outbox": where the evicted data was. */
+const char *spool_evict_kind_name(enum spool_evict_kind k);
+
 /* Measures every lane under `spool_dir` into *u (O(number of segment
  * files): one readdir and one stat per file). Returns 0 or -errno. */
 int spool_usage_scan(const char *spool_dir, struct spool_usage *u);
 
-/* Enforces `budget_bytes` over the whole spool: while the total is above
- * it, deletes the oldest closed segment of the lowest-priority class that
- * has one (P2 before P1 before P0; among lanes of a class, the segment
- * last written longest ago; within a lane, lowest seq first), calling
- * `on_evict` for each before it is deleted. `ev` and its strings are valid
- * only during the call; the callback should make its loss record durable
- * before returning. Open segments and the quarantine are never evicted.
+/* As spool_usage_scan, and also measures the outbox `outbox_dir` (may be
+ * NULL: none; a missing directory counts as empty): one readdir per lane
+ * directory and one stat per file. Returns 0 or -errno (of the spool). */
+int spool_budget_scan(const char *spool_dir, const char *outbox_dir, struct spool_usage *u);
+
+/* Enforces `budget_bytes` over the spool and the outbox `outbox_dir`
+ * together (NULL: the spool alone): while the total is above it, evicts in
+ * the order given at the top of this section, calling `on_evict` for each
+ * victim before it is deleted. `ev` and its strings are valid only during
+ * the call; the callback must make its loss record durable before
+ * returning, so that a crash never makes a loss silent.
  *
- * A victim is first claimed by renaming it to <seq>.evict, so a reader
- * that consumed it meanwhile is not reported as loss; a claimed file left
- * by a crash is reported and deleted on the next call (loss is reported at
- * least once). A segment a reader has already opened may still be sealed
- * and reported as lost: the SOC sees both. Fills *u with the usage after
- * eviction (may be NULL). Returns the number of segments evicted, or
- * -errno. */
-int spool_budget_enforce(const char *spool_dir, uint64_t budget_bytes,
+ * A victim is first claimed by renaming it, a segment to <seq>.evict and a
+ * batch to <first>-<last>.evict, so that a reader that consumed the
+ * segment, or an uplink whose batch was acknowledged, meanwhile is not
+ * reported as loss; a claimed file left by a crash is reported and deleted
+ * on the next call (loss is reported at least once). A segment a reader
+ * has already opened, or a batch the uplink is already sending, may still
+ * arrive and be reported as lost: the SOC sees both. Only the records of
+ * a segment that are above the lane's CHAIN (not yet sealed) are reported
+ * as lost, since the rest are in batches; a segment all of whose records
+ * were sealed is deleted without a report. A batch's first and last seq and record count come
+ * from its header, or, when that is unreadable, from its name (records =
+ * last - first + 1).
+ *
+ * Fills *u with the usage after eviction (may be NULL). Returns the number
+ * of segments and batches evicted, or -errno. */
+int spool_budget_enforce(const char *spool_dir, const char *outbox_dir, uint64_t budget_bytes,
 			 void (*on_evict)(const struct spool_eviction *ev, void *arg),
 			 void *arg, struct spool_usage *u);
 

@@ -16,7 +16,6 @@ struct tls_client_ctx {
 
 struct tls_client {
 	struct tls__session core;
-	char peer_issuer[128];  /* issuer of the server's leaf certificate */
 };
 
 int tls_client_ctx_create(struct tls_client_ctx **out, const char *ca, const char *cert,
@@ -61,41 +60,15 @@ void tls_client_ctx_destroy(struct tls_client_ctx *c)
 	free(c);
 }
 
-/* Notes the leaf's issuer, so a refusal can say whose certificate it was;
- * the verdict itself stays mbedtls's. */
-static int verify_note(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
-{
-	struct tls_client *s = arg;
-
-	(void)flags;
-	if (depth == 0 && mbedtls_x509_dn_gets(s->peer_issuer, sizeof(s->peer_issuer),
-					       &crt->issuer) < 0)
-		s->peer_issuer[0] = '\0';
-	return 0;
-}
-
+/* A refused server certificate is what a field engineer must fix (a wrong
+ * CA pinned, a TLS-inspecting proxy, a wrong host name, an expired
+ * certificate or a wrong clock): tls__session_refused names it, with the
+ * issuer, dates or names, rather than mbedtls's alert text. */
 static int client_fail(struct tls__session *core, int rc)
 {
-	struct tls_client *s = (struct tls_client *)core;
-	char info[160];
-	uint32_t flags = tls__session_refused(core, info, sizeof(info));
-	const char *what;
+	int err = tls__session_refused(core, "server ", "the pinned CA");
 
-	if (flags == 0)
-		return tls__session_fail(core, rc);
-	/* A refused server certificate is what a field engineer must fix (a
-	 * wrong CA pinned, a TLS-inspecting proxy, a wrong host name): name
-	 * it, with the issuer, rather than mbedtls's alert text. */
-	what = (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) ? "server certificate not trusted" :
-	       (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) ?
-	       "server certificate names another host" : "server certificate refused";
-	if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
-		snprintf(core->error, sizeof(core->error),
-			 "%.40s: issuer %s is not the pinned CA (%s)", what,
-			 s->peer_issuer[0] ? s->peer_issuer : "?", info);
-	else
-		snprintf(core->error, sizeof(core->error), "%s: %s", what, info);
-	return -EPROTO;
+	return err < 0 ? err : tls__session_fail(core, "server", rc);
 }
 
 int tls_client_create(struct tls_client **out, struct tls_client_ctx *ctx, const char *host,
@@ -117,7 +90,7 @@ int tls_client_create(struct tls_client **out, struct tls_client_ctx *ctx, const
 	/* Sets SNI and the name the certificate must carry. */
 	if (mbedtls_ssl_set_hostname(&s->core.ssl, host) != 0)
 		goto out;
-	mbedtls_ssl_set_verify(&s->core.ssl, verify_note, s);
+	snprintf(s->core.note.expected_host, sizeof(s->core.note.expected_host), "%s", host);
 	*out = s;
 	return 0;
 out:

@@ -71,8 +71,13 @@ void tls_client_close_notify(struct tls_client *s);
 int tls_client_established(const struct tls_client *s);
 /* "TLSv1.2", "TLSv1.3" once established. */
 const char *tls_client_version(const struct tls_client *s);
-/* The last failure in plain words, e.g. "server certificate not trusted:
- * issuer CN=x is not the pinned CA (...)"; "no error" if none. */
+/* The last failure in plain words, at most 383 bytes, e.g. "server
+ * certificate not trusted: issuer CN=Evil CA is not the pinned CA (subject
+ * CN=soc.example)", "server certificate expired on 2026-01-01 00:00:00 UTC
+ * (subject CN=soc.example)", "hostname mismatch: server certificate names
+ * soc.example, not soc2.example", "handshake failed: no shared cipher
+ * suite (...)", "the server refused the device certificate: ... (unknown_ca
+ * alert)"; "no error" if none. */
 const char *tls_client_error(const struct tls_client *s);
 
 #endif

@@ -21,10 +21,10 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
-#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include "buf.h"
+#include "mbedtls_compat.h"
 
 /* The configuration both sides build: their own certificate and key, the
  * RNG, and the mbedtls config that sessions are set up from. The caller
@@ -67,6 +67,20 @@ typedef int (*tls__send_fn)(void *arg, const uint8_t *data, size_t len);
 
 struct tls__session;
 
+/* What the verify callback notes of the peer's chain while mbedtls checks
+ * it, so that a refusal can name the certificate at fault. mbedtls keeps
+ * only the merged flags; the chain is gone once the handshake failed.
+ * Strings are truncated to fit, always NUL-terminated. */
+struct tls__peer_note {
+	/* Sized so the longest refusal fits the uplink's 256-byte last_error. */
+	char leaf_subject[81];
+	char leaf_names[97];        /* the leaf's DNS names (SAN, else CN), ", "-joined */
+	char untrusted_issuer[81];  /* issuer no trusted CA vouched for */
+	char dated_subject[81];     /* subject of the first certificate out of date */
+	mbedtls_x509_time dated_from, dated_to;
+	char expected_host[97];     /* the client's name for the server, for the wording */
+};
+
 /* Words the failure mbedtls reported as `rc` into s->error and returns
  * -EPROTO. Each side supplies one; tls__session_fail is the fallback. */
 typedef int (*tls__fail_fn)(struct tls__session *s, int rc);
@@ -81,7 +95,9 @@ struct tls__session {
 	void *send_arg;
 	tls__fail_fn fail;
 	int established;
-	char error[384];        /* holds the longest issuer and reason */
+	int got_data;           /* plaintext came in since the handshake */
+	struct tls__peer_note note;
+	char error[384];        /* holds the longest issuer, subject and reason */
 };
 
 /* Initialises `s` and sets it up from `conf` with the byte pipe. Call
@@ -99,12 +115,20 @@ int tls__session_write(struct tls__session *s, const uint8_t *data, size_t len);
 void tls__session_close_notify(struct tls__session *s);
 
 /* When the handshake failed because the peer's certificate was refused,
- * puts mbedtls's one-line reason in info[len] and returns the verify
- * flags; otherwise returns 0. */
-uint32_t tls__session_refused(const struct tls__session *s, char *info, size_t len);
-/* The generic wording: "TLS handshake failed: ..." or "TLS record error:
- * ..." with mbedtls's text for `rc`. Returns -EPROTO. */
-int tls__session_fail(struct tls__session *s, int rc);
+ * words why into s->error and returns -EPROTO; otherwise returns 0.
+ * `whose` prefixes "certificate" ("server " on the client, "client " on a
+ * server); `trusted` names the trust anchor ("the pinned CA"). Reasons,
+ * most fundamental first: not trusted (with the issuer), expired or not
+ * yet valid (with the date, UTC), hostname mismatch (with the names), key
+ * usage, weak algorithm; other flags are listed after "; also". */
+int tls__session_refused(struct tls__session *s, const char *whose, const char *trusted);
+/* The generic wording for `rc`, used when the peer's certificate was not
+ * what failed: a fatal alert from the peer by its meaning ("the server
+ * refused the device certificate (unknown_ca alert)"), no shared version
+ * or cipher suite, a peer that does not speak TLS; otherwise "TLS
+ * handshake failed: ..." or "TLS record error: ..." with mbedtls's text.
+ * `peer` is "server" or "client". Returns -EPROTO. */
+int tls__session_fail(struct tls__session *s, const char *peer, int rc);
 
 const char *tls__session_version(const struct tls__session *s);
 const char *tls__session_error(const struct tls__session *s);

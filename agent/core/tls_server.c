@@ -79,22 +79,20 @@ void tls_server_ctx_destroy(struct tls_server_ctx *c)
 	free(c);
 }
 
+/* A refused client certificate is the common field problem (a sender
+ * with a certificate from another CA, or an expired one): name it rather
+ * than mbedtls's generic alert text. */
 static int server_fail(struct tls__session *core, int rc)
 {
-	char info[160];
+	int err = tls__session_refused(core, "client ", "the client CA");
 
-	/* A failed verification is the common field problem (wrong CA on the
-	 * sender); name it rather than mbedtls's generic alert text. */
-	if (tls__session_refused(core, info, sizeof(info)) != 0) {
-		snprintf(core->error, sizeof(core->error), "client certificate not trusted: %s",
-			 info);
-		return -EPROTO;
-	}
+	if (err < 0)
+		return err;
 	if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
 		snprintf(core->error, sizeof(core->error), "client presented no certificate");
 		return -EPROTO;
 	}
-	return tls__session_fail(core, rc);
+	return tls__session_fail(core, "client", rc);
 }
 
 int tls_session_create(struct tls_session **out, struct tls_server_ctx *ctx,

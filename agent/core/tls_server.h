@@ -78,7 +78,10 @@ int tls_session_established(const struct tls_session *s);
 const char *tls_session_peer_cn(const struct tls_session *s);
 /* "TLSv1.2", "TLSv1.3" once established. */
 const char *tls_session_version(const struct tls_session *s);
-/* The last failure in plain words ("client certificate not trusted: ..."). */
+/* The last failure in plain words, at most 383 bytes ("client certificate
+ * not trusted: issuer CN=x is not the client CA (subject CN=y)", "client
+ * certificate expired on ...", "handshake failed: no shared cipher suite
+ * (...)"); "no error" if none. */
 const char *tls_session_error(const struct tls_session *s);
 
 #endif

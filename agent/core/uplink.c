@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "http_connect.h"
 #include "jsonw.h"
 #include "tls_client.h"
 #include "uplink_http.h"
@@ -41,6 +42,8 @@ struct conn {
 	struct uplink *owner;   /* always valid: it waits for us to close */
 	struct uplink *u;       /* NULL once dropped */
 	bool tcp_open, gai_pending, established;
+	bool tunnel_wait;       /* CONNECT sent to the proxy, tunnel not up */
+	struct http_connect hc; /* the proxy's answer to CONNECT */
 	struct endpoint *ep;
 	struct tls_client *tls;
 	struct uplink_resp resp;        /* the answer to the request in flight */
@@ -68,14 +71,20 @@ struct uplink {
 	unsigned attempt;       /* backoff rounds since the last success */
 	char reason[320];
 	char *outbox;
+	char *proxy_host;       /* NULL: direct */
+	uint16_t proxy_port;
+	char *proxy_auth;       /* "user:pass", a credential: never shown */
 	char *lanes[UPLINK_MAX_LANES];
 	size_t n_lanes;
 	struct uplink_opts o;   /* timeouts and backoff (pointers not used) */
 	struct conn *conn;
-	/* The batch in flight. */
-	char path[4096];
-	char lane[BATCH_NAME_MAX + 1];
-	char name[256];
+	struct uplink_window win;       /* requests in flight on conn */
+	uint8_t cls[UPLINK_MAX_LANES];  /* each lane's class */
+	uint64_t last_sent[UPLINK_MAX_LANES];   /* uv_now() of its last send */
+	uint64_t aged_picks;
+	unsigned in_flight_peak;
+	int64_t last_success_s;
+	char last_error[256];
 	struct buf req;
 	uint64_t rng;
 	uint64_t wait_until;    /* uv_now() when WAITING ends */
@@ -87,6 +96,7 @@ struct uplink {
 };
 
 static void pump(struct uplink *u);
+static void proxy_answer(struct conn *c, const uint8_t *data, size_t len);
 static void say(char *dst, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -102,112 +112,6 @@ static void say(char *dst, size_t len, const char *fmt, ...)
 }
 static void endpoint_failed(struct uplink *u, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* ---- pure parts ------------------------------------------------------------ */
-
-enum uplink_verdict uplink_classify(int status)
-{
-	if ((status >= 200 && status < 300) || status == 409)
-		return UPLINK_ACKED;
-	if (status == 429 || status == 503)
-		return UPLINK_BACK_OFF;
-	if (status >= 400 && status < 500)
-		return UPLINK_QUARANTINE;
-	return UPLINK_FAILED;
-}
-
-uint64_t uplink_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd)
-{
-	uint64_t ceil = base_ms;
-	unsigned i;
-
-	/* Doubling stops at the cap, so nothing overflows, and at most 64
-	 * rounds run whatever the attempt count. */
-	for (i = 0; i < attempt && ceil > 0 && ceil < cap_ms; i++)
-		ceil = ceil > cap_ms / 2 ? cap_ms : ceil * 2;
-	if (ceil > cap_ms)
-		ceil = cap_ms;
-	if (ceil == UINT64_MAX)
-		return rnd;
-	return rnd % (ceil + 1);
-}
-
-static const char *const months[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
-static int digits(const char *p, int n, int *out)
-{
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (p[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* IMF-fixdate, exactly 29 bytes: "Sun, 06 Nov 1994 08:49:37 GMT". */
-static int parse_imf_fixdate(const char *p, size_t len, int64_t *out_s)
-{
-	int d, y, hh, mm, ss, m;
-
-	if (len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' ||
-	    p[16] != ' ' || p[19] != ':' || p[22] != ':' || memcmp(p + 25, " GMT", 4) != 0)
-		return -EINVAL;
-	if (digits(p + 5, 2, &d) || digits(p + 12, 4, &y) || digits(p + 17, 2, &hh) ||
-	    digits(p + 20, 2, &mm) || digits(p + 23, 2, &ss))
-		return -EINVAL;
-	for (m = 0; m < 12; m++)
-		if (memcmp(p + 8, months[m], 3) == 0)
-			break;
-	if (m == 12 || d < 1 || d > time_days_in_month(y, m + 1) || hh > 23 || mm > 59 ||
-	    ss > 60)
-		return -EINVAL;
-	*out_s = time_days_from_civil(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
-	return 0;
-}
-
-int uplink_parse_retry_after(const char *v, size_t len, int64_t now_s, uint64_t *out_ms)
-{
-	uint64_t secs = 0;
-	int64_t when;
-	size_t i;
-
-	*out_ms = 0;
-	while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
-		v++;
-		len--;
-	}
-	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-		len--;
-	if (len == 0)
-		return -EINVAL;
-	if (v[0] >= '0' && v[0] <= '9') {
-		for (i = 0; i < len; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				return -EINVAL;
-			if (secs <= UPLINK_RETRY_AFTER_MAX / 1000)
-				secs = secs * 10 + (uint64_t)(v[i] - '0');
-		}
-	} else {
-		if (parse_imf_fixdate(v, len, &when) < 0)
-			return -EINVAL;
-		secs = when > now_s ? (uint64_t)(when - now_s) : 0;
-	}
-	*out_ms = secs >= UPLINK_RETRY_AFTER_MAX / 1000 ? UPLINK_RETRY_AFTER_MAX : secs * 1000;
-	return 0;
-}
-
-const char *uplink_state_name(enum uplink_state s)
-{
-	static const char *const names[] = { "stopped", "idle", "connecting", "sending",
-					     "waiting" };
-
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
-}
 
 /* Jitter needs no secrecy, only spread between probes: xorshift64*,
  * seeded from the clock and the pid. */
@@ -255,7 +159,8 @@ static void conn_drop(struct uplink *u)
 		c->tcp_open = false;
 		uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
 	}
-	u->path[0] = '\0';      /* a batch in flight stays in the outbox */
+	/* Unanswered requests stay in the outbox, to be sent again. */
+	uplink_window_clear(&u->win);
 	conn_unref(c);
 }
 
@@ -267,9 +172,14 @@ static void ep_name(const struct endpoint *ep, char *dst, size_t len)
 static void on_wake(uv_timer_t *t)
 {
 	struct uplink *u = t->data;
+	uint64_t now = uv_now(u->loop);
 
-	if (u->state == UPLINK_WAITING || u->state == UPLINK_IDLE)
-		u->state = UPLINK_IDLE;
+	if (u->state == UPLINK_WAITING && now < u->wait_until) {
+		uv_timer_start(&u->wake, on_wake, u->wait_until - now, 0);
+		return;
+	}
+	if (u->state == UPLINK_WAITING)
+		u->state = u->win.n > 0 ? UPLINK_SENDING : UPLINK_IDLE;
 	pump(u);
 }
 
@@ -280,6 +190,30 @@ static void schedule(struct uplink *u, uint64_t ms, enum uplink_state st)
 	u->state = st;
 	u->wait_until = uv_now(u->loop) + ms;
 	uv_timer_start(&u->wake, on_wake, ms, 0);
+}
+
+/* No new request for `ms`; a longer hold already in force stays. Answers
+ * to requests in flight are still read and acted on meanwhile. */
+static void hold(struct uplink *u, uint64_t ms)
+{
+	uint64_t until = uv_now(u->loop) + ms;
+
+	if (u->state == UPLINK_WAITING && u->wait_until > until)
+		return;
+	schedule(u, ms, UPLINK_WAITING);
+}
+
+/* Runs pump() soon, unless a hold is in force (its timer runs pump). */
+static void kick(struct uplink *u)
+{
+	if (u->stopping || u->state == UPLINK_WAITING)
+		return;
+	uv_timer_start(&u->wake, on_wake, 0, 0);
+}
+
+static void set_error(struct uplink *u, const char *msg)
+{
+	snprintf(u->last_error, sizeof(u->last_error), "%s", msg);
 }
 
 static void endpoint_failed(struct uplink *u, const char *fmt, ...)
@@ -294,6 +228,7 @@ static void endpoint_failed(struct uplink *u, const char *fmt, ...)
 	va_end(ap);
 	ep->st.failures++;
 	ep->state = EP_FAILED;
+	set_error(u, ep->st.last_error);
 	conn_drop(u);
 	ep_name(ep, name, sizeof(name));
 	say(u->reason, sizeof(u->reason), "%s failed: %s", name, ep->st.last_error);
@@ -317,7 +252,10 @@ static void on_deadline(uv_timer_t *t)
 	char name[300];
 
 	ep_name(ep, name, sizeof(name));
-	if (ep->state == EP_CONNECTING)
+	if (ep->state == EP_CONNECTING && u->proxy_host != NULL)
+		endpoint_failed(u, "connect to %s through proxy %s:%u timed out after %u ms", name,
+				u->proxy_host, u->proxy_port, u->o.connect_timeout_ms);
+	else if (ep->state == EP_CONNECTING)
 		endpoint_failed(u, "connect to %s timed out after %u ms", name,
 				u->o.connect_timeout_ms);
 	else if (ep->state == EP_HANDSHAKE)
@@ -364,60 +302,115 @@ static bool is_batch_name(const char *n)
 	return n[0] != '.' && len > 6 && strcmp(n + len - 6, ".batch") == 0;
 }
 
-/* Finds the oldest batch of the highest-priority lane that has one: the
- * lowest name, as the sealer's zero-padded seqs sort. Cost: one directory
- * read per lane up to the first with a batch, per batch sent; a backlog
- * of N files costs O(N) per batch, fine for the thousands an outage
- * makes. Returns 1 with u->path/lane/name set, 0 when the outbox is empty. */
-static int scan_outbox(struct uplink *u)
+/* Finds the oldest batch of lane `i` that is not in flight: the lowest
+ * name, as the sealer's zero-padded seqs sort. Cost: one directory read
+ * (and one stat) per lane per request; a backlog of N files costs O(N)
+ * per batch, fine for the thousands an outage makes. Returns 1 with the
+ * name in best[UPLINK_NAME_MAX + 1] and its mtime in *mtime_s, or 0. */
+static int scan_lane(struct uplink *u, size_t i, char *best, int64_t *mtime_s)
 {
-	char dir[4096], best[256];
+	char dir[4096];
 	struct dirent *de;
-	size_t i;
+	struct stat st;
 	DIR *d;
 
-	for (i = 0; i < u->n_lanes; i++) {
-		snprintf(dir, sizeof(dir), "%s/%s", u->outbox, u->lanes[i]);
-		d = opendir(dir);
-		if (d == NULL)
-			continue;       /* no batches sealed in this lane yet */
-		best[0] = '\0';
-		while ((de = readdir(d)) != NULL) {
-			if (!is_batch_name(de->d_name) || strlen(de->d_name) >= sizeof(best))
-				continue;
-			if (best[0] == '\0' || strcmp(de->d_name, best) < 0)
-				snprintf(best, sizeof(best), "%s", de->d_name);
-		}
-		closedir(d);
-		if (best[0] != '\0') {
-			/* A cut path would name another file: skip the lane. */
-			if (snprintf(u->path, sizeof(u->path), "%s/%s", dir, best) >=
-			    (int)sizeof(u->path)) {
-				u->path[0] = '\0';
-				u->local_errors++;
-				continue;
-			}
-			snprintf(u->lane, sizeof(u->lane), "%s", u->lanes[i]);
-			snprintf(u->name, sizeof(u->name), "%s", best);
-			return 1;
-		}
+	best[0] = '\0';
+	*mtime_s = 0;
+	if (snprintf(dir, sizeof(dir), "%s/%s", u->outbox, u->lanes[i]) >= (int)sizeof(dir))
+		return 0;
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;       /* no batches sealed in this lane yet */
+	while ((de = readdir(d)) != NULL) {
+		if (!is_batch_name(de->d_name) || strlen(de->d_name) > UPLINK_NAME_MAX)
+			continue;
+		if (best[0] != '\0' && strcmp(de->d_name, best) >= 0)
+			continue;
+		if (uplink_window_has(&u->win, (unsigned)i, de->d_name))
+			continue;
+		snprintf(best, UPLINK_NAME_MAX + 1, "%s", de->d_name);
 	}
-	return 0;
+	if (best[0] != '\0' && fstatat(dirfd(d), best, &st, 0) == 0)
+		*mtime_s = st.st_mtime;
+	closedir(d);
+	return best[0] != '\0';
 }
 
-/* Moves the batch in flight to O/quarantine/<lane>-<name>, and writes why
- * next to it. Nothing is deleted: an analyst can still look at it. */
-static void quarantine(struct uplink *u, const char *why)
+/* Picks the next batch to send (uplink.h, "Priority with aging"). Returns
+ * the lane index with its batch name in best[], or -1 when every batch
+ * is in flight or the outbox is empty. */
+static int pick_batch(struct uplink *u, char *best)
 {
-	char dir[4096], dst[4400], rsn[4400];
+	struct uplink_lane_head h[UPLINK_MAX_LANES];
+	char names[UPLINK_MAX_LANES][UPLINK_NAME_MAX + 1];
+	uint64_t now = uv_now(u->loop), since;
+	int64_t now_s = (int64_t)time(NULL), mtime;
+	bool aged = false;
+	size_t i;
+	int k;
+
+	for (i = 0; i < u->n_lanes; i++) {
+		h[i].cls = u->cls[i];
+		h[i].ready = scan_lane(u, i, names[i], &mtime) == 1;
+		h[i].waited_ms = 0;
+		if (!h[i].ready)
+			continue;
+		since = now - u->last_sent[i];
+		h[i].waited_ms = mtime > 0 && mtime < now_s ? (uint64_t)(now_s - mtime) * 1000 : 0;
+		if (since < h[i].waited_ms)
+			h[i].waited_ms = since;
+		/* P0 goes first whatever the rest: no need to read further. */
+		if (h[i].cls == 0)
+			break;
+	}
+	k = uplink_pick_lane(h, i < u->n_lanes ? i + 1 : u->n_lanes, u->o.aging_ms, &aged);
+	if (k < 0)
+		return -1;
+	if (aged)
+		u->aged_picks++;
+	memcpy(best, names[k], UPLINK_NAME_MAX + 1);
+	return k;
+}
+
+/* Any batch at all in the outbox (to decide whether to connect). */
+static bool outbox_has_batch(struct uplink *u)
+{
+	char name[UPLINK_NAME_MAX + 1];
+	int64_t mtime;
+	size_t i;
+
+	for (i = 0; i < u->n_lanes; i++)
+		if (scan_lane(u, i, name, &mtime) == 1)
+			return true;
+	return false;
+}
+
+static int batch_path(const struct uplink *u, unsigned lane, const char *name, char *dst,
+		      size_t len)
+{
+	return snprintf(dst, len, "%s/%s/%s", u->outbox, u->lanes[lane], name) >= (int)len ?
+	       -ENAMETOOLONG : 0;
+}
+
+/* Moves batch `name` of `lane` to O/quarantine/<lane>-<name>, and writes
+ * why next to it. Nothing is deleted: an analyst can still look at it. */
+static void quarantine(struct uplink *u, unsigned lane, const char *name, const char *why)
+{
+	char dir[4096], src[4400], dst[4400], rsn[4400];
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s/quarantine", u->outbox);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		goto fail;
-	snprintf(dst, sizeof(dst), "%s/%s-%s", dir, u->lane, u->name);
-	if (rename(u->path, dst) < 0)
+	if (batch_path(u, lane, name, src, sizeof(src)) < 0)
 		goto fail;
+	if (snprintf(dst, sizeof(dst), "%s/%s-%s", dir, u->lanes[lane], name) >= (int)sizeof(dst))
+		goto fail;
+	if (rename(src, dst) < 0) {
+		if (errno == ENOENT)
+			return;         /* evicted by the disk budget meanwhile */
+		goto fail;
+	}
 	say(rsn, sizeof(rsn), "%.*s.reason", (int)(strlen(dst) - 6), dst);
 	f = fopen(rsn, "w");
 	if (f != NULL) {
@@ -425,17 +418,16 @@ static void quarantine(struct uplink *u, const char *why)
 		fclose(f);
 	}
 	u->quarantined++;
-	u->path[0] = '\0';
 	return;
 fail:
 	u->local_errors++;
-	u->path[0] = '\0';
 }
 
-/* Reads the batch at u->path into u->req behind the request head. Returns
+/* Reads the batch at `path` into u->req behind the request head. Returns
  * 0, -ENOENT (gone meanwhile), -EBADMSG (not a batch: reason in `why`) or
  * -errno. */
-static int build_request(struct uplink *u, const struct endpoint *ep, char *why, size_t wlen)
+static int build_request(struct uplink *u, const struct endpoint *ep, const char *path,
+			 char *why, size_t wlen)
 {
 	struct batch_hdr h;
 	struct stat st;
@@ -444,7 +436,7 @@ static int build_request(struct uplink *u, const struct endpoint *ep, char *why,
 	int fd, rc;
 
 	buf_reset(&u->req);
-	fd = open(u->path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -488,56 +480,82 @@ out:
 	return rc;
 }
 
-static void send_next(struct uplink *u)
+/* Sends batch `name` of `lane` on the established connection. Returns 1
+ * when a request went out, 0 when the batch was skipped (gone, or
+ * quarantined here) so the caller may pick another, or -1 when nothing
+ * more should be sent now (local error, or the connection failed). */
+static int send_batch(struct uplink *u, unsigned lane, const char *name)
 {
 	struct conn *c = u->conn;
-	char why[300];
+	char path[4400], why[300];
+	uint64_t now = uv_now(u->loop);
 	int rc;
 
-	rc = build_request(u, c->ep, why, sizeof(why));
+	if (batch_path(u, lane, name, path, sizeof(path)) < 0) {
+		u->local_errors++;
+		return -1;
+	}
+	rc = build_request(u, c->ep, path, why, sizeof(why));
 	if (rc == -EBADMSG) {
-		quarantine(u, why);
+		quarantine(u, lane, name, why);
 		c->ep->st.batches_quarantined++;
-		schedule(u, 0, UPLINK_IDLE);
-		return;
+		return 0;
 	}
+	if (rc == -ENOENT)
+		return 0;       /* gone meanwhile: pick again */
 	if (rc < 0) {
-		/* Gone (a resend raced us) or unreadable: count and rescan. */
-		if (rc != -ENOENT)
-			u->local_errors++;
-		u->path[0] = '\0';
-		schedule(u, rc == -ENOENT ? 0 : u->o.rescan_ms, UPLINK_IDLE);
-		return;
+		u->local_errors++;
+		hold(u, u->o.rescan_ms);
+		return -1;
 	}
-	uplink_resp_start(&c->resp);
-	u->state = UPLINK_SENDING;
-	uv_timer_start(&u->deadline, on_deadline, u->o.response_timeout_ms, 0);
+	rc = uplink_window_push(&u->win, lane, name, u->req.len, now);
+	if (rc < 0) {
+		u->local_errors++;      /* cannot happen: pump checked */
+		return -1;
+	}
+	if (u->win.n == 1) {
+		/* The parser and the response clock follow the oldest. */
+		uplink_resp_start(&c->resp);
+		uv_timer_start(&u->deadline, on_deadline, u->o.response_timeout_ms, 0);
+	}
+	u->last_sent[lane] = now;
+	if (u->rate > 0)
+		u->tokens -= (int64_t)u->req.len;
 	if (tls_client_write(c->tls, u->req.data, u->req.len) < 0) {
 		endpoint_failed(u, "%s", tls_client_error(c->tls));
-		return;
+		return -1;
 	}
 	c->ep->st.batches_sent++;
+	if (u->win.n > u->in_flight_peak)
+		u->in_flight_peak = u->win.n;
+	return 1;
 }
 
+/* The oldest request in flight got its complete answer in c->resp. */
 static void on_answer(struct uplink *u, struct conn *c)
 {
+	const struct uplink_sent *s = uplink_window_oldest(&u->win);
 	struct endpoint *ep = c->ep;
 	int status = c->resp.status;
+	unsigned lane = s->lane;
+	char name[UPLINK_NAME_MAX + 1], path[4400], why[400];
 	uint64_t ms;
-	char why[400];
 
+	snprintf(name, sizeof(name), "%s", s->name);
+	uplink_window_pop(&u->win, uv_now(u->loop));
 	uv_timer_stop(&u->deadline);
 	switch (uplink_classify(status)) {
 	case UPLINK_ACKED:
 		/* No fsync of the lane directory: an unlink lost in a crash
 		 * means one resend, which the SOC answers 409. */
-		if (unlink(u->path) < 0 && errno != ENOENT)
+		if (batch_path(u, lane, name, path, sizeof(path)) < 0 ||
+		    (unlink(path) < 0 && errno != ENOENT))
 			u->local_errors++;
 		ep->st.batches_acked++;
 		u->acked++;
 		u->attempt = 0;
 		u->failed_in_row = 0;
-		u->path[0] = '\0';
+		u->last_success_s = (int64_t)time(NULL);
 		break;
 	case UPLINK_BACK_OFF:
 		ep->st.backoffs++;
@@ -546,26 +564,34 @@ static void on_answer(struct uplink *u, struct conn *c)
 					       u->o.backoff_cap_ms, rng_next(u));
 		snprintf(ep->st.last_error, sizeof(ep->st.last_error),
 			 "SOC busy: HTTP %d, retrying in %llu ms", status, (unsigned long long)ms);
-		u->path[0] = '\0';
-		if (!c->resp.keep_alive)
-			conn_drop(u);
-		schedule(u, ms, UPLINK_WAITING);
-		return;
+		set_error(u, ep->st.last_error);
+		/* No new request until then; the batch stays in the outbox. */
+		hold(u, ms);
+		break;
 	case UPLINK_QUARANTINE:
 		say(why, sizeof(why), "HTTP %d from %s:%u: %s", status, ep->host, ep->port,
-			 c->resp.body);
+		    c->resp.body);
 		say(ep->st.last_error, sizeof(ep->st.last_error),
-			 "batch %s/%s refused, quarantined: %s", u->lane, u->name, why);
-		quarantine(u, why);
+		    "batch %s/%s refused, quarantined: %s", u->lanes[lane], name, why);
+		set_error(u, ep->st.last_error);
+		quarantine(u, lane, name, why);
 		ep->st.batches_quarantined++;
 		break;
 	case UPLINK_FAILED:
 		endpoint_failed(u, "SOC answered HTTP %d: %s", status, c->resp.body);
 		return;
 	}
-	if (!c->resp.keep_alive)
+	if (!c->resp.keep_alive) {
+		/* The server closes after this answer: what else is in
+		 * flight gets no answer here and is sent again. */
 		conn_drop(u);
-	schedule(u, 0, UPLINK_IDLE);
+	} else if (u->win.n > 0) {
+		uplink_resp_start(&c->resp);
+		uv_timer_start(&u->deadline, on_deadline, u->o.response_timeout_ms, 0);
+	}
+	if (u->state != UPLINK_WAITING)
+		u->state = u->win.n > 0 ? UPLINK_SENDING : UPLINK_IDLE;
+	kick(u);
 }
 
 /* ---- connecting ------------------------------------------------------------ */
@@ -581,7 +607,10 @@ static void on_established(struct uplink *u, struct conn *c)
 	uv_timer_stop(&u->deadline);
 	ep_name(c->ep, name, sizeof(name));
 	/* u->reason still holds the failure that moved us here, if any. */
-	if (i == 0)
+	if (i == 0 && u->proxy_host != NULL)
+		say(u->reason, sizeof(u->reason), "%s is the primary (through proxy %s:%u)", name,
+		    u->proxy_host, u->proxy_port);
+	else if (i == 0)
 		snprintf(u->reason, sizeof(u->reason), "%s is the primary", name);
 	else if (strncmp(u->reason, "failed over", 11) != 0) {
 		char prev[320];
@@ -592,22 +621,24 @@ static void on_established(struct uplink *u, struct conn *c)
 	u->failed_in_row = 0;
 }
 
-/* Decrypts what arrived and parses the answer. Stops as soon as the
- * connection is dropped (c->u cleared). */
+/* Decrypts what arrived and parses the answers, in request order. Stops
+ * as soon as the connection is dropped (c->u cleared). */
 static void conn_process(struct conn *c)
 {
 	struct uplink *u = c->u;
-	size_t used;
+	size_t used, off;
 	int n, rc;
 
 	for (;;) {
 		n = tls_client_read(c->tls, c->rbuf, sizeof(c->rbuf));
 		if (!c->established && tls_client_established(c->tls)) {
 			on_established(u, c);
-			schedule(u, 0, UPLINK_CONNECTING);
+			if (u->state != UPLINK_WAITING)
+				u->state = UPLINK_IDLE;
+			kick(u);
 		}
 		if (n == -ECONNRESET) {
-			if (u->path[0] != '\0')
+			if (u->win.n > 0)
 				endpoint_failed(u, "%s:%u closed the connection before answering",
 						c->ep->host, c->ep->port);
 			else
@@ -620,34 +651,43 @@ static void conn_process(struct conn *c)
 		}
 		if (n == 0)
 			break;
-		if (u->path[0] == '\0') {
-			c->ep->st.bad_answers++;
-			endpoint_failed(u, "%s:%u sent data nobody asked for", c->ep->host,
-					c->ep->port);
-			return;
-		}
-		rc = uplink_resp_feed(&c->resp, c->rbuf, (size_t)n, &used);
-		if (rc < 0) {
-			c->ep->st.bad_answers++;
-			endpoint_failed(u, "bad HTTP answer from %s:%u: %s", c->ep->host, c->ep->port,
-					rc == -EBADMSG ? http_errno_description(
-						HTTP_PARSER_ERRNO(&c->resp.parser)) :
-					uplink_resp_strerror(rc));
-			return;
-		}
-		if (rc == 1) {
-			on_answer(u, c);
-			/* One request is in flight at a time, so bytes after
-			 * its answer answer nothing: the stream can no longer
-			 * be trusted to line up with our requests. */
-			if (used < (size_t)n && c->u != NULL) {
+		for (off = 0; off < (size_t)n; off += used) {
+			/* Bytes with nothing in flight answer nothing: the
+			 * stream no longer lines up with our requests. */
+			if (u->win.n == 0) {
 				c->ep->st.bad_answers++;
-				endpoint_failed(u, "%s:%u sent data nobody asked for", c->ep->host,
-						c->ep->port);
+				endpoint_failed(u, "%s:%u sent data nobody asked for",
+						c->ep->host, c->ep->port);
+				return;
 			}
-			return;
+			rc = uplink_resp_feed(&c->resp, c->rbuf + off, (size_t)n - off, &used);
+			if (rc < 0) {
+				c->ep->st.bad_answers++;
+				endpoint_failed(u, "bad HTTP answer from %s:%u: %s", c->ep->host,
+						c->ep->port, rc == -EBADMSG ?
+						http_errno_description(
+							HTTP_PARSER_ERRNO(&c->resp.parser)) :
+						uplink_resp_strerror(rc));
+				return;
+			}
+			if (rc == 1) {
+				on_answer(u, c);
+				if (c->u == NULL)
+					return;
+			}
 		}
 	}
+}
+
+/* TLS bytes from the endpoint. */
+static void tls_input(struct conn *c, const uint8_t *data, size_t len)
+{
+	/* rbuf is reused for plaintext: feed copies the ciphertext first. */
+	if (tls_client_feed(c->tls, data, len) < 0) {
+		endpoint_failed(c->u, "out of memory");
+		return;
+	}
+	conn_process(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
@@ -666,10 +706,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (u == NULL || nread == 0)
 		return;
 	if (nread < 0) {
-		if (!c->established)
+		if (c->tunnel_wait)
+			endpoint_failed(u, "proxy %s:%u closed the connection before answering "
+					"CONNECT %s:%u (%s)", u->proxy_host, u->proxy_port,
+					c->ep->host, c->ep->port, uv_strerror((int)nread));
+		else if (!c->established)
 			endpoint_failed(u, "%s:%u closed the connection during the TLS handshake"
 					" (%s)", c->ep->host, c->ep->port, uv_strerror((int)nread));
-		else if (u->path[0] != '\0')
+		else if (u->win.n > 0)
 			endpoint_failed(u, "%s:%u closed the connection before answering (%s)",
 					c->ep->host, c->ep->port, uv_strerror((int)nread));
 		else
@@ -677,39 +721,103 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	}
 	c->ep->st.bytes_in += (uint64_t)nread;
-	/* rbuf is reused for plaintext: feed copies the ciphertext first. */
-	if (tls_client_feed(c->tls, (const uint8_t *)b->base, (size_t)nread) < 0) {
-		endpoint_failed(u, "out of memory");
+	if (c->tunnel_wait)
+		proxy_answer(c, (const uint8_t *)b->base, (size_t)nread);
+	else
+		tls_input(c, (const uint8_t *)b->base, (size_t)nread);
+}
+
+/* Starts the TLS handshake with the endpoint on c's stream (directly, or
+ * inside the proxy's tunnel). */
+static void start_tls(struct uplink *u, struct conn *c)
+{
+	char name[300];
+	int rc;
+
+	ep_name(c->ep, name, sizeof(name));
+	c->ep->state = EP_HANDSHAKE;
+	uv_timer_start(&u->deadline, on_deadline, u->o.handshake_timeout_ms, 0);
+	rc = tls_client_create(&c->tls, u->tls, c->ep->sni, conn_send, c);
+	if (rc < 0) {
+		endpoint_failed(u, "cannot start TLS with %s: %s", name,
+				rc == -ENOMEM ? "out of memory" : strerror(-rc));
 		return;
 	}
-	conn_process(c);
+	conn_process(c);        /* sends the ClientHello */
+}
+
+/* The proxy's answer to CONNECT (http_connect.h); once the tunnel is up,
+ * TLS starts and bytes after the answer's head are already TLS. */
+static void proxy_answer(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct uplink *u = c->u;
+	size_t used = 0;
+	int rc;
+
+	rc = http_connect_feed(&c->hc, data, len, &used);
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		/* http_connect's words start "proxy ...": name the proxy. */
+		if (strncmp(c->hc.why, "proxy ", 6) == 0)
+			endpoint_failed(u, "proxy %s:%u %s (for %s:%u)", u->proxy_host,
+					u->proxy_port, c->hc.why + 6, c->ep->host, c->ep->port);
+		else
+			endpoint_failed(u, "proxy %s:%u: %s (for %s:%u)", u->proxy_host,
+					u->proxy_port, c->hc.why, c->ep->host, c->ep->port);
+		return;
+	}
+	c->tunnel_wait = false;
+	start_tls(u, c);
+	if (c->u != NULL && used < len)
+		tls_input(c, data + used, len - used);
 }
 
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct uplink *u = c->u;
-	char name[300];
-	int rc;
+	char name[300], request[1024];
+	int rc, n;
 
 	if (u == NULL)
 		return;
 	ep_name(c->ep, name, sizeof(name));
+	if (status < 0 && u->proxy_host != NULL) {
+		endpoint_failed(u, "cannot connect to proxy %s:%u (for %s): %s", u->proxy_host,
+				u->proxy_port, name, uv_strerror(status));
+		return;
+	}
 	if (status < 0) {
 		endpoint_failed(u, "cannot connect to %s: %s", name, uv_strerror(status));
 		return;
 	}
-	c->ep->state = EP_HANDSHAKE;
-	uv_timer_start(&u->deadline, on_deadline, u->o.handshake_timeout_ms, 0);
-	rc = tls_client_create(&c->tls, u->tls, c->ep->sni, conn_send, c);
-	if (rc == 0)
-		rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (rc < 0) {
-		endpoint_failed(u, "cannot start TLS with %s: %s", name,
-				rc == -ENOMEM ? "out of memory" : uv_strerror(rc));
+		endpoint_failed(u, "cannot read from %s: %s", name, uv_strerror(rc));
 		return;
 	}
-	conn_process(c);        /* sends the ClientHello */
+	if (u->proxy_host == NULL) {
+		start_tls(u, c);
+		return;
+	}
+	/* Through the proxy: CONNECT first (RFC 9110 section 9.3.6); the
+	 * connect timeout runs on until the tunnel is up. */
+	n = http_connect_request(request, sizeof(request), c->ep->host, c->ep->port,
+				 u->proxy_auth);
+	if (n < 0) {
+		endpoint_failed(u, "cannot ask proxy %s:%u for %s: %s", u->proxy_host,
+				u->proxy_port, name, n == -ENOSPC ? "request too long" :
+				"host or credentials not allowed in a CONNECT request");
+		return;
+	}
+	http_connect_init(&c->hc);
+	c->tunnel_wait = true;
+	rc = conn_send(c, (const uint8_t *)request, (size_t)n);
+	explicit_bzero(request, sizeof(request));       /* may hold credentials */
+	if (rc < 0)
+		endpoint_failed(u, "cannot write to proxy %s:%u: %s", u->proxy_host,
+				u->proxy_port, strerror(-rc));
 }
 
 static void conn_connect(struct conn *c, const struct sockaddr *sa)
@@ -726,7 +834,10 @@ static void conn_connect(struct conn *c, const struct sockaddr *sa)
 		c->connect_req.data = c;
 		rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
 	}
-	if (rc < 0)
+	if (rc < 0 && u->proxy_host != NULL)
+		endpoint_failed(u, "cannot connect to proxy %s:%u: %s", u->proxy_host,
+				u->proxy_port, uv_strerror(rc));
+	else if (rc < 0)
 		endpoint_failed(u, "cannot connect to %s:%u: %s", c->ep->host, c->ep->port,
 				uv_strerror(rc));
 }
@@ -737,7 +848,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	struct uplink *u = c->u;
 
 	c->gai_pending = false;
-	if (u != NULL && status < 0)
+	if (u != NULL && status < 0 && u->proxy_host != NULL)
+		endpoint_failed(u, "cannot resolve proxy %s: %s", u->proxy_host,
+				uv_strerror(status));
+	else if (u != NULL && status < 0)
 		endpoint_failed(u, "cannot resolve %s: %s", c->ep->host, uv_strerror(status));
 	else if (u != NULL)
 		conn_connect(c, res->ai_addr);
@@ -748,6 +862,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void conn_open(struct uplink *u)
 {
 	struct endpoint *ep = &u->ep[u->cur];
+	/* TCP goes to the proxy when there is one, else to the endpoint. */
+	const char *host = u->proxy_host != NULL ? u->proxy_host : ep->host;
+	uint16_t tport = u->proxy_host != NULL ? u->proxy_port : ep->port;
 	struct addrinfo hints;
 	struct sockaddr_storage ss;
 	char port[8];
@@ -769,18 +886,19 @@ static void conn_open(struct uplink *u)
 	u->state = UPLINK_CONNECTING;
 	ep->state = EP_CONNECTING;
 	uv_timer_start(&u->deadline, on_deadline, u->o.connect_timeout_ms, 0);
-	if (uv_ip4_addr(ep->host, ep->port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(ep->host, ep->port, (struct sockaddr_in6 *)&ss) == 0) {
+	if (uv_ip4_addr(host, tport, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(host, tport, (struct sockaddr_in6 *)&ss) == 0) {
 		conn_connect(c, (const struct sockaddr *)&ss);
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", ep->port);
+	snprintf(port, sizeof(port), "%u", tport);
 	c->gai.data = c;
-	rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, ep->host, port, &hints);
+	rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, host, port, &hints);
 	if (rc < 0) {
-		endpoint_failed(u, "cannot resolve %s: %s", ep->host, uv_strerror(rc));
+		endpoint_failed(u, "cannot resolve %s%s: %s", u->proxy_host != NULL ? "proxy " : "",
+				host, uv_strerror(rc));
 		return;
 	}
 	c->gai_pending = true;
@@ -813,22 +931,27 @@ void uplink_set_rate(struct uplink *u, uint64_t bytes_per_s)
 	u->tokens_at = uv_now(u->loop);
 }
 
-/* Decides what to do next; runs from the loop (timers, answers). */
+/* Whether the primary should be probed again now (uplink.h, "Endpoints"). */
+static bool failback_due(const struct uplink *u)
+{
+	return u->cur != 0 && uv_now(u->loop) - u->away_since >= u->o.failback_ms;
+}
+
+/* Decides what to do next and sends what the window, the rate limit and
+ * the priority rule allow; runs from the loop (timers, answers). */
 static void pump(struct uplink *u)
 {
+	char name[UPLINK_NAME_MAX + 1];
 	uint64_t wait;
+	int lane, rc;
 
 	if (u->stopping || u->state == UPLINK_WAITING)
 		return;
-	if (u->path[0] != '\0')
-		return;         /* a request in flight */
-	if (!scan_outbox(u)) {
-		schedule(u, u->o.rescan_ms, UPLINK_IDLE);
-		return;
-	}
-	if (u->cur != 0 && uv_now(u->loop) - u->away_since >= u->o.failback_ms) {
+	if (failback_due(u)) {
 		/* Time to see whether the primary is back: drop the
-		 * connection to this one between requests. */
+		 * connection to this one once its answers are in. */
+		if (u->win.n > 0)
+			return;         /* the last answer kicks us again */
 		conn_drop(u);
 		u->cur = 0;
 		u->failed_in_row = 0;
@@ -836,24 +959,37 @@ static void pump(struct uplink *u)
 		snprintf(u->reason, sizeof(u->reason), "probing the primary again");
 	}
 	if (u->conn == NULL) {
-		u->path[0] = '\0';      /* rescanned once connected */
-		conn_open(u);
+		if (outbox_has_batch(u))
+			conn_open(u);   /* pumped again once connected */
+		else
+			schedule(u, u->o.rescan_ms, UPLINK_IDLE);
 		return;
 	}
-	if (!u->conn->established) {
-		u->path[0] = '\0';
+	if (!u->conn->established)
 		return;
+	for (;;) {
+		/* The size of the next request is not known before it is
+		 * read: the bytes cap is checked with what is in flight. */
+		if (!uplink_window_may_send(&u->win, u->o.max_in_flight,
+					    u->o.max_bytes_in_flight, 1))
+			break;
+		lane = pick_batch(u, name);
+		if (lane < 0)
+			break;
+		wait = rate_wait_ms(u);
+		if (wait > 0) {
+			/* Picked again after the wait: P0 may have come. */
+			u->rate_waits++;
+			hold(u, wait);
+			return;
+		}
+		rc = send_batch(u, (unsigned)lane, name);
+		if (rc < 0)
+			return;
 	}
-	wait = rate_wait_ms(u);
-	if (wait > 0) {
-		u->path[0] = '\0';     /* rescanned after: P0 may have arrived */
-		u->rate_waits++;
-		schedule(u, wait, UPLINK_WAITING);
-		return;
-	}
-	send_next(u);
-	if (u->rate > 0 && u->path[0] != '\0')
-		u->tokens -= (int64_t)u->req.len;
+	u->state = u->win.n > 0 ? UPLINK_SENDING : UPLINK_IDLE;
+	if (u->win.n == 0)
+		schedule(u, u->o.rescan_ms, UPLINK_IDLE);
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -895,7 +1031,12 @@ int uplink_create(struct uplink **out, uv_loop_t *loop, const struct uplink_opts
 	DEF(backoff_cap_ms, UPLINK_BACKOFF_CAP_DEFAULT);
 	DEF(rescan_ms, UPLINK_RESCAN_DEFAULT);
 	DEF(failback_ms, UPLINK_FAILBACK_DEFAULT);
+	DEF(max_in_flight, UPLINK_IN_FLIGHT_DEFAULT);
+	DEF(max_bytes_in_flight, UPLINK_BYTES_IN_FLIGHT_DEFAULT);
+	DEF(aging_ms, UPLINK_AGING_DEFAULT);
 #undef DEF
+	if (u->o.max_in_flight > UPLINK_MAX_IN_FLIGHT)
+		u->o.max_in_flight = UPLINK_MAX_IN_FLIGHT;
 	u->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)u;
 	if (u->rng == 0)
 		u->rng = 1;
@@ -920,10 +1061,27 @@ int uplink_create(struct uplink **out, uv_loop_t *loop, const struct uplink_opts
 		u->lanes[i] = dup_str(o->lanes[i]);
 		if (u->lanes[i] == NULL)
 			goto out;
+		u->cls[i] = o->lane_class != NULL ? o->lane_class[i] : (uint8_t)(i < 2 ? i : 2);
 	}
 	u->outbox = dup_str(o->outbox_dir);
 	if (u->outbox == NULL)
 		goto out;
+	if (o->proxy_host != NULL) {
+		if (o->proxy_host[0] == '\0' || o->proxy_port == 0) {
+			snprintf(err, errlen, "uplink: the proxy has no host or port");
+			rc = -EINVAL;
+			goto out;
+		}
+		u->proxy_host = dup_str(o->proxy_host);
+		u->proxy_port = o->proxy_port;
+		if (u->proxy_host == NULL)
+			goto out;
+	}
+	if (o->proxy_auth != NULL) {
+		u->proxy_auth = dup_str(o->proxy_auth);
+		if (u->proxy_auth == NULL)
+			goto out;
+	}
 	rc = tls_client_ctx_create(&u->tls, o->ca_file, o->cert_file, o->key_file, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -944,6 +1102,8 @@ static void on_timer_closed(uv_handle_t *h)
 
 int uplink_start(struct uplink *u)
 {
+	size_t i;
+
 	if (u->started)
 		return -EALREADY;
 	uv_timer_init(u->loop, &u->wake);
@@ -953,6 +1113,8 @@ int uplink_start(struct uplink *u)
 	u->open_handles += 2;
 	u->started = true;
 	u->state = UPLINK_IDLE;
+	for (i = 0; i < u->n_lanes; i++)
+		u->last_sent[i] = uv_now(u->loop);     /* lanes wait from now */
 	uplink_set_rate(u, u->o.rate_bytes_per_s);
 	snprintf(u->reason, sizeof(u->reason), "starting with the primary");
 	schedule(u, 0, UPLINK_IDLE);
@@ -961,8 +1123,8 @@ int uplink_start(struct uplink *u)
 
 void uplink_kick(struct uplink *u)
 {
-	if (u->started && !u->stopping && u->state == UPLINK_IDLE && u->path[0] == '\0')
-		schedule(u, 0, UPLINK_IDLE);
+	if (u->started && u->state != UPLINK_CONNECTING)
+		kick(u);
 }
 
 void uplink_stop(struct uplink *u)
@@ -996,6 +1158,11 @@ void uplink_destroy(struct uplink *u)
 	for (i = 0; i < UPLINK_MAX_LANES; i++)
 		free(u->lanes[i]);
 	free(u->outbox);
+	free(u->proxy_host);
+	if (u->proxy_auth != NULL) {
+		explicit_bzero(u->proxy_auth, strlen(u->proxy_auth));
+		free(u->proxy_auth);
+	}
 	tls_client_ctx_destroy(u->tls);
 	buf_free(&u->req);
 	free(u);
@@ -1019,6 +1186,14 @@ void uplink_get_stats(const struct uplink *u, struct uplink_stats *st)
 	st->rate_bytes_per_s = u->rate;
 	if (u->state == UPLINK_WAITING && u->wait_until > now)
 		st->next_attempt_ms = (uint32_t)(u->wait_until - now);
+	st->in_flight = u->win.n;
+	st->in_flight_bytes = u->win.bytes;
+	st->max_in_flight = u->o.max_in_flight;
+	st->max_bytes_in_flight = u->o.max_bytes_in_flight;
+	st->aged_picks = u->aged_picks;
+	st->in_flight_peak = u->in_flight_peak;
+	st->last_success_s = u->last_success_s;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", u->last_error);
 	st->n_endpoints = u->n_ep;
 	for (i = 0; i < u->n_ep; i++) {
 		st->ep[i] = u->ep[i].st;
@@ -1045,6 +1220,25 @@ int uplink_stats_json(const struct uplink *u, struct buf *out)
 	jsonw_kv_uint(&w, "next_attempt_ms", st.next_attempt_ms);
 	jsonw_kv_uint(&w, "rate_bytes_per_s", st.rate_bytes_per_s);
 	jsonw_kv_uint(&w, "rate_waits", st.rate_waits);
+	jsonw_kv_uint(&w, "in_flight", st.in_flight);
+	jsonw_kv_uint(&w, "in_flight_bytes", st.in_flight_bytes);
+	jsonw_kv_uint(&w, "max_in_flight", st.max_in_flight);
+	jsonw_kv_uint(&w, "max_bytes_in_flight", st.max_bytes_in_flight);
+	jsonw_kv_uint(&w, "in_flight_peak", st.in_flight_peak);
+	jsonw_kv_uint(&w, "aging_ms", u->o.aging_ms);
+	jsonw_kv_uint(&w, "aged_picks", st.aged_picks);
+	jsonw_kv_int(&w, "last_success_s", st.last_success_s);
+	jsonw_key(&w, "last_success");
+	if (st.last_success_s > 0)
+		jsonw_time_us(&w, st.last_success_s * 1000000);
+	else
+		jsonw_null(&w);
+	jsonw_kv_cstr(&w, "last_error", st.last_error);
+	if (u->proxy_host != NULL) {
+		ep_name(&(struct endpoint){ .host = u->proxy_host, .port = u->proxy_port }, name,
+			sizeof(name));
+		jsonw_kv_cstr(&w, "via_proxy", name);
+	}
 	jsonw_key(&w, "endpoints");
 	jsonw_array_open(&w);
 	for (i = 0; i < st.n_endpoints; i++) {

@@ -2,40 +2,85 @@
  * <-> SOC contract"; docs/soc-api.md).
  *
  * One HTTP/1.1 keep-alive connection (RFC 9112) over mutual TLS
- * (tls_client), driven by a libuv loop. The uplink takes the oldest batch
- * of the highest-priority lane that has one (strict priority: lanes are
- * given in priority order, P0 first), POSTs it to /v1/batches, and acts
- * on the answer (uplink_classify; the answer itself is parsed, with
- * bounded sizes, by uplink_http.h):
+ * (tls_client), driven by a libuv loop, optionally through an HTTP CONNECT
+ * proxy. The uplink POSTs batches to /v1/batches and acts on each answer
+ * (uplink_classify; the answer itself is parsed, with bounded sizes, by
+ * uplink_http.h):
  *
  *   2xx, 409      acknowledged: the batch file is deleted
  *   429, 503      back off for Retry-After (RFC 9110 section 10.2.3), or
- *                 the exponential backoff when absent; same endpoint
+ *                 the exponential backoff when absent; same endpoint. No
+ *                 new request goes out until then; the requests already
+ *                 in flight are still answered and acted on
  *   other 4xx     the batch is moved to O/quarantine/<lane>-<name> with a
  *                 .reason file next to it, and counted; the SOC will never
- *                 take it, so sending it again would block its lane
+ *                 take it, so sending it again would block its lane. The
+ *                 other batches in flight are not disturbed
  *   5xx, other    the endpoint failed (as do connect, TLS and timeouts)
  *
- * On an endpoint failure the connection is dropped and the next endpoint
- * in the list is tried at once; once every endpoint has failed in a row,
- * the uplink waits an exponential backoff with full jitter (base * 2^n,
- * capped, then a uniform draw in [0, that]) before the next round. While
- * a later endpoint is in use, the primary (the first) is probed again
- * before a batch once failback_ms have passed: if it answers, traffic
- * fails back to it; if not, the probe costs one failed connect and the
- * uplink goes on with the next endpoint at once.
- * Delivery is at least once: a batch is deleted only after its
- * acknowledgement, so a crash or a lost answer means a resend, which the
- * SOC answers 409.
+ * Pipelining (RFC 9112 section 9.3.2). A thin uplink has a long
+ * bandwidth-delay product (5 Mbit/s at 100 ms RTT is 62.5 kB), which one
+ * request at a time cannot fill with small batches. So up to
+ * max_in_flight requests (and none while max_bytes_in_flight request
+ * bytes or more are unanswered; one request always may go) are written on
+ * the one connection without waiting; the answers come back in request
+ * order and are matched to the oldest unanswered request (struct
+ * uplink_window). The response
+ * timeout runs for the oldest unanswered request only, from when it
+ * became the oldest (its send, or the previous answer, whichever is
+ * later), so requests queued behind big ones on a thin link are not timed
+ * out for the time the earlier ones took. A batch is in flight at most
+ * once per connection: the picker skips batches in the window. When the
+ * connection fails or times out, every unanswered request is forgotten
+ * and its batch, still in the outbox, is sent again later; delivery is at
+ * least once and the SOC answers 409 for a batch it holds already. The
+ * token bucket applies to every request.
+ *
+ * For the SOC side: pipelining keeps each lane's order on the wire, but
+ * when a batch is answered 429, 503 or 5xx and a later batch of the same
+ * lane that was already in flight is stored, the earlier one is re-sent
+ * after the later one. A SOC must de-duplicate by seq, keeping gaps open
+ * for such late batches, as ward-soc does (docs/soc-api.md, "Gaps").
+ *
+ * Priority with aging. Each lane has a class (lane_class: 0 = P0, 1 = P1,
+ * 2 = P2). Which batch goes next among those not yet sent
+ * (uplink_pick_lane):
+ *  1. P0 first: the first P0 lane, in lane order, that has a batch. So P0
+ *     is never queued behind P1 or P2; with pipelining, at most the
+ *     requests already in flight are ahead of it.
+ *  2. Else aging: a non-P0 lane's wait is the shorter of the age of its
+ *     oldest batch (by the file's mtime) and the time since the lane last
+ *     sent a batch (or since the uplink started). A lane that has
+ *     waited at least aging_ms is promoted above every lane that has not,
+ *     for one batch (sending resets its wait). Among several such lanes
+ *     the one that waited longest goes first. So under a sustained
+ *     backlog of higher lanes each lower lane still sends at least one
+ *     batch per aging_ms (default 10 s).
+ *  3. Else strict order: the first lane, in lane order, with a batch.
+ * Within a lane batches go oldest first (the lowest name, as the sealer's
+ * zero-padded seqs sort).
+ *
+ * Endpoints. On an endpoint failure the connection is dropped and the
+ * next endpoint in the list is tried at once; once every endpoint has
+ * failed in a row, the uplink waits an exponential backoff with full
+ * jitter (base * 2^n, capped, then a uniform draw in [0, that]) before the
+ * next round. While a later endpoint is in use, the primary (the first) is
+ * probed again once failback_ms have passed (no new request goes out
+ * then until the answers in flight are in): if it answers, traffic fails
+ * back to it; if not, the probe costs one
+ * failed connect and the uplink goes on with the next endpoint at once.
+ *
+ * Proxy. With proxy_host set, the TCP connection goes to the proxy, which
+ * is asked with CONNECT (RFC 9110 section 9.3.6) for the endpoint's
+ * host:port; TLS (with the endpoint's SNI) runs through the tunnel. A
+ * proxy that cannot be reached or refuses counts as a failure of the
+ * endpoint, with the proxy named in the reason.
  *
  * An optional token bucket limits the request bytes per second. The
- * bucket holds one second of rate; a batch is sent whenever the bucket is
- * not in debt, and its size is then taken out, possibly into debt, so a
- * batch larger than the bucket still goes and the average rate holds.
- *
- * One request is in flight at a time. Not yet: pipelining or several
- * connections, the time-of-day rate schedule (uplink_set_rate is the
- * hook for it) and HTTP CONNECT proxies.
+ * bucket holds one second of rate; a request is sent whenever the bucket
+ * is not in debt, and its size is then taken out, possibly into debt, so
+ * a batch larger than the bucket still goes and the average rate holds.
+ * uplink_set_rate changes the rate (the agent's time-of-day schedule).
  *
  * Life cycle (as libuv's handles): the caller allocates the loop;
  * uplink_create, uplink_start, uplink_stop, then uv_run until the loop
@@ -55,6 +100,7 @@
 
 #define UPLINK_MAX_ENDPOINTS 8
 #define UPLINK_MAX_LANES 16
+#define UPLINK_PROXY_AUTH_MAX 256   /* bytes of "user:pass", NUL included */
 #define UPLINK_BACKOFF_BASE_DEFAULT 1000u      /* ms */
 #define UPLINK_BACKOFF_CAP_DEFAULT 300000u     /* ms: 5 min */
 #define UPLINK_CONNECT_TIMEOUT_DEFAULT 10000u  /* ms */
@@ -63,6 +109,11 @@
 #define UPLINK_RESCAN_DEFAULT 1000u            /* ms */
 #define UPLINK_FAILBACK_DEFAULT 300000u        /* ms: 5 min */
 #define UPLINK_RETRY_AFTER_MAX 3600000u        /* ms: a longer one is cut */
+#define UPLINK_MAX_IN_FLIGHT 64                /* requests, the upper bound */
+#define UPLINK_IN_FLIGHT_DEFAULT 8u            /* requests */
+#define UPLINK_BYTES_IN_FLIGHT_DEFAULT 4194304u/* bytes: 4 MiB */
+#define UPLINK_AGING_DEFAULT 10000u            /* ms */
+#define UPLINK_NAME_MAX 255                    /* bytes of a batch file name */
 
 struct uplink_endpoint {
 	const char *host;     /* DNS name or IP literal to connect to */
@@ -79,6 +130,8 @@ struct uplink_opts {
 	const char *outbox_dir;   /* O, as in sealer.h */
 	const char *const *lanes; /* lane names, highest priority first */
 	size_t n_lanes;           /* 1..UPLINK_MAX_LANES */
+	const uint8_t *lane_class;/* n_lanes classes, 0 = P0, 1 = P1, 2 = P2;
+	                           * NULL: lane i has class min(i, 2) */
 	uint32_t connect_timeout_ms;    /* 0 = default, each of these */
 	uint32_t handshake_timeout_ms;
 	uint32_t response_timeout_ms;   /* request sent -> answer complete */
@@ -89,6 +142,19 @@ struct uplink_opts {
 	                                 * on another endpoint; 0 = 5 min */
 	uint64_t rate_bytes_per_s;      /* token bucket on request bytes;
 	                                 * 0 = unlimited */
+	uint32_t max_in_flight;         /* requests pipelined on the
+	                                 * connection, 1..UPLINK_MAX_IN_FLIGHT;
+	                                 * 0 = UPLINK_IN_FLIGHT_DEFAULT */
+	uint64_t max_bytes_in_flight;   /* request bytes unanswered; one
+	                                 * request always may go; 0 = default */
+	uint32_t aging_ms;              /* see "Priority with aging"; 0 =
+	                                 * UPLINK_AGING_DEFAULT */
+	const char *proxy_host;         /* HTTP CONNECT proxy; NULL = direct */
+	uint16_t proxy_port;
+	const char *proxy_auth;         /* "user:pass" for Basic proxy
+	                                 * credentials (RFC 7617), or NULL; a
+	                                 * credential: copied, wiped on
+	                                 * destroy, never shown in status */
 };
 
 /* What the pure classification makes of a POST /v1/batches answer. */
@@ -103,7 +169,7 @@ enum uplink_state {
 	UPLINK_STOPPED,
 	UPLINK_IDLE,         /* the outbox was empty at the last scan */
 	UPLINK_CONNECTING,   /* resolving, connecting or in the handshake */
-	UPLINK_SENDING,      /* a request in flight */
+	UPLINK_SENDING,      /* requests in flight */
 	UPLINK_WAITING,      /* backing off */
 };
 
@@ -133,6 +199,16 @@ struct uplink_stats {
 	uint64_t rate_waits;        /* sends held back by the rate limit */
 	uint64_t rate_bytes_per_s;  /* current limit; 0 = unlimited */
 	uint32_t next_attempt_ms;   /* backoff left when WAITING */
+	unsigned in_flight;         /* requests sent and not yet answered */
+	uint64_t in_flight_bytes;   /* their bytes */
+	unsigned max_in_flight;
+	uint64_t max_bytes_in_flight;
+	unsigned in_flight_peak;    /* the most requests ever in flight */
+	uint64_t aged_picks;        /* batches sent ahead of their lane order
+	                             * because their lane had aged */
+	int64_t last_success_s;     /* wall clock of the last acknowledgement,
+	                             * s since the epoch; 0 = none yet */
+	char last_error[256];       /* the latest endpoint error, any endpoint */
 	size_t n_endpoints;
 	struct uplink_ep_stats ep[UPLINK_MAX_ENDPOINTS];
 };
@@ -155,10 +231,10 @@ int uplink_start(struct uplink *u);
 void uplink_kick(struct uplink *u);
 
 /* Sets the rate limit, in request bytes per second (0 = unlimited), from
- * the next batch on: for the agent's time-of-day schedule. */
+ * the next request on: for the agent's time-of-day schedule. */
 void uplink_set_rate(struct uplink *u, uint64_t bytes_per_s);
 
-/* Drops the connection (a request in flight stays in the outbox, to be
+/* Drops the connection (requests in flight stay in the outbox, to be
  * resent) and closes the handles; the loop must then run until
  * uplink_closed() is true. */
 void uplink_stop(struct uplink *u);
@@ -190,6 +266,63 @@ uint64_t uplink_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, 
  * in ms, cut at UPLINK_RETRY_AFTER_MAX. Returns 0, or -EINVAL when the
  * value is neither form (the caller then uses its own backoff). */
 int uplink_parse_retry_after(const char *v, size_t len, int64_t now_s, uint64_t *out_ms);
+
+/* The in-flight window of one connection: the requests sent and not yet
+ * answered, oldest first. Answers arrive in request order (RFC 9112
+ * section 9.3.2), so each complete answer belongs to the oldest entry.
+ * The caller allocates it; it owns no memory. */
+struct uplink_sent {
+	uint8_t lane;                   /* index into the uplink's lanes */
+	char name[UPLINK_NAME_MAX + 1]; /* batch file name in the lane */
+	uint64_t bytes;                 /* request bytes */
+	uint64_t since_ms;              /* send time, then (once it is the
+	                                 * oldest) when it became the oldest */
+};
+
+struct uplink_window {
+	struct uplink_sent e[UPLINK_MAX_IN_FLIGHT];
+	unsigned head, n;               /* ring: oldest at e[head] */
+	uint64_t bytes;                 /* sum of e[].bytes */
+};
+
+/* Empties `w` (after a connection is gone: nothing in it is answered). */
+void uplink_window_clear(struct uplink_window *w);
+
+/* Whether one more request of `bytes` may go: fewer than `max_n` in
+ * flight (itself at most UPLINK_MAX_IN_FLIGHT) and, unless the window is
+ * empty, the bytes in flight plus `bytes` at most `max_bytes`. */
+bool uplink_window_may_send(const struct uplink_window *w, unsigned max_n, uint64_t max_bytes,
+			    uint64_t bytes);
+
+/* Whether batch `name` of lane `lane` is in flight. O(n). */
+bool uplink_window_has(const struct uplink_window *w, unsigned lane, const char *name);
+
+/* Appends a request just sent at `now_ms`. Returns 0, -ENOSPC (full),
+ * -ENAMETOOLONG, or -EEXIST (that batch is in flight already: a batch is
+ * never sent twice on one connection while unanswered). */
+int uplink_window_push(struct uplink_window *w, unsigned lane, const char *name,
+		       uint64_t bytes, uint64_t now_ms);
+
+/* The oldest unanswered request, or NULL when the window is empty. */
+const struct uplink_sent *uplink_window_oldest(const struct uplink_window *w);
+
+/* Removes the oldest request (its answer arrived); the next one becomes
+ * the oldest, and its clock restarts at `now_ms` unless it was sent
+ * later. No-op when empty. */
+void uplink_window_pop(struct uplink_window *w, uint64_t now_ms);
+
+/* What the picker knows of one lane (see "Priority with aging"). */
+struct uplink_lane_head {
+	bool ready;             /* has a batch not yet in flight */
+	uint8_t cls;            /* 0 = P0, 1 = P1, 2 = P2 */
+	uint64_t waited_ms;     /* min(age of its oldest batch, time since
+	                         * the lane last sent) */
+};
+
+/* The lane to send from next, by the rule above, among `n` lanes in
+ * priority order; -1 when none is ready. `*aged` (may be NULL) is set to
+ * true when aging, not order, chose it. */
+int uplink_pick_lane(const struct uplink_lane_head *h, size_t n, uint64_t aging_ms, bool *aged);
 
 /* "stopped", "idle", "connecting", "sending", "waiting". */
 const char *uplink_state_name(enum uplink_state s);

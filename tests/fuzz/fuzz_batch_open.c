@@ -25,10 +25,10 @@
 #include <string.h>
 
 #include <mbedtls/pk.h>
-#include <mbedtls/version.h>
 
 #include "batch.h"
 #include "buf.h"
+#include "mbedtls_compat.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -161,13 +161,8 @@ static void resign_and_open(const uint8_t *p, size_t len)
 	int rc;
 
 	batch_sha256(p, len, hash);
-#if MBEDTLS_VERSION_MAJOR >= 3
-	rc = mbedtls_pk_sign(batch_key_pk(dev), MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig),
-			     &sig_len, fuzz_rng, NULL);
-#else
-	rc = mbedtls_pk_sign(batch_key_pk(dev), MBEDTLS_MD_SHA256, hash, 32, sig, &sig_len,
-			     fuzz_rng, NULL);
-#endif
+	rc = mbcompat_pk_sign(batch_key_pk(dev), MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig),
+			      &sig_len, fuzz_rng, NULL);
 	if (rc != 0 || buf_append(&b, p, len) != 0 || buf_append_byte(&b, (uint8_t)sig_len) != 0 ||
 	    buf_append_byte(&b, 0) != 0 || buf_append(&b, sig, sig_len) != 0)
 		abort();

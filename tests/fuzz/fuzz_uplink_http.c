@@ -1,9 +1,10 @@
 /* libFuzzer target: the uplink's HTTP response parser (uplink_http over
  * http-parser), as the SOC's plaintext reaches it through TLS.
  *
- * Input: byte 0 picks the limits and whether two requests are in flight
- * (bit 7), bytes 1-2 pick a split point, the rest is the stream from the
- * server. The stream is fed three times to fresh parsers: whole, in two
+ * Input: byte 0 picks the limits and whether several requests are in
+ * flight (bit 7; then 2 to 9 of them, from the top bits of byte 2, as the
+ * uplink pipelines them and re-arms the parser after each answer), bytes
+ * 1-2 pick a split point, the rest is the stream from the server. The stream is fed three times to fresh parsers: whole, in two
  * pieces cut at the split point, and (when short) one byte at a time.
  * All three must give the same answers (status, keep-alive, kept body,
  * Retry-After) and stop with the same error at the same byte, whatever
@@ -40,7 +41,7 @@ struct run {
 	struct uplink_resp r;
 	int expected;           /* answers the client waits for */
 	int n;
-	struct answer a[2];
+	struct answer a[9];
 	int err;
 	size_t consumed;        /* bytes taken before the end or the error */
 };
@@ -129,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 0 picks the parser's defaults. */
 	max_header = (data[0] & 0x0f) == 0x0f ? 0 : 64 + (size_t)(data[0] & 0x0f) * 256;
 	max_body = ((data[0] >> 4) & 7) == 7 ? 0 : 1 + (size_t)((data[0] >> 4) & 7) * 512;
-	expected = data[0] & 0x80 ? 2 : 1;
+	expected = data[0] & 0x80 ? 2 + (data[2] >> 5) : 1;
 	cut = (size_t)data[1] | (size_t)data[2] << 8;
 	data += 3;
 	size -= 3;

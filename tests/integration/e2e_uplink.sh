@@ -23,19 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T=$WARD_TMP
-P=$T/pki
-make_pki "$P" || fail "openssl could not make the test PKI"
-keypair soc && keypair fw01 || fail "openssl could not make P-256 keys"
-# The agent runs as nobody when the test runs as root: it must read them.
-chmod 755 "$P"; chmod 644 "$P"/*
-mkdir -p "$T/devices"
-cp "$P/fw01.pub" "$T/devices/fw01.pem"
-STORE=$T/store
-PORT=$(free_port)
+soc_env
 SPORT=$(free_port)
-URL=https://127.0.0.1:$PORT
-CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
 
 
 # config FILE DEVICE_KEY: the agent's configuration.

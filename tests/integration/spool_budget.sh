@@ -1,8 +1,10 @@
 #!/bin/sh
 # The disk budget at the agent level, with real traffic:
-#  1. a spool budget smaller than what arrives: the oldest syslog segments
-#     are evicted, every eviction becomes a P0 loss record naming the seq
-#     range, and evicted + kept records account for every seq;
+#  1. a spool budget smaller than what arrives (no uplink, so no outbox):
+#     the oldest syslog segments are evicted, every eviction becomes a P0
+#     loss record naming the seq range, and evicted + kept records account
+#     for every seq (tests/integration/outbox_budget.sh does the same with
+#     sealed batches and an SOC);
 #  2. a file system that really fills up (a small tmpfs): no crash, the
 #     loss is counted, and the agent keeps serving once space returns.
 . "$WARD_ROOT/tests/lib/common.sh"
@@ -33,12 +35,16 @@ wait_for 120 got_all || fail "only $(jqs '[.syslog.listeners[].messages] | add')
 evicted() { [ "$(jqs .losses.evicted_records)" -gt 0 ]; }
 wait_for 20 evicted || fail "nothing evicted: $(jqs .spool)"
 used=$(jqs .spool.used_bytes)
+# No uplink, no outbox: the budget holds the spool alone.
+jqs '.spool | .outbox_bytes == 0 and .spool_bytes == .used_bytes' | grep -qx true ||
+	fail "outbox counted without an uplink: $(jqs '.spool | del(.lanes)')"
 [ "$used" -le $((16777216 + 16777216 / 8)) ] || fail "spool at $used bytes, budget 16 MiB"
 ctl flush >/dev/null
 spool_records agent | jq -c 'select(.type == "loss")' >"$WARD_TMP/loss.ndjson"
 [ -s "$WARD_TMP/loss.ndjson" ] || fail "no loss records in the agent lane"
 jq -e -s 'all(.[]; .lane == "syslog" and .class == "P1" and .reason == "disk_budget"
-	and .records > 0 and .last_seq - .first_seq + 1 == .records)' "$WARD_TMP/loss.ndjson" >/dev/null ||
+	and .stage == "spool" and .records > 0 and .last_seq - .first_seq + 1 == .records)' \
+	"$WARD_TMP/loss.ndjson" >/dev/null ||
 	fail "malformed loss records: $(head -n 3 "$WARD_TMP/loss.ndjson")"
 python3 - "$WARD_ROOT/docs/schema/loss.schema.json" "$WARD_TMP/loss.ndjson" <<'PY' || fail "loss records do not match the schema"
 import json, sys, jsonschema

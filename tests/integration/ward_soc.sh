@@ -7,6 +7,7 @@
 # and a probe restarting at seq 1 (a new chain epoch).
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/pki.sh"
+. "$WARD_ROOT/tests/lib/soc.sh"
 
 command -v curl >/dev/null || skip "curl not installed"
 command -v openssl >/dev/null || skip "openssl not installed"
@@ -18,44 +19,13 @@ SOC_PID=
 cleanup() { [ -n "$SOC_PID" ] && kill -KILL "$SOC_PID" 2>/dev/null; true; }
 trap cleanup EXIT
 
-T=$WARD_TMP
-P=$T/pki
-make_pki "$P" || fail "openssl could not make the test PKI"
-# The SOC's sealing key pair and two device signing keys; only fw01's
-# public key is registered.
-keypair() {  # name
-	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&
-	openssl pkey -in "$P/$1.key" -pubout -out "$P/$1.pub" 2>/dev/null
-}
-keypair soc && keypair fw01 && keypair ghost && keypair quarantine || fail "openssl could not make P-256 keys"
-mkdir -p "$T/devices"
-cp "$P/fw01.pub" "$T/devices/fw01.pem"
+# The SOC's sealing key pair and three device signing keys: fw01's and
+# quarantine's public keys are registered, ghost's is not.
+soc_env ghost quarantine
 cp "$P/quarantine.pub" "$T/devices/quarantine.pem"
-STORE=$T/store
-PORT=$(free_port)
-URL=https://127.0.0.1:$PORT
+# ward-soc with a 64 KiB body limit and the test hooks.
+soc() { soc_start --max-body 65536 --test-hooks "$@"; }
 
-soc_start() {
-	"$SOC" serve --listen "127.0.0.1:$PORT" --cert "$P/server.pem" --key "$P/server.key" \
-		--client-ca "$P/ca.pem" --soc-key "$P/soc.key" --device-keys "$T/devices" \
-		--store "$STORE" --max-body 65536 --test-hooks "$@" >>"$T/soc.log" 2>&1 &
-	SOC_PID=$!
-	wait_for 20 health >/dev/null || { cat "$T/soc.log"; fail "ward-soc did not come up"; }
-}
-
-# soc_stop: SIGTERM, and fail on a non-zero exit or a sanitizer report.
-soc_stop() {
-	kill -TERM "$SOC_PID"
-	_rc=0; wait "$SOC_PID" || _rc=$?
-	SOC_PID=
-	[ "$_rc" -eq 0 ] || { cat "$T/soc.log"; fail "ward-soc exited with status $_rc"; }
-	if grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/soc.log"; then
-		cat "$T/soc.log"; fail "sanitizer report in soc.log"
-	fi
-}
-
-CURL_TLS="--http1.1 --cacert $P/ca.pem --cert $P/client.pem --key $P/client.key"
-health() { curl -sS -f $CURL_TLS "$URL/v1/health"; }
 # hj FILTER: a field of /v1/health.
 hj() { health | jq -r "$1"; }
 
@@ -96,7 +66,7 @@ lines b4 12 1; seal b4 fw01 12 b3
 lines g1 1 1;  seal g1 ghost 1
 lines d1 1 1;  seal d1 quarantine 1     # a registered device named like the store's own directory
 
-soc_start
+soc
 
 note "a batch is stored, and its records are the lines sealed"
 expect_post "$T/b1.batch" 200
@@ -110,7 +80,11 @@ expect_post "$T/b1.batch" 409
 
 note "a tampered batch is refused (400) and quarantined with its reason"
 cp "$T/b1.batch" "$T/bad.batch"
-printf 'X' | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+# Flip every bit of byte 300 (writing a fixed byte is no change when the
+# ciphertext already holds it).
+b=$(od -An -tu1 -j300 -N1 "$T/b1.batch" | tr -d ' ')
+printf "\\$(printf %o $((b ^ 255)))" | dd of="$T/bad.batch" bs=1 seek=300 conv=notrunc 2>/dev/null
+cmp -s "$T/b1.batch" "$T/bad.batch" && fail "the tampered copy equals the batch"
 expect_post "$T/bad.batch" 400
 grep -q "signature" "$T/resp" || fail "tampered answer: $(cat "$T/resp")"
 ls "$STORE"/quarantine/*.batch >/dev/null 2>&1 || fail "nothing quarantined"
@@ -181,7 +155,7 @@ grep -q "gap 6-9" "$STORE/fw01/syslog/gaps" || fail "gap not recorded"
 
 note "restart: the lane state survives, and a resend is still a duplicate"
 soc_stop
-soc_start
+soc
 expect_post "$T/b2.batch" 409
 expect_post "$T/b3.batch" 409
 [ "$(stored)" = 7 ] || fail "$(stored) lines stored after resends, want 7"
@@ -201,7 +175,7 @@ cat "$T/b1.ndjson" "$T/b2.ndjson" "$T/b3.ndjson" "$T/b4.ndjson" | cmp -s - "$LAN
 note "a crash between the append and the state commit: the unacknowledged tail is cut"
 soc_stop
 printf '{"seq":13,"msg":"appended but never acknowledged"}\n' >>"$LANE"
-soc_start
+soc
 expect_post "$T/b4.batch" 409
 cat "$T/b1.ndjson" "$T/b2.ndjson" "$T/b3.ndjson" "$T/b4.ndjson" | cmp -s - "$LANE" ||
 	fail "the unacknowledged tail was not cut when the lane was loaded"
@@ -270,7 +244,7 @@ cat "$T/old.ndjson" "$T/e1.ndjson" "$T/e2.ndjson" | cmp -s - "$LANE" ||
 
 note "restart: the epoch's first batch and its successor are still duplicates"
 soc_stop
-soc_start
+soc
 expect_post "$T/e1.batch" 409
 expect_post "$T/e2.batch" 409
 [ "$(hj .epochs)" = 0 ] || fail "a replay counted as a new epoch"
@@ -281,8 +255,36 @@ soc_stop
 note "verify summarises the store per device and lane"
 "$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
 [ "$(wc -l <"$T/verify")" = 1 ] || fail "verify: $(cat "$T/verify")"
+jq -e '.missing_seqs == 0 and .late_batches == 0' "$T/verify" >/dev/null ||
+	fail "verify (the new epoch forgets the old gaps): $(cat "$T/verify")"
 jq -e '.device == "fw01" and .lane == "syslog" and .records == 17 and .first_seq == 1 and
 	.last_seq == 4 and .gaps == 1 and .duplicates == 10 and .duplicates_dropped == 27 and
 	.epochs == 1 and .loss_records == 2 and .consistent' "$T/verify" >/dev/null ||
 	fail "verify: $(cat "$T/verify")"
+
+note "a late batch (answered 503, resent after the next was stored) fills its gap, across a restart"
+late() {  # NAME FIRST [PREV]: three records in lane "late"
+	lines "$1" "$2" 3
+	"$MK" -k "$P/fw01.key" -s "$P/soc.pub" -d fw01 -l late -f "$2" ${3:+-p "$T/$3.batch"} \
+		-o "$T/$1.batch" "$T/$1.ndjson" || fail "batch_make $1"
+}
+late l1 1; late l2 4 l1; late l3 7 l2
+soc
+expect_post "$T/l1.batch" 200
+expect_post "$T/l3.batch" 200
+soc_stop
+soc
+expect_post "$T/l2.batch" 200
+[ "$(hj .late_batches)" = 1 ] || fail "late batch not counted: $(health)"
+expect_post "$T/l2.batch" 409
+expect_post "$T/l3.batch" 409
+soc_stop
+[ "$(jq -r .seq "$STORE/fw01/late/records.ndjson" | sort -n | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 " ] ||
+	fail "late lane: $(jq -r .seq "$STORE/fw01/late/records.ndjson" | tr '\n' ' ')"
+"$SOC" verify "$STORE" >"$T/verify" || fail "verify failed: $(cat "$T/verify")"
+jq -e -s 'map(select(.lane == "late"))[0] | .records == 9 and .last_seq == 9 and .gaps == 0 and
+	.missing_seqs == 0 and .late_batches == 1 and .consistent' "$T/verify" >/dev/null ||
+	fail "verify: $(grep late "$T/verify")"
+jq -e -s 'map(select(.lane == "syslog"))[0] | .missing_seqs == 0' "$T/verify" >/dev/null ||
+	fail "verify: $(grep syslog "$T/verify")"
 note "ok"

@@ -2,11 +2,14 @@
  * deadline passes, then prints the uplink's stats as one JSON line.
  *
  *   uplink_run --ca CA.pem --cert DEV.pem --key DEV.key --outbox DIR
- *              --lane LANE [--lane LANE...]          (priority order)
+ *              --lane LANE[:CLASS] [--lane ...]      (priority order;
+ *                                                     CLASS 0..2 = P0..P2)
  *              --endpoint HOST:PORT[/SNI] [--endpoint ...]  (preference order)
  *              [--deadline-ms N] [--backoff-base-ms N] [--backoff-cap-ms N]
  *              [--timeout-ms N] [--rescan-ms N] [--rate BYTES_PER_S]
- *              [--failback-ms N] [--until-signal]
+ *              [--failback-ms N] [--until-signal] [--max-in-flight N]
+ *              [--max-bytes-in-flight N] [--aging-ms N]
+ *              [--proxy HOST:PORT [--proxy-auth USER:PASS]]
  *
  * With --until-signal it does not stop when the outbox is empty but on
  * SIGTERM or SIGINT (or the deadline), for tests that add batches while
@@ -31,6 +34,8 @@ struct run {
 	struct uplink *u;
 	const char *outbox;
 	const char *lanes[UPLINK_MAX_LANES];
+	uint8_t cls[UPLINK_MAX_LANES];
+	bool have_cls;
 	size_t n_lanes;
 	uint64_t deadline;
 	int result;             /* -1 running, 0 drained, 1 deadline */
@@ -133,9 +138,14 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "failback-ms", required_argument, NULL, 'F' },
 		{ "until-signal", no_argument, NULL, 'U' },
+		{ "max-in-flight", required_argument, NULL, 'M' },
+		{ "max-bytes-in-flight", required_argument, NULL, 'Y' },
+		{ "aging-ms", required_argument, NULL, 'A' },
+		{ "proxy", required_argument, NULL, 'P' },
+		{ "proxy-auth", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS];
+	struct uplink_endpoint eps[UPLINK_MAX_ENDPOINTS], proxy;
 	struct uplink_opts o;
 	struct run r;
 	struct buf js = BUF_INIT;
@@ -153,11 +163,20 @@ int main(int argc, char **argv)
 		case 'c': o.cert_file = optarg; break;
 		case 'k': o.key_file = optarg; break;
 		case 'o': o.outbox_dir = optarg; break;
-		case 'l':
+		case 'l': {
+			char *colon = strchr(optarg, ':');
+
 			if (r.n_lanes == UPLINK_MAX_LANES)
 				return 2;
+			r.cls[r.n_lanes] = (uint8_t)(r.n_lanes < 2 ? r.n_lanes : 2);
+			if (colon != NULL) {
+				*colon = '\0';
+				r.cls[r.n_lanes] = (uint8_t)strtoul(colon + 1, NULL, 10);
+				r.have_cls = true;
+			}
 			r.lanes[r.n_lanes++] = optarg;
 			break;
+		}
 		case 'e':
 			if (o.n_endpoints == UPLINK_MAX_ENDPOINTS ||
 			    parse_endpoint(optarg, &eps[o.n_endpoints]) < 0) {
@@ -174,12 +193,26 @@ int main(int argc, char **argv)
 		case 'R': o.rate_bytes_per_s = strtoull(optarg, NULL, 10); break;
 		case 'F': o.failback_ms = ms_arg(optarg); break;
 		case 'U': r.until_signal = true; break;
+		case 'M': o.max_in_flight = ms_arg(optarg); break;
+		case 'Y': o.max_bytes_in_flight = strtoull(optarg, NULL, 10); break;
+		case 'A': o.aging_ms = ms_arg(optarg); break;
+		case 'P':
+			memset(&proxy, 0, sizeof(proxy));
+			if (parse_endpoint(optarg, &proxy) < 0) {
+				fprintf(stderr, "uplink_run: bad --proxy\n");
+				return 2;
+			}
+			o.proxy_host = proxy.host;
+			o.proxy_port = proxy.port;
+			break;
+		case 'W': o.proxy_auth = optarg; break;
 		default: return 2;
 		}
 	}
 	o.endpoints = eps;
 	o.lanes = r.lanes;
 	o.n_lanes = r.n_lanes;
+	o.lane_class = r.have_cls ? r.cls : NULL;
 	o.connect_timeout_ms = o.handshake_timeout_ms = o.response_timeout_ms = timeout_ms;
 	if (o.rescan_ms == 0)
 		o.rescan_ms = 50;

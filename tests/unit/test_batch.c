@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include <mbedtls/pk.h>
-#include <mbedtls/version.h>
 
 #include "batch.h"
 #include "buf.h"
+#include "mbedtls_compat.h"
 
 /* Fixed scalars of docs/protocol.md, "Test vector". */
 static uint8_t dev_d[32], soc_d[32], eph_d[32], nonce[BATCH_NONCE_SIZE];
@@ -298,13 +298,8 @@ static void resign(struct keys *k, struct buf *b, size_t signed_len)
 	size_t sig_len = 0;
 
 	batch_sha256(b->data, signed_len, hash);
-#if MBEDTLS_VERSION_MAJOR >= 3
-	assert_int_equal(mbedtls_pk_sign(batch_key_pk(k->dev), MBEDTLS_MD_SHA256, hash, 32, sig,
-					 sizeof(sig), &sig_len, test_rng, NULL), 0);
-#else
-	assert_int_equal(mbedtls_pk_sign(batch_key_pk(k->dev), MBEDTLS_MD_SHA256, hash, 32, sig,
-					 &sig_len, test_rng, NULL), 0);
-#endif
+	assert_int_equal(mbcompat_pk_sign(batch_key_pk(k->dev), MBEDTLS_MD_SHA256, hash, 32, sig,
+					  sizeof(sig), &sig_len, test_rng, NULL), 0);
 	b->len = signed_len;
 	assert_int_equal(buf_append_byte(b, (uint8_t)sig_len), 0);
 	assert_int_equal(buf_append_byte(b, 0), 0);

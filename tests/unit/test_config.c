@@ -165,6 +165,9 @@ static void assert_defaults(const struct ward_config *c)
 	assert_int_equal(c->uplink.default_bytes_per_second, 0);
 	assert_null(c->uplink.lanes);
 	assert_int_equal(c->uplink.n_lanes, 0);
+	assert_int_equal(c->uplink.max_in_flight, 8);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 4194304);
+	assert_int_equal(c->uplink.aging_ms, 10000);
 }
 
 /* A scratch directory for on-disk cases. */
@@ -1225,7 +1228,10 @@ static const char uplink_yaml[] =
 	"      bytes_per_second: 0\n"
 	"    - {from: \"18:00\", to: \"18:30\", bytes_per_second: 1024}\n"
 	"  default_bytes_per_second: 2500000\n"
-	"  lanes: [agent, syslog, snmp-traps]\n";
+	"  lanes: [agent, syslog, snmp-traps]\n"
+	"  max_in_flight: 64\n"
+	"  max_bytes_in_flight: 1073741824\n"
+	"  aging_ms: 100\n";
 
 static void test_uplink_full_section(void **state)
 {
@@ -1276,6 +1282,9 @@ static void test_uplink_full_section(void **state)
 	assert_int_equal(c->uplink.n_lanes, 3);
 	assert_string_equal(c->uplink.lanes[0], "agent");
 	assert_string_equal(c->uplink.lanes[2], "snmp-traps");
+	assert_int_equal(c->uplink.max_in_flight, 64);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 1073741824);
+	assert_int_equal(c->uplink.aging_ms, 100);
 	/* The rest of the file keeps its defaults. */
 	assert_int_equal(c->syslog.n_listeners, 2);
 	config_free(c);
@@ -1362,6 +1371,13 @@ static void test_uplink_required_keys(void **state)
 				"missing 'device_key', 'soc_public_key', 'endpoints', "
 				"'client_cert', 'client_key' (" };
 	expect_bad(&bc);
+	/* Credentials without a proxy: blamed at the key. */
+	bc = (struct bad_case){ "uplink:\n  proxy_credentials: /etc/ward/proxy.cred\n", 2, 22,
+				"uplink.proxy_credentials: set, but uplink.proxy is not" };
+	expect_bad(&bc);
+	c = load_ok("uplink:\n  proxy: http://10.0.0.1:3128\n  proxy_credentials: p.cred\n");
+	assert_string_equal(c->uplink.proxy_credentials, "p.cred");
+	config_free(c);
 	bc = (struct bad_case){ "uplink:\n  enabled: true\n  endpoints: []\n", 3, 14,
 				"uplink.endpoints: the list is empty; the uplink needs at "
 				"least one SOC endpoint" };
@@ -1530,6 +1546,39 @@ static void test_uplink_bad_times(void **state)
 		bc.needle = "' is not a time of day (expected HH:MM, 00:00 to 23:59)";
 		expect_bad(&bc);
 	}
+	BAD(cases);
+}
+
+/* Pipelining and aging: each bound, at its position. */
+static void test_uplink_pipelining_bounds(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "uplink:\n  max_in_flight: 0\n", 2, 18,
+		  "uplink.max_in_flight: 0 is below the minimum 1" },
+		{ "uplink:\n  max_in_flight: 65\n", 2, 18,
+		  "uplink.max_in_flight: 65 is above the maximum 64" },
+		{ "uplink:\n  max_in_flight: 4294967297\n", 2, 18,
+		  "uplink.max_in_flight: 4294967297 is above the maximum 64" },
+		{ "uplink:\n  max_in_flight: eight\n", 2, 18,
+		  "uplink.max_in_flight: 'eight' is not a whole number" },
+		{ "uplink:\n  max_bytes_in_flight: 65535\n", 2, 24,
+		  "uplink.max_bytes_in_flight: 65535 is below the minimum 65536" },
+		{ "uplink:\n  max_bytes_in_flight: 1073741825\n", 2, 24,
+		  "uplink.max_bytes_in_flight: 1073741825 is above the maximum 1073741824" },
+		{ "uplink:\n  aging_ms: 99\n", 2, 13,
+		  "uplink.aging_ms: 99 is below the minimum 100" },
+		{ "uplink:\n  aging_ms: 86400001\n", 2, 13,
+		  "uplink.aging_ms: 86400001 is above the maximum 86400000" },
+	};
+	struct ward_config *c;
+
+	(void)state;
+	c = load_ok("uplink:\n  max_in_flight: 1\n  max_bytes_in_flight: 65536\n"
+		    "  aging_ms: 86400000\n");
+	assert_int_equal(c->uplink.max_in_flight, 1);
+	assert_int_equal(c->uplink.max_bytes_in_flight, 65536);
+	assert_int_equal(c->uplink.aging_ms, 86400000);
+	config_free(c);
 	BAD(cases);
 }
 
@@ -1787,6 +1836,7 @@ int main(void)
 		cmocka_unit_test(test_uplink_bad_urls),
 		cmocka_unit_test(test_uplink_bad_proxy_and_sni),
 		cmocka_unit_test(test_uplink_bad_times),
+		cmocka_unit_test(test_uplink_pipelining_bounds),
 		cmocka_unit_test(test_uplink_overlapping_windows),
 		cmocka_unit_test(test_uplink_relations),
 		cmocka_unit_test(test_uplink_bad_other_keys),

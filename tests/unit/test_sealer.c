@@ -460,6 +460,73 @@ static void test_bad_chain_and_options(void **state)
 	sealer_destroy(NULL);
 }
 
+/* The disk budget evicts sealed batches (spool.h, "budget"), never CHAIN:
+ * the sealer goes on from CHAIN, after a restart too, so the next batch's
+ * prev hash names the last evicted batch, which the SOC reports as a chain
+ * break next to the loss records. A claim left by a crash (.evict) is no
+ * .tmp: recovery leaves it to the budget. */
+static void test_chain_after_eviction(void **state)
+{
+	struct fixture *fx = *state;
+	struct sealer *s = NULL;
+	struct buf b = BUF_INIT, body = BUF_INIT;
+	struct batch_hdr h;
+	uint8_t last_hash[BATCH_HASH_SIZE];
+	char *names[64], path[600], claim[600];
+	size_t nb, i;
+
+	write_records(fx, 1, 40, 100);
+	sealer_new(fx, &s, SEALER_MAX_BATCH_MIN);
+	assert_true(sealer_run(s, true, 1) >= 2);
+	nb = list(fx->lanedir, ".batch", names, 64);
+	assert_true(nb >= 2);
+	snprintf(path, sizeof(path), "%s/%s", fx->lanedir, names[nb - 1]);
+	read_whole(path, &b);
+	assert_int_equal(batch_hash(b.data, b.len, last_hash), 0);
+	/* A crash left the first batch claimed; the rest is evicted now. */
+	snprintf(path, sizeof(path), "%s/%s", fx->lanedir, names[0]);
+	snprintf(claim, sizeof(claim), "%s/%.41s.evict", fx->lanedir, names[0]);
+	assert_int_equal(rename(path, claim), 0);
+	sealer_destroy(s);
+	sealer_new(fx, &s, 0);
+	assert_int_equal(access(claim, F_OK), 0);
+	assert_int_equal(spool_budget_enforce(fx->spool, fx->outbox, 0, NULL, NULL, NULL),
+			 (int)nb);
+	for (i = 0; i < nb; i++)
+		free(names[i]);
+	assert_int_equal(list(fx->lanedir, ".batch", names, 64), 0);
+	assert_int_equal(access(claim, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/CHAIN", fx->lanedir);
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* The same sealer, and then a new one, continue the chain. */
+	write_records(fx, 41, 45, 100);
+	assert_int_equal(sealer_run(s, true, 2), 1);
+	sealer_destroy(s);
+	write_records(fx, 46, 50, 100);
+	sealer_new(fx, &s, 0);
+	assert_int_equal(sealer_run(s, true, 3), 1);
+	sealer_destroy(s);
+	assert_int_equal(list(fx->lanedir, ".batch", names, 64), 2);
+	snprintf(path, sizeof(path), "%s/%s", fx->lanedir, names[0]);
+	read_whole(path, &b);
+	assert_int_equal(batch_open(b.data, b.len, fx->dev, fx->soc, 0, &h, &body), 0);
+	assert_int_equal(h.first_seq, 41);
+	assert_int_equal(h.last_seq, 45);
+	assert_memory_equal(h.prev_hash, last_hash, sizeof(last_hash));
+	assert_int_equal(batch_hash(b.data, b.len, last_hash), 0);
+	snprintf(path, sizeof(path), "%s/%s", fx->lanedir, names[1]);
+	read_whole(path, &b);
+	buf_reset(&body);
+	assert_int_equal(batch_open(b.data, b.len, fx->dev, fx->soc, 0, &h, &body), 0);
+	assert_int_equal(h.first_seq, 46);
+	assert_memory_equal(h.prev_hash, last_hash, sizeof(last_hash));
+	free(names[0]);
+	free(names[1]);
+	buf_free(&b);
+	buf_free(&body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_record_and_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_points, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_chain_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_after_eviction, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1535,12 +1535,13 @@ static void test_budget_eviction_order(void **state)
 	assert_true(seg_flows1 > 0 && seg_logs1 > 0);
 
 	/* Under budget: nothing happens. */
-	assert_int_equal(spool_budget_enforce(fx->dir, before.total_bytes, on_evict, &el, NULL), 0);
+	assert_int_equal(spool_budget_enforce(fx->dir, NULL, before.total_bytes, on_evict, &el,
+					      NULL), 0);
 	assert_int_equal(el.n, 0);
 
 	/* Room for everything but five segments' worth. */
 	budget = before.total_bytes - seg_flows - seg_logs1 + 1;
-	n = spool_budget_enforce(fx->dir, budget, on_evict, &el, &after);
+	n = spool_budget_enforce(fx->dir, NULL, budget, on_evict, &el, &after);
 	assert_int_equal(n, 5);
 	assert_int_equal(el.n, 5);
 	assert_string_equal(el.ev[0].lane, "flows");
@@ -1573,7 +1574,7 @@ static void test_budget_eviction_order(void **state)
 	append_n(l, 3);
 	assert_int_equal(spool_lane_commit(l), 0);
 	el.n = 0;
-	n = spool_budget_enforce(fx->dir, 0, on_evict, &el, &after);
+	n = spool_budget_enforce(fx->dir, NULL, 0, on_evict, &el, &after);
 	assert_int_equal(n, 7);   /* logs 3, then alerts 4 */
 	assert_string_equal(el.ev[0].lane, "logs");
 	assert_int_equal(el.ev[0].first, 11);
@@ -1601,7 +1602,7 @@ static void test_budget_leftover_claim(void **state)
 	snprintf(from, sizeof(from), "%s/alerts/%s", fx->dir, fname(11, SPOOL__F_SEG));
 	snprintf(to, sizeof(to), "%s/alerts/%s", fx->dir, fname(11, SPOOL__F_EVICT));
 	assert_int_equal(rename(from, to), 0);
-	assert_int_equal(spool_budget_enforce(fx->dir, UINT64_MAX, on_evict, &el, NULL), 1);
+	assert_int_equal(spool_budget_enforce(fx->dir, NULL, UINT64_MAX, on_evict, &el, NULL), 1);
 	assert_int_equal(el.n, 1);
 	assert_string_equal(el.ev[0].lane, "alerts");
 	assert_int_equal(el.ev[0].first, 11);

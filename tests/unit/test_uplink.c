@@ -1,7 +1,8 @@
 /* uplink: the pure parts -- answer classification (docs/soc-api.md),
  * full-jitter backoff bounds, Retry-After (RFC 9110 section 10.2.3), and
  * the response parser (uplink_http.h, RFC 9112) with one test per
- * malformed case. */
+ * malformed case, the in-flight window of pipelined requests and the
+ * priority rule with aging (uplink.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -339,6 +340,238 @@ static void test_resp_unasked(void **state)
 	assert_string_equal(uplink_resp_strerror(-EPROTO), "data nobody asked for");
 }
 
+/* ---- the in-flight window ---------------------------------------------- */
+
+static void test_window_count_cap(void **state)
+{
+	struct uplink_window w;
+	char name[32];
+	unsigned i;
+
+	(void)state;
+	uplink_window_clear(&w);
+	assert_null(uplink_window_oldest(&w));
+	for (i = 0; i < 8; i++) {
+		assert_true(uplink_window_may_send(&w, 8, 1u << 30, 100));
+		snprintf(name, sizeof(name), "%020u.batch", i);
+		assert_int_equal(uplink_window_push(&w, 1, name, 100, i), 0);
+	}
+	assert_int_equal(w.n, 8);
+	assert_int_equal(w.bytes, 800);
+	assert_false(uplink_window_may_send(&w, 8, 1u << 30, 100));
+	assert_true(uplink_window_may_send(&w, 9, 1u << 30, 100));
+	/* max_n above the array is cut to it. */
+	for (; i < UPLINK_MAX_IN_FLIGHT; i++) {
+		snprintf(name, sizeof(name), "%020u.batch", i);
+		assert_int_equal(uplink_window_push(&w, 1, name, 1, i), 0);
+	}
+	assert_false(uplink_window_may_send(&w, 1000, UINT64_MAX, 1));
+	assert_int_equal(uplink_window_push(&w, 1, "x.batch", 1, 0), -ENOSPC);
+	uplink_window_clear(&w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(w.bytes, 0);
+	assert_true(uplink_window_may_send(&w, 1, 0, 1));
+}
+
+static void test_window_bytes_cap(void **state)
+{
+	struct uplink_window w;
+
+	(void)state;
+	uplink_window_clear(&w);
+	/* One request always may go, even one bigger than the cap. */
+	assert_true(uplink_window_may_send(&w, 8, 1000, 5000));
+	assert_int_equal(uplink_window_push(&w, 0, "a.batch", 600, 0), 0);
+	assert_true(uplink_window_may_send(&w, 8, 1000, 400));
+	assert_false(uplink_window_may_send(&w, 8, 1000, 401));
+	assert_int_equal(uplink_window_push(&w, 0, "b.batch", 400, 0), 0);
+	assert_false(uplink_window_may_send(&w, 8, 1000, 1));
+	uplink_window_pop(&w, 10);
+	assert_int_equal(w.bytes, 400);
+	assert_true(uplink_window_may_send(&w, 8, 1000, 600));
+	assert_false(uplink_window_may_send(&w, 8, 1000, 601));
+	/* In flight above the cap (one big request): nothing more. */
+	uplink_window_clear(&w);
+	assert_int_equal(uplink_window_push(&w, 0, "big.batch", 5000, 0), 0);
+	assert_false(uplink_window_may_send(&w, 8, 1000, 1));
+}
+
+static void test_window_order_and_once(void **state)
+{
+	struct uplink_window w;
+	const struct uplink_sent *s;
+	char name[32];
+	unsigned i;
+
+	(void)state;
+	uplink_window_clear(&w);
+	assert_int_equal(uplink_window_push(&w, 2, "a.batch", 10, 100), 0);
+	assert_int_equal(uplink_window_push(&w, 0, "b.batch", 20, 150), 0);
+	assert_int_equal(uplink_window_push(&w, 2, "c.batch", 30, 160), 0);
+	/* Never the same batch twice while unanswered; the same name in
+	 * another lane is another batch. */
+	assert_int_equal(uplink_window_push(&w, 2, "a.batch", 10, 170), -EEXIST);
+	assert_true(uplink_window_has(&w, 2, "a.batch"));
+	assert_false(uplink_window_has(&w, 0, "a.batch"));
+	assert_int_equal(uplink_window_push(&w, 0, "a.batch", 10, 170), 0);
+	assert_int_equal(w.n, 4);
+	/* Answers match requests oldest first. */
+	s = uplink_window_oldest(&w);
+	assert_string_equal(s->name, "a.batch");
+	assert_int_equal(s->lane, 2);
+	assert_int_equal(s->since_ms, 100);
+	/* The response clock of the next oldest restarts at the answer. */
+	uplink_window_pop(&w, 5000);
+	s = uplink_window_oldest(&w);
+	assert_string_equal(s->name, "b.batch");
+	assert_int_equal(s->since_ms, 5000);
+	assert_false(uplink_window_has(&w, 2, "a.batch"));
+	/* ... but never goes back before its own send. */
+	uplink_window_pop(&w, 100);
+	s = uplink_window_oldest(&w);
+	assert_string_equal(s->name, "c.batch");
+	assert_int_equal(s->since_ms, 160);
+	uplink_window_pop(&w, 200);
+	uplink_window_pop(&w, 200);
+	assert_null(uplink_window_oldest(&w));
+	assert_int_equal(w.bytes, 0);
+	uplink_window_pop(&w, 300);     /* empty: no-op */
+	assert_int_equal(w.n, 0);
+	/* The ring wraps: many pushes and pops keep FIFO order. */
+	for (i = 0; i < 3 * UPLINK_MAX_IN_FLIGHT; i++) {
+		snprintf(name, sizeof(name), "%u.batch", i);
+		assert_int_equal(uplink_window_push(&w, 1, name, 1, i), 0);
+		if (i >= 5) {
+			snprintf(name, sizeof(name), "%u.batch", i - 5);
+			assert_string_equal(uplink_window_oldest(&w)->name, name);
+			uplink_window_pop(&w, i);
+		}
+	}
+	assert_int_equal(w.n, 5);
+	assert_int_equal(w.bytes, 5);
+}
+
+static void test_window_long_name(void **state)
+{
+	struct uplink_window w;
+	char name[UPLINK_NAME_MAX + 2];
+
+	(void)state;
+	uplink_window_clear(&w);
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(uplink_window_push(&w, 0, name, 1, 0), -ENAMETOOLONG);
+	name[UPLINK_NAME_MAX] = '\0';
+	assert_int_equal(uplink_window_push(&w, 0, name, 1, 0), 0);
+	assert_true(uplink_window_has(&w, 0, name));
+}
+
+/* ---- priority with aging ------------------------------------------------ */
+
+#define LH(r, c, w) { .ready = (r), .cls = (c), .waited_ms = (w) }
+
+static void test_pick_strict(void **state)
+{
+	struct uplink_lane_head none[3] = { LH(false, 0, 0), LH(false, 1, 0), LH(false, 2, 0) };
+	struct uplink_lane_head h[3] = { LH(false, 0, 0), LH(true, 1, 10), LH(true, 2, 20) };
+	bool aged = true;
+
+	(void)state;
+	assert_int_equal(uplink_pick_lane(none, 3, 1000, &aged), -1);
+	assert_false(aged);
+	assert_int_equal(uplink_pick_lane(h, 0, 1000, NULL), -1);
+	/* Nothing aged: lane order. */
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 1);
+	assert_false(aged);
+	h[1].ready = false;
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 2);
+	assert_false(aged);
+}
+
+static void test_pick_p0_first(void **state)
+{
+	/* P0 goes first, whatever has aged, even when a lower lane is
+	 * listed before it. */
+	struct uplink_lane_head h[4] = {
+		LH(true, 1, 999999), LH(true, 0, 0), LH(true, 0, 5), LH(true, 2, 999999)
+	};
+	bool aged = true;
+
+	(void)state;
+	assert_int_equal(uplink_pick_lane(h, 4, 1000, &aged), 1);
+	assert_false(aged);
+	h[1].ready = false;
+	assert_int_equal(uplink_pick_lane(h, 4, 1000, &aged), 2);
+	h[2].ready = false;
+	/* Without P0, aging applies: lane 3 waited as long as lane 0, and
+	 * ties go to the higher lane. */
+	assert_int_equal(uplink_pick_lane(h, 4, 1000, &aged), 0);
+	assert_false(aged);
+}
+
+static void test_pick_aging(void **state)
+{
+	struct uplink_lane_head h[3] = { LH(false, 0, 0), LH(true, 1, 50), LH(true, 2, 999) };
+	bool aged = true;
+
+	(void)state;
+	/* Below the threshold: strict. */
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 1);
+	assert_false(aged);
+	/* At the threshold the lower lane is promoted above the higher. */
+	h[2].waited_ms = 1000;
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 2);
+	assert_true(aged);
+	/* Both aged: the one that waited longer. */
+	h[1].waited_ms = 1500;
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 1);
+	assert_false(aged);
+	h[2].waited_ms = 2000;
+	assert_int_equal(uplink_pick_lane(h, 3, 1000, &aged), 2);
+	assert_true(aged);
+}
+
+/* A sustained P1 backlog: simulated, one batch per 100 ms, the lane's
+ * wait being the time since it last sent (its batches are all old). P2
+ * must still get one batch per aging period, and P1 the rest. */
+static void test_pick_aging_share(void **state)
+{
+	uint64_t last[3] = { 0, 0, 0 }, now;
+	unsigned sent[3] = { 0, 0, 0 };
+	struct uplink_lane_head h[3];
+	int k;
+
+	(void)state;
+	for (now = 100; now <= 60000; now += 100) {
+		for (k = 0; k < 3; k++) {
+			h[k].ready = k > 0;     /* no P0 */
+			h[k].cls = (uint8_t)k;
+			h[k].waited_ms = now - last[k];
+		}
+		k = uplink_pick_lane(h, 3, 1000, NULL);
+		assert_true(k == 1 || k == 2);
+		sent[k]++;
+		last[k] = now;
+	}
+	/* 600 sends in 60 s: P2 about one per 1.1 s, never starved. */
+	assert_in_range(sent[2], 50, 60);
+	assert_int_equal(sent[1] + sent[2], 600);
+	/* And with aging off (huge), strict priority starves P2. */
+	memset(last, 0, sizeof(last));
+	memset(sent, 0, sizeof(sent));
+	for (now = 100; now <= 60000; now += 100) {
+		for (k = 0; k < 3; k++) {
+			h[k].ready = k > 0;
+			h[k].cls = (uint8_t)k;
+			h[k].waited_ms = now - last[k];
+		}
+		k = uplink_pick_lane(h, 3, UINT64_MAX, NULL);
+		sent[k]++;
+		last[k] = now;
+	}
+	assert_int_equal(sent[2], 0);
+}
+
 static void test_state_names(void **state)
 {
 	(void)state;
@@ -359,6 +592,14 @@ int main(void)
 		cmocka_unit_test(test_resp_malformed),
 		cmocka_unit_test(test_resp_oversize),
 		cmocka_unit_test(test_resp_unasked),
+		cmocka_unit_test(test_window_count_cap),
+		cmocka_unit_test(test_window_bytes_cap),
+		cmocka_unit_test(test_window_order_and_once),
+		cmocka_unit_test(test_window_long_name),
+		cmocka_unit_test(test_pick_strict),
+		cmocka_unit_test(test_pick_p0_first),
+		cmocka_unit_test(test_pick_aging),
+		cmocka_unit_test(test_pick_aging_share),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

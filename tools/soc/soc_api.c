@@ -49,12 +49,12 @@ static void health(struct soc_api *a, struct soc_http_resp *r)
 			 ",\"store_errors\":%" PRIu64 ",\"gaps\":%" PRIu64
 			 ",\"chain_breaks\":%" PRIu64 ",\"overlaps\":%" PRIu64
 			 ",\"duplicates_dropped\":%" PRIu64 ",\"lines_without_seq\":%" PRIu64
-			 ",\"epochs\":%" PRIu64 ",\"failed_on_purpose\":%" PRIu64 ",\"fail_next\":%" PRIu64 "}",
+			 ",\"epochs\":%" PRIu64 ",\"late_batches\":%" PRIu64 ",\"failed_on_purpose\":%" PRIu64 ",\"fail_next\":%" PRIu64 "}",
 			 a->connections, a->tls_failures, a->requests, a->http_errors,
 			 c->batches_ok, c->records, c->duplicates, c->rejected,
 			 c->unknown_device, c->store_errors, c->gaps, c->chain_breaks,
 			 c->overlaps, c->duplicates_dropped, c->seqless_lines, c->epochs,
-			 a->failed_on_purpose, a->fail_next);
+			 c->late_batches, a->failed_on_purpose, a->fail_next);
 }
 
 static void test_fail(struct soc_api *a, const char *query, struct soc_http_resp *r)

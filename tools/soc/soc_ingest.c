@@ -157,8 +157,8 @@ static int line_seq(const uint8_t *p, size_t n, const struct batch_hdr *h, uint6
 }
 
 /* De-duplicates a batch that overlaps the lane's stored seqs, record by
- * record: copies the lines whose seq is above the lane's last stored seq
- * into in->kept and counts the others in *dropped. A line without a seq of
+ * record: copies the lines whose seq is above the lane's last stored seq,
+ * or in one of its holes, into in->kept and counts the others in *dropped. A line without a seq of
  * its own (not from ward's sealer) falls back to its position, which is
  * only known when the batch has no gaps; otherwise it is kept and the
  * batch counted in "overlaps". O(bytes) over the body, only for
@@ -187,7 +187,7 @@ static int dedup_lines(struct soc_ingest *in, const struct soc_lane *l,
 				unknown = 1;
 			}
 		}
-		if (seq <= l->last_seq) {
+		if (seq <= l->last_seq && !soc_lane_in_hole(l, seq)) {
 			(*dropped)++;
 		} else {
 			rc = buf_append(&in->kept, b->data + off, n);
@@ -231,6 +231,10 @@ static void check_continuity(struct soc_ingest *in, struct soc_lane *l,
 {
 	static const uint8_t zero[BATCH_HASH_SIZE];
 	char what[256];
+	/* The first batch the SOC sees may not be the lane's first: only a
+	 * hash we know can be broken. */
+	int broke = l->last_seq > 0 && memcmp(h->prev_hash, l->last_hash, BATCH_HASH_SIZE) != 0 &&
+		    !(memcmp(h->prev_hash, zero, BATCH_HASH_SIZE) == 0 && h->first_seq == 1);
 
 	if (h->first_seq > l->last_seq + 1) {
 		in->c.gaps++;
@@ -238,11 +242,14 @@ static void check_continuity(struct soc_ingest *in, struct soc_lane *l,
 			 "-%" PRIu64, l->last_seq + 1, h->first_seq - 1, h->first_seq, h->last_seq);
 		log_warn("device %s lane %s: seq %s", l->device, l->lane, what);
 		(void)soc_store_note_gap(in->store, l, what);
+		/* A batch answered 503 may come after the ones pipelined
+		 * behind it: the hole stays open for it. */
+		if (soc_lane_hole_open(l, l->last_seq + 1, h->first_seq - 1, h->prev_hash, broke))
+			log_warn("device %s lane %s: %d gaps open: the lowest is forgotten, a batch "
+				 "arriving for it will be taken for a duplicate", l->device, l->lane,
+				 SOC_HOLES_MAX);
 	}
-	/* The first batch the SOC sees may not be the lane's first: only a
-	 * hash we know can be broken. */
-	if (l->last_seq > 0 && memcmp(h->prev_hash, l->last_hash, BATCH_HASH_SIZE) != 0 &&
-	    !(memcmp(h->prev_hash, zero, BATCH_HASH_SIZE) == 0 && h->first_seq == 1)) {
+	if (broke) {
 		in->c.chain_breaks++;
 		snprintf(what, sizeof(what), "chain break before batch %" PRIu64 "-%" PRIu64
 			 ": prev hash is not the hash of the batch ending at %" PRIu64,
@@ -296,6 +303,7 @@ int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 	struct soc_append a;
 	uint8_t hash[BATCH_HASH_SIZE];
 	uint64_t kept, dropped = 0;
+	char what[128];
 	int rc;
 
 	buf_reset(&in->body);
@@ -338,7 +346,7 @@ int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 	a.new_epoch = is_new_epoch(l, &h, hash);
 	if (a.new_epoch) {
 		note_epoch(in, l, &h);
-	} else if (h.last_seq <= l->last_seq) {
+	} else if (h.last_seq <= l->last_seq && !soc_lane_meets_hole(l, h.first_seq, h.last_seq)) {
 		/* Every seq the header covers is stored already. */
 		return duplicate(in, l, &h, h.records, resp);
 	} else if (h.first_seq <= l->last_seq) {
@@ -351,9 +359,21 @@ int soc_ingest_batch(struct soc_ingest *in, const uint8_t *batch, size_t len,
 		a.len = in->kept.len;
 		a.records = kept;
 		a.dropped = dropped;
-		log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " overlaps stored seqs: "
-			 "%" PRIu64 " records dropped as duplicates", h.device, h.lane, h.first_seq,
-			 h.last_seq, dropped);
+		a.late = h.last_seq <= l->last_seq;
+		if (a.late) {
+			in->c.late_batches++;
+			log_info("device %s lane %s: late batch %" PRIu64 "-%" PRIu64 " fills a gap "
+				 "below seq %" PRIu64 "%s", h.device, h.lane, h.first_seq,
+				 h.last_seq, l->last_seq, dropped > 0 ? " (some records dropped "
+				 "as duplicates)" : "");
+			snprintf(what, sizeof(what), "late batch %" PRIu64 "-%" PRIu64 " filled a gap",
+				 h.first_seq, h.last_seq);
+			(void)soc_store_note(in->store, l, what);
+		} else if (dropped > 0) {
+			log_info("device %s lane %s: batch %" PRIu64 "-%" PRIu64 " overlaps stored "
+				 "seqs: %" PRIu64 " records dropped as duplicates", h.device, h.lane,
+				 h.first_seq, h.last_seq, dropped);
+		}
 	} else {
 		check_continuity(in, l, &h);
 	}

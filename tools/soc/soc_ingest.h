@@ -51,6 +51,7 @@ struct soc_counters {
 	uint64_t duplicates_dropped; /* records dropped as stored already */
 	uint64_t seqless_lines;    /* overlapping lines without a leading "seq" */
 	uint64_t epochs;           /* new chain epochs (probe restarted at seq 1) */
+	uint64_t late_batches;     /* batches that filled a gap below the last seq */
 };
 
 struct soc_ingest;

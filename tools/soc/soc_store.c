@@ -106,6 +106,27 @@ static int hex_decode(const char *hex, uint8_t *out, size_t n)
 	return 0;
 }
 
+/* Reads the holes of a version 3 state: "<filled> <n> {f-l-hex-broke}". */
+static int read_holes(FILE *f, struct soc_lane *l)
+{
+	char hex[65];
+	unsigned n, i;
+	struct soc_hole *h;
+
+	if (fscanf(f, " %" SCNu64 " %u", &l->filled, &n) != 2 || n > SOC_HOLES_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		h = &l->holes[i];
+		if (fscanf(f, " %" SCNu64 "-%" SCNu64 "-%64[0-9a-f]-%d", &h->first, &h->last, hex,
+			   &h->broke) != 4 || h->first > h->last ||
+		    (i > 0 && h->first <= l->holes[i - 1].last) ||
+		    hex_decode(hex, h->next_prev, BATCH_HASH_SIZE) < 0)
+			return -EINVAL;
+	}
+	l->n_holes = n;
+	return 0;
+}
+
 int soc_store_read_state(const char *dir, const char *device, const char *lane,
 			 struct soc_lane *l)
 {
@@ -126,15 +147,107 @@ int soc_store_read_state(const char *dir, const char *device, const char *lane,
 	if (f == NULL)
 		return -errno;
 	if (fscanf(f, STATE_FMT, &version, &l->first_seq, &l->last_seq, hex, &l->bytes,
-		   &l->records, &l->gaps, &l->dups) != 8 || (version != 1 && version != 2) ||
+		   &l->records, &l->gaps, &l->dups) != 8 || version < 1 || version > 3 ||
 	    hex_decode(hex, l->last_hash, BATCH_HASH_SIZE) < 0)
 		rc = -EINVAL;
-	else if (version == 2 &&
+	else if (version >= 2 &&
 		 (fscanf(f, STATE_FMT2, &l->dropped, &l->epochs, ehex) != 3 ||
 		  hex_decode(ehex, l->epoch_hash, BATCH_HASH_SIZE) < 0))
 		rc = -EINVAL;
+	else if (version == 3)
+		rc = read_holes(f, l);
 	fclose(f);
 	return rc;
+}
+
+int soc_lane_in_hole(const struct soc_lane *l, uint64_t seq)
+{
+	return soc_lane_meets_hole(l, seq, seq);
+}
+
+int soc_lane_meets_hole(const struct soc_lane *l, uint64_t first, uint64_t last)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n_holes; i++)
+		if (l->holes[i].first <= last && first <= l->holes[i].last)
+			return 1;
+	return 0;
+}
+
+uint64_t soc_lane_missing(const struct soc_lane *l)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < l->n_holes; i++)
+		n += l->holes[i].last - l->holes[i].first + 1;
+	return n;
+}
+
+int soc_lane_hole_open(struct soc_lane *l, uint64_t first, uint64_t last,
+		       const uint8_t next_prev[BATCH_HASH_SIZE], int broke)
+{
+	struct soc_hole *h;
+	int forgot = 0;
+
+	/* Holes open above the last seq, so they come in ascending order; a
+	 * batch resent after a failed store finds its hole open already. */
+	if (l->n_holes > 0 && l->holes[l->n_holes - 1].last >= first)
+		return 0;
+	if (l->n_holes == SOC_HOLES_MAX) {
+		memmove(&l->holes[0], &l->holes[1], (SOC_HOLES_MAX - 1) * sizeof(l->holes[0]));
+		l->n_holes--;
+		forgot = 1;
+	}
+	h = &l->holes[l->n_holes++];
+	h->first = first;
+	h->last = last;
+	memcpy(h->next_prev, next_prev, BATCH_HASH_SIZE);
+	h->broke = broke;
+	return forgot;
+}
+
+/* Takes [first, last] out of the lane's holes. A hole emptied by it no
+ * longer counts as a gap, nor its chain break when `hash` (the batch's)
+ * is the prev hash of the batch after the hole: the chain is whole. A
+ * hole split in two with no room left forgets the lowest hole. */
+static void holes_fill(struct soc_lane *l, uint64_t first, uint64_t last,
+		       const uint8_t hash[BATCH_HASH_SIZE])
+{
+	struct soc_hole out[SOC_HOLES_MAX + 1], *h;
+	unsigned i, n = 0;
+
+	for (i = 0; i < l->n_holes; i++) {
+		h = &l->holes[i];
+		if (h->last < first || last < h->first) {
+			out[n++] = *h;
+			continue;
+		}
+		if (first <= h->first && last >= h->last) {
+			/* Filled whole. */
+			if (l->gaps > 0)
+				l->gaps--;
+			if (h->broke && last == h->last && l->gaps > 0 &&
+			    memcmp(hash, h->next_prev, BATCH_HASH_SIZE) == 0)
+				l->gaps--;
+			continue;
+		}
+		if (first > h->first) {
+			out[n] = *h;
+			out[n++].last = first - 1;
+		}
+		if (last < h->last) {
+			out[n] = *h;
+			out[n++].first = last + 1;
+		}
+	}
+	if (n > SOC_HOLES_MAX) {
+		memmove(&out[0], &out[1], (n - 1) * sizeof(out[0]));
+		n--;
+	}
+	memcpy(l->holes, out, n * sizeof(out[0]));
+	l->n_holes = n;
 }
 
 /* Reads the state file, if any, and cuts the NDJSON file back to the
@@ -229,21 +342,34 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-static int state_write(struct soc_store *st, const struct soc_lane *l)
+static void hex_encode(char *dst, const uint8_t *src, size_t n)
 {
-	char path[4300], tmp[4300], dir[4200], line[512], hex[2 * BATCH_HASH_SIZE + 1];
-	char ehex[2 * BATCH_HASH_SIZE + 1];
-	int fd = -1, rc, n;
 	size_t i;
 
-	for (i = 0; i < BATCH_HASH_SIZE; i++) {
-		snprintf(hex + 2 * i, 3, "%02x", l->last_hash[i]);
-		snprintf(ehex + 2 * i, 3, "%02x", l->epoch_hash[i]);
+	for (i = 0; i < n; i++)
+		snprintf(dst + 2 * i, 3, "%02x", src[i]);
+}
+
+static int state_write(struct soc_store *st, const struct soc_lane *l)
+{
+	char path[4300], tmp[4300], dir[4200], hex[2 * BATCH_HASH_SIZE + 1];
+	char ehex[2 * BATCH_HASH_SIZE + 1], line[512 + SOC_HOLES_MAX * 128];
+	int fd = -1, rc, n, k;
+	unsigned i;
+
+	hex_encode(hex, l->last_hash, BATCH_HASH_SIZE);
+	hex_encode(ehex, l->epoch_hash, BATCH_HASH_SIZE);
+	n = snprintf(line, sizeof(line), "ward-soc-lane 3 %" PRIu64 " %" PRIu64 " %s %" PRIu64
+		     " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %" PRIu64
+		     " %u", l->first_seq, l->last_seq, hex, l->bytes, l->records, l->gaps, l->dups,
+		     l->dropped, l->epochs, ehex, l->filled, l->n_holes);
+	for (i = 0; i < l->n_holes; i++) {
+		hex_encode(hex, l->holes[i].next_prev, BATCH_HASH_SIZE);
+		k = snprintf(line + n, sizeof(line) - (size_t)n, " %" PRIu64 "-%" PRIu64 "-%s-%d",
+			     l->holes[i].first, l->holes[i].last, hex, l->holes[i].broke ? 1 : 0);
+		n += k;
 	}
-	n = snprintf(line, sizeof(line), "ward-soc-lane 2 %" PRIu64 " %" PRIu64 " %s %" PRIu64
-		     " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n",
-		     l->first_seq, l->last_seq, hex, l->bytes, l->records, l->gaps, l->dups,
-		     l->dropped, l->epochs, ehex);
+	line[n++] = '\n';
 	rc = path_of(path, sizeof(path), "%s/%s/%s/state", st->dir, l->device, l->lane);
 	if (rc == 0)
 		rc = path_of(tmp, sizeof(tmp), "%s/%s/%s/.state.tmp", st->dir, l->device, l->lane);
@@ -297,14 +423,21 @@ int soc_store_append(struct soc_store *st, struct soc_lane *l, const struct soc_
 	next.bytes += a->len;
 	next.records += a->records;
 	next.dropped += a->dropped;
-	if (a->new_epoch)
+	if (a->new_epoch) {
 		next.epochs++;
+		next.n_holes = 0;
+	}
 	if (next.last_seq == 0 || a->new_epoch) {
 		next.first_seq = a->first_seq;
 		memcpy(next.epoch_hash, a->hash, BATCH_HASH_SIZE);
 	}
-	next.last_seq = a->last_seq;
-	memcpy(next.last_hash, a->hash, BATCH_HASH_SIZE);
+	holes_fill(&next, a->first_seq, a->last_seq, a->hash);
+	if (a->late) {
+		next.filled++;
+	} else {
+		next.last_seq = a->last_seq;
+		memcpy(next.last_hash, a->hash, BATCH_HASH_SIZE);
+	}
 	rc = state_write(st, &next);
 	if (rc < 0)
 		goto out;

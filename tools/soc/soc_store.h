@@ -4,11 +4,13 @@
  *
  *   D/<device>/<lane>/records.ndjson  the lane's records, one per line,
  *                              in the order their batches were accepted
- *   D/<device>/<lane>/state    "ward-soc-lane 2 <first seq> <last seq>
+ *   D/<device>/<lane>/state    "ward-soc-lane 3 <first seq> <last seq>
  *                              <chain hash hex> <ndjson bytes> <records>
  *                              <gaps> <dups> <dropped> <epochs>
- *                              <epoch hash hex>\n" (version 1 lacks the
- *                              last three and is still read)
+ *                              <epoch hash hex> <filled> <holes>
+ *                              {<first>-<last>-<next prev hex>-<broke>}\n"
+ *                              (versions 1 and 2 lack the fields from
+ *                              <dropped> and <filled> on and are read)
  *   D/<device>/<lane>/gaps     one line per gap, chain break or new
  *                              chain epoch seen
  *
@@ -36,6 +38,16 @@
 
 #include "batch.h"
 
+/* Seqs missing between two stored batches: a gap that a late batch may
+ * still fill (a batch answered 503 and resent after the SOC stored the
+ * ones pipelined behind it), or that the probe's `loss` records explain. */
+#define SOC_HOLES_MAX 32
+struct soc_hole {
+	uint64_t first, last;               /* the missing seqs, inclusive */
+	uint8_t next_prev[BATCH_HASH_SIZE]; /* prev hash of the batch after it */
+	int broke;                          /* a chain break was counted there */
+};
+
 struct soc_lane {
 	struct soc_lane *next;
 	char device[BATCH_NAME_MAX + 1];
@@ -51,6 +63,10 @@ struct soc_lane {
 	uint64_t epochs;                    /* chain restarts after the first */
 	uint8_t epoch_hash[BATCH_HASH_SIZE];/* hash of this epoch's first batch;
 					     * zeros = unknown (version 1) */
+	uint64_t filled;                    /* late batches that filled a hole */
+	struct soc_hole holes[SOC_HOLES_MAX];/* open gaps, ascending; the
+					     * lowest is forgotten when full */
+	unsigned n_holes;
 };
 
 /* One accepted batch, or the part of it not stored already, for
@@ -63,6 +79,8 @@ struct soc_append {
 	uint64_t first_seq, last_seq;       /* the batch header's */
 	const uint8_t *hash;                /* batch_hash(), BATCH_HASH_SIZE bytes */
 	int new_epoch;                      /* the batch starts a new chain */
+	int late;                           /* fills holes below the last seq:
+					     * last seq and chain hash stay */
 };
 
 struct soc_store;
@@ -84,9 +102,13 @@ int soc_store_lane(struct soc_store *st, const char *device, const char *lane,
  * fsyncs it, then commits the lane's new state: last seq a->last_seq,
  * chain hash a->hash, a->dropped more duplicate records, and a->first_seq
  * and a->hash as the epoch's first when the lane was empty or a->new_epoch
- * is set (which also counts an epoch). On failure the lane is unchanged in
- * memory; the file may hold a tail that the next load cuts.
- * Errors: -errno (-ENOSPC, -EIO). */
+ * is set (which also counts an epoch and forgets the holes). A late batch
+ * (a->late) keeps the last seq and chain hash. Either way the batch's
+ * [first_seq, last_seq] is taken out of the lane's holes; a hole filled
+ * whole no longer counts in `gaps`, nor does the chain break after it when
+ * the filling batch's hash is the prev hash of the batch after the hole.
+ * On failure the lane is unchanged in memory; the file may hold a tail
+ * that the next load cuts. Errors: -errno (-ENOSPC, -EIO). */
 int soc_store_append(struct soc_store *st, struct soc_lane *l, const struct soc_append *a);
 
 /* Reads the committed state of (device, lane) under store directory
@@ -105,6 +127,23 @@ int soc_store_save(struct soc_store *st, const struct soc_lane *l);
  * with the next append) and appends `what` as a line to <lane>/gaps.
  * Errors: -errno. */
 int soc_store_note_gap(struct soc_store *st, struct soc_lane *l, const char *what);
+
+/* Opens a hole [first, last] on the lane (persisted with the next append):
+ * `next_prev` is the prev hash of the batch that revealed it, `broke`
+ * whether a chain break was counted for that batch. A hole already open is
+ * not opened twice; with SOC_HOLES_MAX open, the lowest is forgotten (a
+ * batch arriving for it later is a duplicate) and 1 is returned, else 0. */
+int soc_lane_hole_open(struct soc_lane *l, uint64_t first, uint64_t last,
+		       const uint8_t next_prev[BATCH_HASH_SIZE], int broke);
+
+/* Whether seq lies in one of the lane's holes. */
+int soc_lane_in_hole(const struct soc_lane *l, uint64_t seq);
+
+/* Whether [first, last] meets one of the lane's holes. */
+int soc_lane_meets_hole(const struct soc_lane *l, uint64_t first, uint64_t last);
+
+/* Seqs missing in the lane's open holes. */
+uint64_t soc_lane_missing(const struct soc_lane *l);
 
 /* Appends `what` as a line to <lane>/gaps without counting a gap (a new
  * chain epoch). Errors: -errno. */

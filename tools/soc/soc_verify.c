@@ -65,8 +65,9 @@ static int verify_lane(const char *dir, const char *device, const char *lane, FI
 		",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"gaps\":%" PRIu64
 		",\"duplicates\":%" PRIu64 ",\"duplicates_dropped\":%" PRIu64
 		",\"epochs\":%" PRIu64 ",\"loss_records\":%" PRIu64
+		",\"missing_seqs\":%" PRIu64 ",\"late_batches\":%" PRIu64
 		",\"consistent\":%s}\n", device, lane, l.records, l.first_seq, l.last_seq,
-		l.gaps, l.dups, l.dropped, l.epochs, loss, ok ? "true" : "false");
+		l.gaps, l.dups, l.dropped, l.epochs, loss, soc_lane_missing(&l), l.filled, ok ? "true" : "false");
 	return ok ? 0 : 1;
 }
 

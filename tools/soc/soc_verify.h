@@ -4,9 +4,11 @@
  * to `out`:
  *
  *   {"device":..,"lane":..,"records":N,"first_seq":F,"last_seq":L,
- *    "gaps":G,"duplicates_dropped":D,"loss_records":X,"consistent":true}
+ *    "gaps":G,"duplicates":B,"duplicates_dropped":D,"epochs":E,
+ *    "loss_records":X,"missing_seqs":M,"late_batches":K,"consistent":true}
  *
- * records, seqs, gaps and duplicates come from the lane state; loss
+ * records, seqs, gaps, duplicates, missing seqs (in open gaps) and late
+ * batches come from the lane state; loss
  * records are counted by reading the NDJSON (records whose "type" is
  * "loss", docs/schema/loss.schema.json). "consistent" says that the
  * NDJSON holds at least the acknowledged bytes and exactly the state's
