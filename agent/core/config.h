@@ -159,7 +159,7 @@ struct ward_config {
 		uint32_t max_event_bytes;     /* one event, as received (after
 		                               * decompression); default 65536 */
 		uint32_t max_body_bytes;      /* one HEC body or Lumberjack window
-		                               * after decompression; default 16777216 */
+		                               * after decompression; default 4194304 */
 		uint32_t max_connections;     /* both inputs together; default 1024 */
 		uint32_t idle_timeout_ms;     /* default 600000 */
 		uint32_t max_pending_bytes;   /* stop reading above this many

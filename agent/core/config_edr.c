@@ -153,7 +153,11 @@ int config__edr_defaults(struct ward_config *c)
 	memset(&c->edr, 0, sizeof(c->edr));
 	c->edr.enabled = true;
 	c->edr.max_event_bytes = 65536;
-	c->edr.max_body_bytes = 16777216;
+	/* A body is held whole, decompressed and parsed (jansson's tree is
+	 * several times the text): 4 MiB keeps one request well inside the
+	 * receivers' memory, and batches of Beats and forwarders are
+	 * smaller. */
+	c->edr.max_body_bytes = 4194304;
 	c->edr.max_connections = 1024;
 	c->edr.idle_timeout_ms = 600000;
 	c->edr.max_pending_bytes = 8388608;

@@ -64,7 +64,7 @@ struct edr_conn {
 	int closing;
 	int authed;                 /* certificate checked (TLS inputs) */
 	enum edr_auth auth;
-	const char *group;          /* points into srv->cfg; refreshed on reload */
+	const char *group;          /* group_buf once authenticated, else NULL */
 	char group_buf[72];
 	char cn[72];
 	/* HEC */

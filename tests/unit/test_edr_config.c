@@ -71,7 +71,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->edr.groups[0].n_tokens, 1);
 	assert_string_equal(c->edr.groups[0].tokens[0], EDR_DEV_TOKEN);
 	assert_int_equal(c->edr.max_event_bytes, 65536);
-	assert_int_equal(c->edr.max_body_bytes, 16777216);
+	assert_int_equal(c->edr.max_body_bytes, 4194304);
 	assert_int_equal(c->edr.max_connections, 1024);
 	assert_int_equal(c->edr.max_pending_bytes, 8388608);
 	config_free(c);
