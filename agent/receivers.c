@@ -1,5 +1,7 @@
-/* The receiver process: syslog listeners writing the `syslog` lane and
- * SNMP listeners writing the `snmp` lane.
+/* The receiver process: syslog listeners writing the `syslog` lane, SNMP
+ * listeners writing the `snmp` lane, and the EDR relay (Lumberjack v2 and
+ * HEC) writing the `edr` lane. All of them parse untrusted input and hold
+ * no key material (DESIGN.md, "Processes and privilege").
  *
  * It waits for its configuration from the supervisor, opens its lanes,
  * starts the listeners, and then loops: group commit every
@@ -21,6 +23,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "spool.h"
+#include "edr/edr_net.h"
 #include "snmp/snmp_net.h"
 #include "syslog/syslog_net.h"
 
@@ -32,8 +35,10 @@ struct receivers {
 	struct ward_config *cfg;
 	struct spool_lane *lane;          /* syslog, P1 */
 	struct spool_lane *snmp_lane;     /* snmp, P1 */
+	struct spool_lane *edr_lane;      /* edr, P1 */
 	struct syslog_server *syslog;
 	struct snmp_server *snmp;
+	struct edr_server *edr;
 	uv_timer_t commit_timer, usage_timer, status_timer;
 	uv_signal_t sigterm, sigint, sighup;
 	uint64_t hard_limit;
@@ -72,10 +77,14 @@ static void push_status(struct receivers *r)
 		json_object_set_new(root, "syslog", syslog_server_status(r->syslog));
 	if (r->snmp != NULL)
 		json_object_set_new(root, "snmp", snmp_server_status(r->snmp));
+	if (r->edr != NULL)
+		json_object_set_new(root, "edr", edr_server_status(r->edr));
 	if (r->lane != NULL)
 		json_object_set_new(lanes, spool_lane_name(r->lane), lane_status(r->lane));
 	if (r->snmp_lane != NULL)
 		json_object_set_new(lanes, spool_lane_name(r->snmp_lane), lane_status(r->snmp_lane));
+	if (r->edr_lane != NULL)
+		json_object_set_new(lanes, spool_lane_name(r->edr_lane), lane_status(r->edr_lane));
 	json_object_set_new(root, "lanes", lanes);
 	text = json_dumps(root, JSON_COMPACT);
 	if (text != NULL)
@@ -102,6 +111,8 @@ static void lane_committed(struct spool_lane *lane, int status, void *arg)
 		syslog_server_on_commit(r->syslog);
 	else if (lane == r->snmp_lane && r->snmp != NULL)
 		snmp_server_on_commit(r->snmp);
+	else if (lane == r->edr_lane)
+		edr_server_on_commit(r->edr);
 }
 
 /* Group commit without blocking the loop: the write and fdatasync run on
@@ -126,9 +137,11 @@ static void commit_timer_cb(uv_timer_t *t)
 
 	lane_commit(r, r->lane);
 	lane_commit(r, r->snmp_lane);
+	lane_commit(r, r->edr_lane);
 	syslog_server_on_commit(r->syslog);
 	if (r->snmp != NULL)
 		snmp_server_on_commit(r->snmp);
+	edr_server_on_commit(r->edr);
 }
 
 static void usage_timer_cb(uv_timer_t *t)
@@ -142,7 +155,10 @@ static void usage_timer_cb(uv_timer_t *t)
 		spool_lane_set_spool_usage(r->lane, u->total_bytes);
 		if (r->snmp_lane != NULL)
 			spool_lane_set_spool_usage(r->snmp_lane, u->total_bytes);
+		if (r->edr_lane != NULL)
+			spool_lane_set_spool_usage(r->edr_lane, u->total_bytes);
 		syslog_server_on_spool_usage(r->syslog, u->total_bytes >= r->hard_limit);
+		edr_server_on_spool_usage(r->edr, u->total_bytes >= r->hard_limit);
 	}
 	free(u);
 }
@@ -198,6 +214,22 @@ static int receivers_start(struct receivers *r)
 			return rc;
 		(void)snmp_server_configure(r->snmp, r->cfg);
 	}
+	if (IS_ENABLED(CONFIG_EDR)) {
+		/* A record holds the event, its extracted fields and the
+		 * relay's own; the lane's cap bounds it (over it: counted as
+		 * too large). */
+		uint64_t max_rec = (uint64_t)r->cfg->edr.max_event_bytes * 4 + 65536;
+
+		if (max_rec > (uint64_t)CONFIG_SPOOL_MAX_RECORD_KB * 1024)
+			max_rec = (uint64_t)CONFIG_SPOOL_MAX_RECORD_KB * 1024;
+		rc = open_lane(r, "edr", (uint32_t)max_rec, &r->edr_lane);
+		if (rc < 0)
+			return rc;
+		rc = edr_server_create(&r->edr, r->loop, r->edr_lane);
+		if (rc < 0)
+			return rc;
+		(void)edr_server_configure(r->edr, r->cfg);
+	}
 	uv_timer_start(&r->commit_timer, commit_timer_cb, r->cfg->spool.fsync_interval_ms,
 		       r->cfg->spool.fsync_interval_ms);
 	uv_timer_start(&r->usage_timer, usage_timer_cb, 0, r->cfg->spool.budget_check_ms);
@@ -237,6 +269,8 @@ static void apply_config(struct receivers *r, const uint8_t *text, size_t len)
 
 			rc += src > 0 ? src : 0;
 		}
+		if (r->edr != NULL)
+			rc += edr_server_configure(r->edr, cfg);
 		uv_timer_set_repeat(&r->commit_timer, cfg->spool.fsync_interval_ms);
 		uv_timer_set_repeat(&r->usage_timer, cfg->spool.budget_check_ms);
 		r->hard_limit = hard_limit_for(cfg);
@@ -259,6 +293,8 @@ static void on_ipc_frame(struct ipc *ch, uint8_t type, const uint8_t *data, size
 			(void)spool_lane_flush(r->lane);
 		if (r->snmp_lane != NULL)
 			(void)spool_lane_flush(r->snmp_lane);
+		if (r->edr_lane != NULL)
+			(void)spool_lane_flush(r->edr_lane);
 		push_status(r);
 		break;
 	default:
@@ -284,13 +320,25 @@ static void close_lanes(struct receivers *r)
 	r->lane = NULL;
 	spool_lane_close(r->snmp_lane);
 	r->snmp_lane = NULL;
+	spool_lane_close(r->edr_lane);
+	r->edr_lane = NULL;
 	ipc_close(&r->ipc);
 	uv_walk(r->loop, close_all_cb, NULL);
 }
 
-static void snmp_stopped_cb(void *arg)
+static void edr_stopped_cb(void *arg)
 {
 	close_lanes(arg);
+}
+
+static void snmp_stopped_cb(void *arg)
+{
+	struct receivers *r = arg;
+
+	if (r->edr != NULL)
+		edr_server_stop(r->edr, edr_stopped_cb, r);
+	else
+		close_lanes(r);
 }
 
 static void syslog_stopped_cb(void *arg)
@@ -300,7 +348,7 @@ static void syslog_stopped_cb(void *arg)
 	if (r->snmp != NULL)
 		snmp_server_stop(r->snmp, snmp_stopped_cb, r);
 	else
-		close_lanes(r);
+		snmp_stopped_cb(r);
 }
 
 static void receivers_stop(struct receivers *r)
@@ -369,8 +417,10 @@ int receivers_main(int ipc_fd)
 	}
 	syslog_server_destroy(r.syslog);
 	snmp_server_destroy(r.snmp);
+	edr_server_destroy(r.edr);
 	spool_lane_close(r.lane);
 	spool_lane_close(r.snmp_lane);
+	spool_lane_close(r.edr_lane);
 	config_free(r.cfg);
 	uv_loop_close(r.loop);
 	return r.exit_code;

@@ -540,6 +540,12 @@ static void add_errors(struct supervisor *s, json_t *errors)
 		s->child_status, "snmp"), "engine"), "error"));
 	if (err != NULL)
 		json_array_append_new(errors, json_string(err));
+	ls = json_object_get(json_object_get(s->child_status, "edr"), "listeners");
+	json_array_foreach(ls, i, l) {
+		err = json_string_value(json_object_get(l, "error"));
+		if (!json_is_true(json_object_get(l, "listening")) && err != NULL)
+			json_array_append_new(errors, json_string(err));
+	}
 	ls = json_object_get(json_object_get(s->child_status, "syslog"), "listeners");
 	json_array_foreach(ls, i, l) {
 		err = json_string_value(json_object_get(l, "error"));
@@ -609,6 +615,8 @@ static json_t *status_json(struct supervisor *s)
 		json_object_set(root, "syslog", json_object_get(s->child_status, "syslog"));
 	if (s->child_status != NULL && json_object_get(s->child_status, "snmp") != NULL)
 		json_object_set(root, "snmp", json_object_get(s->child_status, "snmp"));
+	if (s->child_status != NULL && json_object_get(s->child_status, "edr") != NULL)
+		json_object_set(root, "edr", json_object_get(s->child_status, "edr"));
 	for (i = 0; i < s->usage.nlanes; i++)
 		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
 	/* used_bytes is what the budget holds: the spool and the outbox. */

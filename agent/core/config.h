@@ -59,6 +59,36 @@ struct uplink_window_conf {
 	uint64_t bytes_per_second;   /* 0 = unlimited, else >= 1024 */
 };
 
+/* One input of the EDR relay (a TCP listener): plain on loopback, TLS
+ * when cert and key are given. */
+struct edr_input_conf {
+	bool enabled;         /* default true */
+	char *address;        /* "127.0.0.1:5044" (lumberjack), "127.0.0.1:8088" (hec) */
+	char *cert;           /* PEM server certificate chain; NULL = plain TCP,
+	                       * allowed only on a loopback address */
+	char *key;            /* PEM private key; set exactly when cert is */
+	char *client_ca;      /* PEM CA bundle; when set, clients must present a
+	                       * certificate that chains to it. Needs cert. */
+};
+
+/* One agent group of the EDR relay: the credentials its shippers present.
+ * The group's name is the authenticated identity in records. */
+struct edr_group_conf {
+	char *name;           /* device_id alphabet, 1..64; unique */
+	char **tokens;        /* HEC tokens ("Authorization: Splunk <token>");
+	                       * 1..128 bytes of printable ASCII without spaces,
+	                       * unique across groups */
+	unsigned n_tokens;
+	char **client_cns;    /* client certificate subject CNs, unique across
+	                       * groups */
+	unsigned n_client_cns;
+};
+
+/* The HEC token of the compiled-in defaults (README.md, docs/config.md).
+ * For trying the relay on one machine only: a listener outside loopback
+ * refuses to start with it. */
+#define EDR_DEV_TOKEN "ward-dev-token-0000-0000-000000000000"
+
 struct ward_config {
 	struct {
 		char *device_id;       /* default: the host name */
@@ -119,6 +149,22 @@ struct ward_config {
 		struct snmp_user_conf *users; /* default none (NULL, 0) */
 		unsigned n_users;
 	} snmp;
+	struct {
+		bool enabled;                 /* default true */
+		struct edr_input_conf lumberjack;  /* default 127.0.0.1:5044, plain */
+		struct edr_input_conf hec;         /* default 127.0.0.1:8088, plain */
+		struct edr_group_conf *groups;     /* default one group "dev" with
+		                                    * the token EDR_DEV_TOKEN */
+		unsigned n_groups;                 /* 0..64 */
+		uint32_t max_event_bytes;     /* one event, as received (after
+		                               * decompression); default 65536 */
+		uint32_t max_body_bytes;      /* one HEC body or Lumberjack window
+		                               * after decompression; default 4194304 */
+		uint32_t max_connections;     /* both inputs together; default 1024 */
+		uint32_t idle_timeout_ms;     /* default 600000 */
+		uint32_t max_pending_bytes;   /* stop reading above this many
+		                               * uncommitted spool bytes; default 8388608 */
+	} edr;
 	struct {
 		bool enabled;                 /* default false: no SOC, batches
 		                               * are neither sealed nor sent */

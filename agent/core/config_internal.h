@@ -6,7 +6,8 @@
  *   config_sections.c the schema, the defaults and the checks of the
  *                     agent, spool and syslog sections, and the top level;
  *   config_snmp.c     the same for the snmp section;
- *   config_uplink.c   the same for the uplink section.
+ *   config_uplink.c   the same for the uplink section;
+ *   config_edr.c      the same for the edr section.
  *
  * libcyaml 1.3.1 checks the file against the schema but reports a failure
  * only as log lines: a message and a backtrace of the path it was loading
@@ -291,5 +292,42 @@ int config__uplink_apply(struct config__load *ld, struct ward_config *c,
  * backoff_max_ms, and the outbox is not the spool directory. 0 or
  * -EINVAL. */
 int config__uplink_check(struct config__load *ld, const struct ward_config *c);
+
+/* ---- the edr section (config_edr.c) -------------------------------------- */
+
+struct config__raw_edr_input;
+struct config__raw_edr_group;
+
+/* As for snmp: what the file says, NULL for what it does not set. */
+struct config__raw_edr {
+	bool *enabled;
+	struct config__raw_edr_input *lumberjack;
+	struct config__raw_edr_input *hec;
+	struct config__raw_edr_group *groups;
+	unsigned n_groups;
+	uint64_t *max_event_bytes;
+	uint64_t *max_body_bytes;
+	uint64_t *max_connections;
+	uint64_t *idle_timeout_ms;
+	uint64_t *max_pending_bytes;
+};
+
+extern const cyaml_schema_field_t config__edr_fields[];
+
+/* Sets c->edr to the defaults. 0 or -ENOMEM (c->edr is then still safe
+ * for config__edr_free). */
+int config__edr_defaults(struct ward_config *c);
+/* Frees what c->edr owns (wiping the tokens) and zeroes it. */
+void config__edr_free(struct ward_config *c);
+/* Checks r (NULL: the file has no edr section) and copies it over c->edr.
+ * 0, -EINVAL or -ENOMEM. */
+int config__edr_apply(struct config__load *ld, struct ward_config *c,
+		      const struct config__raw_edr *r);
+/* The checks between values, on the merged result: max_event_bytes <=
+ * max_body_bytes <= ..., max_pending_bytes >= max_event_bytes, the two
+ * inputs do not share a TCP address with each other or with a syslog
+ * TCP/TLS listener, and the development token is not accepted outside
+ * loopback. 0 or -EINVAL. */
+int config__edr_check(struct config__load *ld, const struct ward_config *c);
 
 #endif

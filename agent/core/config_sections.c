@@ -1,8 +1,8 @@
 /* config_sections: what the configuration file holds, section by section:
  * the raw structs libcyaml loads, the schema, the ranges of the numbers,
  * the defaults, and the checks that turn a raw section into its part of
- * struct ward_config. The snmp and uplink sections' parts are in
- * config_snmp.c and config_uplink.c; the
+ * struct ward_config. The snmp, uplink and edr sections' parts are in
+ * config_snmp.c, config_uplink.c and config_edr.c; the
  * machinery these checks use (errors with positions, number and boolean
  * text, addresses) is in config.c.
  */
@@ -74,6 +74,7 @@ struct raw_config {
 	struct raw_syslog *syslog;
 	struct config__raw_snmp *snmp;
 	struct config__raw_uplink *uplink;
+	struct config__raw_edr *edr;
 };
 
 /* ---- the schema ---------------------------------------------------------- */
@@ -149,6 +150,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("syslog", OPT, struct raw_config, syslog, syslog_fields),
 	CYAML_FIELD_MAPPING_PTR("snmp", OPT, struct raw_config, snmp, config__snmp_fields),
 	CYAML_FIELD_MAPPING_PTR("uplink", OPT, struct raw_config, uplink, config__uplink_fields),
+	CYAML_FIELD_MAPPING_PTR("edr", OPT, struct raw_config, edr, config__edr_fields),
 	CYAML_FIELD_END
 };
 
@@ -188,6 +190,13 @@ static const struct config__num_rule num_rules[] = {
 	/* 125000000000 bytes/s is 1 Tbit/s: anything above is a typo. */
 	{ "uplink.default_bytes_per_second", 0, 125000000000ULL },
 	{ "uplink.rate_limit[].bytes_per_second", 0, 125000000000ULL },
+	/* An event becomes one spool record with its extracted fields; the
+	 * record (at most about twice the event) must fit the lane's cap. */
+	{ "edr.max_event_bytes", 1024, 393216 },
+	{ "edr.max_body_bytes", 65536, 268435456 },
+	{ "edr.max_connections", 1, 65536 },
+	{ "edr.idle_timeout_ms", 1000, 86400000 },
+	{ "edr.max_pending_bytes", 65536, 1073741824 },
 };
 
 /* True when `path` is `rule`, where "[]" in the rule stands for any
@@ -262,6 +271,7 @@ void config_free(struct ward_config *c)
 	free_listeners(c->syslog.listeners, c->syslog.n_listeners);
 	config__snmp_free(c);
 	config__uplink_free(c);
+	config__edr_free(c);
 	free(c);
 }
 
@@ -327,7 +337,8 @@ struct ward_config *config_defaults(void)
 	c->syslog.max_pending_bytes = 8388608;
 	if (c->agent.device_id == NULL || c->agent.user == NULL || c->agent.state_dir == NULL ||
 	    c->agent.control_socket == NULL || c->spool.dir == NULL || default_listeners(c) < 0 ||
-	    config__snmp_defaults(c) < 0 || config__uplink_defaults(c) < 0) {
+	    config__snmp_defaults(c) < 0 || config__uplink_defaults(c) < 0 ||
+	    config__edr_defaults(c) < 0) {
 		config_free(c);
 		return NULL;
 	}
@@ -555,7 +566,8 @@ static int check_relations(struct config__load *ld, const struct ward_config *c)
 				       "least syslog.max_message_bytes (%u)", p,
 				       c->syslog.max_pending_bytes, c->syslog.max_message_bytes);
 	}
-	if ((rc = config__snmp_check(ld, c)) < 0)
+	if ((rc = config__snmp_check(ld, c)) < 0 ||
+	    (rc = config__edr_check(ld, c)) < 0)
 		return rc;
 	return config__uplink_check(ld, c);
 }
@@ -570,6 +582,7 @@ int config__apply(struct config__load *ld, struct ward_config *c, const void *ra
 	    (rc = apply_syslog(ld, c, r->syslog)) < 0 ||
 	    (rc = config__snmp_apply(ld, c, r->snmp)) < 0 ||
 	    (rc = config__uplink_apply(ld, c, r->uplink)) < 0 ||
+	    (rc = config__edr_apply(ld, c, r->edr)) < 0 ||
 	    (rc = check_relations(ld, c)) < 0)
 		return rc;
 	return 0;

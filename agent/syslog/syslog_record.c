@@ -4,7 +4,10 @@
 #include "syslog_record.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "jsonw.h"
 #include "syslog_prot.h"
@@ -146,6 +149,42 @@ static void write_header(struct enc *e, const struct syslog_msg *m)
 	}
 }
 
+/* A MSG that is a JSON object, as Chinese EDR consoles forward their
+ * events, is also written parsed, under "json" (msg and raw keep the text).
+ * Only a MSG that starts with '{' and ends with '}' (white space aside)
+ * is tried, so other messages cost one byte test. jansson guarantees
+ * well-formed output; the text goes into the record as is, after the key,
+ * which is the value jsonw would have written. */
+static void write_json_msg(struct enc *e, struct syslog_slice msg)
+{
+	const char *p = msg.p;
+	size_t n = msg.n;
+	json_error_t err;
+	json_t *v;
+	char *text;
+
+	while (n > 0 && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (!e->utf8_ok || n < 2 || p[0] != '{' || p[n - 1] != '}')
+		return;
+	v = json_loadb(p, n, JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return;
+	}
+	text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(v);
+	if (text == NULL)
+		return;
+	jsonw_key(&e->w, "json");
+	if (!e->w.err && buf_append_str(e->w.out, text) < 0)
+		e->w.err = -ENOMEM;
+	e->w.need_comma[e->w.depth] = true;
+	free(text);
+}
+
 int syslog_record_encode(const struct syslog_record_in *in, struct charset_conv *conv,
 			 struct buf *scratch, struct buf *out, struct syslog_record_out *res)
 {
@@ -185,6 +224,8 @@ int syslog_record_encode(const struct syslog_record_in *in, struct charset_conv 
 	put_str(&e, m.msg.p != NULL ? m.msg.p : "", m.msg.n);
 	if (m.msg_bom)
 		jsonw_kv_bool(&e.w, "msg_bom", true);
+	if (m.msg.p != NULL)
+		write_json_msg(&e, m.msg);
 	jsonw_kv_ascii(&e.w, "charset", charset_result_name(cs));
 	if (in->truncated)
 		jsonw_kv_bool(&e.w, "truncated", true);

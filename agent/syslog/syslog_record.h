@@ -34,8 +34,10 @@
  *   sd_raw                     the STRUCTURED-DATA as written;
  *   msg_bom:true               MSG began with a UTF-8 BOM (removed from msg);
  *   truncated:true             cut at the framer's max_msg_bytes.
- * msg is always present ("" when there is none). A MSG that is itself JSON
- * is kept as a string here; unpacking it is the job of a later stage.
+ *   json                       MSG parsed, when it is a JSON object (EDR
+ *                              consoles forward events so); msg and raw
+ *                              still hold the text.
+ * msg is always present ("" when there is none).
  */
 #ifndef WARD_SYSLOG_RECORD_H
 #define WARD_SYSLOG_RECORD_H
@@ -69,7 +71,8 @@ struct syslog_record_out {
  * parser. `conv` may be NULL (then non-UTF-8 text is kept as base64 and
  * the fields carry U+FFFD). `scratch` is working space reused across calls
  * (the caller owns and frees it). `res` may be NULL. No allocation once
- * out and scratch have grown to the working size. Returns 0 or -ENOMEM;
+ * out and scratch have grown to the working size, except for a MSG that
+ * is a JSON object (jansson parses and prints it). Returns 0 or -ENOMEM;
  * on error out is restored to its length before the call. */
 int syslog_record_encode(const struct syslog_record_in *in, struct charset_conv *conv,
 			 struct buf *scratch, struct buf *out, struct syslog_record_out *res);
