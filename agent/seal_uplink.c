@@ -213,6 +213,7 @@ static void up_lanes_build(struct seal_uplink *su)
 {
 	static const struct { const char *name; enum spool_class cls; } known[] = {
 		{ "agent", SPOOL_P0 }, { "syslog", SPOOL_P1 }, { "snmp", SPOOL_P1 },
+		{ "edr", SPOOL_P1 },
 	};
 	enum spool_class c;
 	unsigned i, j;

@@ -114,9 +114,28 @@ static void print_rejects(json_t *rejects)
 		printf(" %s=%" JSON_INTEGER_FORMAT, k, json_integer_value(v));
 }
 
+/* A table of sending hosts: address, `count_key` (records), rejects by
+ * reason, last seen. */
+static void print_source_rows(json_t *srcs, const char *count_key)
+{
+	json_t *src;
+	size_t i;
+
+	if (json_array_size(srcs) == 0)
+		return;
+	printf("  %-40s %11s %9s  %s\n", "SOURCE", "RECORDS", "REJECTED", "LAST SEEN");
+	json_array_foreach(srcs, i, src) {
+		printf("  %-40s %11" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %-20.19s",
+		       jstr(src, "address"), jint(src, count_key),
+		       rejects_total(json_object_get(src, "rejects")), jstr(src, "last_seen"));
+		print_rejects(json_object_get(src, "rejects"));
+		printf("\n");
+	}
+}
+
 static void print_snmp(json_t *st)
 {
-	json_t *snmp = json_object_get(st, "snmp"), *c, *ls, *l, *srcs, *src;
+	json_t *snmp = json_object_get(st, "snmp"), *c, *ls, *l, *srcs;
 	size_t i;
 
 	if (snmp == NULL)
@@ -148,16 +167,40 @@ static void print_snmp(json_t *st)
 		       " out of memory, %" JSON_INTEGER_FORMAT " crypto errors; %" JSON_INTEGER_FORMAT
 		       " informs not acknowledged\n", jint(c, "dropped_spool"), jint(c, "dropped_nomem"),
 		       jint(c, "dropped_io"), jint(c, "informs_unacknowledged"));
-	if (json_array_size(srcs) == 0)
+	print_source_rows(srcs, "messages");
+}
+
+/* The EDR relay (agent/edr): each input, what it took and refused, and
+ * each sending host. */
+static void print_edr(json_t *st)
+{
+	json_t *edr = json_object_get(st, "edr"), *ls, *l;
+	size_t i;
+
+	if (edr == NULL)
 		return;
-	printf("  %-40s %11s %9s  %s\n", "SOURCE", "RECORDS", "REJECTED", "LAST SEEN");
-	json_array_foreach(srcs, i, src) {
-		printf("  %-40s %11" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT "  %-20.19s",
-		       jstr(src, "address"), jint(src, "messages"),
-		       rejects_total(json_object_get(src, "rejects")), jstr(src, "last_seen"));
-		print_rejects(json_object_get(src, "rejects"));
+	ls = json_object_get(edr, "listeners");
+	printf("\nEDR relay%s\n", json_is_true(json_object_get(edr, "paused")) ?
+	       " (PAUSED: the spool is behind; Lumberjack ACKs wait, HEC answers 503)" : "");
+	json_array_foreach(ls, i, l) {
+		json_t *acks = json_object_get(l, "acks");
+
+		printf("  %-10s %-22s %-5s %-10s %4" JSON_INTEGER_FORMAT " conn %9" JSON_INTEGER_FORMAT
+		       " events %8" JSON_INTEGER_FORMAT " %s, rejected %" JSON_INTEGER_FORMAT,
+		       jstr(l, "input"), jstr(l, "address"),
+		       json_is_true(json_object_get(l, "tls")) ? "tls" : "plain",
+		       json_is_true(json_object_get(l, "listening")) ? "listening" : "DOWN",
+		       jint(l, "connections"), jint(l, "events"),
+		       acks != NULL ? json_integer_value(acks) : jint(l, "requests"),
+		       acks != NULL ? "acks" : "requests",
+		       rejects_total(json_object_get(l, "rejects")));
+		if (rejects_total(json_object_get(l, "rejects")) > 0) {
+			printf(":");
+			print_rejects(json_object_get(l, "rejects"));
+		}
 		printf("\n");
 	}
+	print_source_rows(json_object_get(edr, "sources"), "events");
 }
 
 static void print_sources(json_t *st)
@@ -338,6 +381,7 @@ static int print_status(json_t *st)
 	print_inputs(st);
 	print_sources(st);
 	print_snmp(st);
+	print_edr(st);
 	print_spool(st);
 	print_uplink(st);
 	print_losses(st);
