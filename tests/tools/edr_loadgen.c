@@ -5,7 +5,7 @@
  *
  * Sends COUNT Winlogbeat-shaped Sysmon events (event IDs 1 process create,
  * 3 network connection, 11 file create and 22 DNS query, in turn), about
- * 1 KiB of JSON each. Host, user, process, addresses, ports, file names,
+ * 1.2 KiB of JSON each. Host, user, process, addresses, ports, file names,
  * queries, GUIDs and hashes vary from event to event, drawn from a
  * xorshift generator seeded with --seed, so a given seed always gives the
  * same load.
@@ -184,8 +184,8 @@ static void hexstr(char *out, unsigned nbytes)
 	out[2 * nbytes] = '\0';
 }
 
-/* The event_data of Sysmon event `id` (Microsoft's Sysmon schema, version
- * 4.90), into out. Returns the length, or -1 when it does not fit. */
+/* The event_data of Sysmon event `id` (the field names of Microsoft's
+ * Sysmon event schema), into out. Returns the length, or -1 when it does not fit. */
 static int event_data(char *out, size_t cap, unsigned id, const char *utc, const char *user,
 		      unsigned img)
 {
