@@ -3,7 +3,8 @@
 # syslog against rsyslog (below), then SNMP traps against net-snmp's
 # snmptrapd (bench/snmp.sh says how), then the whole main job up to an SOC
 # over TLS against rsyslog forwarding over TLS, and ward on a shaped thin
-# uplink (bench/uplink.sh says how).
+# uplink (bench/uplink.sh says how), and the EDR relay alone against its
+# targets (bench/edr.sh says how).
 #
 # tests/tools/syslog_loadgen sends BENCH_COUNT (default 1,000,000) syslog
 # messages of a hospital's device mix (about 10% GBK) over TCP with
@@ -31,6 +32,14 @@
 # ratio to the snmptrapd run of the same version against the target
 # (>= 5x), PASS or MISS.
 #
+# The EDR part runs ward-lumberjack and ward-hec: tests/tools/edr_loadgen
+# sends BENCH_EDR_COUNT Winlogbeat-shaped Sysmon events over Lumberjack v2
+# (zlib-compressed windows) and over HEC (gzip bodies), timed until the last
+# acknowledgement, which the relay gives only for durable events. Figures:
+# events/s, the receivers process's CPU per million events, events/s per
+# core (per CPU second of that process) and peak RSS, against the targets
+# (>= 100,000 events/s per core per input, RSS <= 48 MiB), PASS or MISS.
+#
 # Environment:
 #   BENCH_COUNT=N        syslog messages per run (default 1000000)
 #   BENCH_RUNS=N         repetitions of each syslog run (default 3)
@@ -38,7 +47,8 @@
 #   BENCH_ONLY="..."     a subset of the runs: names (ward, rsyslog-omfile,
 #                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
 #                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
-#                        (syslog, snmp, uplink); default "syslog snmp uplink".
+#                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec);
+#                        default "syslog snmp edr uplink".
 #                        BENCH_ONLY=snmp runs the SNMP part only.
 #   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
 #   BENCH_SNMP_RUNS=N    repetitions of each SNMP run (default 3)
@@ -62,6 +72,12 @@
 #                        N msg/s for S seconds (default 500, 30)
 #   BENCH_UPLINK_RATE_KBIT=K, BENCH_UPLINK_DELAY_MS=D  the shaped link: K
 #                        kbit/s, D ms each way (default 5000, 50: 100 ms RTT)
+#   BENCH_EDR_COUNT=N    events per EDR run (default 200000)
+#   BENCH_EDR_RUNS=N     repetitions of each EDR run (default 3)
+#   BENCH_EDR_CONNECTIONS=N  parallel connections of the EDR sender (default 4)
+#   BENCH_EDR_LJ_BATCH=N, BENCH_EDR_LJ_IN_FLIGHT=K  Lumberjack windows of N
+#                        events, K in flight per connection (default 2048, 2)
+#   BENCH_EDR_HEC_BATCH=N  events per HEC request (default 1000)
 #   BENCH_DIR=DIR        where the runs write (default a new /var/tmp/ward-bench.*).
 #                        It must be on a real disk, not tmpfs, so that fsync
 #                        costs what it costs.
@@ -71,7 +87,9 @@
 #   BENCH_WARMUP=0       do not warm the page cache before each run (bench/lib.sh
 #                        says why it does)
 #   BENCH_PERF=1         `perf record -g` ward's receiver process during its
-#                        runs into BENCH_DIR/ward.perf.data (implies BENCH_KEEP=1)
+#                        runs into BENCH_DIR/ward.perf.data, and during the
+#                        EDR runs into BENCH_DIR/edr-INPUT.perf.data (implies
+#                        BENCH_KEEP=1)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,7 +97,7 @@ BUILD=${WARD_BUILD:-$ROOT/build}
 COUNT=${BENCH_COUNT:-1000000}
 RUNS=${BENCH_RUNS:-3}
 CONNS=${BENCH_CONNECTIONS:-1}
-ONLY=${BENCH_ONLY:-syslog snmp uplink}
+ONLY=${BENCH_ONLY:-syslog snmp edr uplink}
 VERIFY=${BENCH_VERIFY:-1}
 PERF=${BENCH_PERF:-0}
 [ "$PERF" = 1 ] && BENCH_KEEP=1
@@ -106,6 +124,7 @@ done
 SYSLOG_ONLY=
 SNMP_ONLY=
 UPLINK_ONLY=
+EDR_ONLY=
 for b in $ONLY; do
 	case $b in
 	syslog) SYSLOG_ONLY="$SYSLOG_ONLY ward rsyslog-omfile rsyslog-diskqueue" ;;
@@ -114,10 +133,12 @@ for b in $ONLY; do
 	ward-v2c | ward-v3 | snmptrapd-v2c | snmptrapd-v3) SNMP_ONLY="$SNMP_ONLY $b" ;;
 	uplink) UPLINK_ONLY="$UPLINK_ONLY uplink-tls uplink-shaped" ;;
 	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
+	edr) EDR_ONLY="$EDR_ONLY ward-lumberjack ward-hec" ;;
+	ward-lumberjack | ward-hec) EDR_ONLY="$EDR_ONLY $b" ;;
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
 			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
-			"uplink: uplink-tls, uplink-shaped)" >&2
+			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec)" >&2
 		exit 2 ;;
 	esac
 done
@@ -148,8 +169,12 @@ fi
 . "$ROOT/bench/rsyslog.sh"
 . "$ROOT/bench/snmp.sh"
 . "$ROOT/bench/uplink.sh"
+. "$ROOT/bench/edr.sh"
 if [ -n "$SNMP_ONLY" ]; then
 	snmp_check_args || exit 2
+fi
+if [ -n "$EDR_ONLY" ]; then
+	edr_check_args || exit 2
 fi
 
 # ward-agent drops to an unprivileged user when started as root; it must be
@@ -182,7 +207,8 @@ cleanup() {
 		rm -rf "$TMP/ward" "$TMP/rsyslog-omfile" "$TMP/rsyslog-diskqueue" \
 			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log" \
 			"$TMP/ward-snmp" "$TMP/snmptrapd-v2c" "$TMP/snmptrapd-v3" "$TMP/snmp-results" \
-			"$TMP/uplink"
+			"$TMP/uplink" "$TMP/ward-edr" "$TMP/edr-results" \
+			"$TMP/edr-lumberjack.perf.data" "$TMP/edr-hec.perf.data"
 	fi
 }
 trap cleanup EXIT
@@ -213,13 +239,15 @@ need_kib=0
 [ -n "$SNMP_ONLY" ] && need_kib=$(( need_kib + SNMP_COUNT * 2 ))
 # The uplink runs: ward's spool, outbox and ward-soc's store at once.
 [ -n "$UPLINK_ONLY" ] && need_kib=$(( need_kib + UPLINK_COUNT * 2 ))
+# One EDR run's lane at a time: about 1.5 KiB a record.
+[ -n "$EDR_ONLY" ] && need_kib=$(( need_kib + EDR_COUNT * 2 ))
 free_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 if [ "$free_kib" -lt "$need_kib" ]; then
 	echo "bench: $TMP has $((free_kib / 1024)) MiB free; the runs need about $((need_kib / 1024)) MiB" >&2
 	exit 2
 fi
 
-echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY$UPLINK_ONLY"
+echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY$EDR_ONLY$UPLINK_ONLY"
 echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
 	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
@@ -258,6 +286,8 @@ if [ -n "$SYSLOG_ONLY" ]; then
 fi
 # shellcheck disable=SC2086
 [ -n "$SNMP_ONLY" ] && bench_snmp $SNMP_ONLY
+# shellcheck disable=SC2086
+[ -n "$EDR_ONLY" ] && bench_edr $EDR_ONLY
 # shellcheck disable=SC2086
 [ -n "$UPLINK_ONLY" ] && bench_uplink $UPLINK_ONLY
 exit 0
