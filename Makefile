@@ -179,6 +179,9 @@ $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The EDR load generator writes zlib and gzip itself, with or without CONFIG_EDR.
+$(O)/tests/tools/edr_loadgen: LDLIBS += -lz
+
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o build/fuzz/libward.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
