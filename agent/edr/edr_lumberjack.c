@@ -169,7 +169,10 @@ static int drain_inner(struct edr_lj *d, edr_lj_event_fn cb, void *arg)
 		return rc;
 	if (d->inner_off != d->inner.len)
 		return fail(d, "compressed frame ends inside a frame", -EBADMSG);
-	buf_reset(&d->inner);
+	/* Freed, not kept: a window inflates to megabytes, and Beats shippers
+	 * keep their connections open, so kept buffers would add up to one
+	 * window per idle connection. */
+	buf_free(&d->inner);
 	d->inner_off = 0;
 	return 0;
 }

@@ -129,16 +129,14 @@ else
 fi
 
 note "per-source counters"
-# The receivers' status carries them; the agent shows them once its
-# status includes the edr object.
-if [ "$(jqs '.edr != null')" = true ]; then
-	jqs '.edr.sources[] | select(.address == "127.0.0.1") | .rejects.auth' | grep -qx '[3-9]' ||
-		fail "auth rejects per source: $(jqs .edr.sources)"
-	jqs '.edr.listeners[] | select(.input == "hec") | .address' | grep -qx "127.0.0.1:$hport" ||
-		fail "hec listener: $(jqs .edr.listeners)"
-else
-	note "status has no edr object yet (supervisor); counters not checked"
-fi
+# The agent's status carries the receivers' counters as of their last
+# report: poll until they show the refusals.
+auth_rejects() {
+	jqs '.edr.sources[] | select(.address == "127.0.0.1") | .rejects.auth' | grep -qx '[3-9]'
+}
+wait_for 10 auth_rejects || fail "auth rejects per source: $(jqs .edr.sources)"
+jqs '.edr.listeners[] | select(.input == "hec") | .address' | grep -qx "127.0.0.1:$hport" ||
+	fail "hec listener: $(jqs .edr.listeners)"
 
 note "JSON carried in syslog (an EDR console forwarding over syslog)"
 if command -v logger >/dev/null; then
