@@ -43,6 +43,9 @@ struct edr_lj {
 	const char *error;              /* the protocol error, for logs */
 };
 
+/* Sets up a decoder for one connection: events (a 'J' payload) of at most
+ * max_event bytes, 'C' frames of at most max_body bytes, compressed and
+ * inflated. Nothing is allocated until data is pushed. */
 void edr_lj_init(struct edr_lj *d, size_t max_event, size_t max_body);
 /* NULL-safe. */
 void edr_lj_free(struct edr_lj *d);

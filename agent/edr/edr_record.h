@@ -48,6 +48,8 @@ struct edr_meta {
 	const char *host, *source, *sourcetype;
 };
 
+/* The input's name in records and status: "lumberjack", "hec" or
+ * "hec_raw"; "?" for a value outside the enum. */
 const char *edr_input_name(enum edr_input in);
 
 /* Builds the record of `event` (borrowed; for EDR_INPUT_HEC_RAW a JSON
