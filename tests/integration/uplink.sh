@@ -37,27 +37,7 @@ OUT=$T/outbox
 
 hj() { health | jq -r "$1"; }
 
-# seal LANE FIRST COUNT [SOC_PUB]: COUNT records from seq FIRST, sealed
-# into OUT/LANE/<first>-<last>.batch, chained to the lane's previous batch.
-# The lines go to $T/expect.LANE unless the batch is sealed to another key.
-seal() {
-	_lane=$1 _first=$2 _last=$(($2 + $3 - 1))
-	_name=$(printf '%020d-%020d' "$_first" "$_last")
-	mkdir -p "$OUT/$_lane"
-	: >"$T/lines"
-	_i=$_first
-	while [ "$_i" -le "$_last" ]; do
-		printf '{"seq":%d,"lane":"%s","msg":"record %d"}\n' "$_i" "$_lane" "$_i" >>"$T/lines"
-		_i=$((_i + 1))
-	done
-	_prev=
-	[ -f "$T/sent/$_lane.last" ] && _prev=$(cat "$T/sent/$_lane.last")
-	"$MK" -k "$P/fw01.key" -s "${4:-$P/soc.pub}" -d fw01 -l "$_lane" -f "$_first" \
-		${_prev:+-p "$_prev"} -o "$T/sent/$_lane-$_name.batch" "$T/lines" || fail "batch_make"
-	cp "$T/sent/$_lane-$_name.batch" "$OUT/$_lane/$_name.batch"
-	echo "$T/sent/$_lane-$_name.batch" >"$T/sent/$_lane.last"
-	[ -n "${4:-}" ] || cat "$T/lines" >>"$T/expect.$_lane"
-}
+seal() { outbox_seal "$@"; }
 
 # run_uplink [OPTIONS...]: runs uplink_run on the outbox; stats in
 # $T/stats, its exit status in $RUN_RC.

@@ -191,26 +191,8 @@ proxy_stop
 # The Basic credentials: uplink_run takes them on its command line.
 
 OUT=$T/outbox
-# seal FIRST COUNT: COUNT records of lane alerts from seq FIRST, sealed into
-# OUT/alerts, chained to the previous batch; the lines go to T/expect.alerts.
-seal() {
-	_last=$(($1 + $2 - 1))
-	_name=$(printf '%020d-%020d' "$1" "$_last")
-	mkdir -p "$OUT/alerts"
-	: >"$T/lines"
-	_i=$1
-	while [ "$_i" -le "$_last" ]; do
-		printf '{"seq":%d,"lane":"alerts","msg":"record %d"}\n' "$_i" "$_i" >>"$T/lines"
-		_i=$((_i + 1))
-	done
-	_prev=
-	[ -f "$T/sent/alerts.last" ] && _prev=$(cat "$T/sent/alerts.last")
-	"$MK" -k "$P/fw01.key" -s "$P/soc.pub" -d fw01 -l alerts -f "$1" \
-		${_prev:+-p "$_prev"} -o "$T/sent/alerts-$_name.batch" "$T/lines" || fail "batch_make"
-	cp "$T/sent/alerts-$_name.batch" "$OUT/alerts/$_name.batch"
-	echo "$T/sent/alerts-$_name.batch" >"$T/sent/alerts.last"
-	cat "$T/lines" >>"$T/expect.alerts"
-}
+# seal FIRST COUNT: COUNT records of lane alerts (outbox_seal).
+seal() { outbox_seal alerts "$@"; }
 # run_uplink CREDENTIALS DEADLINE_MS: uplink_run through the proxy; stats in
 # T/stats, its exit status in RUN_RC.
 run_uplink() {

@@ -85,6 +85,29 @@ send() {
 	done
 }
 
+# outbox_seal LANE FIRST COUNT [SOC_PUB]: COUNT records from seq FIRST,
+# sealed by batch_make ($MK) with fw01's key into OUT/LANE/<first>-<last>.batch,
+# chained to the lane's previous batch (kept in T/sent). The lines go to
+# T/expect.LANE unless the batch is sealed to another key than P/soc.pub.
+outbox_seal() {
+	_lane=$1 _first=$2 _last=$(($2 + $3 - 1))
+	_name=$(printf '%020d-%020d' "$_first" "$_last")
+	mkdir -p "$OUT/$_lane"
+	: >"$T/lines"
+	_i=$_first
+	while [ "$_i" -le "$_last" ]; do
+		printf '{"seq":%d,"lane":"%s","msg":"record %d"}\n' "$_i" "$_lane" "$_i" >>"$T/lines"
+		_i=$((_i + 1))
+	done
+	_prev=
+	[ -f "$T/sent/$_lane.last" ] && _prev=$(cat "$T/sent/$_lane.last")
+	"$MK" -k "$P/fw01.key" -s "${4:-$P/soc.pub}" -d fw01 -l "$_lane" -f "$_first" \
+		${_prev:+-p "$_prev"} -o "$T/sent/$_lane-$_name.batch" "$T/lines" || fail "batch_make"
+	cp "$T/sent/$_lane-$_name.batch" "$OUT/$_lane/$_name.batch"
+	echo "$T/sent/$_lane-$_name.batch" >"$T/sent/$_lane.last"
+	[ -n "${4:-}" ] || cat "$T/lines" >>"$T/expect.$_lane"
+}
+
 # keypair NAME: a P-256 key pair, P/NAME.key and P/NAME.pub.
 keypair() {
 	openssl ecparam -name prime256v1 -genkey -noout -out "$P/$1.key" 2>/dev/null &&
