@@ -46,12 +46,17 @@ CC_fuzz    := clang
 CC_mbedtls3 := gcc
 CC := $(CC_$(VARIANT))
 
-CPPFLAGS += -I$(O)/include -Iagent -Iagent/core -Itools -D_GNU_SOURCE \
+CPPFLAGS += -I$(O)/include -Iagent -Iagent/core -Isensor -Idrivers -Itools -D_GNU_SOURCE \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -g
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 	-lmbedtls -lmbedx509 -lmbedcrypto -lhttp_parser -lm
+
+# The sensor captures with libpcap and confines itself with libseccomp.
+ifeq ($(CONFIG_SENSOR),y)
+LDLIBS += -lpcap -lseccomp
+endif
 
 ifeq ($(CONFIG_HARDENING),y)
 HARDEN := -fstack-protector-strong -fPIE

@@ -1,0 +1,136 @@
+/* flow: the flow table, from decoded packets to Zeek conn records.
+ *
+ * Flows are keyed by five-tuple plus VLAN (outer and inner tag), both
+ * directions to one flow. The table preallocates its flow slots up to a
+ * memory cap (default 256 MiB) and never allocates per packet. A flow ends
+ * by inactivity timeout (per protocol; Zeek's defaults: TCP 5 min, UDP and
+ * ICMP 1 min), by TCP close, or by pressure (the table is full: the least
+ * recently seen flow is evicted, counted, and its record still emitted).
+ * Long flows emit an interim record every active timeout (default 10 min).
+ *
+ * TCP tracking yields Zeek's conn_state (S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0
+ * RSTRH SH SHR OTH) and history string (letters ShADadFfRrTtWwIiQq..., with
+ * the repeat scaling of Zeek's base/protocols/conn: a letter is repeated
+ * after 10, 100, 1000 ... occurrences), orig/resp payload bytes from
+ * sequence numbers, and missed_bytes from ACK gaps. Field definitions:
+ * Zeek's base/protocols/conn/main.zeek (Conn::Info).
+ *
+ * Direction: the SYN's sender is the originator; without a SYN, the first
+ * packet's sender is, unless only the other side uses a well-known port
+ * (below 1024) and this side does not.
+ *
+ * Time is the packets' capture time, so a file replays like live traffic.
+ * A table is used by one thread.
+ */
+#ifndef WARD_SENSOR_FLOW_H
+#define WARD_SENSOR_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkt.h"
+
+/* Zeek's conn_state values. */
+enum conn_state {
+	CONN_S0 = 0, CONN_S1, CONN_SF, CONN_REJ, CONN_S2, CONN_S3, CONN_RSTO,
+	CONN_RSTR, CONN_RSTOS0, CONN_RSTRH, CONN_SH, CONN_SHR, CONN_OTH,
+};
+
+/* One IP prefix of the hospital's own networks (local_orig/local_resp). */
+struct flow_net {
+	uint8_t ip_version;      /* 4 or 6 */
+	uint8_t prefix_len;      /* bits */
+	uint8_t addr[16];        /* network order; IPv4 in the first 4 bytes */
+};
+
+struct flow_config {
+	size_t mem_max;              /* bytes for flow state; default 256 MiB */
+	uint32_t tcp_timeout_ms;     /* inactivity; default 300000 */
+	uint32_t udp_timeout_ms;     /* default 60000 */
+	uint32_t icmp_timeout_ms;    /* default 60000 (also other protocols) */
+	uint32_t active_timeout_ms;  /* interim records; default 600000; 0 = off */
+	const struct flow_net *local_nets; /* borrowed for the table's life */
+	size_t n_local_nets;
+	uint64_t uid_seed;           /* mixes into uids; 0 = random */
+};
+
+/* A conn record as it leaves the table. Strings are NUL-terminated and
+ * owned by the table; they are valid during the emit callback only. */
+struct conn {
+	uint64_t ts_us;              /* first packet */
+	char uid[24];                /* Zeek-style: 'C' + base62 */
+	uint8_t ip_version;
+	uint8_t proto;               /* IPPROTO_* */
+	uint8_t orig_h[16], resp_h[16];
+	uint16_t orig_p, resp_p;     /* ICMP: type, code */
+	uint16_t vlan, inner_vlan;
+	uint64_t duration_us;        /* last packet - first packet */
+	uint64_t orig_bytes, resp_bytes;   /* payload, from seq numbers (TCP) or lengths */
+	bool bytes_known;            /* false for TCP flows with no seq basis */
+	enum conn_state conn_state;
+	bool local_orig, local_resp;
+	uint64_t missed_bytes;
+	char history[40];
+	uint64_t orig_pkts, resp_pkts;
+	uint64_t orig_ip_bytes, resp_ip_bytes;
+	char community_id[40];       /* "1:" + base64 of SHA-1 (Community ID v1) */
+	bool interim;                /* emitted by the active timeout; flow goes on */
+	bool evicted;                /* emitted because the table was full */
+	const char *service;         /* analyzer-detected service; NULL = none */
+};
+
+/* Called for each record; `c` is valid during the call only. */
+typedef void (*flow_emit_fn)(void *ctx, const struct conn *c);
+
+struct flow_stats {
+	uint64_t flows_created;
+	uint64_t flows_active;       /* now */
+	uint64_t flows_capacity;     /* slots preallocated from mem_max */
+	uint64_t evicted_pressure;   /* ended because the table was full */
+	uint64_t expired;            /* ended by inactivity */
+	uint64_t interim;            /* interim records by the active timeout */
+	uint64_t packets;            /* packets given to flow_table_update */
+	uint64_t ack_gap_bytes;      /* missed_bytes summed over ended flows */
+	uint64_t acked_bytes;        /* bytes acknowledged, for the loss estimate */
+};
+
+struct flow_table;
+
+/* Creates a table and preallocates its slots (mem_max bytes at most; see
+ * flow_state_bytes). `cfg` may be NULL for the defaults. `emit` receives
+ * every record. 0, -EINVAL (mem_max too small for one flow) or -ENOMEM. */
+int flow_table_create(struct flow_table **out, const struct flow_config *cfg,
+		      flow_emit_fn emit, void *ctx);
+/* Frees the table without emitting. NULL is accepted. */
+void flow_table_destroy(struct flow_table *t);
+
+/* Accounts one packet to its flow, creating the flow if needed (and
+ * evicting under pressure). Also expires flows idle past their timeout
+ * relative to p->ts_us, a bounded amount of work per call. 0 or -EINVAL
+ * for a packet of an unknown IP version. */
+int flow_table_update(struct flow_table *t, const struct pkt *p);
+/* Expires every flow idle at `now_us` and emits interim records due; for
+ * a live capture's idle moments. */
+void flow_table_expire(struct flow_table *t, uint64_t now_us);
+/* Ends and emits every flow (end of a file, or shutdown). */
+void flow_table_flush(struct flow_table *t);
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t);
+/* Bytes of state per flow slot, for the benchmark's per-flow figure. */
+size_t flow_state_bytes(void);
+
+/* Zeek's name for a conn_state, e.g. "SF". */
+const char *conn_state_name(enum conn_state s);
+
+/* Community ID v1 (https://github.com/corelight/community-id-spec) of a
+ * five-tuple, written NUL-terminated into `out` ("1:" + base64, 31 bytes
+ * with the NUL). `seed` is the spec's 16-bit seed (0 by default). For
+ * ICMP/ICMPv6, sport/dport are type/code and the spec's type mapping is
+ * applied. 0, or -EINVAL for an unknown IP version or an `out` under 31
+ * bytes. */
+int community_id_v1(uint16_t seed, uint8_t ip_version, uint8_t proto,
+		    const uint8_t *src, const uint8_t *dst, uint16_t sport,
+		    uint16_t dport, char *out, size_t outlen);
+
+#endif
