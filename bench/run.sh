@@ -3,8 +3,10 @@
 # syslog against rsyslog (below), then SNMP traps against net-snmp's
 # snmptrapd (bench/snmp.sh says how), then the whole main job up to an SOC
 # over TLS against rsyslog forwarding over TLS, and ward on a shaped thin
-# uplink (bench/uplink.sh says how), and the EDR relay alone against its
-# targets (bench/edr.sh says how).
+# uplink (bench/uplink.sh says how), the EDR relay alone against its
+# targets (bench/edr.sh says how), and the packet sensor reading a capture
+# file against a bare libpcap read loop, softflowd and ndpiReader
+# (bench/sensor.sh says how).
 #
 # tests/tools/syslog_loadgen sends BENCH_COUNT (default 1,000,000) syslog
 # messages of a hospital's device mix (about 10% GBK) over TCP with
@@ -40,6 +42,15 @@
 # core (per CPU second of that process) and peak RSS, against the targets
 # (>= 100,000 events/s per core per input, RSS <= 48 MiB), PASS or MISS.
 #
+# The sensor part reads one capture of real traffic (made once by
+# tests/tools/sensor_trafficgen.sh into build/bench/sensor.pcap: about
+# 940,000 packets, 665,000 of them MTU-sized, 14,000 flows) with
+# pcap_readloop, ward-sensor -r --json, softflowd -r and ndpiReader -i,
+# interleaved, BENCH_SENSOR_RUNS times: packets per second and per CPU
+# second, peak RSS; ward-sensor's ratios to the others against the targets
+# (>= 0.5x the read loop, >= 1.0x softflowd, >= 1.8x ndpiReader) and the
+# flow table's bytes per idle flow (<= 200), PASS or MISS.
+#
 # Environment:
 #   BENCH_COUNT=N        syslog messages per run (default 1000000)
 #   BENCH_RUNS=N         repetitions of each syslog run (default 3)
@@ -47,8 +58,9 @@
 #   BENCH_ONLY="..."     a subset of the runs: names (ward, rsyslog-omfile,
 #                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
 #                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
-#                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec);
-#                        default "syslog snmp edr uplink".
+#                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec;
+#                        sensor: pcap-readloop, ward-sensor, softflowd,
+#                        ndpiReader); default "syslog snmp edr sensor uplink".
 #                        BENCH_ONLY=snmp runs the SNMP part only.
 #   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
 #   BENCH_SNMP_RUNS=N    repetitions of each SNMP run (default 3)
@@ -78,6 +90,11 @@
 #   BENCH_EDR_LJ_BATCH=N, BENCH_EDR_LJ_IN_FLIGHT=K  Lumberjack windows of N
 #                        events, K in flight per connection (default 2048, 2)
 #   BENCH_EDR_HEC_BATCH=N  events per HEC request (default 1000)
+#   BENCH_SENSOR_RUNS=N  repetitions of each sensor run (default 3)
+#   BENCH_SENSOR_PCAP=FILE  the capture the sensor part reads (default
+#                        build/bench/sensor.pcap, made when missing; root)
+#   BENCH_SENSOR_SOFTFLOWD_MAXFLOWS=N  softflowd -m (default 65536: every
+#                        flow of the capture at once, as in ward's table)
 #   BENCH_DIR=DIR        where the runs write (default a new /var/tmp/ward-bench.*).
 #                        It must be on a real disk, not tmpfs, so that fsync
 #                        costs what it costs.
@@ -88,8 +105,9 @@
 #                        says why it does)
 #   BENCH_PERF=1         `perf record -g` ward's receiver process during its
 #                        runs into BENCH_DIR/ward.perf.data, and during the
-#                        EDR runs into BENCH_DIR/edr-INPUT.perf.data (implies
-#                        BENCH_KEEP=1)
+#                        EDR runs into BENCH_DIR/edr-INPUT.perf.data, and one
+#                        more ward-sensor run into BENCH_DIR/ward-sensor.perf.data
+#                        (implies BENCH_KEEP=1)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -97,7 +115,7 @@ BUILD=${WARD_BUILD:-$ROOT/build}
 COUNT=${BENCH_COUNT:-1000000}
 RUNS=${BENCH_RUNS:-3}
 CONNS=${BENCH_CONNECTIONS:-1}
-ONLY=${BENCH_ONLY:-syslog snmp edr uplink}
+ONLY=${BENCH_ONLY:-syslog snmp edr sensor uplink}
 VERIFY=${BENCH_VERIFY:-1}
 PERF=${BENCH_PERF:-0}
 [ "$PERF" = 1 ] && BENCH_KEEP=1
@@ -125,6 +143,7 @@ SYSLOG_ONLY=
 SNMP_ONLY=
 UPLINK_ONLY=
 EDR_ONLY=
+SENSOR_ONLY=
 for b in $ONLY; do
 	case $b in
 	syslog) SYSLOG_ONLY="$SYSLOG_ONLY ward rsyslog-omfile rsyslog-diskqueue" ;;
@@ -135,10 +154,13 @@ for b in $ONLY; do
 	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
 	edr) EDR_ONLY="$EDR_ONLY ward-lumberjack ward-hec" ;;
 	ward-lumberjack | ward-hec) EDR_ONLY="$EDR_ONLY $b" ;;
+	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop ward-sensor softflowd ndpiReader" ;;
+	pcap-readloop | ward-sensor | softflowd | ndpiReader) SENSOR_ONLY="$SENSOR_ONLY $b" ;;
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
 			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
-			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec)" >&2
+			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec;" \
+			"sensor: pcap-readloop, ward-sensor, softflowd, ndpiReader)" >&2
 		exit 2 ;;
 	esac
 done
@@ -170,11 +192,15 @@ fi
 . "$ROOT/bench/snmp.sh"
 . "$ROOT/bench/uplink.sh"
 . "$ROOT/bench/edr.sh"
+. "$ROOT/bench/sensor.sh"
 if [ -n "$SNMP_ONLY" ]; then
 	snmp_check_args || exit 2
 fi
 if [ -n "$EDR_ONLY" ]; then
 	edr_check_args || exit 2
+fi
+if [ -n "$SENSOR_ONLY" ]; then
+	sensor_check_args || exit 2
 fi
 
 # ward-agent drops to an unprivileged user when started as root; it must be
@@ -208,7 +234,8 @@ cleanup() {
 			"$TMP/results" "$TMP/loadgen.out" "$TMP/ward.perf.data" "$TMP/perf.log" \
 			"$TMP/ward-snmp" "$TMP/snmptrapd-v2c" "$TMP/snmptrapd-v3" "$TMP/snmp-results" \
 			"$TMP/uplink" "$TMP/ward-edr" "$TMP/edr-results" \
-			"$TMP/edr-lumberjack.perf.data" "$TMP/edr-hec.perf.data"
+			"$TMP/edr-lumberjack.perf.data" "$TMP/edr-hec.perf.data" \
+			"$TMP/sensor" "$TMP/sensor-results" "$TMP/ward-sensor.perf.data"
 	fi
 }
 trap cleanup EXIT
@@ -247,7 +274,7 @@ if [ "$free_kib" -lt "$need_kib" ]; then
 	exit 2
 fi
 
-echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY$EDR_ONLY$UPLINK_ONLY"
+echo "ward bench:$SYSLOG_ONLY$SNMP_ONLY$EDR_ONLY$SENSOR_ONLY$UPLINK_ONLY"
 echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
 	"$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
@@ -257,6 +284,7 @@ peers=
 [ -n "$SYSLOG_ONLY$UPLINK_ONLY" ] && peers="rsyslogd $(rsyslogd -v | awk 'NR == 1 { print $2 }'); "
 [ -n "$SNMP_ONLY" ] && command -v snmptrapd >/dev/null &&
 	peers="${peers}snmptrapd $(snmptrapd --version 2>&1 | awk '/^NET-SNMP [Vv]ersion/ { print $NF }'); "
+[ -n "$SENSOR_ONLY" ] && peers="$peers$(sensor_versions)"
 echo "peers:     $peers$("$AGENT" --version 2>/dev/null || echo 'ward-agent not built')"
 [ "$(findmnt -no FSTYPE -T "$TMP" | head -n 1)" = tmpfs ] &&
 	echo "WARNING: $TMP is on tmpfs, where fsync costs nothing; these figures mean little"
@@ -288,6 +316,8 @@ fi
 [ -n "$SNMP_ONLY" ] && bench_snmp $SNMP_ONLY
 # shellcheck disable=SC2086
 [ -n "$EDR_ONLY" ] && bench_edr $EDR_ONLY
+# shellcheck disable=SC2086
+[ -n "$SENSOR_ONLY" ] && bench_sensor $SENSOR_ONLY
 # shellcheck disable=SC2086
 [ -n "$UPLINK_ONLY" ] && bench_uplink $UPLINK_ONLY
 exit 0
