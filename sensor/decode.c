@@ -181,7 +181,7 @@ static int tunnel_enter(struct walk *w, enum pkt_tunnel kind)
 	return DECODE_OK;
 }
 
-/* ERSPAN type II (8-byte header, version 1) and type III (12 bytes,
+/* ERSPAN type II (8-byte header, version 1 or 0) and type III (12 bytes,
  * version 2, then an 8-byte platform-specific sub-header when its O bit is
  * set); the mirrored frame follows (type III frame type 2: an IP packet). */
 static int decode_erspan(struct walk *w, uint16_t type, const uint8_t *p, uint32_t cap,
@@ -194,7 +194,9 @@ static int decode_erspan(struct walk *w, uint16_t type, const uint8_t *p, uint32
 		return reject(w, DECODE_R_BAD_TUNNEL);
 	ver = p[0] >> 4;
 	if (type == ETHERTYPE_ERSPAN2) {
-		if (ver != 1)
+		/* Version 1; 0 is taken too, as scapy writes it by default
+		 * and the header is laid out the same. */
+		if (ver > 1)
 			return reject(w, DECODE_R_BAD_TUNNEL);
 		return decode_ether(w, p + hl, cap - hl, wire - hl);
 	}

@@ -37,7 +37,8 @@
  *   type III with its optional 8-byte platform sub-header, frame type
  *   Ethernet or IP); VXLAN on UDP destination port 4789 with the I flag
  *   set (RFC 7348 5), inner Ethernet. pkt.tunnel is the outermost kind.
- *   The ERSPAN header's own VLAN field is not used. Other GRE payload
+ *   ERSPAN II wants version 1 (0 is taken too: scapy's default), III
+ *   version 2. The ERSPAN header's own VLAN field is not used. Other GRE payload
  *   types and GRE version 1 (PPTP) are unsupported_ethertype.
  * - IP-in-IP (protocols 4 and 41) is not decapsulated: the packet is
  *   handed out as protocol 4 or 41 with no ports.
