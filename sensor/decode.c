@@ -40,6 +40,10 @@
 #define ETHERTYPE_TEB    0x6558 /* transparent Ethernet bridging (GRE) */
 #define ETHERTYPE_ERSPAN2 0x88be
 #define ETHERTYPE_ERSPAN3 0x22eb
+#define ETHERTYPE_PPPOE  0x8864 /* PPPoE session stage, RFC 2516 */
+#define PPPOE_HLEN       8      /* with the 2-byte PPP protocol */
+#define PPP_IPV4         0x0021
+#define PPP_IPV6         0x0057
 
 #define IPPROTO_HOPOPTS_ 0
 #define IPPROTO_ICMP_    1
@@ -612,8 +616,26 @@ static int decode_mpls(struct walk *w, const uint8_t *p, uint32_t cap, uint32_t 
 	return reject(w, DECODE_R_TOO_MANY_TAGS);
 }
 
+/* PPPoE session stage (RFC 2516 4): version and type 0x11, code 0, then
+ * PPP's protocol field (RFC 1661 2) naming IPv4 or IPv6. */
+static int decode_pppoe(struct walk *w, const uint8_t *p, uint32_t cap, uint32_t wire)
+{
+	if (cap < PPPOE_HLEN)
+		return reject(w, DECODE_R_TRUNCATED_LINK);
+	if (p[0] != 0x11 || p[1] != 0)
+		return reject(w, DECODE_R_UNSUPPORTED_ETHERTYPE);
+	switch (be16(p + 6)) {
+	case PPP_IPV4:
+		return decode_ipv4(w, p + PPPOE_HLEN, cap - PPPOE_HLEN, wire - PPPOE_HLEN);
+	case PPP_IPV6:
+		return decode_ipv6(w, p + PPPOE_HLEN, cap - PPPOE_HLEN, wire - PPPOE_HLEN);
+	default:
+		return reject(w, DECODE_R_UNSUPPORTED_ETHERTYPE);
+	}
+}
+
 /* The payload of a link header whose type field said `type`: VLAN tags,
- * MPLS or IP. */
+ * MPLS, PPPoE or IP. */
 static int decode_ethertype(struct walk *w, uint16_t type, const uint8_t *p,
 			    uint32_t cap, uint32_t wire)
 {
@@ -648,6 +670,8 @@ static int decode_ethertype(struct walk *w, uint16_t type, const uint8_t *p,
 		case ETHERTYPE_MPLS:
 		case ETHERTYPE_MPLS_MC:
 			return decode_mpls(w, p, cap, wire);
+		case ETHERTYPE_PPPOE:
+			return decode_pppoe(w, p, cap, wire);
 		default:
 			return reject(w, DECODE_R_UNSUPPORTED_ETHERTYPE);
 		}

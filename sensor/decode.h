@@ -26,6 +26,7 @@
  *   count only when the outer frame had none (an ERSPAN session from an
  *   untagged port then still yields the mirrored frame's VLAN). Tag TPIDs
  *   0x8100, 0x88a8 and 0x9100; at most DECODE_MAX_VLAN_TAGS per frame.
+ * - PPPoE sessions (0x8864, RFC 2516) carrying IPv4 or IPv6 are decoded.
  * - MPLS (0x8847, 0x8848): up to DECODE_MAX_MPLS_LABELS labels; after the
  *   bottom of stack the first nibble picks IPv4 (4) or IPv6 (6); anything
  *   else (pseudowires with a control word) is unsupported_ethertype.

@@ -494,6 +494,29 @@ static void test_mpls(void **state)
 	assert_int_equal(p.dport, 2);
 }
 
+static void test_pppoe(void **state)
+{
+	struct decoder *d = *state;
+	struct buf b;
+	struct pkt p;
+	uint8_t *h;
+
+	tcp4(&b, 10);
+	h = b_push(&b, 8);
+	h[0] = 0x11;
+	w16(h + 2, 0x0042);              /* session */
+	w16(h + 4, (uint16_t)(b.n - 6));
+	w16(h + 6, 0x0021);
+	vlan_tag(&b, 8, 0x8864);
+	eth_hdr(&b, 0x8100);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
+	assert_tcp4(&p, 10);
+	assert_int_equal(p.vlan, 8);
+	/* LCP is not IP. */
+	w16(b_data(&b) + 18 + 6, 0xc021);
+	expect_reject(d, DECODE_DLT_EN10MB, &b, DECODE_R_UNSUPPORTED_ETHERTYPE);
+}
+
 static void test_sll(void **state)
 {
 	struct decoder *d = *state;
@@ -662,6 +685,16 @@ static void test_erspan2(void **state)
 	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
 	assert_tcp4(&p, 10);
 	assert_int_equal(p.tunnel, PKT_TUNNEL_ERSPAN2);
+
+	/* Version 0, as scapy writes it, is laid out the same. */
+	tcp4(&b, 10);
+	eth_hdr(&b, 0x0800);
+	erspan2_hdr(&b);
+	b_data(&b)[0] &= 0x0f;
+	gre_hdr(&b, 0x1000, 0x88be);
+	ip4_hdr(&b, 47);
+	assert_int_equal(dec(d, DECODE_DLT_RAW, &b, &p), DECODE_OK);
+	assert_tcp4(&p, 10);
 
 	/* Type I: no sequence number, no ERSPAN header. */
 	tcp4(&b, 10);
@@ -1469,6 +1502,7 @@ int main(void)
 		T(test_vlan),
 		T(test_qinq),
 		T(test_mpls),
+		T(test_pppoe),
 		T(test_sll),
 		T(test_sll2),
 		T(test_raw_and_null),
