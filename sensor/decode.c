@@ -68,6 +68,9 @@
 struct decoder {
 	struct decode_stats stats;
 	struct frag_table *frag;
+	/* The table holds datagrams or handed-out buffers: only then does a
+	 * frame pay for the calls into it. */
+	bool frag_busy;
 };
 
 /* One frame's walk. */
@@ -370,6 +373,7 @@ static void fill_key(struct frag_key *k, const struct pkt *out, uint32_t id, uin
 
 static int frag_result(struct walk *w, int rc, const struct frag_out *fo)
 {
+	w->d->frag_busy = true;
 	if (rc == FRAG_HELD)
 		return DECODE_HELD;
 	if (rc == FRAG_DROPPED)
@@ -739,8 +743,11 @@ int decoder_decode(struct decoder *d, int linktype, const uint8_t *frame,
 
 	d->stats.frames++;
 	d->stats.bytes += wirelen;
-	frag__release(d->frag);
-	frag__expire(d->frag, ts_us, &d->stats);
+	if (d->frag_busy) {
+		frag__release(d->frag);
+		frag__expire(d->frag, ts_us, &d->stats);
+		d->frag_busy = frag__count(d->frag) > 0;
+	}
 	memset(out, 0, sizeof(*out));
 	out->ts_us = ts_us;
 	out->caplen = caplen;
