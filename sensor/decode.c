@@ -551,7 +551,10 @@ static int decode_ipv6(struct walk *w, const uint8_t *p, uint32_t cap, uint32_t 
 	if (p[0] >> 4 != 6)
 		return reject(w, DECODE_R_BAD_IP_VERSION);
 	tot = be16(p + 4);
-	if (tot == 0 && wire > IPV6_HLEN) /* jumbogram or offload: trust the frame */
+	/* A jumbogram (RFC 2675), which Linux's BIG TCP offload also makes,
+	 * says 0 and carries a hop-by-hop header: trust the frame. An empty
+	 * payload without one is just that. */
+	if (tot == 0 && p[6] == IPPROTO_HOPOPTS_)
 		tot = min32(wire - IPV6_HLEN, 0xffff);
 	tot += IPV6_HLEN;
 	if (tot > wire)

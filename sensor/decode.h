@@ -1,8 +1,9 @@
 /* decode: captured frames to struct pkt (link, network, transport, tunnels).
  *
- * Link layers: Ethernet II (DLT_EN10MB) with 802.1Q, 802.1ad/QinQ and MPLS
- * label stacks; Linux cooked capture v1 (DLT_LINUX_SLL) and v2
- * (DLT_LINUX_SLL2) for files; raw IP (DLT_RAW). Network: IPv4 with options
+ * Link layers: Ethernet II (DLT_EN10MB) with 802.1Q, 802.1ad/QinQ, MPLS
+ * label stacks and PPPoE; Linux cooked capture v1 (DLT_LINUX_SLL) and v2
+ * (DLT_LINUX_SLL2) for files; raw IP (DLT_RAW, LINKTYPE_IPV4/IPV6); BSD
+ * loopback (DLT_NULL, DLT_LOOP). Network: IPv4 with options
  * and fragments (RFC 791), IPv6 with extension headers and fragments
  * (RFC 8200). Transport: TCP (RFC 9293), UDP (RFC 768), ICMP (RFC 792),
  * ICMPv6 (RFC 4443). Tunnels, decoded to the inner packet: GRE (RFC
@@ -23,8 +24,8 @@
  *   (outermost first), pkt.inner_vlan the second; later tags are skipped.
  *   So a tunnelled packet keeps the outer frame's tags, as Zeek keys a
  *   connection by the VLANs of the captured frame; the inner frame's tags
- *   count only when the outer frame had none (an ERSPAN session from an
- *   untagged port then still yields the mirrored frame's VLAN). Tag TPIDs
+ *   fill only the slots the outer frame left empty (an ERSPAN session
+ *   from an untagged port then still yields the mirrored frame's VLAN). Tag TPIDs
  *   0x8100, 0x88a8 and 0x9100; at most DECODE_MAX_VLAN_TAGS per frame.
  * - PPPoE sessions (0x8864, RFC 2516) carrying IPv4 or IPv6 are decoded.
  * - MPLS (0x8847, 0x8848): up to DECODE_MAX_MPLS_LABELS labels; after the
@@ -39,16 +40,17 @@
  *   Ethernet or IP); VXLAN on UDP destination port 4789 with the I flag
  *   set (RFC 7348 5), inner Ethernet. pkt.tunnel is the outermost kind.
  *   ERSPAN II wants version 1 (0 is taken too: scapy's default), III
- *   version 2. The ERSPAN header's own VLAN field is not used. Other GRE payload
- *   types and GRE version 1 (PPTP) are unsupported_ethertype.
+ *   version 2. The ERSPAN header's own VLAN field is not used. Other GRE
+ *   payload types and GRE version 1 (PPTP) are unsupported_ethertype.
  * - IP-in-IP (protocols 4 and 41) is not decapsulated: the packet is
  *   handed out as protocol 4 or 41 with no ports.
  * - Lengths: pkt.ip_len is the IPv4 total length or the IPv6 payload
  *   length + 40 (for a reassembled datagram: the first-arrived fragment's
  *   header length, with IPv6's unfragmentable headers but without the
  *   fragment header, plus the reassembled payload, as Zeek counts it). A
- *   zero IPv4 total length or IPv6 payload length (TCP segmentation
- *   offload, jumbograms) is taken from the frame's wire length. Bytes
+ *   zero IPv4 total length (segmentation offload on the sender) or a zero
+ *   IPv6 payload length before a hop-by-hop header (a jumbogram) is taken
+ *   from the frame's wire length, at most 65535. Bytes
  *   after the IP length (Ethernet padding) are ignored. payload_wire_len
  *   comes from the IP and UDP lengths and TCP's data offset; a frame cut
  *   by the snap length decodes as long as its transport header is whole.
@@ -120,6 +122,10 @@ struct decode_config {
 	uint32_t frag_timeout_ms;    /* incomplete datagram lifetime; default 30000 */
 };
 
+/* rejects[] counts each DECODE_REJECTED frame under its reason, and also
+ * reassembly events that did not reject the frame at hand: frag_overlap
+ * (the datagram may still complete), frag_timeout and frag_memory for
+ * other datagrams dropped while this frame was decoded. */
 struct decode_stats {
 	uint64_t frames;             /* frames given to decoder_decode */
 	uint64_t bytes;              /* their wire bytes */
@@ -155,7 +161,8 @@ int decoder_decode(struct decoder *d, int linktype, const uint8_t *frame,
 /* Counters since creation. The pointer is the decoder's. */
 const struct decode_stats *decoder_stats(const struct decoder *d);
 
-/* A stable snake_case name for a reject reason, e.g. "truncated_ip". */
+/* A stable snake_case name for a reject reason, e.g. "truncated_ip";
+ * "unknown" for a value out of range. */
 const char *decode_reject_name(enum decode_reject r);
 
 #endif

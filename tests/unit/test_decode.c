@@ -802,6 +802,39 @@ static void test_ipv6_ext(void **state)
 	assert_int_equal(p.payload_len, 32);
 }
 
+/* Zero lengths: IPv4 from a sender's segmentation offload, an IPv6
+ * jumbogram; an IPv6 packet with an empty payload is no jumbogram. */
+static void test_zero_ip_length(void **state)
+{
+	struct decoder *d = *state;
+	struct buf b;
+	struct pkt p;
+
+	tcp4(&b, 100);
+	w16(b_data(&b) + 2, 0);
+	assert_int_equal(dec(d, DECODE_DLT_RAW, &b, &p), DECODE_OK);
+	assert_tcp4(&p, 100);
+
+	b_init(&b);
+	b_fill(&b, 100, 1);
+	tcp_hdr(&b, 40000, 443, 1000, 2000, PKT_TCP_ACK);
+	ip6_ext(&b, 6, 0);
+	ip6_hdr(&b, 0);
+	w16(b_data(&b) + 4, 0);
+	assert_int_equal(dec(d, DECODE_DLT_RAW, &b, &p), DECODE_OK);
+	assert_int_equal(p.ip_len, 40 + 8 + 20 + 100);
+	assert_int_equal(p.payload_len, 100);
+
+	b_init(&b);
+	ip6_hdr(&b, 59);
+	eth_hdr(&b, 0x86dd);
+	b_fill(&b, 6, 0); /* padding to 60 bytes */
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
+	assert_int_equal(p.proto, 59);
+	assert_int_equal(p.ip_len, 40);
+	assert_int_equal(p.payload_len, 0);
+}
+
 /* ---- snaplen -------------------------------------------------------------- */
 
 static void test_snaplen_truncated(void **state)
@@ -1513,6 +1546,7 @@ int main(void)
 		T(test_erspan3),
 		T(test_tunnel_depth),
 		T(test_ipv6_ext),
+		T(test_zero_ip_length),
 		T(test_snaplen_truncated),
 		T(test_reject_truncated_link),
 		T(test_reject_unsupported_linktype),
