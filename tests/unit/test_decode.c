@@ -1496,6 +1496,34 @@ static void test_frag6_overlap_and_ext(void **state)
 	assert_int_equal(p.payload[400 - 16], dg[400]);
 }
 
+static void test_frag6_timeout_and_memory(void **state)
+{
+	struct decode_config cfg = { .frag_timeout_ms = 500, .frag_mem_max = 8192 };
+	struct decoder *d;
+	uint8_t dg[1000];
+	struct buf b;
+	struct pkt p;
+	uint32_t id;
+
+	(void)state;
+	assert_int_equal(decoder_create(&d, &cfg), 0);
+	udp_dgram(dg, sizeof(dg));
+	frag6(&b, dg, 0, 504, true, 1);
+	assert_int_equal(dec_ts(d, DECODE_DLT_EN10MB, &b, TS, &p), DECODE_HELD);
+	frag6(&b, dg, 504, 496, false, 1);
+	assert_int_equal(dec_ts(d, DECODE_DLT_EN10MB, &b, TS + 500000, &p), DECODE_HELD);
+	assert_int_equal(rejects(d, DECODE_R_FRAG_TIMEOUT), 1);
+	for (id = 10; id < 20; id++) {
+		frag6(&b, dg, 0, 504, true, id);
+		assert_int_equal(dec_ts(d, DECODE_DLT_EN10MB, &b, TS + 500000, &p), DECODE_HELD);
+	}
+	assert_true(rejects(d, DECODE_R_FRAG_MEMORY) >= 6);
+	frag6(&b, dg, 504, 496, false, 19);
+	assert_int_equal(dec_ts(d, DECODE_DLT_EN10MB, &b, TS + 500000, &p), DECODE_OK);
+	assert_int_equal(p.payload_len, 992);
+	decoder_destroy(d);
+}
+
 /* A tunnel whose outer packet was fragmented: the inner packet is decoded
  * from the reassembled buffer. */
 static void test_frag_outer_tunnel(void **state)
@@ -1571,6 +1599,7 @@ int main(void)
 		T(test_frag4_truncated),
 		T(test_frag6),
 		T(test_frag6_overlap_and_ext),
+		T(test_frag6_timeout_and_memory),
 		T(test_frag_outer_tunnel),
 	};
 #undef T
