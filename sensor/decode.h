@@ -51,7 +51,9 @@
  *   zero IPv4 total length (segmentation offload on the sender) or a zero
  *   IPv6 payload length before a hop-by-hop header (a jumbogram) is taken
  *   from the frame's wire length, at most 65535. Bytes
- *   after the IP length (Ethernet padding) are ignored. payload_wire_len
+ *   after the IP length (Ethernet padding) are ignored; an IP length past
+ *   the frame's wire length is bad_ip_header (a frame that was cut on the
+ *   wire, not by the snap length; Zeek's truncated_IP). payload_wire_len
  *   comes from the IP and UDP lengths and TCP's data offset; a frame cut
  *   by the snap length decodes as long as its transport header is whole.
  * - Reassembly: keyed by (source, destination, identification, IPv4
