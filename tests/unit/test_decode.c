@@ -1324,6 +1324,20 @@ static void test_frag4_overlap(void **state)
 	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
 	assert_int_equal(p.payload_len, 792);
 	assert_int_equal(rejects(d, DECODE_R_FRAG_OVERLAP), 3);
+
+	/* A middle fragment reaching past the known end is cut there. */
+	frag4(&b, dg, 600, 200, false, 9);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_HELD);
+	memcpy(evil, dg, 600);               /* ends 8 bytes past 800 */
+	b_init(&b);
+	b_append(&b, evil, 800);
+	b_fill(&b, 8, 0xee);
+	ip4_full(&b, 17, SRC4, DST4, 0, 9, 0x2000);
+	eth_hdr(&b, 0x0800);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
+	assert_int_equal(p.payload_len, 792);
+	assert_memory_equal(p.payload + 592, dg + 600, 200);
+	assert_int_equal(rejects(d, DECODE_R_FRAG_OVERLAP), 4);
 }
 
 static void test_frag_keys(void **state)
@@ -1406,6 +1420,23 @@ static void test_frag_memory(void **state)
 	frag4(&b, dg, 1000, 400, false, 119);
 	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
 	assert_int_equal(p.payload_len, 1392);
+	/* The oldest datagram growing makes room from the newer ones. */
+	frag4(&b, dg, 0, 8, true, 200);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_HELD);
+	frag4(&b, dg, 0, 1000, true, 201);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_HELD);
+	frag4(&b, dg, 0, 1000, true, 202);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_HELD);
+	frag4(&b, dg, 8, 1392, false, 200);
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
+	assert_int_equal(p.payload_len, 1392);
+	decoder_destroy(d);
+
+	/* A cap below one datagram's bookkeeping holds nothing. */
+	cfg.frag_mem_max = 100;
+	assert_int_equal(decoder_create(&d, &cfg), 0);
+	frag4(&b, dg, 0, 8, true, 1);
+	expect_reject(d, DECODE_DLT_EN10MB, &b, DECODE_R_FRAG_MEMORY);
 	decoder_destroy(d);
 }
 
