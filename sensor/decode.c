@@ -17,6 +17,7 @@
 #define DEFAULT_FRAG_TIMEOUT  30000u
 
 #define ETH_HLEN        14
+#define SNAP_HLEN       8       /* LLC (3) + SNAP OUI (3) + type (2) */
 #define SLL_HLEN        16
 #define SLL2_HLEN       20
 #define IPV4_HLEN       20
@@ -173,10 +174,22 @@ static int decode_ip_nibble(struct walk *w, const uint8_t *p, uint32_t cap, uint
 
 static int decode_ether(struct walk *w, const uint8_t *p, uint32_t cap, uint32_t wire)
 {
+	uint16_t type;
+
 	if (cap < ETH_HLEN)
 		return reject(w, DECODE_R_TRUNCATED_LINK);
-	return decode_ethertype(w, be16(p + 12), p + ETH_HLEN, cap - ETH_HLEN,
-				wire - ETH_HLEN);
+	type = be16(p + 12);
+	/* An 802.3 length instead of a type: IP only in an LLC SNAP header
+	 * with a zero OUI (RFC 1042); STP, CDP and the like are not IP. */
+	if (type < 0x0600) {
+		if (cap < ETH_HLEN + SNAP_HLEN)
+			return reject(w, DECODE_R_TRUNCATED_LINK);
+		if (be32(p + ETH_HLEN) != 0xaaaa0300 || p[ETH_HLEN + 4] || p[ETH_HLEN + 5])
+			return reject(w, DECODE_R_UNSUPPORTED_ETHERTYPE);
+		return decode_ethertype(w, be16(p + ETH_HLEN + 6), p + ETH_HLEN + SNAP_HLEN,
+					cap - ETH_HLEN - SNAP_HLEN, wire - ETH_HLEN - SNAP_HLEN);
+	}
+	return decode_ethertype(w, type, p + ETH_HLEN, cap - ETH_HLEN, wire - ETH_HLEN);
 }
 
 static int tunnel_enter(struct walk *w, enum pkt_tunnel kind)

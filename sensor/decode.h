@@ -27,7 +27,9 @@
  *   fill only the slots the outer frame left empty (an ERSPAN session
  *   from an untagged port then still yields the mirrored frame's VLAN). Tag TPIDs
  *   0x8100, 0x88a8 and 0x9100; at most DECODE_MAX_VLAN_TAGS per frame.
- * - PPPoE sessions (0x8864, RFC 2516) carrying IPv4 or IPv6 are decoded.
+ * - PPPoE sessions (0x8864, RFC 2516) carrying IPv4 or IPv6 are decoded,
+ *   and so are 802.3 frames with an LLC SNAP header (RFC 1042); other
+ *   802.3 frames (STP, CDP) are unsupported_ethertype.
  * - MPLS (0x8847, 0x8848): up to DECODE_MAX_MPLS_LABELS labels; after the
  *   bottom of stack the first nibble picks IPv4 (4) or IPv6 (6); anything
  *   else (pseudowires with a control word) is unsupported_ethertype.

@@ -517,6 +517,32 @@ static void test_pppoe(void **state)
 	expect_reject(d, DECODE_DLT_EN10MB, &b, DECODE_R_UNSUPPORTED_ETHERTYPE);
 }
 
+static void test_llc_snap(void **state)
+{
+	struct decoder *d = *state;
+	struct buf b;
+	struct pkt p;
+	uint8_t *h;
+
+	tcp4(&b, 10);
+	h = b_push(&b, 8);
+	h[0] = 0xaa;
+	h[1] = 0xaa;
+	h[2] = 0x03;
+	w16(h + 6, 0x0800);
+	eth_hdr(&b, (uint16_t)(b.n));
+	assert_int_equal(dec(d, DECODE_DLT_EN10MB, &b, &p), DECODE_OK);
+	assert_tcp4(&p, 10);
+	/* Spanning tree: LLC 42 42 03. */
+	b_init(&b);
+	b_fill(&b, 35, 0);
+	memset(b_data(&b), 0x42, 2);
+	eth_hdr(&b, 38);
+	expect_reject(d, DECODE_DLT_EN10MB, &b, DECODE_R_UNSUPPORTED_ETHERTYPE);
+	b.n = 14 + 4;
+	expect_reject(d, DECODE_DLT_EN10MB, &b, DECODE_R_TRUNCATED_LINK);
+}
+
 static void test_sll(void **state)
 {
 	struct decoder *d = *state;
@@ -1595,6 +1621,7 @@ int main(void)
 		T(test_qinq),
 		T(test_mpls),
 		T(test_pppoe),
+		T(test_llc_snap),
 		T(test_sll),
 		T(test_sll2),
 		T(test_raw_and_null),
