@@ -74,9 +74,8 @@ sensor_check_args() {
 	esac
 	[ -x "$SENSOR_READLOOP" ] ||
 		{ echo "bench: $SENSOR_READLOOP missing (make VARIANT=release tests-build)" >&2; return 1; }
-	case " $SENSOR_ONLY " in *" ward-sensor "*)
-		[ -x "$SENSOR_BIN" ] || { echo "bench: $SENSOR_BIN missing (make)" >&2; return 1; } ;;
-	esac
+	# A missing ward-sensor (CONFIG_SENSOR off) shows as a failed run; the
+	# peers still run.
 	if [ ! -s "$SENSOR_PCAP" ] && [ -n "${BENCH_SENSOR_PCAP:-}" ]; then
 		echo "bench: BENCH_SENSOR_PCAP=$SENSOR_PCAP: no such file" >&2
 		return 1
@@ -133,7 +132,13 @@ sensor_time() {
 sensor_run() {
 	case $1 in
 	pcap-readloop) sensor_time "$1" "$SENSOR_READLOOP" "$SENSOR_PCAP" ;;
-	ward-sensor) sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json ;;
+	ward-sensor)
+		if [ -x "$SENSOR_BIN" ]; then
+			sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json
+		else
+			echo "$1 n/a 0 0 0" >>"$TMP/sensor-results"
+			note "$1: $SENSOR_BIN not built (make; CONFIG_SENSOR)"
+		fi ;;
 	softflowd)
 		# No -c: -r turns the control socket off, and a -c after it
 		# would turn it on again, where softflowd 1.1.0 may block in
@@ -202,7 +207,11 @@ bench_sensor() {
 	fi
 	# Into the page cache, and the packet count every run must reach.
 	cat "$SENSOR_PCAP" >/dev/null
-	SENSOR_PACKETS=$("$SENSOR_READLOOP" "$SENSOR_PCAP" 2>/dev/null | jq -r '.packets' 2>/dev/null || true)
+	SENSOR_PACKETS=$("$SENSOR_READLOOP" "$SENSOR_PCAP" 2>"$SDIR/readloop.err" | jq -r '.packets' 2>/dev/null || true)
+	case $SENSOR_PACKETS in '' | *[!0-9]* | 0)
+		echo "packet sensor: skipped: pcap_readloop could not read $SENSOR_PCAP: $(cat "$SDIR/readloop.err")"
+		return 0 ;;
+	esac
 	SENSOR_SFD_PORT=$(free_port)
 	echo "packet sensor: $SENSOR_PACKETS packets x $SENSOR_RUNS runs, one process each, the file in the" \
 		"page cache; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -214,8 +223,8 @@ bench_sensor() {
 		_i=$((_i + 1))
 	done
 	case " $* " in *" ward-sensor "*)
-		[ "$VERIFY" = 1 ] && sensor_verify
-		if [ "$PERF" = 1 ]; then
+		[ -x "$SENSOR_BIN" ] && [ "$VERIFY" = 1 ] && sensor_verify
+		if [ "$PERF" = 1 ] && [ -x "$SENSOR_BIN" ]; then
 			perf record -g -o "$TMP/ward-sensor.perf.data" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json \
 				>/dev/null 2>"$TMP/perf.log" || note "ward-sensor: perf record failed (see $TMP/perf.log)"
 			note "ward-sensor: perf data in $TMP/ward-sensor.perf.data"
@@ -233,12 +242,15 @@ bench_sensor() {
 		-v t_sf="$SENSOR_TARGET_VS_SOFTFLOWD" -v t_nd="$SENSOR_TARGET_VS_NDPI" \
 		-v t_fb="$SENSOR_TARGET_FLOW_BYTES" -v flow_bytes="$SENSOR_FLOW_BYTES" \
 		-f "$ROOT/bench/stats.awk" -f /dev/stdin "$TMP/sensor-results" <<'AWK'
-# Rows: NAME WALL USER SYS RSS_KIB (WALL "-" when the run failed).
+# Rows: NAME WALL USER SYS RSS_KIB (WALL "-" when the run failed, "n/a"
+# when the program is not built).
 {
 	if (!($1 in runs))
 		order[++nnames] = $1
 	runs[$1]++
-	if ($2 == "-") {
+	if ($2 == "n/a")
+		absent[$1] = 1
+	if ($2 == "-" || $2 == "n/a") {
 		failed[$1]++
 		next
 	}
@@ -268,7 +280,7 @@ END {
 	for (k = 1; k <= nnames; k++) {
 		n = order[k]
 		if (failed[n] > 0 || done[n] == 0) {
-			printf "%-14s %4d %8d %9s\n", n, runs[n], packets, "failed"
+			printf "%-14s %4d %8d %9s\n", n, runs[n], packets, absent[n] ? "not built" : "failed"
 			continue
 		}
 		w = med(wall, done[n], n)
