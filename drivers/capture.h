@@ -65,6 +65,23 @@ struct capture_offload {
 
 struct capture;
 
+/* The defaults the field comments above name. */
+#define CAPTURE_DEFAULT_SNAPLEN          65535u
+#define CAPTURE_DEFAULT_BLOCK_SIZE       (1u << 20)
+#define CAPTURE_DEFAULT_BLOCK_COUNT      64u
+#define CAPTURE_DEFAULT_BLOCK_TIMEOUT_MS 10u
+
+/* Fills cfg with the defaults (backend CAPTURE_FILE, source NULL, no
+ * filter, promiscuous, one worker, fanout group 0). A zero snaplen,
+ * workers, block_size, block_count or block_timeout_ms given to
+ * capture_open also means the default. */
+void capture_config_defaults(struct capture_config *cfg);
+
+/* "file", "pcap", "afpacket"; capture_backend_parse also takes
+ * "af_packet". Parse: 0 or -EINVAL. */
+const char *capture_backend_name(enum capture_backend b);
+int capture_backend_parse(const char *name, enum capture_backend *out);
+
 /* Opens the source. `err` (errlen bytes) receives a sentence for the
  * operator on failure, e.g. "eth1: no such interface" or "bad BPF filter
  * 'tcp port': syntax error". 0, -ENOENT (no such file or interface),
@@ -83,11 +100,26 @@ uint32_t capture_workers(const struct capture *c);
 /* Hands the frames available to `worker` (0 .. workers-1) to `fn`,
  * waiting at most `timeout_ms` for the first. Returns the number of
  * frames (0 on timeout), -ENODATA at the end of a file, or a negative
- * errno. Safe to call from one thread per worker at once. */
+ * errno: -EIO for a damaged file (capture_last_error says how; the frames
+ * before the damage were handed first), -ENETDOWN when the interface
+ * went away. Safe to call from one thread per worker at once.
+ *
+ * Frames go to `fn` in arrival order. AF_PACKET hands them straight from
+ * the mmap'ed ring (no copy), except frames whose 802.1Q tag the kernel
+ * stripped: the tag is put back in a per-worker buffer, so the decoder
+ * sees VLANs on every backend. A file hands at most 1024 frames a call. */
 int capture_dispatch(struct capture *c, uint32_t worker, capture_frame_fn fn,
 		     void *ctx, int timeout_ms);
-/* Makes every worker's capture_dispatch return soon (async-signal-safe). */
+/* Makes every worker's capture_dispatch return soon (async-signal-safe):
+ * a dispatch in progress, or else the next one, of each worker returns
+ * the frames it handed so far (0 or more) once. The caller checks its own
+ * stop flag after each return. */
 void capture_break(struct capture *c);
+
+/* The sentence for the operator behind the last negative return of
+ * capture_dispatch, e.g. "trace.pcap: truncated dump file; tried to read
+ * 1514 captured bytes, only got 200"; "" when none. Owned by c. */
+const char *capture_last_error(const struct capture *c);
 
 /* Counters summed over workers. 0 or a negative errno. */
 int capture_stats(struct capture *c, struct capture_stats *out);

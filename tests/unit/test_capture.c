@@ -1,0 +1,469 @@
+/* capture: pcap files written with libpcap's own pcap_dump and read back
+ * through CAPTURE_FILE (counts, timestamps, lengths, BPF, damaged and
+ * missing files); the live backends' open errors; AF_PACKET fanout on
+ * loopback when run as root; the ethtool offload check on "lo". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "test_tmpdir.h"
+
+static char dir[256];
+
+/* An Ethernet + IPv4 + UDP frame of `len` bytes (>= 42) from port sport
+ * to port dport. */
+static size_t make_udp(uint8_t *b, size_t len, uint16_t sport, uint16_t dport)
+{
+	static const uint8_t eth[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
+	uint16_t ip_len = (uint16_t)(len - 14), udp_len = (uint16_t)(len - 34);
+
+	memset(b, 0xab, len);
+	memcpy(b, eth, sizeof(eth));
+	b[14] = 0x45;
+	b[15] = 0;
+	b[16] = (uint8_t)(ip_len >> 8);
+	b[17] = (uint8_t)ip_len;
+	memset(b + 18, 0, 4);
+	b[22] = 64;
+	b[23] = 17;
+	b[24] = b[25] = 0;
+	memcpy(b + 26, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+	b[34] = (uint8_t)(sport >> 8);
+	b[35] = (uint8_t)sport;
+	b[36] = (uint8_t)(dport >> 8);
+	b[37] = (uint8_t)dport;
+	b[38] = (uint8_t)(udp_len >> 8);
+	b[39] = (uint8_t)udp_len;
+	b[40] = b[41] = 0;
+	return len;
+}
+
+/* Frame i: UDP to port 53 when i % 3 == 0 (else 9999), wire length
+ * 100 + i, captured whole except frame 4 (cut to 60 bytes), stamped
+ * 1700000000 + i s and i * 1000 + 7 µs. */
+#define N_FRAMES 10
+static uint32_t frame_wirelen(int i) { return 100u + (uint32_t)i; }
+static uint32_t frame_caplen(int i) { return i == 4 ? 60u : frame_wirelen(i); }
+static uint64_t frame_ts(int i) { return (1700000000ull + (uint64_t)i) * 1000000ull + (uint64_t)i * 1000u + 7u; }
+
+static void write_pcap(const char *path, int n)
+{
+	pcap_t *dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
+							    PCAP_TSTAMP_PRECISION_MICRO);
+	pcap_dumper_t *d;
+	uint8_t buf[256];
+	int i;
+
+	assert_non_null(dead);
+	d = pcap_dump_open(dead, path);
+	assert_non_null(d);
+	for (i = 0; i < n; i++) {
+		struct pcap_pkthdr h;
+
+		make_udp(buf, frame_wirelen(i), (uint16_t)(40000 + i), i % 3 == 0 ? 53 : 9999);
+		h.ts.tv_sec = (time_t)(frame_ts(i) / 1000000u);
+		h.ts.tv_usec = (suseconds_t)(frame_ts(i) % 1000000u);
+		h.caplen = frame_caplen(i);
+		h.len = frame_wirelen(i);
+		pcap_dump((u_char *)d, &h, buf);
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+}
+
+struct seen {
+	int n;
+	uint64_t ts[64];
+	uint32_t caplen[64], wirelen[64];
+	uint16_t sport[64];
+};
+
+static void on_frame(void *ctx, const struct capture_frame *f)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 64) {
+		s->ts[s->n] = f->ts_us;
+		s->caplen[s->n] = f->caplen;
+		s->wirelen[s->n] = f->wirelen;
+		s->sport[s->n] = f->caplen >= 36 ? (uint16_t)(f->data[34] << 8 | f->data[35]) : 0;
+	}
+	s->n++;
+}
+
+static int open_file(struct capture **c, const char *path, const char *bpf, char *err,
+		     size_t errlen)
+{
+	struct capture_config cfg;
+
+	capture_config_defaults(&cfg);
+	cfg.backend = CAPTURE_FILE;
+	cfg.source = path;
+	cfg.bpf = bpf;
+	return capture_open(c, &cfg, err, errlen);
+}
+
+/* Reads the whole file; returns the last dispatch result (-ENODATA). */
+static int read_all(struct capture *c, struct seen *s)
+{
+	int rc;
+
+	while ((rc = capture_dispatch(c, 0, on_frame, s, 100)) >= 0)
+		;
+	return rc;
+}
+
+static void path_of(char *dst, size_t cap, const char *name)
+{
+	snprintf(dst, cap, "%s/%s", dir, name);
+}
+
+static void test_file_frames(void **state)
+{
+	char path[300], err[256];
+	struct capture *c;
+	struct capture_stats st;
+	struct seen s = { 0 };
+	int i;
+
+	(void)state;
+	path_of(path, sizeof(path), "ten.pcap");
+	write_pcap(path, N_FRAMES);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(capture_linktype(c), DLT_EN10MB);
+	assert_int_equal(capture_workers(c), 1);
+	assert_int_equal(read_all(c, &s), -ENODATA);
+	assert_int_equal(s.n, N_FRAMES);
+	for (i = 0; i < N_FRAMES; i++) {
+		assert_int_equal(s.ts[i], frame_ts(i));
+		assert_int_equal(s.caplen[i], frame_caplen(i));
+		assert_int_equal(s.wirelen[i], frame_wirelen(i));
+		assert_int_equal(s.sport[i], 40000 + i);
+	}
+	/* The end stays the end. */
+	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), -ENODATA);
+	assert_int_equal(capture_dispatch(c, 1, on_frame, &s, 0), -EINVAL);
+	assert_int_equal(capture_stats(c, &st), 0);
+	assert_int_equal(st.received, N_FRAMES);
+	assert_int_equal(st.kernel_drops, 0);
+	assert_int_equal(st.if_rx_packets, 0);
+	capture_close(c);
+	capture_close(NULL);
+}
+
+static void test_file_bpf(void **state)
+{
+	char path[300], err[256];
+	struct capture *c;
+	struct seen s = { 0 };
+
+	(void)state;
+	path_of(path, sizeof(path), "bpf.pcap");
+	write_pcap(path, N_FRAMES);
+	assert_int_equal(open_file(&c, path, "udp dst port 53", err, sizeof(err)), 0);
+	assert_int_equal(read_all(c, &s), -ENODATA);
+	/* Frames 0, 3, 6, 9. */
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.sport[0], 40000);
+	assert_int_equal(s.sport[3], 40009);
+	capture_close(c);
+}
+
+static void test_file_bad_bpf(void **state)
+{
+	char path[300], err[256] = "";
+	struct capture *c = (struct capture *)&c;
+
+	(void)state;
+	path_of(path, sizeof(path), "badbpf.pcap");
+	write_pcap(path, 1);
+	assert_int_equal(open_file(&c, path, "tcp port", err, sizeof(err)), -EINVAL);
+	assert_null(c);
+	assert_string_equal(err, "bad BPF filter 'tcp port': syntax error");
+	assert_int_equal(open_file(&c, path, "udp port 99999", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bad BPF filter 'udp port 99999': "));
+	assert_non_null(strstr(err, "99999"));
+}
+
+static void test_file_missing(void **state)
+{
+	char path[300], err[512] = "";
+	struct capture *c;
+
+	(void)state;
+	path_of(path, sizeof(path), "nope.pcap");
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), -ENOENT);
+	assert_null(c);
+	assert_non_null(strstr(err, "nope.pcap: No such file or directory"));
+}
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	fclose(f);
+}
+
+static void test_file_garbage(void **state)
+{
+	static const char junk[] = "this is not a capture file, just text\n";
+	char path[300], err[512] = "";
+	struct capture *c;
+
+	(void)state;
+	path_of(path, sizeof(path), "junk.pcap");
+	write_bytes(path, junk, sizeof(junk));
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), -EINVAL);
+	assert_null(c);
+	assert_non_null(strstr(err, "junk.pcap: not a pcap or pcapng file ("));
+	/* Shorter than a file header. */
+	write_bytes(path, "\xd4\xc3\xb2", 3);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a pcap or pcapng file"));
+	/* Empty. */
+	write_bytes(path, "", 0);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), -EINVAL);
+}
+
+static void test_file_truncated(void **state)
+{
+	char path[300], err[512] = "";
+	struct capture *c;
+	struct seen s = { 0 };
+	uint8_t buf[4096];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	path_of(path, sizeof(path), "cut.pcap");
+	write_pcap(path, 3);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	/* 24-byte file header, then 16 + 100, 16 + 101, 16 + 102: cut the
+	 * third frame's data short. */
+	assert_int_equal(n, 24 + 16 * 3 + 100 + 101 + 102);
+	write_bytes(path, buf, n - 50);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), 2);
+	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), -EIO);
+	assert_int_equal(s.n, 2);
+	assert_non_null(strstr(capture_last_error(c), "cut.pcap: truncated"));
+	capture_close(c);
+}
+
+static void test_file_break(void **state)
+{
+	char path[300], err[256];
+	struct capture *c;
+	struct seen s = { 0 };
+
+	(void)state;
+	path_of(path, sizeof(path), "brk.pcap");
+	write_pcap(path, N_FRAMES);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), 0);
+	capture_break(c);
+	/* One return for the break, then the frames as usual. */
+	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), 0);
+	assert_int_equal(read_all(c, &s), -ENODATA);
+	assert_int_equal(s.n, N_FRAMES);
+	capture_close(c);
+}
+
+static void test_backend_names(void **state)
+{
+	enum capture_backend b;
+
+	(void)state;
+	assert_int_equal(capture_backend_parse("afpacket", &b), 0);
+	assert_int_equal(b, CAPTURE_AF_PACKET);
+	assert_int_equal(capture_backend_parse("af_packet", &b), 0);
+	assert_int_equal(capture_backend_parse("pcap", &b), 0);
+	assert_int_equal(b, CAPTURE_PCAP);
+	assert_int_equal(capture_backend_parse("file", &b), 0);
+	assert_int_equal(b, CAPTURE_FILE);
+	assert_int_equal(capture_backend_parse("dpdk", &b), -EINVAL);
+	assert_string_equal(capture_backend_name(CAPTURE_AF_PACKET), "afpacket");
+	assert_string_equal(capture_backend_name((enum capture_backend)7), "unknown");
+}
+
+static void test_live_open_errors(void **state)
+{
+	struct capture_config cfg;
+	struct capture *c;
+	char err[256];
+
+	(void)state;
+	capture_config_defaults(&cfg);
+	cfg.source = "nosuchif0";
+	cfg.backend = CAPTURE_AF_PACKET;
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "nosuchif0: no such interface");
+	cfg.backend = CAPTURE_PCAP;
+	if (geteuid() == 0) {
+		assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -ENOENT);
+		assert_string_equal(err, "nosuchif0: no such interface");
+	}
+	cfg.source = "../../etc";
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -ENOENT);
+	cfg.source = "lo";
+	cfg.backend = CAPTURE_AF_PACKET;
+	cfg.block_size = 3000;
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bad ring geometry"));
+	cfg.block_size = 0;
+	cfg.bpf = "udp port";
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "bad BPF filter 'udp port': syntax error");
+	cfg.source = NULL;
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), -EINVAL);
+}
+
+static void test_offload_lo(void **state)
+{
+	struct capture_offload off;
+
+	(void)state;
+	assert_int_equal(capture_offload_check("lo", &off), 0);
+	assert_true(off.known);
+	assert_false(off.lro);
+	assert_true(capture_offload_check("nosuchif0", &off) < 0);
+	assert_false(off.known);
+}
+
+/* AF_PACKET on loopback, as root: 2 fanout workers, datagrams from 40
+ * source ports; every one is seen once, and each flow on one worker. */
+struct afp_seen {
+	int n;
+	uint16_t port;
+	int8_t worker_of[65536 / 64];  /* by sport - base; -1 unseen */
+	int split;
+	int cur;
+};
+
+static void on_afp(void *ctx, const struct capture_frame *f)
+{
+	struct afp_seen *s = ctx;
+	uint16_t sport, dport;
+
+	/* lo frames: 14-byte zero Ethernet header, IPv4 without options. */
+	if (f->caplen < 42 || f->data[12] != 0x08 || f->data[13] != 0x00)
+		return;
+	sport = (uint16_t)(f->data[34] << 8 | f->data[35]);
+	dport = (uint16_t)(f->data[36] << 8 | f->data[37]);
+	if (dport != s->port)
+		return;
+	s->n++;
+	sport %= (uint16_t)sizeof(s->worker_of);
+	if (s->worker_of[sport] >= 0 && s->worker_of[sport] != s->cur)
+		s->split++;
+	s->worker_of[sport] = (int8_t)s->cur;
+}
+
+static void test_afpacket_lo(void **state)
+{
+	struct capture_config cfg;
+	struct capture *c;
+	struct capture_stats st;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct afp_seen s;
+	char err[256], bpf[64];
+	int rx, i, rounds, used[2] = { 0, 0 };
+	socklen_t len = sizeof(to);
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	memset(&s, 0, sizeof(s));
+	memset(s.worker_of, -1, sizeof(s.worker_of));
+	rx = socket(AF_INET, SOCK_DGRAM, 0);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rx, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&to, &len), 0);
+	s.port = ntohs(to.sin_port);
+	snprintf(bpf, sizeof(bpf), "udp dst port %u", s.port);
+	capture_config_defaults(&cfg);
+	cfg.backend = CAPTURE_AF_PACKET;
+	cfg.source = "lo";
+	cfg.bpf = bpf;
+	cfg.workers = 2;
+	cfg.block_size = 1 << 16;
+	cfg.block_count = 8;
+	cfg.block_timeout_ms = 5;
+	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(capture_workers(c), 2);
+	assert_int_equal(capture_linktype(c), DLT_EN10MB);
+	for (i = 0; i < 40; i++) {
+		int tx = socket(AF_INET, SOCK_DGRAM, 0);
+
+		assert_true(sendto(tx, "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
+		close(tx);
+	}
+	for (rounds = 0; rounds < 200 && s.n < 40; rounds++) {
+		for (s.cur = 0; s.cur < 2; s.cur++) {
+			int n = capture_dispatch(c, (uint32_t)s.cur, on_afp, &s, 10);
+
+			assert_true(n >= 0);
+			used[s.cur] += n;
+		}
+	}
+	assert_int_equal(s.n, 40);
+	assert_int_equal(s.split, 0);
+	/* 40 flows over 2 workers: all on one has odds 2^-39. */
+	assert_true(used[0] > 0 && used[1] > 0);
+	assert_int_equal(capture_stats(c, &st), 0);
+	assert_int_equal(st.received, 40);
+	assert_true(st.if_rx_packets > 0);
+	/* A break returns at once, even with a long timeout. */
+	capture_break(c);
+	assert_int_equal(capture_dispatch(c, 0, on_afp, &s, 60000), 0);
+	assert_int_equal(capture_dispatch(c, 1, on_afp, &s, 60000), 0);
+	capture_close(c);
+	close(rx);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return test_mkdtemp(dir, sizeof(dir), "capture");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return test_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_frames),
+		cmocka_unit_test(test_file_bpf),
+		cmocka_unit_test(test_file_bad_bpf),
+		cmocka_unit_test(test_file_missing),
+		cmocka_unit_test(test_file_garbage),
+		cmocka_unit_test(test_file_truncated),
+		cmocka_unit_test(test_file_break),
+		cmocka_unit_test(test_backend_names),
+		cmocka_unit_test(test_live_open_errors),
+		cmocka_unit_test(test_offload_lo),
+		cmocka_unit_test(test_afpacket_lo),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
