@@ -6,10 +6,13 @@
  *                 [--bpf EXPR] [--count N] [--timeout-ms T] [--user USER]
  *                 [--seccomp] [--block-size B] [--block-count N]
  *                 [--no-promisc] [--ready FILE] [--offload-only]
+ *                 [--stall-until FILE]
  *
  * --user drops privilege (sandbox_drop) after the open; --seccomp then
  * installs the sensor's allow-list. --ready creates FILE once the capture
  * is open (before the drop), so a test starts its traffic only then.
+ * --stall-until makes the workers wait for FILE before reading, then
+ * read until the ring is empty and stop (to make the kernel drop).
  *
  * Output:
  *   {"per_worker":[N,...],"received":N,"kernel_drops":N,"if_rx_packets":N,
@@ -24,6 +27,7 @@
  * timeout, 1 on a usage error, 2 when the capture or the drop failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -53,6 +57,7 @@ static struct capture *cap;
 static uint64_t want;
 static uint64_t total;
 static volatile sig_atomic_t stop;
+static const char *stall_until;  /* --stall-until FILE */
 static uint32_t running;         /* workers not yet returned */
 static bool ended;               /* a file reached its end */
 
@@ -163,10 +168,38 @@ static void on_frame(void *ctx, const struct capture_frame *f)
 		stop = 1;
 }
 
+/* --stall-until: the workers read nothing until FILE exists (the ring
+ * fills and the kernel drops), then drain what the ring holds: the run
+ * ends at the first dispatch that waited 300 ms (30 block timeouts) in
+ * vain. */
+static void *run_stalled(struct worker *w)
+{
+	int fd = -1;
+
+	/* open, not access: the seccomp allow-list has openat only. */
+	while (!stop && (fd = open(stall_until, O_RDONLY | O_CLOEXEC)) < 0) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	while (!stop) {
+		int n = capture_dispatch(cap, w->index, on_frame, w, 300);
+
+		if (n <= 0)
+			break;
+	}
+	__atomic_sub_fetch(&running, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
 static void *run_worker(void *arg)
 {
 	struct worker *w = arg;
 
+	if (stall_until != NULL)
+		return run_stalled(w);
 	while (!stop) {
 		int n = capture_dispatch(cap, w->index, on_frame, w, 50);
 
@@ -199,7 +232,7 @@ static void usage(void)
 	fprintf(stderr, "usage: capture_probe --backend pcap|afpacket|file -i IF|FILE "
 		"[--workers N] [--bpf EXPR] [--count N] [--timeout-ms T] [--user USER] "
 		"[--seccomp] [--block-size B] [--block-count N] [--no-promisc] "
-		"[--ready FILE] [--offload-only]\n");
+		"[--ready FILE] [--offload-only] [--stall-until FILE]\n");
 	exit(1);
 }
 
@@ -276,6 +309,7 @@ int main(int argc, char **argv)
 		{ "no-promisc", no_argument, NULL, 'P' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "offload-only", no_argument, NULL, 'o' },
+		{ "stall-until", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct capture_config cfg;
@@ -309,6 +343,7 @@ int main(int argc, char **argv)
 		case 'P': cfg.promisc = false; break;
 		case 'r': ready = optarg; break;
 		case 'o': offload_only = true; break;
+		case 'S': stall_until = optarg; break;
 		default: usage();
 		}
 	}
