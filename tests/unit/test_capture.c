@@ -4,6 +4,8 @@
  * loopback when run as root; the ethtool offload check on "lo". */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <setjmp.h>
@@ -12,12 +14,19 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "capture.h"
+#include "sandbox.h"
 #include "test_tmpdir.h"
 
 static char dir[256];
@@ -346,12 +355,14 @@ static void test_offload_lo(void **state)
 	assert_false(off.known);
 }
 
-/* AF_PACKET on loopback, as root: 2 fanout workers, datagrams from 40
- * source ports; every one is seen once, and each flow on one worker. */
+/* AF_PACKET on loopback, as root: 2 fanout workers, two datagrams from
+ * each of 40 source ports; every one is seen once, and each flow on one
+ * worker. */
 struct afp_seen {
 	int n;
 	uint16_t port;
-	int8_t worker_of[65536 / 64];  /* by sport - base; -1 unseen */
+	uint16_t sport[64];          /* the flows seen, and on which worker */
+	int worker[64], nflows;
 	int split;
 	int cur;
 };
@@ -360,6 +371,7 @@ static void on_afp(void *ctx, const struct capture_frame *f)
 {
 	struct afp_seen *s = ctx;
 	uint16_t sport, dport;
+	int i;
 
 	/* lo frames: 14-byte zero Ethernet header, IPv4 without options. */
 	if (f->caplen < 42 || f->data[12] != 0x08 || f->data[13] != 0x00)
@@ -369,10 +381,16 @@ static void on_afp(void *ctx, const struct capture_frame *f)
 	if (dport != s->port)
 		return;
 	s->n++;
-	sport %= (uint16_t)sizeof(s->worker_of);
-	if (s->worker_of[sport] >= 0 && s->worker_of[sport] != s->cur)
-		s->split++;
-	s->worker_of[sport] = (int8_t)s->cur;
+	for (i = 0; i < s->nflows; i++) {
+		if (s->sport[i] == sport) {
+			s->split += s->worker[i] != s->cur;
+			return;
+		}
+	}
+	if (s->nflows < 64) {
+		s->sport[s->nflows] = sport;
+		s->worker[s->nflows++] = s->cur;
+	}
 }
 
 static void test_afpacket_lo(void **state)
@@ -390,7 +408,6 @@ static void test_afpacket_lo(void **state)
 	if (geteuid() != 0)
 		skip();
 	memset(&s, 0, sizeof(s));
-	memset(s.worker_of, -1, sizeof(s.worker_of));
 	rx = socket(AF_INET, SOCK_DGRAM, 0);
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(rx, (struct sockaddr *)&to, sizeof(to)), 0);
@@ -412,9 +429,10 @@ static void test_afpacket_lo(void **state)
 		int tx = socket(AF_INET, SOCK_DGRAM, 0);
 
 		assert_true(sendto(tx, "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
+		assert_true(sendto(tx, "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
 		close(tx);
 	}
-	for (rounds = 0; rounds < 200 && s.n < 40; rounds++) {
+	for (rounds = 0; rounds < 200 && s.n < 80; rounds++) {
 		for (s.cur = 0; s.cur < 2; s.cur++) {
 			int n = capture_dispatch(c, (uint32_t)s.cur, on_afp, &s, 10);
 
@@ -422,12 +440,13 @@ static void test_afpacket_lo(void **state)
 			used[s.cur] += n;
 		}
 	}
-	assert_int_equal(s.n, 40);
+	assert_int_equal(s.n, 80);
+	assert_int_equal(s.nflows, 40);
 	assert_int_equal(s.split, 0);
 	/* 40 flows over 2 workers: all on one has odds 2^-39. */
 	assert_true(used[0] > 0 && used[1] > 0);
 	assert_int_equal(capture_stats(c, &st), 0);
-	assert_int_equal(st.received, 40);
+	assert_int_equal(st.received, 80);
 	assert_true(st.if_rx_packets > 0);
 	/* A break returns at once, even with a long timeout. */
 	capture_break(c);
@@ -435,6 +454,130 @@ static void test_afpacket_lo(void **state)
 	assert_int_equal(capture_dispatch(c, 1, on_afp, &s, 60000), 0);
 	capture_close(c);
 	close(rx);
+}
+
+/* Runs fn in a child; returns its wait status. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+/* Each check its own exit code, so a failure says which. */
+static int drop_child(void *arg)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	char err[256];
+
+	(void)arg;
+	if (sandbox_drop("nobody", err, sizeof(err)) != 0)
+		return 10;
+	if (getuid() != 65534 || geteuid() != 65534 || getgid() != 65534)
+		return 11;
+	if (setuid(0) == 0 || setgid(0) == 0)
+		return 12;
+	if (syscall(SYS_capget, &hdr, data) != 0 || data[0].permitted || data[0].effective ||
+	    data[1].permitted || data[1].inheritable)
+		return 13;
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return 14;
+	if (prctl(PR_CAPBSET_READ, 0 /* CAP_CHOWN */, 0, 0, 0) != 0 ||
+	    prctl(PR_CAPBSET_READ, 21 /* CAP_SYS_ADMIN */, 0, 0, 0) != 0)
+		return 15;
+	if (getgroups(0, NULL) != 0)
+		return 16;
+	return 0;
+}
+
+static void test_sandbox_drop(void **state)
+{
+	char err[256];
+	int st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	st = in_child(drop_child, NULL);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(sandbox_drop("no-such-user-ward", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "user 'no-such-user-ward' does not exist"));
+	assert_int_equal(sandbox_drop("root", err, sizeof(err)), -EPERM);
+	assert_string_equal(sandbox_default_user(), getpwnam("ward") ? "ward" : "nobody");
+}
+
+/* Under the filter: what the sensor's loop does must work. The capture
+ * (a file) is opened before, as ward-sensor opens it before the filter. */
+static int seccomp_ok_child(void *arg)
+{
+	const char *path = arg;
+	struct capture_offload off;
+	struct capture_stats st;
+	struct capture *c;
+	struct seen s = { 0 };
+	char err[256], spool[320];
+	int fd, rc;
+
+	if (open_file(&c, path, NULL, err, sizeof(err)) != 0)
+		return 10;
+	if (sandbox_seccomp(err, sizeof(err)) != 0)
+		return 11;
+	while ((rc = capture_dispatch(c, 0, on_frame, &s, 10)) >= 0)
+		;
+	if (rc != -ENODATA || s.n != N_FRAMES)
+		return 12;
+	if (capture_stats(c, &st) != 0 || st.received != N_FRAMES)
+		return 13;
+	if (capture_offload_check("lo", &off) != 0 || !off.known)
+		return 14;
+	/* A spool segment's life: create, write, fsync, rename, unlink. */
+	snprintf(spool, sizeof(spool), "%s.seg", path);
+	fd = open(spool, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || fsync(fd) != 0 || close(fd) != 0)
+		return 15;
+	if (rename(spool, path) != 0 || unlink(path) != 0)
+		return 16;
+	capture_close(c);
+	return 0;
+}
+
+static int seccomp_denied_child(void *arg)
+{
+	char err[256];
+
+	(void)arg;
+	if (sandbox_seccomp(err, sizeof(err)) != 0)
+		return 10;
+	/* Not on the list: a listening socket, or running a program. */
+	(void)syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	return 20;
+}
+
+static void test_sandbox_seccomp(void **state)
+{
+	char path[300];
+	int st;
+
+	(void)state;
+	/* The filter is skipped in ASan builds unless the test asks: these
+	 * children leave with _exit, so no sanitizer work follows. */
+	setenv("WARD_SECCOMP_UNDER_ASAN", "1", 1);
+	path_of(path, sizeof(path), "seccomp.pcap");
+	write_pcap(path, N_FRAMES);
+	st = in_child(seccomp_ok_child, path);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	st = in_child(seccomp_denied_child, NULL);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSYS);
+	unsetenv("WARD_SECCOMP_UNDER_ASAN");
 }
 
 static int setup(void **state)
@@ -463,6 +606,8 @@ int main(void)
 		cmocka_unit_test(test_live_open_errors),
 		cmocka_unit_test(test_offload_lo),
 		cmocka_unit_test(test_afpacket_lo),
+		cmocka_unit_test(test_sandbox_drop),
+		cmocka_unit_test(test_sandbox_seccomp),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
