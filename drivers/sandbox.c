@@ -169,6 +169,15 @@ static const char *const allowed[] = {
 static const unsigned long allowed_ioctls[] = { SIOCETHTOOL, SIOCGIFFLAGS, SIOCGIFINDEX,
 						 TCGETS, FIONREAD };
 
+/* libseccomp's SCMP_A<n> macros leave datum_b out, which clang's
+ * -Wmissing-field-initializers refuses; the same comparison, spelled out.
+ * MASKED_EQ: (arg & a) == b. */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+				   scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+}
+
 static int build_filter(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
 	size_t i;
@@ -186,15 +195,15 @@ static int build_filter(scmp_filter_ctx ctx, char *err, size_t errlen)
 	}
 	for (i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i]));
+				      arg_cmp(1, SCMP_CMP_EQ, allowed_ioctls[i], 0));
 		if (rc < 0)
 			goto fail;
 	}
 	/* The one socket the loop makes: capture_offload_check's
 	 * AF_INET datagram socket for the ethtool ioctl. */
 	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-			      SCMP_A0(SCMP_CMP_EQ, AF_INET),
-			      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+			      arg_cmp(0, SCMP_CMP_EQ, AF_INET, 0),
+			      arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	if (rc < 0)
 		goto fail;
 	return 0;
