@@ -299,7 +299,8 @@ int capture_offload_check(const char *ifname, struct capture_offload *out)
 		return -errno;
 	/* The legacy commands are enough: the kernel answers them from the
 	 * device's feature bits (NETIF_F_GRO, NETIF_F_LRO) for every driver,
-	 * and reading needs no privilege. */
+	 * and reading needs no privilege. Hardware GRO (rx-gro-hw) needs
+	 * NETIF_F_GRO on (netdev_fix_features), so GRO off covers it too. */
 	rc = ethtool_get(fd, ifname, ETHTOOL_GGRO, &gro);
 	if (rc == 0)
 		rc = ethtool_get(fd, ifname, ETHTOOL_GFLAGS, &flags);

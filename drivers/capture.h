@@ -31,7 +31,12 @@ struct capture_config {
 	const char *source;          /* interface name, or file path (borrowed) */
 	uint32_t snaplen;            /* bytes per frame; default 65535 */
 	bool promisc;                /* default true */
-	const char *bpf;             /* filter expression (pcap-filter(7)); NULL = none */
+	const char *bpf;             /* filter expression (pcap-filter(7)); NULL = none.
+	                              * AF_PACKET runs it in the kernel on the frame as
+	                              * received, after the outer 802.1Q tag was taken
+	                              * out: "vlan" matches nothing there, and "tcp"
+	                              * matches tagged TCP too. libpcap live rewrites
+	                              * "vlan" for the kernel itself. */
 	uint32_t workers;            /* AF_PACKET fanout sockets; others use 1 */
 	uint32_t block_size;         /* AF_PACKET ring block, bytes (power of 2 pages); default 1 MiB */
 	uint32_t block_count;        /* AF_PACKET ring blocks per worker; default 64 */

@@ -161,7 +161,8 @@ static const char *const allowed[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close",
 	"fstat", "newfstatat", "statx", "openat", "rename", "renameat", "renameat2",
 	"unlink", "unlinkat", "mkdirat", "fsync", "fdatasync", "ftruncate", "fallocate",
-	"getdents64", "fcntl", "dup", "dup3", "flock",
+	"getdents64", "fcntl", "dup", "dup3", "flock", "faccessat", "faccessat2", "fstatfs",
+	"statfs",
 };
 
 /* ioctls: capture_offload_check's, libpcap's check of a dead interface,
