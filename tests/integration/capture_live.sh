@@ -93,8 +93,10 @@ udp_flows() {
 import socket, sys
 flows, per, port = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 frames = 0
+socks = []  # all open to the end: no two flows share a source port
 for f in range(flows):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    socks.append(s)
     s.settimeout(2)
     for i in range(per):
         s.sendto(b"ward-%d-%d" % (f, i) * 20, ("10.201.0.2", port))
@@ -104,7 +106,6 @@ for f in range(flows):
             frames += 1
         except socket.timeout:
             pass
-    s.close()
 print(frames)
 ' "$1" "$2" "$PORT"
 }

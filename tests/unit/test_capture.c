@@ -401,7 +401,7 @@ static void test_afpacket_lo(void **state)
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	struct afp_seen s;
 	char err[256], bpf[64];
-	int rx, i, rounds, used[2] = { 0, 0 };
+	int rx, tx[40], i, rounds, used[2] = { 0, 0 };
 	socklen_t len = sizeof(to);
 
 	(void)state;
@@ -425,12 +425,11 @@ static void test_afpacket_lo(void **state)
 	assert_int_equal(capture_open(&c, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(capture_workers(c), 2);
 	assert_int_equal(capture_linktype(c), DLT_EN10MB);
+	/* All open at once, so that no two share a source port. */
 	for (i = 0; i < 40; i++) {
-		int tx = socket(AF_INET, SOCK_DGRAM, 0);
-
-		assert_true(sendto(tx, "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
-		assert_true(sendto(tx, "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
-		close(tx);
+		tx[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_true(sendto(tx[i], "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
+		assert_true(sendto(tx[i], "ward", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
 	}
 	for (rounds = 0; rounds < 200 && s.n < 80; rounds++) {
 		for (s.cur = 0; s.cur < 2; s.cur++) {
@@ -454,6 +453,8 @@ static void test_afpacket_lo(void **state)
 	assert_int_equal(capture_dispatch(c, 1, on_afp, &s, 60000), 0);
 	capture_close(c);
 	close(rx);
+	for (i = 0; i < 40; i++)
+		close(tx[i]);
 }
 
 /* Runs fn in a child; returns its wait status. */
