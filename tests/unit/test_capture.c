@@ -276,6 +276,93 @@ static void test_file_truncated(void **state)
 	capture_close(c);
 }
 
+/* A nanosecond pcap file comes out in µs (libpcap scales it). */
+static void test_file_nanosecond(void **state)
+{
+	pcap_t *dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
+							    PCAP_TSTAMP_PRECISION_NANO);
+	char path[300], err[256];
+	struct pcap_pkthdr h = { .caplen = 60, .len = 60 };
+	struct capture *c;
+	struct seen s = { 0 };
+	pcap_dumper_t *d;
+	uint8_t buf[60];
+
+	(void)state;
+	path_of(path, sizeof(path), "nano.pcap");
+	d = pcap_dump_open(dead, path);
+	assert_non_null(d);
+	make_udp(buf, sizeof(buf), 1, 2);
+	h.ts.tv_sec = 1700000000;
+	h.ts.tv_usec = 123456789;    /* ns in a nanosecond file */
+	pcap_dump((u_char *)d, &h, buf);
+	pcap_dump_close(d);
+	pcap_close(dead);
+	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(read_all(c, &s), -ENODATA);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ts[0], 1700000000ull * 1000000u + 123456u);
+	capture_close(c);
+}
+
+/* pcapng, written by hand (libpcap writes only pcap): a section header,
+ * one Ethernet interface with the default µs resolution, and two enhanced
+ * packet blocks (pcapng draft, sections 4.1, 4.2, 4.3). */
+static void put32(uint8_t **p, uint32_t v)
+{
+	memcpy(*p, &v, 4);
+	*p += 4;
+}
+
+static void test_file_pcapng(void **state)
+{
+	uint8_t file[512], *p = file, frame[64];
+	char path[300], err[256];
+	struct capture *c;
+	struct seen s = { 0 };
+	int i;
+
+	(void)state;
+	put32(&p, 0x0A0D0D0A);       /* SHB */
+	put32(&p, 28);
+	put32(&p, 0x1A2B3C4D);
+	put32(&p, 1);                /* version 1.0 */
+	put32(&p, 0xffffffff);       /* section length unknown */
+	put32(&p, 0xffffffff);
+	put32(&p, 28);
+	put32(&p, 1);                /* IDB */
+	put32(&p, 20);
+	put32(&p, DLT_EN10MB);       /* linktype 1, reserved 0 */
+	put32(&p, 0);                /* snaplen: none */
+	put32(&p, 20);
+	make_udp(frame, sizeof(frame), 7, 53);
+	for (i = 0; i < 2; i++) {
+		uint64_t ts = 1700000000123456ull + (uint64_t)i;
+
+		put32(&p, 6);        /* EPB */
+		put32(&p, 32 + sizeof(frame));
+		put32(&p, 0);        /* interface 0 */
+		put32(&p, (uint32_t)(ts >> 32));
+		put32(&p, (uint32_t)ts);
+		put32(&p, sizeof(frame));
+		put32(&p, 1500);     /* original length */
+		memcpy(p, frame, sizeof(frame));
+		p += sizeof(frame);
+		put32(&p, 32 + sizeof(frame));
+	}
+	path_of(path, sizeof(path), "two.pcapng");
+	write_bytes(path, file, (size_t)(p - file));
+	assert_int_equal(open_file(&c, path, "udp port 53", err, sizeof(err)), 0);
+	assert_int_equal(capture_linktype(c), DLT_EN10MB);
+	assert_int_equal(read_all(c, &s), -ENODATA);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.ts[0], 1700000000123456ull);
+	assert_int_equal(s.ts[1], 1700000000123457ull);
+	assert_int_equal(s.caplen[1], sizeof(frame));
+	assert_int_equal(s.wirelen[1], 1500);
+	capture_close(c);
+}
+
 static void test_file_break(void **state)
 {
 	char path[300], err[256];
@@ -602,6 +689,8 @@ int main(void)
 		cmocka_unit_test(test_file_missing),
 		cmocka_unit_test(test_file_garbage),
 		cmocka_unit_test(test_file_truncated),
+		cmocka_unit_test(test_file_nanosecond),
+		cmocka_unit_test(test_file_pcapng),
 		cmocka_unit_test(test_file_break),
 		cmocka_unit_test(test_backend_names),
 		cmocka_unit_test(test_live_open_errors),
