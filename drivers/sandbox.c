@@ -225,8 +225,8 @@ int sandbox_seccomp(char *err, size_t errlen)
 		return -ENOTSUP;
 	}
 #if defined(__SANITIZE_ADDRESS__)
-	/* WARD_SECCOMP_UNDER_ASAN=1 lets a test install the filter in a
-	 * child that leaves with _exit, so no sanitizer work follows. */
+	/* WARD_SECCOMP_UNDER_ASAN=1: a test installs the filter anyway (see
+	 * sandbox.h). */
 	if (getenv("WARD_SECCOMP_UNDER_ASAN") == NULL) {
 		log_warn("seccomp filter not installed: this is an AddressSanitizer build, "
 			 "whose reports and leak check need calls the filter denies");

@@ -44,7 +44,10 @@ const char *sandbox_default_user(void);
  *
  * In ASan builds the filter is not installed (a warning is logged):
  * the sanitizers' reports and LeakSanitizer's exit check use ptrace,
- * clone and /proc, which the allow-list must not grant.
+ * clone and /proc, which the allow-list must not grant. Tests set
+ * WARD_SECCOMP_UNDER_ASAN=1 to install it anyway, in a process that
+ * then runs without the leak check (ASAN_OPTIONS=detect_leaks=0) or
+ * leaves with _exit.
  *
  * Without CONFIG_SENSOR_SECCOMP: returns -ENOTSUP and does nothing.
  * 0 or a negative errno; err gets a sentence on failure. */

@@ -16,8 +16,9 @@
  *
  * Output:
  *   {"per_worker":[N,...],"received":N,"kernel_drops":N,"if_rx_packets":N,
- *    "linktype":N,"offload":{"known":B,"gro":B,"lro":B},"uid":N,
+ *    "linktype":N,"offload":{"known":B,"gro":B,"lro":B},"uid":N,"seccomp":N,
  *    "vlan_frames":N,"flows":N,"flows_split":N,"flows_per_worker":[N,...]}
+ * seccomp is /proc/self/status's mode (2: a filter is installed);
  * vlan_frames counts frames with an 802.1Q/802.1ad tag at offset 12;
  * flows counts IPv4/IPv6 TCP/UDP five-tuples (both directions as one),
  * flows_split those seen by more than one worker (0 with a working
@@ -245,6 +246,22 @@ static void print_offload(const char *ifname)
 	       off.gro ? "true" : "false", off.lro ? "true" : "false");
 }
 
+/* The Seccomp: line of /proc/self/status: 0 none, 2 a filter. */
+static int seccomp_mode(void)
+{
+	char line[128];
+	int mode = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	fclose(f);
+	return mode;
+}
+
 static void print_result(const struct worker *w, uint32_t nw, const char *ifname, bool file)
 {
 	struct capture_stats st;
@@ -284,9 +301,9 @@ static void print_result(const struct worker *w, uint32_t nw, const char *ifname
 		printf("null");
 	else
 		print_offload(ifname);
-	printf(",\"uid\":%u,\"vlan_frames\":%" PRIu64 ",\"flows\":%" PRIu64
+	printf(",\"uid\":%u,\"seccomp\":%d,\"vlan_frames\":%" PRIu64 ",\"flows\":%" PRIu64
 	       ",\"flows_split\":%" PRIu64 ",\"flows_per_worker\":[",
-	       (unsigned)getuid(), vlan, flows, split);
+	       (unsigned)getuid(), seccomp_mode(), vlan, flows, split);
 	for (i = 0; i < nw; i++)
 		printf("%s%u", i ? "," : "", w[i].nflows);
 	printf("]}\n");
