@@ -126,7 +126,11 @@ void capture_break(struct capture *c);
  * 1514 captured bytes, only got 200"; "" when none. Owned by c. */
 const char *capture_last_error(const struct capture *c);
 
-/* Counters summed over workers. 0 or a negative errno. */
+/* Counters summed over workers. 0 or a negative errno. May run on
+ * another thread while the workers dispatch (a stats timer). AF_PACKET's
+ * PACKET_STATISTICS resets on each read; the sums are kept here, so
+ * kernel_drops only grows. The if_rx_* counters come from
+ * /sys/class/net/IF/statistics (the netns whose sysfs is mounted). */
 int capture_stats(struct capture *c, struct capture_stats *out);
 
 /* Reads GRO/LRO of interface `ifname` with the ethtool ioctl. 0 or a
