@@ -112,7 +112,11 @@ uint32_t capture_workers(const struct capture *c);
  * Frames go to `fn` in arrival order. AF_PACKET hands them straight from
  * the mmap'ed ring (no copy), except frames whose 802.1Q tag the kernel
  * stripped: the tag is put back in a per-worker buffer, so the decoder
- * sees VLANs on every backend. A file hands at most 1024 frames a call. */
+ * sees VLANs on every backend. IPv4 fragments reach AF_PACKET workers
+ * already reassembled by the kernel (PACKET_FANOUT_FLAG_DEFRAG, so that
+ * they hash with their flow): one frame, longer than the MTU, with
+ * wirelen the datagram's length. A file hands at most 1024 frames a
+ * call. */
 int capture_dispatch(struct capture *c, uint32_t worker, capture_frame_fn fn,
 		     void *ctx, int timeout_ms);
 /* Makes every worker's capture_dispatch return soon (async-signal-safe):
