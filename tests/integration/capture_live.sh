@@ -13,7 +13,9 @@
 #      on both backends (AF_PACKET puts back the tag the kernel strips);
 #   e. AF_PACKET ring overflow: kernel_drops counts what the ring lost,
 #      and received + kernel_drops = frames sent;
-#   f. GRO on the interface is reported, and off again.
+#   f. GRO on the interface is reported, and off again;
+#   g. IPv4 fragments: libpcap hands each fragment, AF_PACKET's fanout
+#      (FLAG_DEFRAG) hands the reassembled datagram.
 # Offloads are off on the veth so frames are MTU-sized and one per packet.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
@@ -208,5 +210,19 @@ probe_start f --backend afpacket --bpf icmp --count 2 --timeout-ms 30000
 ip netns exec "$CLI" ping -c 1 -W 2 10.201.0.2 >/dev/null || fail "f: ping"
 probe_wait f
 [ "$(j f .offload.gro)" = true ] || fail "f: capture run does not report GRO"
+
+note "g. fragments"
+ip netns exec "$SRV" ethtool -K "$B" gro off || fail "ethtool -K gro off"
+# 2 pings of 3000 bytes: 3 fragments each way at MTU 1500.
+for run in "g1 pcap 12" "g2 afpacket 4"; do
+	set -- $run
+	probe_start "$1" --backend "$2" --workers 2 --bpf icmp --count "$3" --timeout-ms 30000
+	ip netns exec "$CLI" ping -c 2 -i 0.1 -s 3000 -W 2 10.201.0.2 >/dev/null || fail "$1: ping"
+	probe_wait "$1"
+	[ "$(j "$1" .received)" -eq "$3" ] || fail "$1: received $(j "$1" .received), want $3"
+done
+[ "$(j g1 .max_wirelen)" -le 1514 ] || fail "g1: a frame of $(j g1 .max_wirelen) bytes"
+# 3000 bytes of ICMP data + 8 + 20 + 14.
+[ "$(j g2 .max_wirelen)" -eq 3042 ] || fail "g2: max frame $(j g2 .max_wirelen), want 3042"
 
 echo "PASS"

@@ -17,6 +17,7 @@
  * Output:
  *   {"per_worker":[N,...],"received":N,"kernel_drops":N,"if_rx_packets":N,
  *    "linktype":N,"offload":{"known":B,"gro":B,"lro":B},"uid":N,"seccomp":N,
+ *    "max_wirelen":N,
  *    "vlan_frames":N,"flows":N,"flows_split":N,"flows_per_worker":[N,...]}
  * seccomp is /proc/self/status's mode (2: a filter is installed);
  * vlan_frames counts frames with an 802.1Q/802.1ad tag at offset 12;
@@ -50,6 +51,7 @@ struct worker {
 	pthread_t tid;
 	uint32_t index;
 	uint64_t frames, vlan;
+	uint32_t max_wirelen;
 	uint64_t *flows;             /* open addressing on flow hashes; 0 = empty */
 	uint32_t nflows;
 };
@@ -163,6 +165,8 @@ static void on_frame(void *ctx, const struct capture_frame *f)
 
 	w->frames++;
 	w->vlan += vlan;
+	if (f->wirelen > w->max_wirelen)
+		w->max_wirelen = f->wirelen;
 	if (h != 0)
 		flow_add(w, h);
 	if (want > 0 && __atomic_add_fetch(&total, 1, __ATOMIC_RELAXED) == want)
@@ -266,6 +270,7 @@ static void print_result(const struct worker *w, uint32_t nw, const char *ifname
 {
 	struct capture_stats st;
 	uint64_t flows = 0, split = 0, vlan = 0;
+	uint32_t max_wirelen = 0;
 	uint32_t i, j, k;
 
 	(void)capture_stats(cap, &st);
@@ -273,6 +278,8 @@ static void print_result(const struct worker *w, uint32_t nw, const char *ifname
 	 * another worker saw the same one. */
 	for (i = 0; i < nw; i++) {
 		vlan += w[i].vlan;
+		if (w[i].max_wirelen > max_wirelen)
+			max_wirelen = w[i].max_wirelen;
 		for (k = 0; k < FLOW_SLOTS; k++) {
 			uint64_t h = w[i].flows[k];
 			bool earlier = false, other = false;
@@ -301,9 +308,9 @@ static void print_result(const struct worker *w, uint32_t nw, const char *ifname
 		printf("null");
 	else
 		print_offload(ifname);
-	printf(",\"uid\":%u,\"seccomp\":%d,\"vlan_frames\":%" PRIu64 ",\"flows\":%" PRIu64
+	printf(",\"uid\":%u,\"seccomp\":%d,\"max_wirelen\":%u,\"vlan_frames\":%" PRIu64 ",\"flows\":%" PRIu64
 	       ",\"flows_split\":%" PRIu64 ",\"flows_per_worker\":[",
-	       (unsigned)getuid(), seccomp_mode(), vlan, flows, split);
+	       (unsigned)getuid(), seccomp_mode(), max_wirelen, vlan, flows, split);
 	for (i = 0; i < nw; i++)
 		printf("%s%u", i ? "," : "", w[i].nflows);
 	printf("]}\n");
