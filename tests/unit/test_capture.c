@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -544,6 +545,57 @@ static void test_afpacket_lo(void **state)
 		close(tx[i]);
 }
 
+struct blocked {
+	struct capture *c;
+	int rc;
+};
+
+static void on_nothing(void *ctx, const struct capture_frame *f)
+{
+	(void)ctx;
+	(void)f;
+}
+
+static void *dispatch_long(void *arg)
+{
+	struct blocked *b = arg;
+
+	b->rc = capture_dispatch(b->c, 0, on_nothing, NULL, 600000);
+	return NULL;
+}
+
+/* A worker waiting on a quiet live capture returns on capture_break
+ * from another thread (whether the break lands before or during its
+ * poll), well before its 10-minute timeout. */
+static void test_live_break(void **state)
+{
+	static const enum capture_backend backends[] = { CAPTURE_PCAP, CAPTURE_AF_PACKET };
+	struct capture_config cfg;
+	struct blocked b;
+	pthread_t t;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	for (i = 0; i < 2; i++) {
+		capture_config_defaults(&cfg);
+		cfg.backend = backends[i];
+		cfg.source = "lo";
+		cfg.bpf = "udp dst port 9 and udp src port 9";
+		cfg.block_size = 1 << 16;
+		cfg.block_count = 4;
+		assert_int_equal(capture_open(&b.c, &cfg, err, sizeof(err)), 0);
+		b.rc = -1;
+		assert_int_equal(pthread_create(&t, NULL, dispatch_long, &b), 0);
+		capture_break(b.c);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_int_equal(b.rc, 0);
+		capture_close(b.c);
+	}
+}
+
 /* Runs fn in a child; returns its wait status. */
 static int in_child(int (*fn)(void *), void *arg)
 {
@@ -696,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_live_open_errors),
 		cmocka_unit_test(test_offload_lo),
 		cmocka_unit_test(test_afpacket_lo),
+		cmocka_unit_test(test_live_break),
 		cmocka_unit_test(test_sandbox_drop),
 		cmocka_unit_test(test_sandbox_seccomp),
 	};
