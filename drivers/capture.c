@@ -312,3 +312,20 @@ int capture_offload_check(const char *ifname, struct capture_offload *out)
 	out->known = true;
 	return 0;
 }
+
+int capture_offload_advice(const char *ifname, const struct capture_offload *o, char *buf,
+			   size_t len)
+{
+	bool both = o->gro && o->lro;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (!o->known || (!o->gro && !o->lro))
+		return 0;
+	return snprintf(buf, len, "%s: %s %s on: %s analysis; turn %s off with: "
+			"ethtool -K %s%s%s", ifname,
+			both ? "GRO and LRO" : o->gro ? "GRO" : "LRO", both ? "are" : "is",
+			both ? "they merge frames and break" : "it merges frames and breaks",
+			both ? "them" : "it", ifname, o->gro ? " gro off" : "",
+			o->lro ? " lro off" : "");
+}

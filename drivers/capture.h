@@ -141,4 +141,11 @@ int capture_stats(struct capture *c, struct capture_stats *out);
  * negative errno (then out->known is false). */
 int capture_offload_check(const char *ifname, struct capture_offload *out);
 
+/* The status warning for `o`, with the fix, into buf (len bytes), e.g.
+ * "eth1: GRO and LRO are on: they merge frames and break analysis; turn
+ * them off with: ethtool -K eth1 gro off lro off". "" when both are off
+ * or unknown. Returns the length snprintf would write. */
+int capture_offload_advice(const char *ifname, const struct capture_offload *o, char *buf,
+			   size_t len);
+
 #endif

@@ -443,6 +443,27 @@ static void test_offload_lo(void **state)
 	assert_false(off.known);
 }
 
+static void test_offload_advice(void **state)
+{
+	struct capture_offload off = { .gro = true, .lro = true, .known = true };
+	char buf[256];
+
+	(void)state;
+	capture_offload_advice("eth1", &off, buf, sizeof(buf));
+	assert_string_equal(buf, "eth1: GRO and LRO are on: they merge frames and break "
+			    "analysis; turn them off with: ethtool -K eth1 gro off lro off");
+	off.lro = false;
+	capture_offload_advice("eth1", &off, buf, sizeof(buf));
+	assert_string_equal(buf, "eth1: GRO is on: it merges frames and breaks analysis; turn it "
+			    "off with: ethtool -K eth1 gro off");
+	off.gro = false;
+	assert_int_equal(capture_offload_advice("eth1", &off, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	off.gro = true;
+	off.known = false;
+	assert_int_equal(capture_offload_advice("eth1", &off, buf, sizeof(buf)), 0);
+}
+
 /* AF_PACKET on loopback, as root: 2 fanout workers, two datagrams from
  * each of 40 source ports; every one is seen once, and each flow on one
  * worker. */
@@ -747,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_backend_names),
 		cmocka_unit_test(test_live_open_errors),
 		cmocka_unit_test(test_offload_lo),
+		cmocka_unit_test(test_offload_advice),
 		cmocka_unit_test(test_afpacket_lo),
 		cmocka_unit_test(test_live_break),
 		cmocka_unit_test(test_sandbox_drop),
