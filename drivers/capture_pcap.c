@@ -56,13 +56,10 @@ static int run_dispatch(struct capture_pcap *cp, int cnt, capture_frame_fn fn, v
 	}
 	snprintf(cp->base.error, sizeof(cp->base.error), "%s: %s", cp->source,
 		 pcap_geterr(cp->p));
-	/* The frames before the damage were handed: report them now and the
-	 * error on the next call. */
-	if (cc.n > 0) {
-		cp->pending = -EIO;
-		return cc.n;
-	}
-	return cp->live ? -ENETDOWN : -EIO;
+	/* The frames before the damage were handed: report them now, and the
+	 * error on this call or the next and every one after. */
+	cp->pending = cp->live ? -ENETDOWN : -EIO;
+	return cc.n > 0 ? cc.n : cp->pending;
 }
 
 static int file_dispatch(struct capture *c, uint32_t worker, capture_frame_fn fn, void *ctx,

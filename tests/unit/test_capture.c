@@ -272,6 +272,7 @@ static void test_file_truncated(void **state)
 	assert_int_equal(open_file(&c, path, NULL, err, sizeof(err)), 0);
 	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), 2);
 	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), -EIO);
+	assert_int_equal(capture_dispatch(c, 0, on_frame, &s, 0), -EIO);
 	assert_int_equal(s.n, 2);
 	assert_non_null(strstr(capture_last_error(c), "cut.pcap: truncated"));
 	capture_close(c);
