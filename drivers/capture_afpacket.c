@@ -7,8 +7,8 @@
  * writing TP_STATUS_KERNEL to its status word. The fanout hash is the
  * flow hash of the five-tuple, symmetric in both directions, so a flow
  * stays on one worker (Linux net/packet/af_packet.c, fanout_demux_hash);
- * FLAG_DEFRAG reassembles IP fragments first so that they hash as their
- * datagram does.
+ * FLAG_DEFRAG reassembles IPv4 fragments first so that they hash as their
+ * datagram does: the worker gets the datagram whole, never a fragment.
  */
 #include "capture_internal.h"
 
