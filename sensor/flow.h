@@ -53,6 +53,7 @@ struct flow_config {
 	const struct flow_net *local_nets; /* borrowed for the table's life */
 	size_t n_local_nets;
 	uint64_t uid_seed;           /* mixes into uids; 0 = random */
+	uint16_t community_id_seed;  /* Community ID v1 seed; default 0 */
 };
 
 /* A conn record as it leaves the table. Strings are NUL-terminated and
