@@ -72,6 +72,29 @@ static const struct vector vectors[] = {
 	  "1:KHlLkgoJW7ifUTyTSgyVfkFHzKw=", "1:rYir8gphR31noO9iDRQmF/BteEI=" },
 };
 
+/* pycommunityid's README table and Zeek's community_id_v1 btest. */
+static const struct {
+	uint16_t seed;
+	uint8_t proto;
+	const char *saddr, *daddr;
+	uint16_t sport, dport;
+	const char *id;
+} more[] = {
+	{ 0, 6, "1.2.3.4", "5.6.7.8", 1122, 3344, "1:wCb3OG7yAFWelaUydu0D+125CLM=" },
+	{ 0, 6, "5.6.7.8", "1.2.3.4", 3344, 1122, "1:wCb3OG7yAFWelaUydu0D+125CLM=" },
+	{ 0, 17, "1.2.3.4", "5.6.7.8", 1122, 3344, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=" },
+	{ 0, 132, "5.6.7.8", "1.2.3.4", 3344, 1122, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8=" },
+	{ 0, 1, "1.2.3.4", "5.6.7.8", 8, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=" },
+	{ 0, 1, "5.6.7.8", "1.2.3.4", 0, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=" },
+	{ 0, 1, "1.2.3.4", "5.6.7.8", 11, 0, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=" },
+	{ 0, 58, "fe80:1:203:405:607:809:a0b:c0d", "fe80:1011:1213:1415:1617:1819:1a1b:1c1d", 128, 0,
+	  "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=" },
+	{ 0, 46, "5.6.7.8", "1.2.3.4", 0, 0, "1:ikv3kmf89luf73WPz1jOs49S768=" },
+	{ 1, 6, "1.2.3.4", "5.6.7.8", 1122, 3344, "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk=" },
+	{ 1, 17, "1.2.3.4", "5.6.7.8", 1122, 3344, "1:OShq+iKDAMVouh/4bMxB9Sz4amw=" },
+	{ 1, 1, "1.2.3.4", "5.6.7.8", 8, 0, "1:9pr4ZGTICiuZoIh90RRYE2RyXpU=" },
+};
+
 static uint8_t parse(const char *s, uint8_t out[16])
 {
 	memset(out, 0, 16);
@@ -125,6 +148,22 @@ static void test_icmp_type_code(void **state)
 	assert_string_equal(rep, req);
 }
 
+static void test_more_vectors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		uint8_t s[16], d[16], ver = parse(more[i].saddr, s);
+		char out[40];
+
+		assert_int_equal(parse(more[i].daddr, d), ver);
+		assert_int_equal(community_id_v1(more[i].seed, ver, more[i].proto, s, d, more[i].sport,
+						 more[i].dport, out, sizeof(out)), 0);
+		assert_string_equal(out, more[i].id);
+	}
+}
+
 static void test_errors(void **state)
 {
 	uint8_t a[16] = { 1 }, b[16] = { 2 };
@@ -143,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_baseline_default),
 		cmocka_unit_test(test_baseline_seed1),
 		cmocka_unit_test(test_icmp_type_code),
+		cmocka_unit_test(test_more_vectors),
 		cmocka_unit_test(test_errors),
 	};
 
