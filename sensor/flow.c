@@ -45,6 +45,7 @@ struct flow_table {
 	uint32_t free_head;          /* freed slots, through hnext */
 	struct flow_list_head lists[FLOW_L_COUNT];
 	uint64_t timeout_us[FLOW_L_COUNT];
+	uint64_t next_expiry;        /* no list head is due before this (µs) */
 	uint64_t active_us;
 	uint64_t hash_k0, hash_k1;
 	uint64_t uid_k0, uid_k1, uid_k2;
@@ -129,6 +130,13 @@ static void list_unlink(struct flow_table *t, uint32_t i)
 	s->lprev = s->lnext = NIL;
 }
 
+static inline uint64_t deadline(const struct flow_table *t, enum flow_list which,
+				const struct flow_slot *s)
+{
+	/* An attempt's timer runs from its first SYN, as Zeek's does. */
+	return (which == FLOW_L_ATTEMPT ? s->first_us : s->last_us) + t->timeout_us[which];
+}
+
 static void list_append(struct flow_table *t, uint32_t i, enum flow_list which)
 {
 	struct flow_slot *s = &t->slots[i];
@@ -137,10 +145,17 @@ static void list_append(struct flow_table *t, uint32_t i, enum flow_list which)
 	s->list = (uint8_t)which;
 	s->lnext = NIL;
 	s->lprev = l->tail;
-	if (l->tail != NIL)
+	if (l->tail != NIL) {
 		t->slots[l->tail].lnext = i;
-	else
+	} else {
+		/* A new head: lists are in deadline order, so only this can
+		 * bring the next expiry forward. */
+		uint64_t d = deadline(t, which, s);
+
 		l->head = i;
+		if (d < t->next_expiry)
+			t->next_expiry = d;
+	}
 	l->tail = i;
 }
 
@@ -300,31 +315,35 @@ static void end_flow(struct flow_table *t, uint32_t i, bool evicted)
 
 /* ---- expiry ------------------------------------------------------------- */
 
-static bool head_expired(const struct flow_table *t, enum flow_list l, uint32_t i, uint64_t now)
-{
-	const struct flow_slot *s = &t->slots[i];
-	/* An attempt's timer runs from its first SYN, as Zeek's does. */
-	uint64_t since = l == FLOW_L_ATTEMPT ? s->first_us : s->last_us;
-
-	return now >= since && now - since >= t->timeout_us[l];
-}
-
+/* Ends up to `batch` due flows per list. The heads are only read once
+ * the earliest deadline has passed, so most packets cost one compare. */
 static void expire_some(struct flow_table *t, uint64_t now, unsigned batch)
 {
+	uint64_t next = UINT64_MAX;
 	int l;
 
+	if (now < t->next_expiry)
+		return;
 	for (l = 0; l < FLOW_L_COUNT; l++) {
 		unsigned n;
 
-		for (n = 0; n < batch; n++) {
+		for (n = 0;; n++) {
 			uint32_t i = t->lists[l].head;
+			uint64_t d;
 
-			if (i == NIL || !head_expired(t, (enum flow_list)l, i, now))
+			if (i == NIL)
 				break;
+			d = deadline(t, (enum flow_list)l, &t->slots[i]);
+			if (now < d || n == batch) {
+				if (d < next)
+					next = d;
+				break;
+			}
 			t->stats.expired++;
 			end_flow(t, i, false);
 		}
 	}
+	t->next_expiry = next;
 }
 
 /* The flow to evict when the table is full: a finished TCP flow first,
@@ -425,6 +444,7 @@ int flow_table_create(struct flow_table **out, const struct flow_config *cfg,
 	t->timeout_us[FLOW_L_ATTEMPT] = FLOW_TCP_ATTEMPT_US;
 	t->timeout_us[FLOW_L_CLOSED] = FLOW_TCP_CLOSE_US;
 	t->active_us = (uint64_t)t->cfg.active_timeout_ms * 1000;
+	t->next_expiry = UINT64_MAX;
 	t->hash_k0 = random64();
 	t->hash_k1 = random64();
 	seed = t->cfg.uid_seed != 0 ? t->cfg.uid_seed : random64();
@@ -597,11 +617,11 @@ static void maybe_interim(struct flow_table *t, struct flow_slot *s, uint64_t no
 {
 	uint64_t due;
 
-	if (t->active_us == 0 || s->interims == UINT8_MAX || now < s->first_us)
+	/* Interim n+1 is due at first + (n+1) * active timeout. */
+	if (t->active_us == 0 || s->interims == UINT8_MAX || now < s->first_us ||
+	    now - s->first_us < (uint64_t)(s->interims + 1) * t->active_us)
 		return;
 	due = (now - s->first_us) / t->active_us;
-	if (due <= s->interims)
-		return;
 	s->interims = (uint8_t)(due > UINT8_MAX ? UINT8_MAX : due);
 	t->stats.interim++;
 	emit_flow(t, s, true, false);
