@@ -668,10 +668,10 @@ int flow_table_update(struct flow_table *t, const struct pkt *p)
 		}
 	}
 
-	/* A new SYN on a finished connection starts a new one (Zeek's
+	/* A new SYN on the five-tuple starts a new connection (Zeek's
 	 * IsReuse). */
-	if (found && p->proto == IPPROTO_TCP && t->slots[i].list == FLOW_L_CLOSED &&
-	    (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
+	if (found && p->proto == IPPROTO_TCP && (p->tcp_flags & PKT_TCP_SYN) &&
+	    flow__tcp_reuse(&t->slots[i], t->slots[i].list == FLOW_L_CLOSED, p)) {
 		t->stats.expired++;
 		end_flow(t, i, false);
 		found = false;

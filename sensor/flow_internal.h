@@ -113,6 +113,10 @@ void flow__tcp_init(struct flow_slot *s);
 /* Accounts one TCP packet; is_orig says which side sent it. */
 void flow__tcp_packet(struct flow_slot *s, bool is_orig, const struct pkt *p,
 		      struct flow_tcp_result *r);
+/* Zeek's IsReuse: whether this SYN (or SYN-ACK) starts a new connection
+ * on the flow's five-tuple: any on a finished connection, else one whose
+ * sequence number is not the connection's initial one. */
+bool flow__tcp_reuse(const struct flow_slot *s, bool finished, const struct pkt *p);
 /* Swaps originator and responder state (flow.c swaps the tuple). */
 void flow__tcp_flip(struct flow_slot *s);
 /* Fills c->conn_state, orig_bytes, resp_bytes, missed_bytes. */

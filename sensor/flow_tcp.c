@@ -396,6 +396,31 @@ void flow__tcp_packet(struct flow_slot *s, bool is_orig, const struct pkt *p,
 	}
 }
 
+bool flow__tcp_reuse(const struct flow_slot *s, bool finished, const struct pkt *p)
+{
+	const struct flow_tcp_ep *o = &s->u.tcp.ep[0], *r = &s->u.tcp.ep[1];
+	const struct flow_tcp_ep *first = o;
+	uint8_t fl = p->tcp_flags;
+
+	if (!(fl & PKT_TCP_SYN))
+		return false;
+	if (fl & PKT_TCP_ACK) {
+		/* A SYN-ACK starts over only a half connection. */
+		if (st(o) != FLOW_TCP_INACTIVE)
+			return false;
+		first = r;
+	}
+	if (finished)
+		return true;
+	if (p->seq == first->start)
+		return false;   /* a retransmission */
+	/* The SYN of a SYN-ACK seen first: the roles flip, same connection. */
+	if (!(fl & PKT_TCP_ACK) && st(first) == FLOW_TCP_SYN_ACK_SENT && st(r) == FLOW_TCP_INACTIVE &&
+	    p->seq == r->start)
+		return false;
+	return true;
+}
+
 void flow__tcp_flip(struct flow_slot *s)
 {
 	struct flow_tcp_ep tmp = s->u.tcp.ep[0];

@@ -649,6 +649,20 @@ static void test_timeouts(void **state)
 	assert_string_equal(conn_state_name(k.recs[1].conn_state), "S0");
 	assert_string_not_equal(k.recs[0].uid, k.recs[1].uid);
 	flow_table_destroy(t);
+
+	/* A SYN with a new initial sequence number while an attempt is
+	 * pending: a new connection; the same one again: a retransmission. */
+	t = table(&k, NULL);
+	tcp(t, T0, CLI, SRV, S, 1000, 0, 0);
+	tcp(t, T0 + 1000, CLI, SRV, S, 1000, 0, 0);
+	assert_int_equal(k.n, 0);
+	tcp(t, T0 + 2000, CLI, SRV, S, 2000, 0, 0);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.recs[0].orig_pkts, 2);
+	flow_table_flush(t);
+	assert_int_equal(k.n, 2);
+	assert_int_equal(k.recs[1].orig_pkts, 1);
+	flow_table_destroy(t);
 }
 
 static void test_active_timeout(void **state)
