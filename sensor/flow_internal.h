@@ -34,19 +34,27 @@ struct flow_tcp_ep {
 	 * scaled letters T, W, G. They saturate at 65535, so the letters stop
 	 * after the 10000th (Zeek would add one more at 100000). */
 	uint16_t rxmit, win0, gap;
-	uint16_t last_syn, last_fin, last_rst; /* low 16 bits of relative seq */
+	/* Low 8 bits of the relative sequence number of the last SYN, FIN
+	 * and RST: a repeated one adds its letter again when it differs. */
+	uint8_t last_syn, last_fin, last_rst;
 	uint8_t seq_wraps, ack_wraps;
-	uint8_t state;           /* enum flow_tcp_state, low nibble; prev in high */
-	uint8_t flags;           /* FLOW_EP_* */
+	uint8_t state;           /* FLOW_EP_STATE/PREV bits, FLOW_EP_FIN, FLOW_EP_CLOSED */
 };
 
-#define FLOW_EP_FIN      0x01    /* a FIN was sent */
-#define FLOW_EP_CLOSED   0x02    /* Zeek's did_close */
+#define FLOW_EP_STATE    0x07    /* enum flow_tcp_state */
+#define FLOW_EP_PREV     0x38    /* the state before, << 3 */
+#define FLOW_EP_FIN      0x40    /* a FIN was sent */
+#define FLOW_EP_CLOSED   0x80    /* Zeek's did_close */
 
 struct flow_tcp {
 	struct flow_tcp_ep ep[2]; /* [0] originator, [1] responder */
 	uint32_t missed_bytes;    /* saturates at 4 GiB */
-	uint32_t hist_seen;       /* Zeek's HIST_* bits, responder's << 16 */
+	/* One pending hole: sequence space [hole_lo, hole_lo + hole_len) of
+	 * side hole_side skipped by a later segment; if an ACK covers it
+	 * before a segment fills it, it was never seen (a content gap). */
+	uint32_t hole_lo, hole_len;
+	uint16_t hist_seen;       /* Zeek's HIST_* bits, the responder's << 8 */
+	uint8_t hole_side;        /* 0 none, 1 originator, 2 responder */
 };
 
 /* The LRU lists a flow can be on; each has its own timeout. */

@@ -6,15 +6,17 @@
  * conn_state and history read the same as in Zeek's conn.log; the
  * conn_state derivation is base/protocols/conn/main.zeek's conn_state().
  *
- * Where ward differs, for memory (no reassembly, ~64 bytes of TCP state):
- * - Content gaps are found without reassembly: when an ACK covers
- *   sequence space above the highest byte seen from its sender, the
- *   difference is a gap (missed_bytes, history G/g). A hole below the
- *   highest byte seen (a lost segment followed by later ones) is not
- *   detected. As in Zeek, gaps count only while both sides are
- *   established (report_gaps_for_partial = F).
+ * Where ward differs, for memory (no reassembly, 64 bytes of TCP state):
+ * - Content gaps are found without reassembly. Bytes an ACK covers above
+ *   the highest byte seen from its sender are a gap; below it, one hole
+ *   per connection is tracked (a segment that starts beyond the highest
+ *   byte seen opens it, later segments fill it) and counted if an ACK
+ *   covers it unfilled. A second hole while one is pending goes unseen.
+ *   As in Zeek, gaps count only while both sides are established
+ *   (report_gaps_for_partial = F); they feed missed_bytes, history G/g
+ *   and the capture-loss counters.
  * - The sequence numbers of the last SYN/FIN/RST, which decide whether a
- *   repeated one adds a letter again, are kept to their low 16 bits.
+ *   repeated one adds its letter again, are kept to their low 8 bits.
  * - The scaled letters' counters saturate at 65535.
  * - TCP window scaling is not tracked: only zero windows matter here, and
  *   zero scaled is zero.
@@ -25,7 +27,7 @@
 
 #include "flow_internal.h"
 
-/* Zeek's HIST_* codes (TCP_Endpoint.h); the responder's are << 16. */
+/* Zeek's HIST_* codes (TCP_Endpoint.h); the responder's are << 8 here. */
 #define HIST_SYN_PKT        0x01
 #define HIST_FIN_PKT        0x02
 #define HIST_RST_PKT        0x04
@@ -45,18 +47,18 @@ static inline int32_t seq_delta(uint32_t a, uint32_t b)
 
 static inline int st(const struct flow_tcp_ep *e)
 {
-	return e->state & 0x0f;
+	return e->state & FLOW_EP_STATE;
 }
 
 static inline int prev_st(const struct flow_tcp_ep *e)
 {
-	return e->state >> 4;
+	return (e->state & FLOW_EP_PREV) >> 3;
 }
 
 static void set_st(struct flow_tcp_ep *e, int s)
 {
 	if (s != st(e))
-		e->state = (uint8_t)((st(e) << 4) | s);
+		e->state = (uint8_t)((e->state & (FLOW_EP_FIN | FLOW_EP_CLOSED)) | (st(e) << 3) | s);
 }
 
 static inline char lower(char c)
@@ -69,7 +71,7 @@ static inline char lower(char c)
 static bool check_hist(struct flow_slot *s, bool is_orig, uint32_t mask, char code)
 {
 	if (!is_orig) {
-		mask <<= 16;
+		mask <<= 8;
 		code = lower(code);
 	}
 	if (s->u.tcp.hist_seen & mask)
@@ -168,21 +170,21 @@ static void update_history(struct flow_slot *s, struct flow_tcp_ep *e, bool is_o
 		if (fl & PKT_TCP_SYN) {
 			char code = (fl & PKT_TCP_ACK) ? 'H' : 'S';
 
-			if (check_hist(s, is_orig, HIST_SYN_PKT, code) && (uint16_t)rel != e->last_syn)
+			if (check_hist(s, is_orig, HIST_SYN_PKT, code) && (uint8_t)rel != e->last_syn)
 				add_hist(s, is_orig, code);
-			e->last_syn = (uint16_t)rel;
+			e->last_syn = (uint8_t)rel;
 		}
 		if (fl & PKT_TCP_FIN) {
 			/* A FIN's sequence number is after its data. */
 			if (check_hist(s, is_orig, HIST_FIN_PKT, 'F') &&
-			    (uint16_t)(rel + len) != e->last_fin)
+			    (uint8_t)(rel + len) != e->last_fin)
 				add_hist(s, is_orig, 'F');
-			e->last_fin = (uint16_t)(rel + len);
+			e->last_fin = (uint8_t)(rel + len);
 		}
 		if (fl & PKT_TCP_RST) {
-			if (check_hist(s, is_orig, HIST_RST_PKT, 'R') && (uint16_t)rel != e->last_rst)
+			if (check_hist(s, is_orig, HIST_RST_PKT, 'R') && (uint8_t)rel != e->last_rst)
 				add_hist(s, is_orig, 'R');
-			e->last_rst = (uint16_t)rel;
+			e->last_rst = (uint8_t)rel;
 		}
 	} else if (len > 0) {
 		check_hist(s, is_orig, HIST_DATA_PKT, 'D');
@@ -209,6 +211,46 @@ static void update_last_seq(struct flow_slot *s, struct flow_tcp_ep *e, bool is_
 		update_last(e, last);
 	else if (len > 0)
 		scaled_hist(s, is_orig, 'T', &e->rxmit);
+}
+
+/* Keeps the one pending hole of the connection: a data segment of `len`
+ * bytes at `seq` from `e` that starts beyond the highest byte seen opens
+ * one (if none is pending); one that lands in it fills it from the front
+ * or cuts it short. */
+static void track_hole(struct flow_tcp *t, const struct flow_tcp_ep *e, bool is_orig, uint32_t seq,
+		       uint32_t len)
+{
+	uint8_t side = is_orig ? 1 : 2;
+	int32_t ahead = seq_delta(seq, e->last);
+
+	if (st(e) == FLOW_TCP_INACTIVE || st(e) == FLOW_TCP_RESET)
+		return;
+	if (t->hole_side == 0) {
+		if (ahead > 0 && ahead <= TOO_LARGE_SEQ_DELTA) {
+			t->hole_side = side;
+			t->hole_lo = e->last;
+			t->hole_len = (uint32_t)ahead;
+		}
+		return;
+	}
+	if (t->hole_side == side) {
+		int32_t off = seq_delta(seq, t->hole_lo);
+
+		if (off <= 0) {
+			int64_t end = (int64_t)off + len;
+
+			if (end <= 0)
+				return;
+			if ((uint64_t)end >= t->hole_len) {
+				t->hole_side = 0;
+				return;
+			}
+			t->hole_lo += (uint32_t)end;
+			t->hole_len -= (uint32_t)end;
+		} else if ((uint32_t)off < t->hole_len) {
+			t->hole_len = (uint32_t)off;
+		}
+	}
 }
 
 /* Zeek's UpdateStateMachine with the Update*State helpers; returns
@@ -289,7 +331,7 @@ static bool state_machine(struct flow_slot *s, struct flow_tcp_ep *e, struct flo
 		/* After a FIN exchange a RST changes nothing. */
 		if ((fl & PKT_TCP_RST) && st(peer) != FLOW_TCP_CLOSED) {
 			set_st(e, FLOW_TCP_RESET);
-			if (!(e->flags & FLOW_EP_CLOSED))
+			if (!(e->state & FLOW_EP_CLOSED))
 				do_close = true;
 		}
 		break;
@@ -356,23 +398,35 @@ void flow__tcp_packet(struct flow_slot *s, bool is_orig, const struct pkt *p,
 		scaled_hist(s, is_orig, 'W', &e->win0);
 
 	if (fl & PKT_TCP_FIN)
-		e->flags |= FLOW_EP_FIN;
+		e->state |= FLOW_EP_FIN;
 	if (fl & PKT_TCP_ACK)
 		acked = update_ack(peer, fl, p->ack);
 
+	if (len > 0 && !(fl & PKT_TCP_RST))
+		track_hole(t, e, is_orig, p->seq + !!(fl & PKT_TCP_SYN), len);
 	update_last_seq(s, e, is_orig, p->seq + seg_len, fl, len);
 	do_close = state_machine(s, e, peer, is_orig, fl, p->seq, len, r);
 
-	/* Gaps: the peer's data acknowledged beyond what was seen of it. */
+	/* Gaps: the peer's data acknowledged but never seen, above the
+	 * highest byte seen or in the pending hole. */
 	if (acked > 0 && st(e) == FLOW_TCP_ESTABLISHED && st(peer) == FLOW_TCP_ESTABLISHED) {
 		int32_t gap = seq_delta(peer->ack, peer->last);
+		uint32_t missed = 0;
 
 		r->acked = acked;
 		if (gap > 0) {
-			r->gap = (uint32_t)gap;
+			missed = (uint32_t)gap;
 			update_last(peer, peer->ack);
-			t->missed_bytes = (t->missed_bytes > UINT32_MAX - (uint32_t)gap) ?
-				UINT32_MAX : t->missed_bytes + (uint32_t)gap;
+		}
+		if (t->hole_side == (is_orig ? 2 : 1) &&
+		    seq_delta(peer->ack, t->hole_lo + t->hole_len) >= 0) {
+			missed += t->hole_len;
+			t->hole_side = 0;
+		}
+		if (missed > 0) {
+			r->gap = missed;
+			t->missed_bytes = (t->missed_bytes > UINT32_MAX - missed) ?
+				UINT32_MAX : t->missed_bytes + missed;
 			/* Gaps revealed by a FIN or RST are not reliable
 			 * enough for the history (Zeek refrains too). */
 			if (!(fl & (PKT_TCP_FIN | PKT_TCP_RST)))
@@ -380,14 +434,14 @@ void flow__tcp_packet(struct flow_slot *s, bool is_orig, const struct pkt *p,
 		}
 	}
 
-	if (do_close && !(e->flags & FLOW_EP_CLOSED))
-		e->flags |= FLOW_EP_CLOSED;
+	if (do_close)
+		e->state |= FLOW_EP_CLOSED;
 
 	/* Finished (Zeek removes it tcp_close_delay later): both sides
 	 * closed, either reset, or one closed and the other never seen. */
 	{
 		const struct flow_tcp_ep *o = &t->ep[0], *q = &t->ep[1];
-		bool oc = o->flags & FLOW_EP_CLOSED, qc = q->flags & FLOW_EP_CLOSED;
+		bool oc = o->state & FLOW_EP_CLOSED, qc = q->state & FLOW_EP_CLOSED;
 
 		if (oc && qc)
 			s->flags |= FLOW_F_FROZEN;
@@ -452,7 +506,7 @@ static uint64_t ep_size(const struct flow_tcp_ep *e, const struct flow_tcp_ep *p
 	size = top - e->start;
 	if (size != 0)
 		size--;                 /* the SYN octet */
-	if ((e->flags & FLOW_EP_FIN) && size != 0)
+	if ((e->state & FLOW_EP_FIN) && size != 0)
 		size--;                 /* the FIN octet */
 	return size;
 }

@@ -396,6 +396,38 @@ static void test_missed_bytes(void **state)
 	assert_int_equal(st->ack_gap_bytes, 100);
 	assert_true(st->acked_bytes >= 300);
 	flow_table_destroy(t);
+
+	/* A segment in the middle is lost: the hole is counted once an ACK
+	 * covers it. */
+	t = table(&k, NULL);
+	handshake(t, T0);
+	tcp(t, T0 + 3000, CLI, SRV, P | A, 1001, 5001, 100);
+	/* 1101..1200 not captured */
+	tcp(t, T0 + 3002, CLI, SRV, P | A, 1201, 5001, 100);
+	tcp(t, T0 + 3003, CLI, SRV, P | A, 1301, 5001, 100);
+	tcp(t, T0 + 4000, SRV, CLI, A, 5001, 1401, 0);
+	tcp(t, T0 + 5000, SRV, CLI, P | A, 5001, 1401, 50);
+	/* 5051..5100 not captured, then acknowledged */
+	tcp(t, T0 + 5001, CLI, SRV, A, 1401, 5101, 0);
+	flow_table_flush(t);
+	assert_int_equal(only(&k)->missed_bytes, 150);
+	assert_int_equal(only(&k)->orig_bytes, 400);
+	assert_int_equal(only(&k)->resp_bytes, 100);
+	assert_string_equal(only(&k)->history, "ShADaGdg");
+	flow_table_destroy(t);
+
+	/* Reordered, not lost: no gap (Zeek counts the late one as a
+	 * retransmission, 'T'). */
+	t = table(&k, NULL);
+	handshake(t, T0);
+	tcp(t, T0 + 3000, CLI, SRV, P | A, 1001, 5001, 100);
+	tcp(t, T0 + 3001, CLI, SRV, P | A, 1201, 5001, 100);
+	tcp(t, T0 + 3002, CLI, SRV, P | A, 1101, 5001, 100);
+	tcp(t, T0 + 4000, SRV, CLI, A, 5001, 1301, 0);
+	flow_table_flush(t);
+	assert_int_equal(only(&k)->missed_bytes, 0);
+	assert_string_equal(only(&k)->history, "ShADTa");
+	flow_table_destroy(t);
 }
 
 static void test_direction(void **state)
