@@ -457,6 +457,18 @@ static void test_direction(void **state)
 	assert_string_equal(only(&k)->history, "S");
 	flow_table_destroy(t);
 
+	/* Both ports well known, no SYN: towards the lower port (Zeek). */
+	t = table(&k, NULL);
+	{
+		struct ep a = { "10.0.0.1", 25 }, b = { "10.0.0.2", 443 };
+
+		tcp(t, T0, a, b, P | A, 1, 1, 10);
+		flow_table_flush(t);
+		assert_tuple(only(&k), b, a);
+		assert_string_equal(only(&k)->history, "^d");
+	}
+	flow_table_destroy(t);
+
 	/* Both ports high: the first sender. */
 	t = table(&k, NULL);
 	{
