@@ -506,8 +506,8 @@ static bool first_from_responder(const struct pkt *p, uint16_t sport, uint16_t d
 			return false;
 		if (!server_port(sport))
 			return false;
-		/* Both plausible: flip only a non-SYN-ACK towards the
-		 * lower port (stealth scans send SYN-ACKs). */
+		/* Both plausible: the lower port is the server's, but a
+		 * SYN-ACK is not flipped (stealth scans send them). */
 		if (server_port(dport))
 			return !(fl & PKT_TCP_SYN) && sport < dport;
 		return true;

@@ -21,7 +21,8 @@
  * Direction: the SYN's sender is the originator; without a SYN, the first
  * packet's sender is, unless only the other side uses a well-known port
  * (below 1024) and this side does not. For TCP, as in Zeek, when both
- * ports are well known a packet without SYN goes towards the lower port.
+ * ports are well known and the packet has no SYN, the lower port is taken
+ * as the responder's.
  * Such a flip, and Zeek's flip of a SYN-ACK seen before its SYN, add '^'
  * to the history. ICMP "ports" are the type and, as in Zeek and Community
  * ID, the counterpart type of a request/reply type (echo 8 <-> 0 ...) or
