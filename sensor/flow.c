@@ -627,12 +627,60 @@ static void maybe_interim(struct flow_table *t, struct flow_slot *s, uint64_t no
 	emit_flow(t, s, true, false);
 }
 
+/* The flow of a packet in bucket b, NIL if none; *is_orig says which
+ * side sent it. */
+static uint32_t lookup(const struct flow_table *t, const struct pkt *p, uint16_t sport,
+		       uint16_t dport, uint32_t b, bool *is_orig)
+{
+	uint32_t i;
+
+	for (i = t->buckets[b]; i != NIL; i = t->slots[i].hnext) {
+		const struct flow_slot *s = &t->slots[i];
+
+		if (s->proto != p->proto || s->ip_version != p->ip_version || s->vlan != p->vlan ||
+		    s->inner_vlan != p->inner_vlan)
+			continue;
+		if (s->orig_p == sport && s->resp_p == dport && memcmp(s->orig_h, p->src, 16) == 0 &&
+		    memcmp(s->resp_h, p->dst, 16) == 0) {
+			*is_orig = true;
+			return i;
+		}
+		if (s->orig_p == dport && s->resp_p == sport && memcmp(s->orig_h, p->dst, 16) == 0 &&
+		    memcmp(s->resp_h, p->src, 16) == 0) {
+			*is_orig = false;
+			return i;
+		}
+	}
+	return NIL;
+}
+
+/* UDP, ICMP and other protocols: payload sums; UDP's history D/d. */
+static void account_dgram(struct flow_table *t, uint32_t i, bool is_orig, const struct pkt *p)
+{
+	struct flow_slot *s = &t->slots[i];
+	uint8_t seen = is_orig ? FLOW_F_HIST_D : FLOW_F_HIST_d;
+
+	if (is_orig)
+		s->u.dgram.orig_bytes += p->payload_wire_len;
+	else
+		s->u.dgram.resp_bytes += p->payload_wire_len;
+	if (p->proto != IPPROTO_UDP) {
+		list_touch(t, i, FLOW_L_OTHER);
+		return;
+	}
+	if (!(s->flags & seen)) {
+		s->flags |= seen;
+		flow__hist_add(s, is_orig ? 'D' : 'd');
+	}
+	list_touch(t, i, FLOW_L_UDP);
+}
+
 int flow_table_update(struct flow_table *t, const struct pkt *p)
 {
 	uint16_t sport = p->sport, dport = p->dport;
-	uint32_t b, i;
 	struct flow_slot *s;
-	bool is_orig = true, found = false;
+	bool is_orig = true;
+	uint32_t b, i;
 
 	if (p->ip_version != 4 && p->ip_version != 6)
 		return -EINVAL;
@@ -649,34 +697,16 @@ int flow_table_update(struct flow_table *t, const struct pkt *p)
 	}
 
 	b = bucket_of(t, p->src, sport, p->dst, dport, p->proto, p->vlan, p->inner_vlan);
-	for (i = t->buckets[b]; i != NIL; i = t->slots[i].hnext) {
-		s = &t->slots[i];
-		if (s->proto != p->proto || s->ip_version != p->ip_version || s->vlan != p->vlan ||
-		    s->inner_vlan != p->inner_vlan)
-			continue;
-		if (s->orig_p == sport && s->resp_p == dport && memcmp(s->orig_h, p->src, 16) == 0 &&
-		    memcmp(s->resp_h, p->dst, 16) == 0) {
-			is_orig = true;
-			found = true;
-			break;
-		}
-		if (s->orig_p == dport && s->resp_p == sport && memcmp(s->orig_h, p->dst, 16) == 0 &&
-		    memcmp(s->resp_h, p->src, 16) == 0) {
-			is_orig = false;
-			found = true;
-			break;
-		}
-	}
-
+	i = lookup(t, p, sport, dport, b, &is_orig);
 	/* A new SYN on the five-tuple starts a new connection (Zeek's
 	 * IsReuse). */
-	if (found && p->proto == IPPROTO_TCP && (p->tcp_flags & PKT_TCP_SYN) &&
+	if (i != NIL && p->proto == IPPROTO_TCP && (p->tcp_flags & PKT_TCP_SYN) &&
 	    flow__tcp_reuse(&t->slots[i], t->slots[i].list == FLOW_L_CLOSED, p)) {
 		t->stats.expired++;
 		end_flow(t, i, false);
-		found = false;
+		i = NIL;
 	}
-	if (!found) {
+	if (i == NIL) {
 		bool flipped;
 
 		i = create_flow(t, p, sport, dport, b, &flipped);
@@ -697,34 +727,10 @@ int flow_table_update(struct flow_table *t, const struct pkt *p)
 	if (!(s->flags & FLOW_F_FROZEN) && p->ts_us > s->last_us)
 		s->last_us = p->ts_us;
 
-	switch (p->proto) {
-	case IPPROTO_TCP:
+	if (p->proto == IPPROTO_TCP)
 		account_tcp(t, i, is_orig, p);
-		break;
-	case IPPROTO_UDP:
-		if (is_orig) {
-			s->u.dgram.orig_bytes += p->payload_wire_len;
-			if (!(s->flags & FLOW_F_HIST_D)) {
-				s->flags |= FLOW_F_HIST_D;
-				flow__hist_add(s, 'D');
-			}
-		} else {
-			s->u.dgram.resp_bytes += p->payload_wire_len;
-			if (!(s->flags & FLOW_F_HIST_d)) {
-				s->flags |= FLOW_F_HIST_d;
-				flow__hist_add(s, 'd');
-			}
-		}
-		list_touch(t, i, FLOW_L_UDP);
-		break;
-	default:
-		if (is_orig)
-			s->u.dgram.orig_bytes += p->payload_wire_len;
-		else
-			s->u.dgram.resp_bytes += p->payload_wire_len;
-		list_touch(t, i, FLOW_L_OTHER);
-		break;
-	}
+	else
+		account_dgram(t, i, is_orig, p);
 	maybe_interim(t, s, p->ts_us);
 	return 0;
 }
