@@ -82,30 +82,38 @@ static uint64_t random64(void)
 
 static const char hist_alpha[] = "SHADFRTWIQGC^shadfrtwiqgc";
 
+/* The history's 5-bit codes are packed little-endian into two 64-bit
+ * words (hist[16]); a code may straddle the two. */
 void flow__hist_add(struct flow_slot *s, char c)
 {
 	const char *p = strchr(hist_alpha, c);
-	unsigned __int128 bits;
-	unsigned code;
+	uint64_t w[2];
+	unsigned bit, code;
 
 	if (p == NULL || c == '\0' || s->hist_len >= FLOW_HIST_MAX)
 		return;
 	code = (unsigned)(p - hist_alpha) + 1;
-	memcpy(&bits, s->hist, sizeof(bits));
-	bits |= (unsigned __int128)code << (5 * s->hist_len);
-	memcpy(s->hist, &bits, sizeof(bits));
+	bit = 5u * s->hist_len;
+	memcpy(w, s->hist, sizeof(w));
+	w[bit / 64] |= (uint64_t)code << (bit % 64);
+	if (bit % 64 > 59)
+		w[1] |= (uint64_t)code >> (64 - bit % 64);
+	memcpy(s->hist, w, sizeof(w));
 	s->hist_len++;
 }
 
 void flow__hist_str(const struct flow_slot *s, char *out, size_t outlen)
 {
-	unsigned __int128 bits;
+	uint64_t w[2];
 	size_t i;
 
-	memcpy(&bits, s->hist, sizeof(bits));
+	memcpy(w, s->hist, sizeof(w));
 	for (i = 0; i < s->hist_len && i + 1 < outlen; i++) {
-		unsigned code = (unsigned)(bits >> (5 * i)) & 31;
+		unsigned bit = 5u * (unsigned)i, code = (unsigned)(w[bit / 64] >> (bit % 64));
 
+		if (bit % 64 > 59)
+			code |= (unsigned)(w[1] << (64 - bit % 64));
+		code &= 31;
 		out[i] = code >= 1 && code < sizeof(hist_alpha) ? hist_alpha[code - 1] : '?';
 	}
 	if (outlen > 0)
@@ -238,14 +246,22 @@ static void make_uid(const struct flow_table *t, const struct flow_slot *s, char
 	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	uint64_t x = mix64(s->first_us ^ t->uid_k0 ^ mix64(s->serial ^ t->uid_k1));
 	uint32_t y = (uint32_t)(s->serial ^ mix64(x ^ t->uid_k2));
-	unsigned __int128 v = ((unsigned __int128)x << 32) | y;
+	uint32_t limb[3] = { (uint32_t)(x >> 32), (uint32_t)x, y }; /* big-endian */
 	char tmp[24];
 	size_t n = 0, i;
 
+	/* Base 62 by long division of the 96-bit number. */
 	do {
-		tmp[n++] = b62[(unsigned)(v % 62)];
-		v /= 62;
-	} while (v != 0 && n < sizeof(tmp));
+		uint64_t r = 0;
+
+		for (i = 0; i < 3; i++) {
+			uint64_t cur = (r << 32) | limb[i];
+
+			limb[i] = (uint32_t)(cur / 62);
+			r = cur % 62;
+		}
+		tmp[n++] = b62[r];
+	} while ((limb[0] | limb[1] | limb[2]) != 0 && n < sizeof(tmp));
 	out[0] = 'C';
 	for (i = 0; i < n; i++)
 		out[1 + i] = tmp[n - 1 - i];

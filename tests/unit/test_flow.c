@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "flow.h"
+#include "flow_internal.h"
 
 #define MAX_RECS 64
 #define SEC 1000000ull
@@ -841,6 +842,26 @@ static void test_errors(void **state)
 	assert_string_equal(conn_state_name((enum conn_state)99), "OTH");
 }
 
+/* The packed history: every letter, across the two words, cut at 25. */
+static void test_history_packing(void **state)
+{
+	static const char all[] = "SHADFRTWIQGC^shadfrtwiqgcSHADF";
+	struct flow_slot s;
+	char out[40];
+	size_t i;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < sizeof(all) - 1; i++)
+		flow__hist_add(&s, all[i]);
+	flow__hist_add(&s, 'x');
+	flow__hist_str(&s, out, sizeof(out));
+	assert_int_equal(strlen(out), FLOW_HIST_MAX);
+	assert_memory_equal(out, all, FLOW_HIST_MAX);
+	flow__hist_str(&s, out, 5);
+	assert_string_equal(out, "SHAD");
+}
+
 static void count_only(void *ctx, const struct conn *c)
 {
 	(void)c;
@@ -889,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_pressure),
 		cmocka_unit_test(test_local_nets_uid),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_history_packing),
 		cmocka_unit_test(test_million_flows),
 	};
 
