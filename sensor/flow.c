@@ -599,6 +599,7 @@ static void account_tcp(struct flow_table *t, uint32_t i, bool is_orig, const st
 {
 	struct flow_slot *s = &t->slots[i];
 	struct flow_tcp_result r;
+	bool attempt;
 	int ost;
 
 	flow__tcp_packet(s, is_orig, p, &r);
@@ -616,16 +617,18 @@ static void account_tcp(struct flow_table *t, uint32_t i, bool is_orig, const st
 		}
 		return;
 	}
-	ost = s->u.tcp.ep[0].state & 0x0f;
-	if (!(s->flags & FLOW_F_RESP_SEEN) &&
-	    (ost == FLOW_TCP_SYN_SENT || ost == FLOW_TCP_SYN_ACK_SENT)) {
-		/* A connection attempt: it stays where its first SYN put it. */
-		if (s->list != FLOW_L_ATTEMPT) {
-			list_unlink(t, i);
-			list_append(t, i, FLOW_L_ATTEMPT);
-		}
+	ost = s->u.tcp.ep[0].state & FLOW_EP_STATE;
+	attempt = !(s->flags & FLOW_F_RESP_SEEN) &&
+		  (ost == FLOW_TCP_SYN_SENT || ost == FLOW_TCP_SYN_ACK_SENT);
+	/* A connection opened by a SYN waits on Zeek's attempt timer, from
+	 * that SYN, until the responder answers. */
+	if (attempt && s->orig_pkts + s->resp_pkts == 1) {
+		list_unlink(t, i);
+		list_append(t, i, FLOW_L_ATTEMPT);
 		return;
 	}
+	if (attempt && s->list == FLOW_L_ATTEMPT)
+		return;
 	list_touch(t, i, FLOW_L_TCP);
 }
 
