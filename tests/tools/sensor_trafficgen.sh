@@ -50,6 +50,8 @@ RATE=${SENSOR_GEN_RATE-20M}
 FLOWS=${SENSOR_GEN_FLOWS:-12000}
 DNS=${SENSOR_GEN_DNS:-2000}
 
+# The variables come from OUT.info.
+# shellcheck disable=SC2154
 show_info() {
 	# shellcheck disable=SC1090
 	. "$INFO"
@@ -323,3 +325,8 @@ drops=$(awk '/dropped by kernel/ { print $1 }' "$W/tcpdump.out")
 mv "$PART" "$OUT"
 seconds=$(( $(date +%s) - t0 ))
 summarize
+case ${drops:-x} in
+0) ;;
+*) echo "sensor_trafficgen: WARNING: tcpdump lost ${drops:-an unknown number of} packets; the capture" \
+	"holds partial flows (--force with a lower SENSOR_GEN_RATE makes it again)" ;;
+esac
