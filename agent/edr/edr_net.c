@@ -20,6 +20,10 @@
 #define SOURCES_MAX 4096
 #define RETRY_AFTER_S 5
 #define HEC_QUERY_VALUE_MAX 256
+/* The request buffers shared by every HEC connection keep up to this much
+ * capacity each between requests: Splunk's own clients send batches of
+ * about 1 MiB; a larger body (up to max_body_bytes) gets its memory back. */
+#define HEC_KEEP_BYTES (8u << 20)
 
 enum edr_kind { EDR_LUMBERJACK = 0, EDR_HEC = 1 };
 static const char *const kind_names[] = { "lumberjack", "hec" };
@@ -101,6 +105,12 @@ struct edr_server {
 	uint64_t paused_events;
 	struct source_table sources;
 	uint8_t *rbuf, *pbuf;
+	/* Reused from event to event and request to request: requests are
+	 * handled whole within one callback, so one set serves every
+	 * connection. */
+	struct edr_parser *parser;
+	struct buf rec;                  /* one Lumberjack event's record */
+	struct edr_hec_records hec;      /* one HEC request's records */
 };
 
 /* ---- groups ----------------------------------------------------------------- */
@@ -409,25 +419,14 @@ static void fill_meta(struct edr_conn *c, struct edr_meta *m, enum edr_input inp
 	m->cn = c->cn[0] != '\0' ? c->cn : NULL;
 }
 
-/* Encodes and appends one event. 1 when it was appended (*seq set), 0
- * when it was refused for good (counted), or the spool's -ENOSPC/-EAGAIN. */
-static int deliver(struct edr_conn *c, const struct edr_meta *m, json_t *ev, const char *raw,
-		   size_t bytes, uint64_t *seq)
+/* Appends one record, of an event of `bytes` bytes as received. 1 when it
+ * was appended (*seq set), 0 when it was refused for good (counted), or
+ * the spool's -ENOSPC/-EAGAIN. */
+static int deliver(struct edr_conn *c, const uint8_t *rec, size_t len, size_t bytes,
+		   uint64_t *seq)
 {
-	char *rec = NULL;
-	size_t len;
-	int rc;
+	int rc = append(c->in->srv, (const char *)rec, len, seq);
 
-	/* With the event's text at hand, the record copies it rather than
-	 * printing the parsed event again. */
-	rc = raw != NULL ? edr_record_encode_text(m, ev, raw, bytes, &rec, &len) :
-	     edr_record_encode(m, ev, &rec, &len);
-	if (rc < 0) {
-		c->in->c.spool_errors++;
-		return 0;
-	}
-	rc = append(c->in->srv, rec, len, seq);
-	free(rec);
 	if (rc == 0) {
 		count_event(c, bytes);
 		return 1;
@@ -466,37 +465,21 @@ static int hec_busy(const struct edr_server *s)
 	return s->spool_full || spool_lane_pending_bytes(s->lane) > s->max_pending;
 }
 
-/* Appends a request's events. Returns the HEC code to answer with; sets
- * *last to the last seq appended (0 when none). */
-static enum edr_hec_code hec_store(struct edr_conn *c, enum edr_hec_route route,
-				   const char *query, json_t *events,
-				   const struct edr_hec_text *text, size_t body_bytes,
-				   uint64_t *last)
+/* Appends a request's records (c->in->srv->hec). Returns the HEC code to
+ * answer with; sets *last to the last seq appended (0 when none). */
+static enum edr_hec_code hec_store(struct edr_conn *c, size_t body_bytes, uint64_t *last)
 {
-	char host[HEC_QUERY_VALUE_MAX], source[HEC_QUERY_VALUE_MAX], stype[HEC_QUERY_VALUE_MAX];
-	struct edr_meta m;
-	size_t i;
-	json_t *ev;
+	struct edr_hec_records *r = &c->in->srv->hec;
+	/* Bytes are counted as received: a share of the body each. */
+	size_t i, start = 0, bytes = r->n ? body_bytes / r->n : 0;
 	int rc;
 
-	fill_meta(c, &m, route == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC);
-	if (route == EDR_HEC_ROUTE_RAW) {
-		m.host = edr_hec_query_param(query, "host", host, sizeof(host));
-		m.source = edr_hec_query_param(query, "source", source, sizeof(source));
-		m.sourcetype = edr_hec_query_param(query, "sourcetype", stype, sizeof(stype));
-	}
 	*last = 0;
-	json_array_foreach(events, i, ev) {
+	for (i = 0; i < r->n; i++) {
 		uint64_t seq = 0;
-		/* Bytes are counted as received: a share of the body each. */
-		size_t bytes = body_bytes / json_array_size(events);
 
-		/* An envelope's record copies its text as sent. */
-		if (text->n == json_array_size(events))
-			rc = deliver(c, &m, ev, (const char *)text->base + text->off[i],
-				     text->len[i], &seq);
-		else
-			rc = deliver(c, &m, ev, NULL, bytes, &seq);
+		rc = deliver(c, r->recs.data + start, r->end[i] - start, bytes, &seq);
+		start = r->end[i];
 		if (rc < 0)
 			return EDR_HEC_SERVER_BUSY;
 		if (rc == 1)
@@ -511,12 +494,12 @@ static int hec_request(struct edr_conn *c)
 {
 	struct edr_server *s = c->in->srv;
 	struct edr_hec_limits lim = { .max_body = s->max_body, .max_event = s->max_event };
+	char host[HEC_QUERY_VALUE_MAX], source[HEC_QUERY_VALUE_MAX], stype[HEC_QUERY_VALUE_MAX];
 	struct edr_hec_result res;
 	enum edr_hec_code code;
 	const char *query, *token, *group;
 	enum edr_hec_route route = edr_hec_route(&c->hec, &query);
-	struct edr_hec_text text = { 0 };
-	json_t *events = NULL;
+	struct edr_meta m;
 	uint64_t last = 0;
 	int rc;
 
@@ -559,19 +542,24 @@ static int hec_request(struct edr_conn *c)
 		hec_answer(c, EDR_HEC_SERVER_BUSY, -1, RETRY_AFTER_S);
 		return 0;
 	}
-	rc = edr_hec_parse_body_text(route, c->hec.body.data, c->hec.body.len, c->hec.gzip, &lim,
-				     &events, &res, &text);
+	fill_meta(c, &m, route == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC);
+	if (route == EDR_HEC_ROUTE_RAW) {
+		m.host = edr_hec_query_param(query, "host", host, sizeof(host));
+		m.source = edr_hec_query_param(query, "source", source, sizeof(source));
+		m.sourcetype = edr_hec_query_param(query, "sourcetype", stype, sizeof(stype));
+	}
+	rc = edr_hec_encode_body(s->parser, &m, route, c->hec.body.data, c->hec.body.len,
+				 c->hec.gzip, &lim, &s->hec, &res);
 	if (rc < 0) {
-		edr_hec_text_free(&text);
 		count_reject(c, res.code == EDR_HEC_TOO_LARGE ? EDR_REJECT_TOO_LARGE :
 			     EDR_REJECT_FORMAT);
 		hec_answer(c, res.code, res.has_bad_event && res.code != EDR_HEC_TOO_LARGE ?
 			   (long)res.bad_event : -1, 0);
+		edr_hec_records_trim(&s->hec, HEC_KEEP_BYTES);
 		return 0;
 	}
-	code = hec_store(c, route, query, events, &text, res.decompressed, &last);
-	json_decref(events);
-	edr_hec_text_free(&text);
+	code = hec_store(c, res.decompressed, &last);
+	edr_hec_records_trim(&s->hec, HEC_KEEP_BYTES);
 	if (code != EDR_HEC_SUCCESS) {
 		count_reject(c, EDR_REJECT_BUSY);
 		hec_answer(c, code, -1, RETRY_AFTER_S);
@@ -638,26 +626,25 @@ static void hec_on_commit(struct edr_conn *c, uint64_t durable)
 static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 {
 	struct edr_conn *c = arg;
+	struct edr_server *s = c->in->srv;
 	struct edr_meta m;
-	json_error_t e;
-	const char *raw = (const char *)json;
-	json_t *ev;
 	uint64_t spool_seq = 0;
 	int rc;
 
-	ev = json_loadb(raw, len, JSON_DECODE_ANY, &e);
-	if (ev == NULL) {
-		/* Not JSON: kept as text when it is UTF-8, so nothing a
-		 * shipper sent is lost silently. */
-		count_reject(c, EDR_REJECT_FORMAT);
-		ev = json_stringn(raw, len);
-		raw = NULL;
-	}
-	if (ev == NULL)
-		goto acked;
 	fill_meta(c, &m, EDR_INPUT_LUMBERJACK);
-	rc = deliver(c, &m, ev, raw, len, &spool_seq);
-	json_decref(ev);
+	buf_reset(&s->rec);
+	rc = edr_record_encode_json(s->parser, &m, (const char *)json, len, 0, NULL, &s->rec);
+	if (rc == -EBADMSG) {
+		/* Not JSON: kept as text (ill-formed UTF-8 as U+FFFD), so
+		 * nothing a shipper sent is lost silently. */
+		count_reject(c, EDR_REJECT_FORMAT);
+		rc = edr_record_encode_string(&m, (const char *)json, len, &s->rec);
+	}
+	if (rc < 0) {
+		c->in->c.spool_errors++;
+		goto acked;
+	}
+	rc = deliver(c, s->rec.data, s->rec.len, len, &spool_seq);
 	if (rc < 0) {
 		c->held = 1;
 		return rc;
@@ -1094,9 +1081,11 @@ int edr_server_create(struct edr_server **out, uv_loop_t *loop, struct spool_lan
 		return -ENOMEM;
 	s->loop = loop;
 	s->lane = lane;
+	buf_init(&s->rec);
+	edr_hec_records_init(&s->hec);
 	s->rbuf = malloc(READ_BUF_BYTES);
 	s->pbuf = malloc(READ_BUF_BYTES);
-	if (s->rbuf == NULL || s->pbuf == NULL)
+	if (s->rbuf == NULL || s->pbuf == NULL || edr_parser_create(&s->parser) < 0)
 		goto out;
 	rc = sources_init(&s->sources, SOURCES_MAX);
 	if (rc < 0)
@@ -1108,6 +1097,7 @@ int edr_server_create(struct edr_server **out, uv_loop_t *loop, struct spool_lan
 	*out = s;
 	return 0;
 out:
+	edr_parser_destroy(s->parser);
 	free(s->rbuf);
 	free(s->pbuf);
 	free(s);
@@ -1150,6 +1140,9 @@ void edr_server_destroy(struct edr_server *s)
 		return;
 	groups_free(s->groups, s->n_groups);
 	sources_free(&s->sources);
+	edr_parser_destroy(s->parser);
+	buf_free(&s->rec);
+	edr_hec_records_free(&s->hec);
 	free(s->rbuf);
 	free(s->pbuf);
 	free(s);
