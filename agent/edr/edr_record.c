@@ -98,22 +98,31 @@ int edr_parse_time(const char *s, int64_t *us)
  * yajl calls back for each value; the parser keeps them as a flat array of
  * nodes in document order, each container's `end` the index after its last
  * descendant, so a lookup walks an object's members and skips their
- * subtrees. Strings (decoded, NUL-terminated) and number texts go into one
- * byte buffer. Values deeper than DOC_DEPTH are checked by the parse but
- * not kept: no field the record reads is that deep (a HEC envelope's
+ * subtrees. A string or number is kept as where its text is: in the
+ * event's text when it needs no decoding (yajl then hands out a pointer
+ * into it), else decoded into the parser's byte buffer; the few values the
+ * record reads are made NUL-terminated C strings when first read. Values
+ * deeper than DOC_DEPTH are checked by the parse but not kept: no field
+ * the record reads is that deep (a HEC envelope's
  * event.message.winlog.event_data.Image is at depth 5). */
 
 #define DOC_DEPTH 6
 #define ECS_MAX 48
+/* yajl's own allocations for one parse (its handle, lexer, state stack,
+ * string decoding buffer: about 5 KiB for an event) come from this arena,
+ * emptied at each parse; past it, from malloc. */
+#define ARENA_BYTES (16 * 1024)
 
 enum jtype { J_NULL = 0, J_FALSE, J_TRUE, J_NUM, J_STR, J_OBJ, J_ARR };
 
 struct jnode {
 	uint32_t end;            /* containers: index after the last descendant */
-	uint32_t key, key_len;   /* member of an object: its name in bytes */
-	uint32_t val, val_len;   /* J_STR, J_NUM: the text in bytes */
+	uint32_t key, key_len;   /* member of an object: where its name is */
+	uint32_t val, val_len;   /* J_STR, J_NUM: where the value is */
 	uint8_t type;
 	uint8_t has_key;
+	uint8_t key_in_text;     /* key is an offset in the text, else in bytes */
+	uint8_t val_in_text;     /* the same for val; in bytes it is NUL-terminated */
 };
 
 struct ecs_field {
@@ -126,16 +135,75 @@ struct ecs_field {
 struct edr_parser {
 	struct jnode *n;
 	size_t count, cap;
+	const char *text;               /* the text being parsed ... */
+	size_t text_len;                /* ... and its length */
 	struct buf bytes;
+	int dotted;                     /* some member name holds a '.' */
 	uint32_t open[DOC_DEPTH + 1];   /* node of each open container */
 	int depth;                      /* of the next value; 0 = the root */
 	uint32_t key, key_len;          /* the pending member name */
-	int has_key;
+	int has_key, key_in_text;
 	int done;                       /* the root value is complete */
 	int err;                        /* -ENOMEM during the parse */
 	struct ecs_field ecs[ECS_MAX];
 	int n_ecs;
+	size_t arena_used;
+	_Alignas(16) uint8_t arena[ARENA_BYTES];
 };
+
+/* ---- yajl's allocator: a bump arena ------------------------------------------ */
+
+/* Each block has its size in the 16 bytes before it. */
+struct block_head {
+	size_t size;
+	size_t pad;
+};
+
+static int in_arena(const struct edr_parser *p, const void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr, b = (uintptr_t)p->arena;
+
+	return a >= b && a < b + ARENA_BYTES;
+}
+
+static void *arena_malloc(void *c, size_t n)
+{
+	struct edr_parser *p = c;
+	size_t need = sizeof(struct block_head) + ((n + 15) & ~(size_t)15);
+	struct block_head *h;
+
+	if (n > ARENA_BYTES || need > ARENA_BYTES - p->arena_used)
+		return malloc(n);
+	h = (struct block_head *)(void *)(p->arena + p->arena_used);
+	h->size = n;
+	p->arena_used += need;
+	return h + 1;
+}
+
+static void arena_free(void *c, void *ptr)
+{
+	if (!in_arena(c, ptr))
+		free(ptr);
+}
+
+static void *arena_realloc(void *c, void *ptr, size_t n)
+{
+	struct edr_parser *p = c;
+	void *q;
+	size_t old;
+
+	if (ptr == NULL)
+		return arena_malloc(c, n);
+	if (!in_arena(p, ptr))
+		return realloc(ptr, n);
+	old = ((struct block_head *)ptr - 1)->size;
+	if (n <= old)
+		return ptr;
+	q = arena_malloc(c, n);
+	if (q != NULL)
+		memcpy(q, ptr, old);
+	return q;
+}
 
 static struct edr_parser *ctx(void *c)
 {
@@ -155,8 +223,29 @@ static int save_bytes(struct edr_parser *p, const void *s, size_t len, uint32_t 
 	return 0;
 }
 
+/* Where s[0..len) is: an offset in the text when it lies there (*in_text
+ * set), else a copy in bytes. 0 or -1 (out of memory). */
+static int locate(struct edr_parser *p, const void *s, size_t len, uint32_t *off, uint8_t *in_text)
+{
+	uintptr_t a = (uintptr_t)s, t = (uintptr_t)p->text;
+
+	if (a >= t && a - t <= p->text_len && len <= p->text_len - (a - t) && a - t <= UINT32_MAX) {
+		*off = (uint32_t)(a - t);
+		*in_text = 1;
+		return 0;
+	}
+	*in_text = 0;
+	return save_bytes(p, s, len, off);
+}
+
+static const char *at(const struct edr_parser *p, uint32_t off, int in_text)
+{
+	return in_text ? p->text + off : (const char *)p->bytes.data + off;
+}
+
 /* A value at the current depth: kept when shallow enough. Returns 0 to go
- * on, -1 to stop the parse (out of memory). */
+ * on, -1 to stop the parse (out of memory, or a second value after the
+ * first: with yajl_allow_trailing_garbage set, yajl stops after one). */
 static int add(struct edr_parser *p, enum jtype t, const void *s, size_t len)
 {
 	struct jnode *nd;
@@ -182,8 +271,9 @@ static int add(struct edr_parser *p, enum jtype t, const void *s, size_t len)
 			nd->has_key = 1;
 			nd->key = p->key;
 			nd->key_len = p->key_len;
+			nd->key_in_text = (uint8_t)p->key_in_text;
 		}
-		if ((t == J_STR || t == J_NUM) && save_bytes(p, s, len, &nd->val) < 0)
+		if ((t == J_STR || t == J_NUM) && locate(p, s, len, &nd->val, &nd->val_in_text) < 0)
 			return -1;
 		nd->val_len = (uint32_t)len;
 		if (t == J_OBJ || t == J_ARR)
@@ -214,12 +304,17 @@ static int on_start_array(void *c) { return add(ctx(c), J_ARR, NULL, 0) == 0; }
 static int on_key(void *c, const unsigned char *s, size_t len)
 {
 	struct edr_parser *p = ctx(c);
+	uint8_t in_text;
 
 	if (p->depth > DOC_DEPTH)
 		return 1;
-	if (save_bytes(p, s, len, &p->key) < 0)
+
+	if (locate(p, s, len, &p->key, &in_text) < 0)
 		return 0;
+	if (!p->dotted && memchr(s, '.', len) != NULL)
+		p->dotted = 1;
 	p->key_len = (uint32_t)len;
+	p->key_in_text = in_text;
 	p->has_key = 1;
 	return 1;
 }
@@ -271,18 +366,23 @@ void edr_parser_destroy(struct edr_parser *p)
 /* Parses one value from text. 0 with *used set, -EBADMSG, or -ENOMEM. */
 static int parse(struct edr_parser *p, const char *text, size_t len, int prefix, size_t *used)
 {
+	yajl_alloc_funcs afuncs = { arena_malloc, arena_realloc, arena_free, p };
 	yajl_handle h;
 	yajl_status st;
 	int rc = 0;
 
 	p->count = 0;
+	p->text = text;
+	p->text_len = len;
+	p->dotted = 0;
 	p->depth = 0;
 	p->has_key = 0;
 	p->done = 0;
 	p->err = 0;
 	p->n_ecs = 0;
 	buf_reset(&p->bytes);
-	h = yajl_alloc(&parse_cbs, NULL, p);
+	p->arena_used = 0;
+	h = yajl_alloc(&parse_cbs, &afuncs, p);
 	if (h == NULL)
 		return -ENOMEM;
 	/* The text's UTF-8 is checked below, more strictly than yajl does
@@ -304,10 +404,15 @@ static int parse(struct edr_parser *p, const char *text, size_t len, int prefix,
 	else if (st != yajl_status_ok || !p->done || *used > len ||
 		 jsonw_utf8_valid_len(text, *used) != *used)
 		rc = -EBADMSG;
+	/* Room for every value read later (cstr) to be copied out without
+	 * moving the buffer: pointers into it are held until the record is
+	 * written. */
+	else if (buf_reserve(&p->bytes, *used + p->count + 1) < 0)
+		rc = -ENOMEM;
 	return rc;
 }
 
-static const struct jnode *root(const struct edr_parser *p)
+static const struct jnode *root(struct edr_parser *p)
 {
 	return p->count > 0 ? &p->n[0] : NULL;
 }
@@ -317,7 +422,7 @@ static int is_obj(const struct jnode *v)
 	return v != NULL && v->type == J_OBJ;
 }
 
-static size_t obj_size(const struct edr_parser *p, const struct jnode *o)
+static size_t obj_size(struct edr_parser *p, const struct jnode *o)
 {
 	size_t i, k = 0;
 
@@ -328,7 +433,7 @@ static size_t obj_size(const struct edr_parser *p, const struct jnode *o)
 
 /* The member `key` (n bytes) of o; the last one when a name repeats, as a
  * parser that builds a map would keep it. */
-static const struct jnode *get_n(const struct edr_parser *p, const struct jnode *o,
+static const struct jnode *get_n(struct edr_parser *p, const struct jnode *o,
 				 const char *key, size_t n)
 {
 	const struct jnode *found = NULL;
@@ -339,13 +444,13 @@ static const struct jnode *get_n(const struct edr_parser *p, const struct jnode 
 	for (i = (size_t)(o - p->n) + 1; i < o->end; i = p->n[i].end) {
 		const struct jnode *c = &p->n[i];
 
-		if (c->key_len == n && memcmp(p->bytes.data + c->key, key, n) == 0)
+		if (c->key_len == n && memcmp(at(p, c->key, c->key_in_text), key, n) == 0)
 			found = c;
 	}
 	return found;
 }
 
-static const struct jnode *get(const struct edr_parser *p, const struct jnode *o,
+static const struct jnode *get(struct edr_parser *p, const struct jnode *o,
 			       const char *key)
 {
 	return get_n(p, o, key, strlen(key));
@@ -353,16 +458,19 @@ static const struct jnode *get(const struct edr_parser *p, const struct jnode *o
 
 /* The value at a dotted path, also when a shipper flattened it:
  * {"host":{"name":x}} and {"host.name":x} both answer "host.name". */
-static const struct jnode *get_path(const struct edr_parser *p, const struct jnode *o,
+static const struct jnode *get_path(struct edr_parser *p, const struct jnode *o,
 				    const char *path)
 {
 	const struct jnode *v;
 	const char *dot;
 
 	while (is_obj(o)) {
-		v = get(p, o, path);
-		if (v != NULL)
+		/* Flattened names are rare: looked for only when the event has
+		 * a name with a dot in it. */
+		if (p->dotted && (v = get(p, o, path)) != NULL)
 			return v;
+		if (!p->dotted && strchr(path, '.') == NULL)
+			return get(p, o, path);
 		dot = strchr(path, '.');
 		if (dot == NULL)
 			return NULL;
@@ -372,20 +480,36 @@ static const struct jnode *get_path(const struct edr_parser *p, const struct jno
 	return NULL;
 }
 
-static const char *str_of(const struct edr_parser *p, const struct jnode *v)
+/* The value of a string or number as a C string, copied out of the text
+ * the first time (an embedded NUL, from "\u0000", ends it early). NULL
+ * when out of memory. */
+static const char *cstr(struct edr_parser *p, const struct jnode *v)
 {
-	return v != NULL && v->type == J_STR && v->val_len > 0 ?
-	       (const char *)p->bytes.data + v->val : NULL;
+	struct jnode *m = &p->n[v - p->n];
+	uint32_t off;
+
+	if (m->val_in_text) {
+		if (save_bytes(p, p->text + m->val, m->val_len, &off) < 0)
+			return NULL;
+		m->val = off;
+		m->val_in_text = 0;
+	}
+	return (const char *)p->bytes.data + m->val;
 }
 
-static const char *get_str(const struct edr_parser *p, const struct jnode *o, const char *path)
+static const char *str_of(struct edr_parser *p, const struct jnode *v)
+{
+	return v != NULL && v->type == J_STR && v->val_len > 0 ? cstr(p, v) : NULL;
+}
+
+static const char *get_str(struct edr_parser *p, const struct jnode *o, const char *path)
 {
 	return str_of(p, get_path(p, o, path));
 }
 
 /* An integer written as a JSON integer or as decimal or "0x" hex text
  * (4624's ProcessId is "0x1f4"). */
-static int get_int(const struct edr_parser *p, const struct jnode *o, const char *path,
+static int get_int(struct edr_parser *p, const struct jnode *o, const char *path,
 		   int64_t *out)
 {
 	const struct jnode *v = get_path(p, o, path);
@@ -394,9 +518,8 @@ static int get_int(const struct edr_parser *p, const struct jnode *o, const char
 	long long x;
 	int base = 10;
 
-	if (v == NULL || (v->type != J_NUM && v->type != J_STR))
+	if (v == NULL || (v->type != J_NUM && v->type != J_STR) || (s = cstr(p, v)) == NULL)
 		return -EINVAL;
-	s = (const char *)p->bytes.data + v->val;
 	if (v->type == J_NUM) {
 		/* Only an integer literal: no fraction, no exponent. */
 		if (strpbrk(s, ".eE") != NULL)
@@ -417,20 +540,15 @@ static int get_int(const struct edr_parser *p, const struct jnode *o, const char
 
 /* ---- the ECS fields ------------------------------------------------------------- */
 
-/* ecs.<path> = the string s[0..len); a path set again is replaced. */
+/* ecs.<path> = the string s[0..len), or the integer i when s is NULL.
+ * The code below sets each path once at most, so none is looked for. */
 static void put_n(struct edr_parser *p, const char *path, const char *s, size_t len, int64_t i)
 {
-	struct ecs_field *f = NULL;
-	int k;
+	struct ecs_field *f;
 
-	for (k = 0; k < p->n_ecs; k++)
-		if (strcmp(p->ecs[k].path, path) == 0)
-			f = &p->ecs[k];
-	if (f == NULL) {
-		if (p->n_ecs == ECS_MAX)
-			return;
-		f = &p->ecs[p->n_ecs++];
-	}
+	if (p->n_ecs == ECS_MAX)
+		return;
+	f = &p->ecs[p->n_ecs++];
 	f->path = path;
 	f->s = s;
 	f->len = len;
@@ -598,7 +716,7 @@ static void security_logon(struct edr_parser *p, int64_t id, const struct jnode 
 }
 
 /* A Windows event in either shape: its id, provider and data object. */
-static int windows_event(const struct edr_parser *p, const struct jnode *ev, int64_t *id,
+static int windows_event(struct edr_parser *p, const struct jnode *ev, int64_t *id,
 			 const char **provider, const struct jnode **data)
 {
 	const struct jnode *winlog = get(p, ev, "winlog"), *ed;
@@ -661,7 +779,7 @@ static void normalise(struct edr_parser *p, const struct jnode *ev)
 /* Writes the ECS fields whose path starts with prefix (plen bytes), as
  * nested objects: the fields of one object are written together, in the
  * order the first of them was set. */
-static void write_ecs(struct jsonw *w, const struct edr_parser *p, const char *prefix,
+static void write_ecs(struct jsonw *w, struct edr_parser *p, const char *prefix,
 		      size_t plen, uint64_t *done)
 {
 	int k;
@@ -706,14 +824,14 @@ static int epoch_s(const char *s, int64_t *us)
 
 /* The event's own time: the HEC envelope's "time" (epoch seconds, a
  * number or decimal text), Beats' "@timestamp", or Sysmon's UtcTime. */
-static int event_time(const struct edr_parser *p, const struct edr_meta *m,
+static int event_time(struct edr_parser *p, const struct edr_meta *m,
 		      const struct jnode *env, const struct jnode *ev, int64_t *us)
 {
 	const struct jnode *t = m->input == EDR_INPUT_HEC ? get(p, env, "time") : NULL;
 	const char *s;
 
-	if (t != NULL && (t->type == J_NUM || t->type == J_STR) &&
-	    epoch_s((const char *)p->bytes.data + t->val, us) == 0)
+	if (t != NULL && (t->type == J_NUM || t->type == J_STR) && (s = cstr(p, t)) != NULL &&
+	    epoch_s(s, us) == 0)
 		return 0;
 	if ((s = get_str(p, ev, "@timestamp")) != NULL && edr_parse_time(s, us) == 0)
 		return 0;
@@ -725,7 +843,7 @@ static int event_time(const struct edr_parser *p, const struct edr_meta *m,
 	return -ENOENT;
 }
 
-static const char *host_name(const struct edr_parser *p, const struct edr_meta *m,
+static const char *host_name(struct edr_parser *p, const struct edr_meta *m,
 			     const struct jnode *env, const struct jnode *ev)
 {
 	static const char *const paths[] = { "host.name", "agent.hostname", "winlog.computer_name",
@@ -742,23 +860,28 @@ static const char *host_name(const struct edr_parser *p, const struct edr_meta *
 }
 
 /* The record's members before "original". p holds the parsed event, or
- * nothing (count 0) for a line of text. */
+ * is NULL for a line of text. */
 static void write_head(struct jsonw *w, struct edr_parser *p, const struct edr_meta *m)
 {
-	const struct jnode *env = root(p), *ev = env, *msg;
-	const char *host;
+	const struct jnode *env = NULL, *ev = NULL, *msg;
+	const char *host = m->input == EDR_INPUT_HEC_RAW ? m->host : NULL;
 	uint64_t done = 0;
 	int64_t t;
 
-	/* The event proper: a HEC envelope carries it in "event". */
-	if (m->input == EDR_INPUT_HEC && get(p, env, "event") != NULL)
-		ev = get(p, env, "event");
-	/* Logging libraries (splunk-logging's default formatter) wrap the
-	 * payload once more: {"message": {...}, "severity": "info"}. */
-	msg = get(p, ev, "message");
-	if (is_obj(msg) && (obj_size(p, ev) == 1 ||
-			    (obj_size(p, ev) == 2 && get(p, ev, "severity") != NULL)))
-		ev = msg;
+	if (p != NULL) {
+		env = ev = root(p);
+		/* The event proper: a HEC envelope carries it in "event". */
+		if (m->input == EDR_INPUT_HEC && get(p, env, "event") != NULL)
+			ev = get(p, env, "event");
+		/* Logging libraries (splunk-logging's default formatter) wrap
+		 * the payload once more: {"message": {...}, "severity": "info"}. */
+		msg = get(p, ev, "message");
+		if (is_obj(msg) && (obj_size(p, ev) == 1 ||
+				    (obj_size(p, ev) == 2 && get(p, ev, "severity") != NULL)))
+			ev = msg;
+		if (m->input != EDR_INPUT_HEC_RAW)
+			host = host_name(p, m, env, ev);
+	}
 	jsonw_object_open(w);
 	jsonw_kv_ascii(w, "type", "edr");
 	jsonw_kv_time_us(w, "ts", m->recv_us);
@@ -773,9 +896,8 @@ static void write_head(struct jsonw *w, struct edr_parser *p, const struct edr_m
 	if (m->cn != NULL)
 		jsonw_kv_cstr(w, "cn", m->cn);
 	jsonw_object_close(w);
-	if (event_time(p, m, env, ev, &t) == 0)
+	if (p != NULL && event_time(p, m, env, ev, &t) == 0)
 		jsonw_kv_time_us(w, "event_time", t);
-	host = m->input == EDR_INPUT_HEC_RAW ? m->host : host_name(p, m, env, ev);
 	if (host != NULL)
 		jsonw_kv_cstr(w, "host_name", host);
 	if (m->input == EDR_INPUT_HEC_RAW) {
@@ -784,19 +906,29 @@ static void write_head(struct jsonw *w, struct edr_parser *p, const struct edr_m
 		if (m->sourcetype != NULL)
 			jsonw_kv_cstr(w, "sourcetype", m->sourcetype);
 	}
-	normalise(p, ev);
-	put_str(p, "host.name", host);
-	if (p->n_ecs > 0) {
+	if (p != NULL) {
+		normalise(p, ev);
+		put_str(p, "host.name", host);
+		if (p->n_ecs > 0) {
+			jsonw_key(w, "ecs");
+			jsonw_object_open(w);
+			write_ecs(w, p, "", 0, &done);
+			jsonw_object_close(w);
+		}
+	} else if (host != NULL) {
 		jsonw_key(w, "ecs");
 		jsonw_object_open(w);
-		write_ecs(w, p, "", 0, &done);
+		jsonw_key(w, "host");
+		jsonw_object_open(w);
+		jsonw_kv_cstr(w, "name", host);
+		jsonw_object_close(w);
 		jsonw_object_close(w);
 	}
 	jsonw_key(w, "original");
 }
 
 /* Splunk's JSON event protocol: "event" is required and not blank. */
-static int check_envelope(const struct edr_parser *p)
+static int check_envelope(struct edr_parser *p)
 {
 	const struct jnode *env = root(p), *ev;
 
@@ -851,14 +983,13 @@ int edr_record_encode_json(struct edr_parser *p, const struct edr_meta *m, const
 int edr_record_encode_string(const struct edr_meta *m, const char *s, size_t len,
 			     struct buf *out)
 {
-	struct edr_parser p = { 0 };
 	size_t start = out->len;
 	struct jsonw w;
 	int rc;
 
 	/* No event to read: the record's head from the metadata alone. */
 	jsonw_init(&w, out);
-	write_head(&w, &p, m);
+	write_head(&w, NULL, m);
 	jsonw_string(&w, s, len);
 	jsonw_object_close(&w);
 	rc = jsonw_finish(&w);
