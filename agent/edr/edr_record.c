@@ -927,13 +927,23 @@ static void write_head(struct jsonw *w, struct edr_parser *p, const struct edr_m
 	jsonw_key(w, "original");
 }
 
-/* Splunk's JSON event protocol: "event" is required and not blank. */
+/* Splunk's JSON event protocol: "event" is required and not blank. A
+ * member named twice makes the envelope ambiguous (which "event"?): it is
+ * refused. Duplicates deeper in the event are kept as sent, in the
+ * original. */
 static int check_envelope(struct edr_parser *p)
 {
 	const struct jnode *env = root(p), *ev;
+	size_t i, k;
 
 	if (!is_obj(env))
 		return -EBADMSG;
+	for (i = 1; i < env->end; i = p->n[i].end)
+		for (k = 1; k < i; k = p->n[k].end)
+			if (p->n[i].key_len == p->n[k].key_len &&
+			    memcmp(at(p, p->n[i].key, p->n[i].key_in_text),
+				   at(p, p->n[k].key, p->n[k].key_in_text), p->n[i].key_len) == 0)
+				return -EBADMSG;
 	ev = get(p, env, "event");
 	if (ev == NULL)
 		return -ENOENT;
