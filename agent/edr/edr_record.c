@@ -388,16 +388,27 @@ static int parse(struct edr_parser *p, const char *text, size_t len, int prefix,
 	/* The text's UTF-8 is checked below, more strictly than yajl does
 	 * (no overlongs, no surrogates). */
 	yajl_config(h, yajl_dont_validate_strings, 1);
-	if (prefix)
-		yajl_config(h, yajl_allow_trailing_garbage, 1);
+	/* yajl stops after the value, and what follows is checked here: yajl
+	 * 2.1 takes a value followed by an unterminated string ("1\"x") as
+	 * whole, its lexer waiting for the string's end. */
+	yajl_config(h, yajl_allow_trailing_garbage, 1);
 	st = yajl_parse(h, (const unsigned char *)text, len);
 	*used = yajl_get_bytes_consumed(h);
-	/* A value at the end of the text (a number, say) is only known to be
-	 * complete at the end. */
-	if (st == yajl_status_ok && (!prefix || !p->done))
+	/* A number at the end of the text is only known to be complete at
+	 * the end. */
+	if (st == yajl_status_ok && !p->done) {
 		st = yajl_complete_parse(h);
-	if (st == yajl_status_ok && !prefix)
 		*used = len;
+	}
+	if (st == yajl_status_ok && !prefix && *used <= len) {
+		size_t i;
+
+		for (i = *used; i < len && strchr(" \t\r\n", text[i]) != NULL && text[i] != '\0'; i++)
+			;
+		if (i < len)
+			st = yajl_status_error;
+		*used = len;
+	}
 	yajl_free(h);
 	if (p->err != 0)
 		rc = p->err;
