@@ -19,6 +19,20 @@ static struct edr_hec_http *of(http_parser *p)
 	return p->data;
 }
 
+/* Gives the body's bytes back to the shared pool, and its buffer back to
+ * malloc when a large body made it large: an idle keep-alive connection
+ * keeps at most BODY_KEEP_BYTES. */
+#define BODY_KEEP_BYTES (64 * 1024)
+static void body_release(struct edr_hec_http *h)
+{
+	if (h->pool_used != NULL)
+		*h->pool_used -= h->body.len;
+	if (h->body.cap > BODY_KEEP_BYTES)
+		buf_free(&h->body);
+	else
+		buf_reset(&h->body);
+}
+
 static int on_message_begin(http_parser *p)
 {
 	struct edr_hec_http *h = of(p);
@@ -30,7 +44,7 @@ static int on_message_begin(http_parser *p)
 	h->auth[0] = '\0';
 	h->auth_too_long = 0;
 	h->gzip = h->bad_encoding = h->expect_continue = 0;
-	buf_reset(&h->body);
+	body_release(h);
 	return 0;
 }
 
@@ -125,7 +139,19 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		h->error_status = 413;
 		return -1;
 	}
-	return buf_append(&h->body, at, len) < 0 ? -1 : 0;
+	if (h->pool_used != NULL) {
+		if (len > h->pool_cap - *h->pool_used) {
+			h->error_status = 503;
+			return -1;
+		}
+		*h->pool_used += len;
+	}
+	if (buf_append(&h->body, at, len) < 0) {
+		if (h->pool_used != NULL)
+			*h->pool_used -= len;
+		return -1;
+	}
+	return 0;
 }
 
 static int on_message_complete(http_parser *p)
@@ -164,10 +190,19 @@ void edr_hec_http_init(struct edr_hec_http *h, size_t max_wire_bytes)
 	buf_init(&h->body);
 }
 
+void edr_hec_http_set_pool(struct edr_hec_http *h, size_t *used, size_t cap)
+{
+	h->pool_used = used;
+	h->pool_cap = cap;
+}
+
 void edr_hec_http_free(struct edr_hec_http *h)
 {
-	if (h != NULL)
-		buf_free(&h->body);
+	if (h == NULL)
+		return;
+	if (h->pool_used != NULL)
+		*h->pool_used -= h->body.len;
+	buf_free(&h->body);
 }
 
 size_t edr_hec_http_feed(struct edr_hec_http *h, const uint8_t *data, size_t len)
@@ -196,7 +231,7 @@ void edr_hec_http_next(struct edr_hec_http *h)
 {
 	if (h->state != EDR_HEC_REQUEST)
 		return;
-	buf_reset(&h->body);
+	body_release(h);
 	h->state = EDR_HEC_READING;
 	http_parser_pause(&h->parser, 0);
 }

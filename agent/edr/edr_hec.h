@@ -97,13 +97,23 @@ struct edr_hec_http {
 	int keep_alive;
 	enum http_method method;
 	struct buf body;
-	int error_status;                 /* 400, 413, 431 when FAILED */
+	int error_status;                 /* 400, 413, 431, 503 when FAILED */
+	size_t *pool_used, pool_cap;      /* see edr_hec_http_set_pool */
 	uint64_t requests;
 };
 
 /* Prepares h for a new connection. max_wire_bytes >= 1 bounds a body as
  * sent (compressed or not). */
 void edr_hec_http_init(struct edr_hec_http *h, size_t max_wire_bytes);
+/* Makes the bodies of every connection given the same `used` counter
+ * share `cap` bytes: a body that would take the sum past cap fails the
+ * stream with error_status 503 (the relay answers "Server is busy" with
+ * Retry-After and closes), which bounds the memory of many connections
+ * sending large bodies at once. *used counts the bytes of bodies held;
+ * it goes down as requests are answered (edr_hec_http_next) and
+ * connections freed. Without a pool (the default) only max_wire_bytes
+ * bounds a body. */
+void edr_hec_http_set_pool(struct edr_hec_http *h, size_t *used, size_t cap);
 /* Frees the body buffer. NULL-safe. */
 void edr_hec_http_free(struct edr_hec_http *h);
 

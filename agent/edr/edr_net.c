@@ -19,7 +19,19 @@
 #define READ_BUF_BYTES (64 * 1024)
 #define SOURCES_MAX 4096
 #define RETRY_AFTER_S 5
+/* While a Lumberjack client waits for its window's ACK (the spool is slow
+ * or full), an ACK of sequence 0 goes out this often: it acknowledges
+ * nothing, but restarts the client's read timeout, as the keep-alive ACKs
+ * of Logstash's beats input and of go-lumber's server do. Sequence 0 and
+ * not the last durable one, because Beats numbers each window from 1: a
+ * sequence number left from an earlier window would acknowledge events of
+ * this one that are not durable. */
+#define LJ_KEEPALIVE_MS 5000
 #define HEC_QUERY_VALUE_MAX 256
+/* The bodies that all HEC connections hold at once are capped at this or
+ * max_body_bytes, whichever is more (edr_hec_http_set_pool); past it a
+ * request gets 503 with Retry-After. */
+#define HEC_BODIES_MIN (16u << 20)
 /* The request buffers shared by every HEC connection keep up to this much
  * capacity each between requests: Splunk's own clients send batches of
  * about 1 MiB; a larger body (up to max_body_bytes) gets its memory back. */
@@ -36,6 +48,7 @@ struct input_counters {
 	uint64_t bytes;             /* event bytes as received (decompressed) */
 	uint64_t requests;          /* HEC requests answered */
 	uint64_t acks;              /* Lumberjack ACK frames sent */
+	uint64_t keepalives;        /* Lumberjack keep-alive ACKs (sequence 0) */
 	uint64_t conns_total;
 	uint64_t spool_errors;      /* appends that failed for another reason */
 	uint64_t rejects[EDR_REJECT_COUNT];
@@ -83,6 +96,8 @@ struct edr_conn {
 	uint64_t ack_spool_seq;     /* ... and its spool seq */
 	int ack_due;
 	int held;                   /* an event was refused by a full spool */
+	uint64_t ack_sent_ms;       /* the last ACK or keep-alive written, or
+	                             * when an ACK fell due */
 };
 
 struct edr_server {
@@ -110,7 +125,10 @@ struct edr_server {
 	 * connection. */
 	struct edr_parser *parser;
 	struct buf rec;                  /* one Lumberjack event's record */
+	struct buf lj_window;            /* Lumberjack windows are inflated here */
 	struct edr_hec_records hec;      /* one HEC request's records */
+	size_t hec_bodies;               /* bytes of HEC bodies held, all connections */
+	size_t hec_bodies_max;
 };
 
 /* ---- groups ----------------------------------------------------------------- */
@@ -595,8 +613,14 @@ static void hec_process(struct edr_conn *c)
 		if (c->hec.state == EDR_HEC_FAILED) {
 			int st = c->hec.error_status;
 
-			count_reject(c, st == 400 ? EDR_REJECT_FORMAT : EDR_REJECT_TOO_LARGE);
 			c->hec.keep_alive = 0;
+			if (st == 503) {
+				/* The bodies of all connections are at their cap. */
+				count_reject(c, EDR_REJECT_BUSY);
+				hec_answer(c, EDR_HEC_SERVER_BUSY, -1, RETRY_AFTER_S);
+				break;
+			}
+			count_reject(c, st == 400 ? EDR_REJECT_FORMAT : EDR_REJECT_TOO_LARGE);
 			hec_answer(c, st == 400 ? EDR_HEC_BAD_REQUEST : EDR_HEC_TOO_LARGE, -1, 0);
 			break;
 		}
@@ -652,6 +676,8 @@ static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 	if (rc == 1)
 		c->ack_spool_seq = spool_seq;
 acked:
+	if (!c->ack_due)
+		c->ack_sent_ms = uv_now(s->loop);
 	c->ack_lj_seq = seq;
 	c->ack_due = 1;
 	return 0;
@@ -669,7 +695,27 @@ static void lj_maybe_ack(struct edr_conn *c, uint64_t durable)
 		return;
 	}
 	c->ack_due = 0;
+	c->ack_sent_ms = uv_now(c->in->srv->loop);
 	c->in->c.acks++;
+}
+
+/* A keep-alive ACK to a client that waits on the relay: an ACK is due but
+ * not durable yet, an event is held by a full spool, or reading is paused
+ * with its window unread. */
+static void lj_keepalive(struct edr_conn *c, uint64_t now)
+{
+	uint8_t ack[6];
+
+	if (c->closing || !(c->ack_due || c->held || !c->reading) ||
+	    now - c->ack_sent_ms < LJ_KEEPALIVE_MS)
+		return;
+	edr_lj_format_ack(ack, 0);
+	if (conn_write(c, ack, sizeof(ack)) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->ack_sent_ms = now;
+	c->in->c.keepalives++;
 }
 
 static void lj_process(struct edr_conn *c)
@@ -809,7 +855,9 @@ static void connection_cb(uv_stream_t *server, int status)
 	in->conns++;
 	s->open_handles++;
 	edr_hec_http_init(&c->hec, s->max_body);
+	edr_hec_http_set_pool(&c->hec, &s->hec_bodies, s->hec_bodies_max);
 	edr_lj_init(&c->lj, s->max_event, s->max_body);
+	edr_lj_set_scratch(&c->lj, &s->lj_window);
 	buf_init(&c->stash);
 	c->next = s->conns;
 	if (s->conns != NULL)
@@ -829,6 +877,7 @@ static void connection_cb(uv_stream_t *server, int status)
 	}
 	in->c.conns_total++;
 	c->last_ms = uv_now(s->loop);
+	c->ack_sent_ms = c->last_ms;
 	if (in->tls != NULL && tls_session_create(&c->tls, in->tls, tls_send_cb, c) < 0) {
 		conn_close(c);
 		return;
@@ -902,6 +951,10 @@ static void timer_cb(uv_timer_t *t)
 	check_pending(s);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
+		if (c->in->kind == EDR_LUMBERJACK)
+			lj_keepalive(c, now);
+		if (c->closing)
+			continue;
 		/* Waiting for the spool is not idleness. */
 		if (!c->waiting && !c->held && !c->ack_due && now - c->last_ms > s->idle_ms)
 			conn_close(c);
@@ -976,10 +1029,14 @@ static int input_start(struct edr_server *s, enum edr_kind kind, const struct ed
 int edr_server_configure(struct edr_server *s, const struct ward_config *cfg)
 {
 	const struct edr_input_conf *ics[2] = { &cfg->edr.lumberjack, &cfg->edr.hec };
+	struct edr_conn *c;
 	int k, failed = 0;
 
 	s->max_event = cfg->edr.max_event_bytes;
 	s->max_body = cfg->edr.max_body_bytes;
+	s->hec_bodies_max = s->max_body > HEC_BODIES_MIN ? s->max_body : HEC_BODIES_MIN;
+	for (c = s->conns; c != NULL; c = c->next)
+		edr_hec_http_set_pool(&c->hec, &s->hec_bodies, s->hec_bodies_max);
 	s->max_conns = cfg->edr.max_connections;
 	s->idle_ms = cfg->edr.idle_timeout_ms;
 	s->max_pending = cfg->edr.max_pending_bytes;
@@ -1017,16 +1074,20 @@ static json_t *rejects_json(const uint64_t *r)
 
 static json_t *input_status(const struct edr_listener *in, enum edr_kind k)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-			 "input", kind_names[k], "address", in->address, "tls", in->tls != NULL,
-			 "listening", in->bound, "error", in->error[0] ? in->error : NULL,
-			 "connections", (json_int_t)in->conns,
-			 "connections_total", (json_int_t)in->c.conns_total,
-			 "events", (json_int_t)in->c.events, "bytes", (json_int_t)in->c.bytes,
-			 k == EDR_HEC ? "requests" : "acks",
-			 (json_int_t)(k == EDR_HEC ? in->c.requests : in->c.acks),
-			 "spool_errors", (json_int_t)in->c.spool_errors,
-			 "rejects", rejects_json(in->c.rejects));
+	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+			      "input", kind_names[k], "address", in->address, "tls", in->tls != NULL,
+			      "listening", in->bound, "error", in->error[0] ? in->error : NULL,
+			      "connections", (json_int_t)in->conns,
+			      "connections_total", (json_int_t)in->c.conns_total,
+			      "events", (json_int_t)in->c.events, "bytes", (json_int_t)in->c.bytes,
+			      k == EDR_HEC ? "requests" : "acks",
+			      (json_int_t)(k == EDR_HEC ? in->c.requests : in->c.acks),
+			      "spool_errors", (json_int_t)in->c.spool_errors,
+			      "rejects", rejects_json(in->c.rejects));
+
+	if (o != NULL && k == EDR_LUMBERJACK)
+		json_object_set_new(o, "keepalives", json_integer((json_int_t)in->c.keepalives));
+	return o;
 }
 
 static json_t *source_status(const struct source *src)
@@ -1082,6 +1143,7 @@ int edr_server_create(struct edr_server **out, uv_loop_t *loop, struct spool_lan
 	s->loop = loop;
 	s->lane = lane;
 	buf_init(&s->rec);
+	buf_init(&s->lj_window);
 	edr_hec_records_init(&s->hec);
 	s->rbuf = malloc(READ_BUF_BYTES);
 	s->pbuf = malloc(READ_BUF_BYTES);
@@ -1142,6 +1204,7 @@ void edr_server_destroy(struct edr_server *s)
 	sources_free(&s->sources);
 	edr_parser_destroy(s->parser);
 	buf_free(&s->rec);
+	buf_free(&s->lj_window);
 	edr_hec_records_free(&s->hec);
 	free(s->rbuf);
 	free(s->pbuf);

@@ -242,6 +242,40 @@ static size_t feed_all(struct edr_hec_http *h, const char *s)
 	return edr_hec_http_feed(h, (const uint8_t *)s, strlen(s));
 }
 
+/* Connections sharing a pool of body bytes: a body past the pool's cap
+ * fails with 503; answering a request gives its bytes back. */
+static void test_body_pool(void **state)
+{
+	static const char req[] = "POST /services/collector/event HTTP/1.1\r\n"
+				  "Content-Length: 58\r\n\r\n"
+				  "{\"event\":\"0123456789012345678901234567890123456789012345\"}";
+	struct edr_hec_http a, b;
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(strlen(req) - (size_t)(strchr(req, '{') - req), 58);
+	edr_hec_http_init(&a, 1024);
+	edr_hec_http_init(&b, 1024);
+	edr_hec_http_set_pool(&a, &used, 100);
+	edr_hec_http_set_pool(&b, &used, 100);
+	assert_int_equal(feed_all(&a, req), strlen(req));
+	assert_int_equal(a.state, EDR_HEC_REQUEST);
+	assert_int_equal(used, 58);
+	feed_all(&b, req);
+	assert_int_equal(b.state, EDR_HEC_FAILED);
+	assert_int_equal(b.error_status, 503);
+	edr_hec_http_next(&a);
+	assert_int_equal(used, 0);
+	edr_hec_http_free(&b);
+	edr_hec_http_init(&b, 1024);
+	edr_hec_http_set_pool(&b, &used, 100);
+	assert_int_equal(feed_all(&b, req), strlen(req));
+	assert_int_equal(b.state, EDR_HEC_REQUEST);
+	edr_hec_http_free(&a);
+	edr_hec_http_free(&b);
+	assert_int_equal(used, 0);
+}
+
 static void test_http_pipelining(void **state)
 {
 	static const char two[] =
@@ -380,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_bodies),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_http_pipelining),
+		cmocka_unit_test(test_body_pool),
 		cmocka_unit_test(test_http_failures),
 		cmocka_unit_test(test_tokens_and_routes),
 		cmocka_unit_test(test_answers),
