@@ -311,7 +311,9 @@ static int on_key(void *c, const unsigned char *s, size_t len)
 
 	if (locate(p, s, len, &p->key, &in_text) < 0)
 		return 0;
-	if (!p->dotted && memchr(s, '.', len) != NULL)
+	/* Names are looked for with dots only in the event's own object (at
+	 * depth 3 at most: a HEC envelope's event.message). */
+	if (!p->dotted && p->depth <= 3 && memchr(s, '.', len) != NULL)
 		p->dotted = 1;
 	p->key_len = (uint32_t)len;
 	p->key_in_text = in_text;
@@ -454,8 +456,13 @@ static const struct jnode *get_n(struct edr_parser *p, const struct jnode *o,
 		return NULL;
 	for (i = (size_t)(o - p->n) + 1; i < o->end; i = p->n[i].end) {
 		const struct jnode *c = &p->n[i];
+		const char *k;
 
-		if (c->key_len == n && memcmp(at(p, c->key, c->key_in_text), key, n) == 0)
+		if (c->key_len != n)
+			continue;
+		k = at(p, c->key, c->key_in_text);
+		/* The first byte tells most names apart without a call. */
+		if (n == 0 || (k[0] == key[0] && memcmp(k, key, n) == 0))
 			found = c;
 	}
 	return found;
@@ -799,7 +806,8 @@ static void write_ecs(struct jsonw *w, struct edr_parser *p, const char *prefix,
 		const struct ecs_field *f = &p->ecs[k];
 		const char *rest, *dot;
 
-		if ((*done >> k & 1) || strncmp(f->path, prefix, plen) != 0)
+		if ((*done >> k & 1) ||
+		    (plen > 0 && (f->path[0] != prefix[0] || strncmp(f->path, prefix, plen) != 0)))
 			continue;
 		rest = f->path + plen;
 		dot = strchr(rest, '.');
