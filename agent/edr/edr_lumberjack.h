@@ -47,7 +47,8 @@ struct edr_lj {
 
 /* Sets up a decoder for one connection: events (a 'J' payload) of at most
  * max_event bytes, 'C' frames of at most max_body bytes, compressed and
- * inflated. Nothing is allocated until data is pushed. */
+ * inflated. Nothing is allocated until data is pushed. The decoder points
+ * into itself (cur): it must not be moved after this call. */
 void edr_lj_init(struct edr_lj *d, size_t max_event, size_t max_body);
 /* NULL-safe. */
 void edr_lj_free(struct edr_lj *d);
