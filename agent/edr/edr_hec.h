@@ -19,7 +19,10 @@
  *    decompressed first, with a cap on the decompressed size, which
  *    guards against decompression bombs. A body is taken whole or not at
  *    all: one bad event refuses the request, so that a client that
- *    retries it creates no duplicates.
+ *    retries it creates no duplicates. The relay itself uses
+ *    edr_hec_encode_body, which turns each event straight into its record
+ *    (one parse, no jansson tree); edr_hec_parse_body, with jansson, is
+ *    the reference that tests and the fuzz target hold it to.
  *
  * Answers are HEC's: a JSON body {"text":...,"code":N} with the HTTP
  * status Splunk uses for the code, except that an unknown token is 401
