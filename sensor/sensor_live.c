@@ -373,7 +373,7 @@ static int ipc_write(int fd, uint8_t type, const void *data, size_t len)
 
 	for (i = 0; i < 2; i++) {
 		for (off = 0; off < lens[i];) {
-			n = send(fd, parts[i] + off, lens[i] - off, MSG_NOSIGNAL);
+			n = write(fd, parts[i] + off, lens[i] - off);   /* SIGPIPE is ignored */
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)

@@ -79,7 +79,7 @@ struct sensor__live {
 	struct sensor__sample rate_base;   /* start of the status rate window */
 	double pps, bps, drop_pct, loss_pct;   /* the status window's */
 	uint64_t notices;
-	char last_error[256];
+	char last_error[600];
 	int64_t last_error_us;
 };
 
