@@ -617,7 +617,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: wardctl [-s SOCKET] COMMAND\n"
 		"\n"
-		"  status [--json]          inputs, log sources, spool, uplink, losses and errors;\n"
+		"  status [--json]          mirror ports, inputs, log sources, spool, uplink, losses\n"
+		"                           and errors;\n"
 		"                           exit 0 when healthy, 1 when errors are listed\n"
 		"  reload                   re-read the configuration file (as SIGHUP)\n"
 		"  flush                    close the open spool segments now\n"
