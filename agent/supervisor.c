@@ -58,6 +58,7 @@ struct sensor_child {
 	uint64_t started_ms;
 	char last_exit[128];
 	json_t *status;               /* latest status frame */
+	uint64_t prev_dropped;        /* records_dropped of the last frame */
 };
 
 struct supervisor {
@@ -446,6 +447,24 @@ retry:
 
 static void sensor_spawn(struct sensor_child *ch);
 
+/* conn records the sensor could not queue or the spool refused become P0
+ * loss records, as the receivers' drops do. A smaller count means a new
+ * process. */
+static void sensor_account_drops(struct sensor_child *ch, json_t *st)
+{
+	json_t *v = json_object_get(st, "records_dropped");
+	const char *lane = json_string_value(json_object_get(st, "conn_lane"));
+	uint64_t n = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+
+	if (n < ch->prev_dropped)
+		ch->prev_dropped = 0;
+	if (n > ch->prev_dropped && lane != NULL) {
+		ch->s->dropped_spool += n - ch->prev_dropped;
+		note_loss(ch->s, lane, "P2", 0, 0, n - ch->prev_dropped, 0, "spool_full", NULL);
+	}
+	ch->prev_dropped = n;
+}
+
 static void on_sensor_frame(struct ipc *ipc, uint8_t type, const uint8_t *data, size_t len)
 {
 	struct sensor_child *ch = ipc->data;
@@ -461,6 +480,7 @@ static void on_sensor_frame(struct ipc *ipc, uint8_t type, const uint8_t *data, 
 		log_warn("ward-sensor %s: unreadable status frame (%zu bytes)", ch->ifname, len);
 		return;
 	}
+	sensor_account_drops(ch, st);
 	json_decref(ch->status);
 	ch->status = st;
 }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,7 +66,7 @@ struct sensor__live {
 	char conn_name[33], p0_name[33];
 	struct buf drain, rec;
 	int64_t started_us;
-	volatile sig_atomic_t stopping;
+	atomic_int stopping;          /* set by signals and any thread; lock-free */
 
 	/* Aggregates the control thread keeps (sensor_stats.c). */
 	struct decode_stats ds;

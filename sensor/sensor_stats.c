@@ -317,6 +317,7 @@ int sensor__status(struct sensor__live *sl, struct buf *out)
 	jsonw_kv_ascii(&w, "state", sl->cap == NULL ? "failed" :
 		       sl->stopping ? "stopping" : "capturing");
 	jsonw_kv_time_us(&w, "started", sl->started_us);
+	jsonw_kv_ascii(&w, "conn_lane", sl->conn_name);
 	jsonw_kv_uint(&w, "packets", sl->ds.frames);
 	jsonw_kv_uint(&w, "bytes", sl->ds.bytes);
 	kv_fixed(&w, out, "pps", sl->pps);
