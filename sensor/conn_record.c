@@ -48,7 +48,7 @@ int conn_record_write(struct buf *out, const struct conn *c)
 	jsonw_object_open(&w);
 	jsonw_kv_ascii(&w, "type", "conn");
 	jsonw_kv_time_us(&w, "ts", (int64_t)c->ts_us);
-	jsonw_kv_ascii(&w, "uid", c->uid);
+	jsonw_kv_cstr(&w, "uid", c->uid);
 	addr(&w, "id.orig_h", c->ip_version, c->orig_h);
 	jsonw_kv_uint(&w, "id.orig_p", c->orig_p);
 	addr(&w, "id.resp_h", c->ip_version, c->resp_h);

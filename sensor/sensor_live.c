@@ -575,6 +575,9 @@ int sensor_live_run(const struct sensor_live_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The supervisor restarts us for a new configuration; a hangup of
+	 * the terminal or process group must not end the capture. */
+	signal(SIGHUP, SIG_IGN);
 
 	err[0] = '\0';
 	rc = capture_open(&sl.cap, &o->set->cap, err, sizeof(err));
