@@ -304,6 +304,30 @@ static void lane_json(struct jsonw *w, const struct spool_lane *l)
 	jsonw_object_close(w);
 }
 
+/* Each worker's share: with fanout, an idle worker (or one with all the
+ * load) shows here. */
+static void per_worker_json(struct sensor__live *sl, struct jsonw *w)
+{
+	uint32_t i;
+
+	jsonw_key(w, "per_worker");
+	jsonw_array_open(w);
+	for (i = 0; i < sl->nworkers && sl->w != NULL; i++) {
+		struct sensor__worker *wk = &sl->w[i];
+
+		pthread_mutex_lock(&wk->mu);
+		jsonw_object_open(w);
+		jsonw_kv_uint(w, "packets", wk->ds.frames);
+		jsonw_kv_uint(w, "bytes", wk->ds.bytes);
+		jsonw_kv_uint(w, "flows", wk->fs.flows_created);
+		jsonw_kv_uint(w, "flows_active", wk->fs.flows_active);
+		jsonw_kv_uint(w, "records", wk->records);
+		jsonw_object_close(w);
+		pthread_mutex_unlock(&wk->mu);
+	}
+	jsonw_array_close(w);
+}
+
 int sensor__status(struct sensor__live *sl, struct buf *out)
 {
 	struct jsonw w;
@@ -336,6 +360,7 @@ int sensor__status(struct sensor__live *sl, struct buf *out)
 	jsonw_kv_uint(&w, "notices", sl->notices);
 	decode_errors_json(&sl->ds, &w);
 	offload_json(sl, &w, out);
+	per_worker_json(sl, &w);
 	jsonw_key(&w, "lanes");
 	jsonw_object_open(&w);
 	if (sl->conn != NULL)
