@@ -99,11 +99,15 @@ static void worker_emit(void *ctx, const struct conn *c)
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		if (w->q.len + 4 + len <= QUEUE_MAX_BYTES || w->q.len == 0) {
-			if (buf_append(&w->q, &len, 4) == 0 &&
-			    buf_append(&w->q, w->rec.data, len) == 0)
+			/* Room for both parts first: a length without its
+			 * record would break the queue's framing. */
+			if (buf_reserve(&w->q, 4 + (size_t)len) == 0) {
+				(void)buf_append(&w->q, &len, 4);
+				(void)buf_append(&w->q, w->rec.data, len);
 				w->records++;
-			else
+			} else {
 				w->q_dropped++;
+			}
 			break;
 		}
 		/* Full. While running, the capture must not wait: drop and
