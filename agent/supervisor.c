@@ -802,6 +802,10 @@ static void sensors_errors(struct supervisor *s, json_t *errors)
 	char msg[900];
 	unsigned i;
 
+	if (!IS_ENABLED(CONFIG_SENSOR) && s->cfg->sensor.n_interfaces > 0)
+		json_array_append_new(errors, json_string(
+			"sensor.interfaces is set, but this build has no packet sensor "
+			"(CONFIG_SENSOR is off)"));
 	for (i = 0; i < s->n_sensors; i++) {
 		ch = s->sensors[i];
 		if (!ch->wanted)
