@@ -798,7 +798,7 @@ static json_t *sensors_json(struct supervisor *s)
 static void sensors_errors(struct supervisor *s, json_t *errors)
 {
 	struct sensor_child *ch;
-	const char *err, *warn, *fix;
+	const char *err, *warn;
 	char msg[900];
 	unsigned i;
 
@@ -821,13 +821,11 @@ static void sensors_errors(struct supervisor *s, json_t *errors)
 			snprintf(msg, sizeof(msg), "mirror port %s: %s", ch->ifname, err);
 			json_array_append_new(errors, json_string(msg));
 		}
+		/* The warning names the interface and the ethtool fix. */
 		warn = json_string_value(json_object_get(json_object_get(ch->status, "offload"),
 							 "warning"));
-		fix = json_string_value(json_object_get(json_object_get(ch->status, "offload"),
-							"fix"));
 		if (warn != NULL) {
-			snprintf(msg, sizeof(msg), "mirror port %s: %s; fix: %s", ch->ifname, warn,
-				 fix ? fix : "turn the offload off with ethtool -K");
+			snprintf(msg, sizeof(msg), "mirror port %s", warn);
 			json_array_append_new(errors, json_string(msg));
 		}
 	}

@@ -26,22 +26,21 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "conn_record.h"
+#include "kconfig.h"
+#include "sandbox.h"
 #include "log.h"
 
 #define QUEUE_MAX_BYTES     (8u * 1024 * 1024)   /* per worker */
@@ -311,16 +310,18 @@ static int chown_lanes(struct sensor__live *sl, const struct passwd *pw)
 	return 0;
 }
 
-/* Leaves root for `user` (when root), then gives up every capability
- * (file or ambient ones included) for good. The capture sockets stay
- * open. DESIGN.md, "Processes and privilege". */
+/* Leaves root for `user` (when root), gives up every capability for good
+ * (drivers/sandbox.h), then confines the loop with the seccomp allow-list.
+ * The capture sockets and the lanes stay open. DESIGN.md, "Processes and
+ * privilege". */
 static int drop_privilege(struct sensor__live *sl, const char *user)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
+	bool stay_root = strcmp(user, "root") == 0;
 	struct passwd *pw;
+	char err[512];
+	int rc;
 
-	if (geteuid() == 0 && strcmp(user, "root") != 0) {
+	if (geteuid() == 0 && !stay_root) {
 		pw = getpwnam(user);
 		if (pw == NULL) {
 			fprintf(stderr, "ward-sensor: sensor.user '%s' does not exist on this "
@@ -332,35 +333,23 @@ static int drop_privilege(struct sensor__live *sl, const char *user)
 				strerror(errno));
 			return -EPERM;
 		}
-		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-			fprintf(stderr, "ward-sensor: cannot become %s: %s\n", user,
-				strerror(errno));
-			return -EPERM;
-		}
-		if (setuid(0) == 0) {
-			fprintf(stderr, "ward-sensor: privileges were not dropped\n");
-			return -EPERM;
-		}
-	} else if (geteuid() == 0) {
-		log_warn("sensor.user is root: the packet parser keeps root's privileges");
-		return 0;
 	}
-	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0) {
-		fprintf(stderr, "ward-sensor: cannot drop capabilities: %s\n", strerror(errno));
-		return -EPERM;
+	if (stay_root && geteuid() == 0)
+		log_warn("sensor.user is root: the packet parser keeps root's identity "
+			 "(capabilities are dropped all the same)");
+	err[0] = '\0';
+	rc = sandbox_drop(stay_root ? NULL : user, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "ward-sensor: %s\n", err[0] ? err : strerror(-rc));
+		return rc;
 	}
-	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-#if defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer ptraces its own process at exit, which the kernel
-	 * refuses after a set-uid unless it is dumpable again. Test builds
-	 * only. */
-	(void)prctl(PR_SET_DUMPABLE, 1);
-#endif
-	/* SANDBOX: when drivers/sandbox.h (the capture owner's) is merged,
-	 * confine the loop here with its seccomp allow-list, under
-	 * IS_ENABLED(CONFIG_SENSOR_SECCOMP). */
+	if (IS_ENABLED(CONFIG_SENSOR_SECCOMP)) {
+		rc = sandbox_seccomp(err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "ward-sensor: %s\n", err[0] ? err : strerror(-rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -546,12 +535,11 @@ static int control_loop(struct sensor__live *sl)
 
 static void check_offload(struct sensor__live *sl)
 {
+	char msg[300];
+
 	sl->off_rc = capture_offload_check(sl->ifname, &sl->off);
-	if (sl->off.known && (sl->off.gro || sl->off.lro))
-		log_warn("%s: %s%s%s is on: merged frames break flow analysis; fix: ethtool -K %s "
-			 "gro off lro off", sl->ifname, sl->off.gro ? "GRO" : "",
-			 sl->off.gro && sl->off.lro ? " and " : "", sl->off.lro ? "LRO" : "",
-			 sl->ifname);
+	if (capture_offload_advice(sl->ifname, &sl->off, msg, sizeof(msg)) > 0)
+		log_warn("%s", msg);
 }
 
 int sensor_live_run(const struct sensor_live_opts *o)

@@ -157,9 +157,9 @@ static void vlans_json(struct jsonw *w, const uint8_t *bits)
 	jsonw_kv_uint(w, "vlans_seen", n);
 }
 
-static void offload_json(struct sensor__live *sl, struct jsonw *w, struct buf *out)
+static void offload_json(struct sensor__live *sl, struct jsonw *w)
 {
-	char msg[256];
+	char msg[300];
 
 	jsonw_key(w, "offload");
 	jsonw_object_open(w);
@@ -168,17 +168,14 @@ static void offload_json(struct sensor__live *sl, struct jsonw *w, struct buf *o
 		jsonw_kv_bool(w, "gro", sl->off.gro);
 		jsonw_kv_bool(w, "lro", sl->off.lro);
 	}
-	if (sl->off.known && (sl->off.gro || sl->off.lro)) {
-		snprintf(msg, sizeof(msg), "%s%s%s is on for %s: the NIC merges frames, which "
-			 "breaks flow analysis", sl->off.gro ? "GRO" : "",
-			 sl->off.gro && sl->off.lro ? " and " : "", sl->off.lro ? "LRO" : "",
-			 sl->ifname);
+	if (capture_offload_advice(sl->ifname, &sl->off, msg, sizeof(msg)) > 0) {
 		jsonw_kv_cstr(w, "warning", msg);
+		/* Both off is always right for a capture port, whichever
+		 * is on now. */
 		snprintf(msg, sizeof(msg), "ethtool -K %s gro off lro off", sl->ifname);
 		jsonw_kv_cstr(w, "fix", msg);
 	}
 	jsonw_object_close(w);
-	(void)out;
 }
 
 static void decode_errors_json(const struct decode_stats *ds, struct jsonw *w)
@@ -264,7 +261,7 @@ void sensor__stats_tick(struct sensor__live *sl)
 	jsonw_kv_uint(&w, "records", sl->records);
 	jsonw_kv_uint(&w, "records_dropped", sl->records_dropped + sl->spool_dropped);
 	decode_errors_json(&sl->ds, &w);
-	offload_json(sl, &w, &sl->rec);
+	offload_json(sl, &w);
 	jsonw_object_close(&w);
 	if (jsonw_finish(&w) == 0 && sl->p0 != NULL)
 		(void)spool_lane_append(sl->p0, clock_wall_us(), sl->rec.data, sl->rec.len, NULL);
@@ -359,7 +356,7 @@ int sensor__status(struct sensor__live *sl, struct buf *out)
 	jsonw_kv_uint(&w, "records_dropped", sl->records_dropped + sl->spool_dropped);
 	jsonw_kv_uint(&w, "notices", sl->notices);
 	decode_errors_json(&sl->ds, &w);
-	offload_json(sl, &w, out);
+	offload_json(sl, &w);
 	per_worker_json(sl, &w);
 	jsonw_key(&w, "lanes");
 	jsonw_object_open(&w);

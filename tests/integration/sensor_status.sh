@@ -131,7 +131,7 @@ jqs '.spool.lanes[] | select(.name == "'"$STATS_LANE"'") | .class' | grep -qx P0
 
 note "GRO on: a warning with the fix"
 ip netns exec "$SRV" ethtool -K "$IF_S" gro on >/dev/null 2>&1 || skip "cannot turn GRO on for a veth"
-gro_warned() { jqs '.errors[]' | grep -q "ethtool -K $IF_S gro off lro off"; }
+gro_warned() { jqs '.errors[]' | grep -q "mirror port $IF_S: GRO.* ethtool -K $IF_S gro off"; }
 wait_for 20 gro_warned || { jqs '.sensors[0].offload'; fail "no GRO warning"; }
 ctl status | grep -q "fix: ethtool -K $IF_S gro off lro off" || fail "wardctl text: no fix"
 ip netns exec "$SRV" ethtool -K "$IF_S" gro off >/dev/null 2>&1
