@@ -151,5 +151,5 @@ kill "$PING_PID"; PING_PID=
 agent_stop
 gone() { ! kill -0 "$spid" 2>/dev/null; }
 wait_for 10 gone || fail "ward-sensor outlived the agent"
-grep -i "sanitizer\|runtime error" "$AGENT_DIR/agent.log" && fail "sanitizer report"
+grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$AGENT_DIR/agent.log" && fail "sanitizer report"
 echo "PASS"
