@@ -212,7 +212,7 @@ static void heartbeat_timer_cb(uv_timer_t *t)
 	/* The SOC sees the same view a field engineer gets from wardctl,
 	 * minus the per-source detail, which logs already carry. */
 	time_format_rfc3339_us(ts, clock_wall_us());
-	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O*, s:O?, s:O?, s:O?}",
 			"type", "status", "ts", ts, "device", s->cfg->agent.device_id,
 			"agent", json_object_get(st, "agent"),
 			"receivers", json_object_get(st, "receivers"),
