@@ -130,13 +130,16 @@ jqs '.spool.lanes[] | select(.name == "'"$CONN_LANE"'") | .class' | grep -qx P2 
 jqs '.spool.lanes[] | select(.name == "'"$STATS_LANE"'") | .class' | grep -qx P0 || fail "stats lane class"
 
 note "GRO on: a warning with the fix"
-ip netns exec "$SRV" ethtool -K "$IF_S" gro on >/dev/null 2>&1 || skip "cannot turn GRO on for a veth"
 gro_warned() { jqs '.errors[]' | grep -q "mirror port $IF_S: GRO.* ethtool -K $IF_S gro off"; }
-wait_for 20 gro_warned || { jqs '.sensors[0].offload'; fail "no GRO warning"; }
-ctl status | grep -q "fix: ethtool -K $IF_S gro off lro off" || fail "wardctl text: no fix"
-ip netns exec "$SRV" ethtool -K "$IF_S" gro off >/dev/null 2>&1
 gro_clear() { ! gro_warned; }
-wait_for 20 gro_clear || fail "GRO warning stays after gro off"
+if ip netns exec "$SRV" ethtool -K "$IF_S" gro on >/dev/null 2>&1; then
+	wait_for 20 gro_warned || { jqs '.sensors[0].offload'; fail "no GRO warning"; }
+	ctl status | grep -q "fix: ethtool -K $IF_S gro off lro off" || fail "wardctl text: no fix"
+	ip netns exec "$SRV" ethtool -K "$IF_S" gro off >/dev/null 2>&1
+	wait_for 20 gro_clear || fail "GRO warning stays after gro off"
+else
+	note "this kernel cannot turn GRO on for a veth: the warning is not checked"
+fi
 
 note "an interface that does not exist: the error in words"
 sed -i "s/interfaces: \[$IF_S\]/interfaces: [$IF_S, nosuch$$]/" "$WARD_TMP/ward.yaml"
