@@ -234,7 +234,7 @@ struct ward_config {
 		 * 1..15 bytes (IFNAMSIZ - 1) without '/', ':' or blanks,
 		 * unique. */
 		char **interfaces;
-		unsigned n_interfaces;        /* 0..16 */
+		unsigned n_interfaces;        /* 0..6 */
 		enum sensor_backend_conf backend;  /* default afpacket */
 		uint32_t workers;             /* threads (AF_PACKET fanout
 		                               * sockets), 1..64; default 1 */

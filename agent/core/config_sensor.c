@@ -16,7 +16,9 @@
 #include <string.h>
 
 /* Limits; docs/config.md states each of them. */
-#define IFACES_MAX      16
+/* Each interface has two lanes, and the uplink carries at most
+ * UPLINK_MAX_LANES (16), four of which are the agent's and receivers'. */
+#define IFACES_MAX      6
 #define IFNAME_MAX      15      /* IFNAMSIZ - 1 */
 #define NETS_MAX        256
 #define PREFIX_MAX_LEN  64      /* "ffff:...:ffff/128" fits */

@@ -197,6 +197,7 @@ static void test_bad_values(void **state)
 		{ "sensor:\n  promisc: maybe\n", 2, 12, "is not true or false" },
 		{ "sensor:\n  stats_interval_ms: 10\n", 2, 22, "below the minimum 1000" },
 		{ "sensor:\n  user: \"-x\"\n", 2, 9, "may hold only letters" },
+		{ "sensor:\n  interfaces: [a, b, c, d, e, f, g]\n", 2, 15, "more than 6 entries" },
 		{ "sensor:\n  interface: eth1\n", 2, 3,
 		  "unknown key 'interface' in sensor" },
 	};
