@@ -1075,8 +1075,8 @@ static json_t *status_json(struct supervisor *s)
 		json_object_set(root, "snmp", json_object_get(s->child_status, "snmp"));
 	if (s->child_status != NULL && json_object_get(s->child_status, "edr") != NULL)
 		json_object_set(root, "edr", json_object_get(s->child_status, "edr"));
-	if (s->n_sensors > 0)
-		json_object_set_new(root, "sensors", sensors_json(s));
+	/* Empty when none is configured: wardctl says so. */
+	json_object_set_new(root, "sensors", sensors_json(s));
 	for (i = 0; i < s->usage.nlanes; i++)
 		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
 	/* used_bytes is what the budget holds: the spool and the outbox. */

@@ -446,7 +446,7 @@ static void print_sensors(json_t *st)
 		return;
 	printf("\nMirror ports\n");
 	if (json_array_size(ss) == 0)
-		printf("  (none configured: sensor.interfaces)\n");
+		printf("  none configured (sensor.interfaces in the configuration)\n");
 	json_array_foreach(ss, i, m)
 		print_sensor(m);
 }
