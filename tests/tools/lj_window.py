@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""lj_window: sends one Lumberjack v2 window and reports every ACK with its time.
+"""lj_window: sends a Lumberjack v2 window and reports every ACK with its time.
 
     lj_window.py PORT [--host H] [--count N] [--first-seq S] [--prefix P]
-                 [--pad BYTES] [--compress] [--timeout SECONDS]
+                 [--pad BYTES] [--compress] [--windows K] [--timeout SECONDS]
 
 Writes a window frame '2W' (N), then N JSON frames '2J' (seq, len, payload),
 sequence numbers S .. S+N-1 (S is 1 by default, as Beats numbers each window),
 either plain or all wrapped in one zlib-compressed frame '2C' (--compress).
-Event i (1-based) is {"message": "P-i", "n": i, "pad": "x" * BYTES}.
+With --windows K, K such windows are written back to back on the connection
+without waiting for ACKs (Beats' `pipelining`), each numbered S .. S+N-1
+again, as go-lumber does. Event i (1-based, counting on across the windows)
+is {"message": "P-i", "n": i, "pad": "x" * BYTES}.
 
 The window is written by a second thread, so ACK frames ('2A' + 4-byte
 big-endian seq) are read and stamped as they arrive even while the relay
@@ -16,9 +19,10 @@ seconds since the connection was made (monotonic clock):
 
     sent T          the whole window was handed to the kernel
     ack SEQ T       an ACK frame (SEQ 0 is a keep-alive)
-    final T         the ACK of the window's last sequence number
+    final T         the ACK of the last sequence number of the K-th window
 
-Exits 0 after the final ACK; 1 when the connection closes, an ACK is
+A window is acknowledged by an ACK of its last sequence number, the windows
+in the order they were sent. Exits 0 after the final ACK; 1 when the connection closes, an ACK is
 malformed or names a sequence number outside the window, or nothing arrives
 for --timeout seconds (default 30).
 """
@@ -32,12 +36,21 @@ import time
 import zlib
 
 
-def frames(count, first, prefix, pad):
+def frames(count, first, prefix, pad, base):
     out = []
     for i in range(1, count + 1):
-        body = json.dumps({"message": f"{prefix}-{i}", "n": i, "pad": "x" * pad}).encode()
+        n = base + i
+        body = json.dumps({"message": f"{prefix}-{n}", "n": n, "pad": "x" * pad}).encode()
         out.append(b"2J" + struct.pack(">II", first + i - 1, len(body)) + body)
     return b"".join(out)
+
+
+def window(count, first, prefix, pad, base, compress):
+    data = frames(count, first, prefix, pad, base)
+    if compress:
+        z = zlib.compress(data, 3)
+        data = b"2C" + struct.pack(">I", len(z)) + z
+    return b"2W" + struct.pack(">I", count) + data
 
 
 def main():
@@ -49,17 +62,18 @@ def main():
     ap.add_argument("--prefix", default="lj")
     ap.add_argument("--pad", type=int, default=0)
     ap.add_argument("--compress", action="store_true")
+    ap.add_argument("--windows", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30.0)
     a = ap.parse_args()
     if a.count < 1 or a.first_seq < 1 or a.first_seq + a.count - 1 > 0xFFFFFFFF:
         ap.error("count and first-seq must give sequence numbers 1 .. 2^32-1")
+    if a.windows < 1:
+        ap.error("--windows must be at least 1")
 
-    data = frames(a.count, a.first_seq, a.prefix, a.pad)
-    if a.compress:
-        z = zlib.compress(data, 3)
-        data = b"2C" + struct.pack(">I", len(z)) + z
-    data = b"2W" + struct.pack(">I", a.count) + data
+    data = b"".join(window(a.count, a.first_seq, a.prefix, a.pad, w * a.count, a.compress)
+                    for w in range(a.windows))
     last = a.first_seq + a.count - 1
+    acked = 0                   # windows acknowledged
 
     s = socket.create_connection((a.host, a.port), timeout=a.timeout)
     t0 = time.monotonic()
@@ -111,9 +125,11 @@ def main():
                       file=sys.stderr)
                 return 1
             if seq == last:
-                out(f"final {stamp()}")
-                s.close()
-                return 0
+                acked += 1
+                if acked == a.windows:
+                    out(f"final {stamp()}")
+                    s.close()
+                    return 0
 
 
 if __name__ == "__main__":
