@@ -64,5 +64,14 @@ lj() { jqs ".edr.listeners[] | select(.input == \"lumberjack\") | $1"; }
 counted() { [ "$(lj .keepalives)" -ge "$seen" ] && [ "$(lj .acks)" -eq 2 ]; }
 wait_for 10 counted || fail "keep-alives read by the clients: $seen; status: $(lj .)"
 note "keepalives $(lj .keepalives), acks $(lj .acks)"
+
+note "two windows pipelined, each numbered from 1 as Beats does: one ACK each"
+python3 "$WARD_ROOT/tests/tools/lj_window.py" "$lport" --count 50 --windows 2 \
+	--prefix "$tag-pipe" --timeout 30 > "$WARD_TMP/pipe" ||
+	{ cat "$WARD_TMP/pipe"; fail "the second window's ACK never came"; }
+[ "$(grep -c '^ack 50 ' "$WARD_TMP/pipe")" -eq 2 ] ||
+	{ cat "$WARD_TMP/pipe"; fail "expected two ACKs of seq 50"; }
+piped() { [ "$(spool_records edr | grep -c "\"$tag-pipe-")" -eq 100 ]; }
+wait_for 10 piped || fail "$(spool_records edr | grep -c "\"$tag-pipe-") of 100 pipelined events in the lane"
 agent_stop
 echo "PASS"
