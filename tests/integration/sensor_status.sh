@@ -149,6 +149,18 @@ wait_for 20 named || { jqs '.errors'; fail "no error for the missing interface";
 jqs '.errors[]' | grep "nosuch$$"
 [ "$(jqs '.sensors[0].pid')" -eq "$spid" ] || fail "the working sensor was restarted by the reload"
 
+note "a change to the sensor section restarts the sensor, which flushes its flows"
+before=$(spool_records "$CONN_LANE" | grep -c .)
+sed -i "s/stats_interval_ms: 1000/stats_interval_ms: 2000/" "$WARD_TMP/ward.yaml"
+ctl reload | grep -q '"ok":true' || fail "reload 2"
+restarted() { p=$(jqs '.sensors[0].pid'); [ "$p" -gt 0 ] && [ "$p" -ne "$spid" ] && capturing; }
+wait_for 30 restarted || { jqs '.sensors[0]'; fail "the sensor was not restarted for its new settings"; }
+[ "$(jqs '.sensors[0].restarts')" -eq 0 ] || fail "a restart for a reload counted as a failure"
+# The ping flow was open: the old process wrote it when it stopped.
+flushed() { [ "$(spool_records "$CONN_LANE" | grep -c .)" -gt "$before" ]; }
+wait_for 20 flushed || fail "the stopped sensor did not flush its open flows"
+spid=$(jqs '.sensors[0].pid')
+
 note "stop"
 kill "$PING_PID"; PING_PID=
 agent_stop
