@@ -5,7 +5,9 @@
 # port's pps, bytes, flows and VLANs; the sensor runs as nobody; the
 # conn-<if> lane gets conn records and the sensor-<if> lane stats records
 # (checked against their schemas); GRO turned on shows as a warning with
-# its fix; an interface that does not exist shows as an error in words.
+# its fix; an interface that does not exist shows as an error in words; a
+# change to the sensor section restarts the sensor; a BPF filter that hides
+# the server's data (but not the client's ACKs) raises a capture_loss notice.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
 
@@ -148,6 +150,44 @@ named() { jqs '.errors[]' | grep -q "mirror port nosuch$$: .*nosuch$$"; }
 wait_for 20 named || { jqs '.errors'; fail "no error for the missing interface"; }
 jqs '.errors[]' | grep "nosuch$$"
 [ "$(jqs '.sensors[0].pid')" -eq "$spid" ] || fail "the working sensor was restarted by the reload"
+
+note "a change to the sensor section restarts the sensor, which flushes its flows"
+before=$(spool_records "$CONN_LANE" | grep -c .)
+sed -i "s/stats_interval_ms: 1000/stats_interval_ms: 2000/" "$WARD_TMP/ward.yaml"
+ctl reload | grep -q '"ok":true' || fail "reload 2"
+restarted() { p=$(jqs '.sensors[0].pid'); [ "$p" -gt 0 ] && [ "$p" -ne "$spid" ] && capturing; }
+wait_for 30 restarted || { jqs '.sensors[0]'; fail "the sensor was not restarted for its new settings"; }
+[ "$(jqs '.sensors[0].restarts')" -eq 0 ] || fail "a restart for a reload counted as a failure"
+# The ping flow was open: the old process wrote it when it stopped.
+flushed() { [ "$(spool_records "$CONN_LANE" | grep -c .)" -gt "$before" ]; }
+wait_for 20 flushed || fail "the stopped sensor did not flush its open flows"
+spid=$(jqs '.sensors[0].pid')
+
+note "capture loss: a filter hides the server's large segments, the ACKs tell"
+sed -i 's/^  user: nobody$/  user: nobody\n  bpf: "not (tcp src port 8080 and greater 1000)"/' "$WARD_TMP/ward.yaml"
+grep -q '^  bpf:' "$WARD_TMP/ward.yaml" || fail "bpf not added to the config"
+ctl reload | grep -q '"ok":true' || fail "reload 3"
+wait_for 30 restarted || { jqs '.sensors[0]'; fail "the sensor was not restarted with the filter"; }
+spid=$(jqs '.sensors[0].pid')
+head -c 300000 /dev/urandom >"$WARD_TMP/www/blob.bin"
+for i in 1 2; do
+	ip netns exec "$CLI" curl -sf -o /dev/null "http://10.79.0.2:8080/blob.bin" || fail "curl blob"
+done
+notice() { spool_records "$STATS_LANE" | jq -c 'select(.type == "notice" and .note == "capture_loss")' | grep -q .; }
+wait_for 30 notice || { spool_records "$STATS_LANE" | tail -3; fail "no capture_loss notice"; }
+spool_records "$STATS_LANE" | jq -c 'select(.type == "notice")' >"$WARD_TMP/notice.ndjson"
+head -n 1 "$WARD_TMP/notice.ndjson"
+spool_records "$STATS_LANE" | jq -c 'select(.type == "sensor_stats" and .capture_loss_pct > 10)' |
+	grep -q . || fail "no stats record with the capture loss"
+python3 - "$WARD_ROOT/docs/schema/notice.schema.json" "$WARD_TMP/notice.ndjson" <<'PY' || fail "notice schema"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+for line in open(sys.argv[2]):
+    v.validate(json.loads(line))
+print("notice records valid")
+PY
 
 note "stop"
 kill "$PING_PID"; PING_PID=
