@@ -140,7 +140,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		return -1;
 	}
 	if (h->pool_used != NULL) {
-		if (len > h->pool_cap - *h->pool_used) {
+		/* The cap may have shrunk below what is held (a reload). */
+		if (*h->pool_used >= h->pool_cap || len > h->pool_cap - *h->pool_used) {
 			h->error_status = 503;
 			return -1;
 		}

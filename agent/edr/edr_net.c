@@ -647,6 +647,8 @@ static void hec_on_commit(struct edr_conn *c, uint64_t durable)
 
 /* ---- Lumberjack ------------------------------------------------------------------ */
 
+static void lj_maybe_ack(struct edr_conn *c, uint64_t durable);
+
 static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 {
 	struct edr_conn *c = arg;
@@ -655,6 +657,20 @@ static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 	uint64_t spool_seq = 0;
 	int rc;
 
+	/* Beats numbers every window from 1 and pipelines two of them, so a
+	 * sequence number at or below the one whose ACK is still due starts
+	 * the next window. Its events wait until that ACK is out: one ACK
+	 * slot per connection, and overwriting it would leave the first
+	 * window unacknowledged (the client would resend it after its
+	 * timeout). The wait ends at the commit that makes them durable;
+	 * edr_server_on_commit sends the ACK, then decodes this again. */
+	if (c->ack_due && seq <= c->ack_lj_seq) {
+		lj_maybe_ack(c, spool_lane_durable_seq(s->lane));
+		if (c->ack_due) {
+			c->held = 1;
+			return -EAGAIN;
+		}
+	}
 	fill_meta(c, &m, EDR_INPUT_LUMBERJACK);
 	buf_reset(&s->rec);
 	rc = edr_record_encode_json(s->parser, &m, (const char *)json, len, 0, NULL, &s->rec);
@@ -708,6 +724,10 @@ static void lj_keepalive(struct edr_conn *c, uint64_t now)
 
 	if (c->closing || !(c->ack_due || c->held || !c->reading) ||
 	    now - c->ack_sent_ms < LJ_KEEPALIVE_MS)
+		return;
+	/* A TLS client that connected while reading was paused has not
+	 * finished its handshake: there is no session to write to yet. */
+	if (c->tls != NULL && !tls_session_established(c->tls))
 		return;
 	edr_lj_format_ack(ack, 0);
 	if (conn_write(c, ack, sizeof(ack)) < 0) {
