@@ -6,7 +6,7 @@
 #                  reader that goes through libpcap as it comes;
 #   pcap-readloop-1m  the same loop with a 1 MiB stdio buffer under
 #                  libpcap (fopen, setvbuf, pcap_fopen_offline) instead
-#                  of glibc's 4 KiB: a quarter of the read() calls, which
+#                  of glibc's 4 KiB: 1/256 of the read() calls, which
 #                  cost much in a VM. For information: what a reader that
 #                  sets its buffer can reach;
 #   ward-sensor    ward-sensor -r FILE --json >/dev/null: one worker,
@@ -28,7 +28,7 @@
 # wall clock, user + system CPU and peak RSS of the whole process, its
 # start-up included.
 #
-# All four are single-threaded here, so packets per CPU second is what
+# All five are single-threaded here, so packets per CPU second is what
 # each does with one core to itself; on a machine where other work takes
 # CPU, it is also the steadier figure, as the wall clock then includes
 # waiting for a CPU. The targets are checked on packets per CPU second
@@ -79,7 +79,7 @@ sensor_check_args() {
 	esac
 	[ -x "$SENSOR_READLOOP" ] ||
 		{ echo "bench: $SENSOR_READLOOP missing (make VARIANT=release tests-build)" >&2; return 1; }
-	# A missing ward-sensor (CONFIG_SENSOR off) shows as a failed run; the
+	# A missing ward-sensor (CONFIG_SENSOR off) shows as "not built"; the
 	# peers still run.
 	if [ ! -s "$SENSOR_PCAP" ] && [ -n "${BENCH_SENSOR_PCAP:-}" ]; then
 		echo "bench: BENCH_SENSOR_PCAP=$SENSOR_PCAP: no such file" >&2
@@ -120,8 +120,6 @@ sensor_time() {
 	# reports a child's waited-for children too).
 	if /usr/bin/time -f '%e %U %S %M' -o "$SDIR/time" timeout -k 5 "$SENSOR_DEADLINE_S" "$@" \
 		>/dev/null 2>"$SDIR/$_name.err"; then
-		# A command's own stderr may end without a newline; time's
-		# line is the last one of its file either way.
 		read -r _wall _usr _sys _rss <"$SDIR/time"
 		echo "$_name $_wall $_usr $_sys $_rss" >>"$TMP/sensor-results"
 		note "$_name: $_wall s, CPU $(awk -v u="$_usr" -v s="$_sys" 'BEGIN { printf "%.2f", u + s }') s" \
@@ -237,7 +235,8 @@ bench_sensor() {
 		fi ;;
 	esac
 	case " $* " in *" ndpiReader "*)
-		# nDPI's own figure for its flow state, from the last run's summary.
+		# nDPI's own figure for its flow state, from the summary of one
+		# more run (the timed runs' output went to /dev/null).
 		_nd=$(ndpiReader -i "$SENSOR_PCAP" 2>/dev/null | awk -F': *' '/Flow Memory \(per flow\)/ { sub(/ +$/, "", $2); print $2; exit }')
 		note "ndpiReader: nDPI's own flow state: ${_nd:-?} per flow (its ndpi_flow_struct; the reader's" \
 			"flow info comes on top)" ;;
