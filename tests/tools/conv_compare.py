@@ -20,7 +20,10 @@ endpoint pair (tshark's A/B order is not ward's orig/resp):
   - IP bytes per direction == ward's orig_ip_bytes / resp_ip_bytes;
   - payload bytes per direction == ward's orig_bytes / resp_bytes (UDP:
     udp.length - 8; TCP: the sum of tcp.len, equal to Zeek's sequence
-    number span when nothing was retransmitted or lost, as on a veth).
+    number span when nothing was retransmitted or lost, as on a veth);
+  - community_id == tshark's Community ID v1 (its communityid protocol)
+    of the flow's packets; for ICMP records, one of the ICMP packets'
+    between the two hosts.
 Prints every disagreement with the flow and both numbers; exit 1 if any,
 2 on a usage or tshark error, 0 when all agree.
 """
@@ -88,15 +91,15 @@ def read_conv(tshark, pcap, proto):
 
 FIELDS = ["frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.len",
           "ipv6.plen", "tcp.srcport", "tcp.dstport", "tcp.len", "udp.srcport",
-          "udp.dstport", "udp.length"]
+          "udp.dstport", "udp.length", "communityid"]
 
 
 def read_packets(tshark, pcap):
     """Exact per-direction sums: {(proto, src, dst): [frames, frame bytes,
     ip bytes, payload bytes]} with src/dst (address, port). Packets inside
     ICMP errors are not flows of their own and are left out."""
-    sums = defaultdict(lambda: [0, 0, 0, 0])
-    args = ["-n", "-r", pcap, "-Y", "(tcp or udp) and not icmp and not icmpv6",
+    sums = defaultdict(lambda: [0, 0, 0, 0, set()])
+    args = ["--enable-protocol", "communityid", "-n", "-r", pcap, "-Y", "(tcp or udp) and not icmp and not icmpv6",
             "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
     for f in FIELDS:
         args += ["-e", f]
@@ -115,10 +118,26 @@ def read_packets(tshark, pcap):
         s[1] += int(v["frame.len"])
         s[2] += ip_len
         s[3] += pay
+        if v["communityid"]:
+            s[4].add(v["communityid"])
     return sums
 
 
-def read_conn(path):
+def read_icmp_ids(tshark, pcap):
+    """{(src, dst): {community ids}} of ICMP and ICMPv6 packets."""
+    ids = defaultdict(set)
+    args = ["--enable-protocol", "communityid", "-n", "-r", pcap, "-Y", "icmp or icmpv6",
+            "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f",
+            "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst", "-e", "communityid"]
+    for line in tshark_lines(tshark, args):
+        f = line.split("\t")
+        src, dst = (f[0], f[1]) if f[0] else (f[2], f[3])
+        if f[4]:
+            ids[(addr(src), addr(dst))].add(f[4])
+    return ids
+
+
+def read_conn(path, icmp=None):
     recs = defaultdict(list)
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -130,6 +149,8 @@ def read_conn(path):
             except ValueError as e:
                 sys.stderr.write("conv_compare: %s:%d: %s\n" % (path, n, e))
                 sys.exit(2)
+            if r.get("proto") == "icmp" and icmp is not None:
+                icmp.append(r)
             if r.get("proto") not in ("tcp", "udp"):
                 continue
             o = (addr(r["id.orig_h"]), int(r["id.orig_p"]))
@@ -156,7 +177,9 @@ def main():
     convs = read_conv(a.tshark, a.pcap, "tcp")
     convs.update(read_conv(a.tshark, a.pcap, "udp"))
     sums = read_packets(a.tshark, a.pcap)
-    recs = read_conn(a.conn)
+    icmp_recs = []
+    recs = read_conn(a.conn, icmp_recs)
+    icmp_ids = read_icmp_ids(a.tshark, a.pcap)
     errors = []
 
     def err(msg):
@@ -205,9 +228,21 @@ def main():
             if pay != s[3]:
                 err("%s %s_bytes (payload): tshark %d, ward %s (history %s)"
                     % (name, d, s[3], pay, r.get("history")))
+        ids = set()
+        for d in dirs.values():
+            ids |= (d[2] or [0, 0, 0, 0, set()])[4]
+        if ids != {r.get("community_id")}:
+            err("%s community_id: tshark %s, ward %s" % (name, sorted(ids), r.get("community_id")))
         if a.verbose:
             print("ok %s: orig %d/%d resp %d/%d" % (name, r["orig_pkts"], r["orig_ip_bytes"],
                                                    r["resp_pkts"], r["resp_ip_bytes"]))
+
+    for r in icmp_recs:
+        o, p = addr(r["id.orig_h"]), addr(r["id.resp_h"])
+        ids = icmp_ids.get((o, p), set()) | icmp_ids.get((p, o), set())
+        if r.get("community_id") not in ids:
+            err("icmp %s -> %s type %s code %s community_id: tshark %s, ward %s" % (
+                o, p, r.get("id.orig_p"), r.get("id.resp_p"), sorted(ids), r.get("community_id")))
 
     n_tcp = sum(len(v) for k, v in convs.items() if k[0] == "tcp")
     n_udp = sum(len(v) for k, v in convs.items() if k[0] == "udp")
