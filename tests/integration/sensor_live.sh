@@ -46,10 +46,7 @@ sensor_dnsmasq_start "$T"
 closed=$(free_port)
 IF=$SENSOR_SRV_IF S4=$SENSOR_V4_SRV
 
-if_packets() {  # frames the server's veth end received and sent
-	sensor_srv cat "/sys/class/net/$IF/statistics/rx_packets" \
-		"/sys/class/net/$IF/statistics/tx_packets" | awk '{s += $1} END {print s}'
-}
+if_packets() { sensor_if_packets "$SENSOR_SRV" "$IF"; }
 status() { cat "$RUN/status.json" 2>/dev/null; }
 status_ok() { status | jq -e "$1" >/dev/null 2>&1; }
 

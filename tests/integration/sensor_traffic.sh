@@ -145,18 +145,21 @@ n=$(count '.proto == "tcp" and ."id.resp_p" == 53 and .conn_state == "SF"')
 n=$(count '.proto == "udp" and ."id.resp_p" == 53 and .orig_pkts == 1 and .resp_pkts == 1')
 [ "$n" -eq 5 ] || fail "DNS over UDP: want 5 flows of one query and one answer, got $n"
 
-# ICMP: one flow per ping run; Zeek's ports: orig_p = type (8 echo request,
-# 128 for ICMPv6), resp_p = code 0; 3 requests and 3 replies.
+# ICMP: one flow per ping run (Zeek keys ICMP by addresses and types,
+# not by the echo identifier or sequence); Zeek's ports: orig_p = the
+# type, resp_p = its counterpart type (echo reply), which for IPv4 echo
+# (8 -> 0) equals the code 0 its docs name, and for ICMPv6 echo is 129;
+# 3 requests and 3 replies.
 r=$(conn '.proto == "icmp" and ."id.orig_h" == "10.77.0.1"')
 echo "$r" | jq -se 'length == 1 and .[0]."id.resp_h" == "10.77.0.2" and .[0]."id.orig_p" == 8
 	and .[0]."id.resp_p" == 0 and .[0].orig_pkts == 3 and .[0].resp_pkts == 3
 	and .[0].orig_ip_bytes == 3 * 84 and .[0].resp_ip_bytes == 3 * 84' >/dev/null ||
 	fail "ICMP echo flow: want one, 10.77.0.1 -> 10.77.0.2 8/0, 3+3 packets of 84 bytes: $r"
 r=$(conn '.proto == "icmp" and ."id.orig_h" == "fd77::1" and ."id.orig_p" == 128')
-echo "$r" | jq -se 'length == 1 and .[0]."id.resp_h" == "fd77::2" and .[0]."id.resp_p" == 0
+echo "$r" | jq -se 'length == 1 and .[0]."id.resp_h" == "fd77::2" and .[0]."id.resp_p" == 129
 	and .[0].orig_pkts == 3 and .[0].resp_pkts == 3
 	and .[0].orig_ip_bytes == 3 * 104 and .[0].resp_ip_bytes == 3 * 104' >/dev/null ||
-	fail "ICMPv6 echo flow: want one, fd77::1 -> fd77::2 128/0, 3+3 packets of 104 bytes: $r"
+	fail "ICMPv6 echo flow: want one, fd77::1 -> fd77::2 128/129, 3+3 packets of 104 bytes: $r"
 
 # ---- --stats against the capture
 stats=$(grep '^{' "$T/stats.err" | tail -n 1)

@@ -19,8 +19,10 @@
 #                            AAAA, MX and TXT for ward.test names
 #   sensor_tcpdump_start NS IF FILE   a capture to FILE; returns once
 #                            tcpdump says it is listening
-#   sensor_tcpdump_stop      stops it, waits until FILE is complete and
+#   sensor_tcpdump_stop      waits until FILE has every frame the
+#                            interface carried since, stops tcpdump, and
 #                            fails if the kernel dropped packets
+#   sensor_if_packets NS IF  frames IF received + sent (its counters)
 #   sensor_net_destroy       stops every process started here and deletes
 #                            the namespaces (call it from the EXIT trap)
 #
@@ -39,7 +41,8 @@ SENSOR_CLI= SENSOR_SRV= SENSOR_CLI_IF= SENSOR_SRV_IF=
 SENSOR_V4_CLI=10.77.0.1 SENSOR_V4_SRV=10.77.0.2
 SENSOR_V6_CLI=fd77::1 SENSOR_V6_SRV=fd77::2
 SENSOR_PIDS=
-SENSOR_TCPDUMP_PID= SENSOR_TCPDUMP_ERR=
+SENSOR_TCPDUMP_PID= SENSOR_TCPDUMP_ERR= SENSOR_TCPDUMP_FILE= SENSOR_TCPDUMP_IF=
+SENSOR_TCPDUMP_BASE=0
 
 sensor_cli() { ip netns exec "$SENSOR_CLI" "$@"; }
 sensor_srv() { ip netns exec "$SENSOR_SRV" "$@"; }
@@ -172,20 +175,43 @@ CONF
 		{ cat "$_sd/stdout" "$_sd/dnsmasq.log" 2>/dev/null; fail "dnsmasq did not start"; }
 }
 
+# sensor_if_packets NS IF: frames IF received and sent, from its counters.
+sensor_if_packets() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" \
+		"/sys/class/net/$2/statistics/tx_packets" | awk '{s += $1} END {print s}'
+}
+
+# sensor_pcap_count FILE: frames in a capture file.
+sensor_pcap_count() { tcpdump -n -r "$1" 2>/dev/null | wc -l; }
+
 # sensor_tcpdump_start NS IF FILE: tcpdump writes every frame of IF whole
-# (-s 0), each as soon as it is seen (-U), as root (-Z root: the scratch
-# directory is root's).
+# (-s 0), each as soon as it is seen (--immediate-mode: no frames waiting
+# in a ring block when it stops; -U: written at once), as root (-Z root:
+# the scratch directory is root's).
 sensor_tcpdump_start() {
 	command -v tcpdump >/dev/null || skip "tcpdump not installed"
-	SENSOR_TCPDUMP_ERR=$3.err
-	ip netns exec "$1" tcpdump -i "$2" -n -s 0 -U -Z root -w "$3" 2>"$SENSOR_TCPDUMP_ERR" &
+	SENSOR_TCPDUMP_ERR=$3.err SENSOR_TCPDUMP_FILE=$3 SENSOR_TCPDUMP_IF="$1 $2"
+	ip netns exec "$1" tcpdump -i "$2" -n -s 0 -U --immediate-mode -Z root -w "$3" \
+		2>"$SENSOR_TCPDUMP_ERR" &
 	SENSOR_TCPDUMP_PID=$!
 	wait_for 20 grep -q 'listening on' "$SENSOR_TCPDUMP_ERR" ||
 		{ cat "$SENSOR_TCPDUMP_ERR"; fail "tcpdump did not start on $2"; }
+	# Frames from here on are in the file once tcpdump has them all.
+	SENSOR_TCPDUMP_BASE=$(sensor_if_packets "$1" "$2")
 }
 
+sensor_tcpdump_complete() {
+	# shellcheck disable=SC2086
+	[ "$(sensor_pcap_count "$SENSOR_TCPDUMP_FILE")" -ge \
+		$(( $(sensor_if_packets $SENSOR_TCPDUMP_IF) - SENSOR_TCPDUMP_BASE )) ]
+}
+
+# sensor_tcpdump_stop: once the file holds at least the frames the
+# interface carried since the start, stops tcpdump and waits for it.
 sensor_tcpdump_stop() {
 	[ -n "$SENSOR_TCPDUMP_PID" ] || return 0
+	wait_for 20 sensor_tcpdump_complete ||
+		fail "tcpdump wrote $(sensor_pcap_count "$SENSOR_TCPDUMP_FILE") frames, the interface carried more"
 	kill -INT "$SENSOR_TCPDUMP_PID"
 	# tcpdump flushes and closes the file, then prints its counters.
 	wait "$SENSOR_TCPDUMP_PID"

@@ -19,8 +19,9 @@ endpoint pair (tshark's A/B order is not ward's orig/resp):
     capture on a veth, where short frames are not padded to 60 bytes);
   - IP bytes per direction == ward's orig_ip_bytes / resp_ip_bytes;
   - payload bytes per direction == ward's orig_bytes / resp_bytes (UDP:
-    udp.length - 8; TCP: the sum of tcp.len, equal to Zeek's sequence
-    number span when nothing was retransmitted or lost, as on a veth);
+    the sum of udp.length - 8; TCP: the sequence number span, the highest
+    tshark relative tcp.seq + tcp.len of a segment with payload, less the
+    SYN's one; every flow here starts with a SYN);
   - community_id == tshark's Community ID v1 (its communityid protocol)
     of the flow's packets; for ICMP records, one of the ICMP packets'
     between the two hosts.
@@ -90,14 +91,16 @@ def read_conv(tshark, pcap, proto):
 
 
 FIELDS = ["frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.len",
-          "ipv6.plen", "tcp.srcport", "tcp.dstport", "tcp.len", "udp.srcport",
+          "ipv6.plen", "tcp.srcport", "tcp.dstport", "tcp.len", "tcp.seq", "udp.srcport",
           "udp.dstport", "udp.length", "communityid"]
 
 
 def read_packets(tshark, pcap):
     """Exact per-direction sums: {(proto, src, dst): [frames, frame bytes,
-    ip bytes, payload bytes]} with src/dst (address, port). Packets inside
-    ICMP errors are not flows of their own and are left out."""
+    ip bytes, payload bytes, community ids]} with src/dst (address, port);
+    TCP payload bytes are the sequence number span, as Zeek counts them
+    (a retransmission adds nothing). Packets inside ICMP errors are not
+    flows of their own and are left out."""
     sums = defaultdict(lambda: [0, 0, 0, 0, set()])
     args = ["--enable-protocol", "communityid", "-n", "-r", pcap, "-Y", "(tcp or udp) and not icmp and not icmpv6",
             "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
@@ -110,14 +113,19 @@ def read_packets(tshark, pcap):
         else:
             src, dst, ip_len = v["ipv6.src"], v["ipv6.dst"], int(v["ipv6.plen"]) + 40
         if v["tcp.srcport"]:
-            proto, sp, dp, pay = "tcp", v["tcp.srcport"], v["tcp.dstport"], int(v["tcp.len"])
+            # tshark's relative sequence numbers: the first payload byte
+            # after the SYN is 1, so the highest byte sent is the span.
+            proto, sp, dp = "tcp", v["tcp.srcport"], v["tcp.dstport"]
+            # Packets without payload may carry seq past a FIN.
+            n = int(v["tcp.len"])
+            pay = int(v["tcp.seq"]) + n - 1 if n > 0 else 0
         else:
             proto, sp, dp, pay = "udp", v["udp.srcport"], v["udp.dstport"], int(v["udp.length"]) - 8
         s = sums[(proto, (addr(src), int(sp)), (addr(dst), int(dp)))]
         s[0] += 1
         s[1] += int(v["frame.len"])
         s[2] += ip_len
-        s[3] += pay
+        s[3] = max(s[3], pay) if proto == "tcp" else s[3] + pay
         if v["communityid"]:
             s[4].add(v["communityid"])
     return sums
