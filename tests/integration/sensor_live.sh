@@ -48,7 +48,8 @@ IF=$SENSOR_SRV_IF S4=$SENSOR_V4_SRV
 
 if_packets() { sensor_if_packets "$SENSOR_SRV" "$IF"; }
 status() { cat "$RUN/status.json" 2>/dev/null; }
-status_ok() { status | jq -e "$1" >/dev/null 2>&1; }
+# jq -e succeeds on empty input; -n with `input` makes no status a failure.
+status_ok() { status | jq -e -n "input | $1" >/dev/null 2>&1; }
 
 # run_backend NAME ARGS...: one ward-sensor run with its own spool.
 run_backend() {
