@@ -6,8 +6,9 @@
 # conn_state with its history, out-of-order segments, retransmissions, a
 # content gap, overlapping and plain IPv4 fragments and IPv6 fragments,
 # 802.1Q, QinQ, MPLS, VXLAN, GRE, ERSPAN II and III, a 96-byte snap
-# length; tshark's Community ID for some of them. Also: an unreadable file
-# exits 2 with the file named. Needs python3-scapy; no root.
+# length; tshark's Community ID for some of them. Also: local_orig and
+# local_resp from --local-nets, and an unreadable file exits 2 with the
+# file named. Needs python3-scapy; no root.
 . "$WARD_ROOT/tests/lib/common.sh"
 
 PY=/usr/bin/python3
@@ -30,6 +31,13 @@ for f in "$D"/*.pcap; do
 done
 
 $PY "$WARD_ROOT/tests/tools/sensor_crafted.py" check "$D" || fail "crafted cases (above)"
+
+# local_orig/local_resp from --local-nets: the client's network only.
+rc=0; "$SENSOR" -r "$D/state_SF.pcap" --json --local-nets 10.1.0.0/16,fd01::/16 >"$D/local.ndjson" \
+	2>"$D/local.err" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$D/local.err"; fail "ward-sensor --local-nets exited with $rc"; }
+jq -e -n 'input | .local_orig == true and .local_resp == false' "$D/local.ndjson" >/dev/null ||
+	fail "--local-nets 10.1.0.0/16: want local_orig true, local_resp false: $(cat "$D/local.ndjson")"
 
 # A file that is no capture: exit 2 and "ward-sensor: FILE: reason".
 printf 'not a pcap\n' >"$D/bad.pcap"

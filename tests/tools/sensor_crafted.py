@@ -23,6 +23,7 @@ lengths, not from what was captured).
 Packets are made with scapy and written by a small pcap writer here, so
 that the captured length can be cut below the wire length.
 """
+import datetime
 import json
 import os
 import re
@@ -41,6 +42,17 @@ STEP = 0.001             # seconds between packets
 CLI, SRV = "10.1.0.1", "10.2.0.1"
 CLI6, SRV6 = "fd01::1", "fd02::1"
 MAC_C, MAC_S = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+
+def rfc3339(ts_us):
+    """ward's ts: RFC 3339 UTC with microseconds."""
+    d = datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=ts_us)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ts_of(index):
+    """The ts of a flow whose first packet is the file's index-th."""
+    return rfc3339(int(round(T0 * 1e6)) + index * int(round(STEP * 1e6)))
 
 
 def pcap_bytes(frames, snaplen=65535, linktype=1):
@@ -125,7 +137,7 @@ def tcp_case(name, t, state, history, orig_bytes, resp_bytes, extra=None, orig="
         oh, rh, op, rp = rh, oh, rp, op
     n = sums(t.pkts, lambda p: "orig" if (p.getlayer(TCP).sport == op) else "resp")
     rec = {"proto": "tcp", "id.orig_h": oh, "id.orig_p": op, "id.resp_h": rh, "id.resp_p": rp,
-           "conn_state": state, "orig_pkts": n["orig"][0], "orig_ip_bytes": n["orig"][1],
+           "ts": ts_of(0), "conn_state": state, "orig_pkts": n["orig"][0], "orig_ip_bytes": n["orig"][1],
            "resp_pkts": n["resp"][0], "resp_ip_bytes": n["resp"][1],
            "orig_bytes": orig_bytes, "resp_bytes": resp_bytes, "missed_bytes": 0}
     if history is not None:
@@ -232,11 +244,12 @@ def fragments():
     pk = [Ether(src=MAC_C, dst=MAC_S) / f1, Ether(src=MAC_C, dst=MAC_S) / f2,
           Ether(src=MAC_S, dst=MAC_C) / reply]
     rec = {"proto": "udp", "id.orig_h": CLI, "id.orig_p": 40000, "id.resp_h": SRV,
-           "id.resp_p": 9999, "orig_pkts": 1, "orig_ip_bytes": 20 + 1008,
+           "id.resp_p": 9999, "ts": ts_of(0), "orig_pkts": 1, "orig_ip_bytes": 20 + 1008,
            "orig_bytes": 1000, "resp_pkts": 1, "resp_ip_bytes": 30, "resp_bytes": 2,
            "conn_state": "SF"}
+    # A reassembled datagram is seen when its last fragment arrives.
     cases.append(("frag_overlap_v4", frames_of(pk),
-                  {"records": [rec], "stats": {"fragments": 2, "reassembled": 1},
+                  {"records": [dict(rec, ts=ts_of(1))], "stats": {"fragments": 2, "reassembled": 1},
                    "decode_errors": {"frag_overlap": 1}}))
     # The same datagram in three clean fragments, the last first.
     f = [IP(src=CLI, dst=SRV, id=0x4343, proto=17, flags="MF", frag=0) / Raw(body[:400]),
@@ -245,7 +258,7 @@ def fragments():
     pk = [Ether(src=MAC_C, dst=MAC_S) / x for x in (f[2], f[0], f[1])] + \
          [Ether(src=MAC_S, dst=MAC_C) / reply]
     cases.append(("frag_v4", frames_of(pk),
-                  {"records": [rec], "stats": {"fragments": 3, "reassembled": 1},
+                  {"records": [dict(rec, ts=ts_of(2))], "stats": {"fragments": 3, "reassembled": 1},
                    "decode_errors": {}, "cid_tshark": True}))
     # IPv6: a UDP datagram of 3000 bytes in 1280-byte fragments.
     d6 = IPv6(src=CLI6, dst=SRV6) / IPv6ExtHdrFragment(id=0x77) / \
@@ -253,10 +266,10 @@ def fragments():
     fr = fragment6(d6, 1280)
     pk = [Ether(src=MAC_C, dst=MAC_S) / x for x in fr]
     rec6 = {"proto": "udp", "id.orig_h": CLI6, "id.orig_p": 40000, "id.resp_h": SRV6,
-            "id.resp_p": 9999, "orig_pkts": 1, "orig_bytes": 3000,
+            "id.resp_p": 9999, "ts": ts_of(0), "orig_pkts": 1, "orig_bytes": 3000,
             "orig_ip_bytes": 40 + 3008, "resp_pkts": 0, "conn_state": "S0"}
     cases.append(("frag_v6", frames_of(pk),
-                  {"records": [rec6], "stats": {"fragments": len(fr), "reassembled": 1},
+                  {"records": [dict(rec6, ts=ts_of(len(fr) - 1))], "stats": {"fragments": len(fr), "reassembled": 1},
                    "decode_errors": {}, "cid_tshark": True}))
     return cases
 
@@ -273,7 +286,8 @@ def tags_and_tunnels():
     t1 = sf_flow(lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=100))
     t2 = sf_flow(lambda: Ether(src=MAC_C, dst=MAC_S) / Dot1Q(vlan=101))
     _, _, e1 = tcp_case("", t1, "SF", "ShADdFf", 100, 200, {"vlan": 100, "inner_vlan": None})
-    _, _, e2 = tcp_case("", t2, "SF", "ShADdFf", 100, 200, {"vlan": 101, "inner_vlan": None})
+    _, _, e2 = tcp_case("", t2, "SF", "ShADdFf", 100, 200, {"vlan": 101, "inner_vlan": None,
+                                                            "ts": ts_of(len(t1.pkts))})
     cases.append(("vlan", frames_of(t1.pkts + t2.pkts), {"records": e1["records"] + e2["records"]}))
     # QinQ: 802.1ad outer VID 200, 802.1Q inner VID 300.
     t = sf_flow(lambda: Ether(src=MAC_C, dst=MAC_S, type=0x88a8) / Dot1AD(vlan=200) / Dot1Q(vlan=300))
