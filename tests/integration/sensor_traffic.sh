@@ -18,6 +18,8 @@
 # conn_state of known flows (the refused one REJ, complete HTTP flows SF),
 # a community_id on every record, the ICMP flows (Zeek: orig_p = type 8 or
 # 128, resp_p = code 0), and the --stats summary against the capture.
+# The same traffic captured with tcpdump -i any (Linux cooked capture v2)
+# and the capture converted to pcapng must give the same.
 # Needs root. Wall time about 20 s.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
@@ -31,7 +33,11 @@ PY=/usr/bin/python3
 SENSOR=$WARD_BUILD/ward-sensor
 
 T=$WARD_TMP
-cleanup() { sensor_net_destroy; }
+ANY_PID=
+cleanup() {
+	[ -n "$ANY_PID" ] && kill -KILL "$ANY_PID" 2>/dev/null
+	sensor_net_destroy
+}
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -41,6 +47,17 @@ sensor_dnsmasq_start "$T"
 closed=$(free_port)   # nothing listens on it in the server namespace
 
 PCAP=$T/traffic.pcap
+# The same traffic in Linux cooked capture v2 (tcpdump -i any): started
+# first and stopped last, so it holds every frame of the Ethernet one.
+# On "any", libpcap sizes ring frames for the largest MTU (lo's 64 KiB):
+# a snap length of 2048 (frames here are at most 1514 + 20 bytes) and a
+# 32 MiB buffer keep it from dropping.
+ANY=$T/traffic-any.pcap
+ip netns exec "$SENSOR_SRV" tcpdump -i any -n -s 2048 -B 32768 -U --immediate-mode -Z root -w "$ANY" \
+	2>"$ANY.err" &
+ANY_PID=$!
+wait_for 20 grep -q 'listening on' "$ANY.err" || { cat "$ANY.err"; fail "tcpdump -i any did not start"; }
+grep -q 'LINUX_SLL2' "$ANY.err" || note "tcpdump -i any: $(cat "$ANY.err")"
 sensor_tcpdump_start "$SENSOR_SRV" "$SENSOR_SRV_IF" "$PCAP"
 
 S4=$SENSOR_V4_SRV S6=$SENSOR_V6_SRV
@@ -81,6 +98,10 @@ sensor_cli ping -6 -n -c 3 -i 0.2 "$S6" >/dev/null || fail "ping -6"
 
 sensor_tcpdump_stop
 note "capture: $(du -k "$PCAP" | cut -f1) KiB"
+any_complete() { [ "$(sensor_pcap_count "$ANY")" -ge "$(sensor_pcap_count "$PCAP")" ]; }
+wait_for 20 any_complete || fail "tcpdump -i any has fewer frames than the Ethernet capture"
+kill -INT "$ANY_PID"; wait "$ANY_PID"; ANY_PID=
+grep -q '^0 packets dropped by kernel' "$ANY.err" || { cat "$ANY.err"; fail "tcpdump -i any: kernel drops"; }
 
 [ -x "$SENSOR" ] || fail "build $SENSOR first (make VARIANT=asan tests-build)"
 rc=0; "$SENSOR" -r "$PCAP" --json --stats >"$T/conn.ndjson" 2>"$T/stats.err" || rc=$?
@@ -93,6 +114,24 @@ note "ward-sensor: $(wc -l <"$T/conn.ndjson") records"
 note "tshark conversations against ward conn records"
 $PY "$WARD_ROOT/tests/tools/conv_compare.py" "$PCAP" "$T/conn.ndjson" 2>"$T/tshark.err" ||
 	{ grep -v '^Running as user' "$T/tshark.err"; fail "ward-sensor disagrees with tshark (above)"; }
+
+# The same capture as pcapng (editcap), and in Linux cooked capture v2
+# (20-byte header instead of Ethernet's 14): the same flows and numbers.
+if command -v editcap >/dev/null; then
+	editcap -F pcapng "$PCAP" "$T/traffic.pcapng" || fail "editcap -F pcapng"
+	rc=0; "$SENSOR" -r "$T/traffic.pcapng" --json >"$T/conn-ng.ndjson" 2>"$T/ng.err" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T/ng.err"; fail "ward-sensor -r on pcapng exited with $rc"; }
+	strip='del(.uid) | tostring'
+	[ "$(jq -c "$strip" "$T/conn.ndjson" | sort | md5sum)" = "$(jq -c "$strip" "$T/conn-ng.ndjson" | sort | md5sum)" ] ||
+		fail "pcapng: records differ from the pcap's (uid aside)"
+	note "pcapng: the same $(wc -l <"$T/conn-ng.ndjson") records"
+fi
+rc=0; "$SENSOR" -r "$ANY" --json >"$T/conn-any.ndjson" 2>"$T/any.err" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/any.err"; fail "ward-sensor -r on the SLL2 capture exited with $rc"; }
+lt=$(capinfos -E "$ANY" 2>/dev/null | sed -n "s/^File encapsulation: *//p")
+note "tcpdump -i any ($lt) against tshark"
+$PY "$WARD_ROOT/tests/tools/conv_compare.py" --ether-overhead 20 "$ANY" "$T/conn-any.ndjson" 2>"$T/tshark.err" ||
+	{ grep -v '^Running as user' "$T/tshark.err"; fail "ward-sensor disagrees with tshark on the SLL2 capture (above)"; }
 
 # ---- the flows whose outcome is known
 conn() { jq -c "select($1)" "$T/conn.ndjson"; }
