@@ -6,9 +6,10 @@
 # conn_state with its history, out-of-order segments, retransmissions, a
 # content gap, overlapping and plain IPv4 fragments and IPv6 fragments,
 # 802.1Q, QinQ, MPLS, VXLAN, GRE, ERSPAN II and III, a 96-byte snap
-# length; tshark's Community ID for some of them. Also: local_orig and
-# local_resp from --local-nets, and an unreadable file exits 2 with the
-# file named. Needs python3-scapy; no root.
+# length, a SYN sent thrice, an ICMP error, UDP inactivity, flow table
+# pressure (--flow-mem); tshark's Community ID for some of them. Also:
+# local_orig and local_resp from --local-nets, and an unreadable file
+# exits 2 with the file named. Needs python3-scapy; no root.
 . "$WARD_ROOT/tests/lib/common.sh"
 
 PY=/usr/bin/python3
@@ -23,7 +24,9 @@ $PY "$WARD_ROOT/tests/tools/sensor_crafted.py" write "$D" 2>&1 | grep -v '^WARNI
 
 for f in "$D"/*.pcap; do
 	n=${f%.pcap}
-	rc=0; "$SENSOR" -r "$f" --json --stats >"$n.ndjson" 2>"$n.stats" || rc=$?
+	args=$(jq -r --arg c "$(basename "$n")" '.[$c].args // [] | join(" ")' "$D/expect.json")
+	# shellcheck disable=SC2086
+	rc=0; "$SENSOR" -r "$f" --json --stats $args >"$n.ndjson" 2>"$n.stats" || rc=$?
 	if [ "$rc" -ne 0 ] || grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$n.stats"; then
 		cat "$n.stats"
 		fail "ward-sensor -r $(basename "$f") exited with $rc"
