@@ -14,13 +14,14 @@
 # direction the same packets, and bytes with
 #   tshark frame bytes = ward ip_bytes + 14 * packets
 # exactly (untagged Ethernet on a veth capture: no FCS, and frames under
-# 60 bytes are not padded). Also asserted:
-# conn_state of known flows (the refused one REJ, complete HTTP flows SF),
-# a community_id on every record, the ICMP flows (Zeek: orig_p = type 8 or
-# 128, resp_p = code 0), and the --stats summary against the capture.
-# The same traffic captured with tcpdump -i any (Linux cooked capture v2)
-# and the capture converted to pcapng must give the same.
-# Needs root. Wall time about 20 s.
+# 60 bytes are not padded), IP bytes, payload bytes (TCP: sequence span)
+# and tshark's Community ID. Also asserted: conn_state and history of
+# known flows (the refused one REJ "Sr", complete HTTP flows SF), the
+# ICMP echo flows (Zeek's ports: orig_p = type 8 or 128, resp_p = the
+# counterpart type 0 or 129), and the --stats summary against the
+# capture. The same traffic captured with tcpdump -i any (Linux cooked
+# capture v2, 20-byte header) and the capture converted to pcapng must
+# give the same. Needs root. Wall time about 45 s.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
 . "$WARD_ROOT/tests/lib/sensor.sh"
