@@ -9,6 +9,9 @@
 # with `wardctl spool cat`. Asserted, per backend:
 #   - it captured every frame the interface carried while it ran (its
 #     status against the interface's own counters) and no kernel drops;
+#   - its records agree with tshark's conversations of a tcpdump capture
+#     of the same interface taken at the same time (tests/tools/
+#     conv_compare.py: flows, packets, bytes per direction, Community ID);
 #   - exactly 100 HTTP flows that carried a request, all SF from the
 #     client, and no flow twice (with fanout, both directions of a flow
 #     must reach the same worker: a split flow shows as two records);
@@ -18,15 +21,16 @@
 #     record in the P0 lane sensor-<interface>;
 #   - afpacket: both workers got flows (needs the per-worker counters in
 #     the status, "per_worker": [{"packets": N, "flows": N}, ...]).
-# Needs root. Wall time about 20 s.
+# Needs root. Wall time about 40 s.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
 . "$WARD_ROOT/tests/lib/sensor.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces and capture"
-for c in ip curl dig ab ping jq; do
+for c in ip curl dig ab ping jq tshark; do
 	command -v "$c" >/dev/null || skip "$c not installed"
 done
+PY=/usr/bin/python3
 SENSOR=$WARD_BUILD/ward-sensor
 [ -x "$SENSOR" ] || fail "build $SENSOR first (make VARIANT=asan tests-build)"
 [ -x "$WARDCTL" ] || fail "build $WARDCTL first (make VARIANT=asan tests-build)"
@@ -64,6 +68,8 @@ run_backend() {
 	wait_for 30 status_ok '.state == "capturing"' ||
 		{ cat "$T/$name/sensor.log"; fail "$name: ward-sensor did not start capturing"; }
 	before=$(if_packets)
+	# The oracle: tcpdump on the same interface, read by tshark.
+	sensor_tcpdump_start "$SENSOR_SRV" "$IF" "$T/$name/oracle.pcap"
 
 	sensor_cli ab -q -n 100 -c 10 "http://$S4/small.txt" >"$T/$name/ab.out" 2>&1 ||
 		{ cat "$T/$name/ab.out"; fail "$name: ab"; }
@@ -73,6 +79,7 @@ run_backend() {
 	sensor_cli curl -s -o /dev/null "http://$S4:$closed/" && fail "$name: port $closed open"
 	sensor_cli ping -n -c 3 -i 0.2 "$S4" >/dev/null || fail "$name: ping"
 
+	sensor_tcpdump_stop
 	# Every frame since `before` must be counted before the stop (the
 	# status is written every 500 ms).
 	want=$(( $(if_packets) - before ))
@@ -93,6 +100,9 @@ run_backend() {
 	"$WARDCTL" spool cat --dir "$T/$name/spool" "sensor-$IF" >"$T/$name/p0.ndjson" ||
 		fail "$name: wardctl spool cat sensor-$IF"
 	check_records "$name" "$T/$name/conn.ndjson"
+	$PY "$WARD_ROOT/tests/tools/conv_compare.py" "$T/$name/oracle.pcap" "$T/$name/conn.ndjson" \
+		2>"$T/$name/tshark.err" ||
+		{ grep -v '^Running as user' "$T/$name/tshark.err"; fail "$name: ward-sensor disagrees with tshark on tcpdump's capture (above)"; }
 	n=$(jq -c 'select(.type == "sensor_stats")' "$T/$name/p0.ndjson" | grep -c .)
 	[ "$n" -ge 1 ] || fail "$name: no sensor_stats record in lane sensor-$IF"
 }
