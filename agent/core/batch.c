@@ -523,6 +523,36 @@ out:
 	return rc;
 }
 
+/* One zstd frame (RFC 8878) of the body at `level`, with long-distance
+ * matching on. A syslog batch repeats whole lines' worth of structure
+ * (the same host, app and key=value layout) megabytes apart, further than
+ * level 3's 2 MiB window with its short hash chains finds them; with
+ * long-distance matching the window spans the whole batch (up to 2^27
+ * bytes, which is also the decoder's windowLogMax in batch_open, so a
+ * larger batch still decodes) and a 4 MiB batch of the bench's syslog
+ * records shrinks by about a sixth (27.1 to 22.4 bytes a record) for
+ * about a quarter more compression time. 0 with the frame's length in
+ * *zlen, -ENOMEM, or -EIO when zstd fails. */
+static int compress_body(void *dst, size_t cap, const void *body,
+			 size_t body_len, int level, size_t *zlen)
+{
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	size_t n;
+
+	if (cctx == NULL)
+		return -ENOMEM;
+	n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(n))
+		n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1);
+	if (!ZSTD_isError(n))
+		n = ZSTD_compress2(cctx, dst, cap, body, body_len);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(n))
+		return -EIO;
+	*zlen = n;
+	return 0;
+}
+
 int batch_seal(struct buf *out, const struct batch_hdr *hin, const void *body,
 	       size_t body_len, const struct batch_key *device,
 	       const struct batch_key *soc, const struct batch_seal_opts *o)
@@ -555,11 +585,9 @@ int batch_seal(struct buf *out, const struct batch_hdr *hin, const void *body,
 		rc = -ENOMEM;
 		goto out;
 	}
-	zlen = ZSTD_compress(zbuf, zcap, body, body_len, level);
-	if (ZSTD_isError(zlen)) {
-		rc = -EIO;
+	rc = compress_body(zbuf, zcap, body, body_len, level, &zlen);
+	if (rc < 0)
 		goto out;
-	}
 
 	h = *hin;
 	h.body_len = o->test_declared_body_len != 0 ? o->test_declared_body_len :
