@@ -12,8 +12,8 @@ Cases (issue 4, section 5): each TCP conn_state of Zeek's
 base/protocols/conn/main.zeek (S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH
 SH SHR OTH) with the history Zeek's letters give (s h a d f r upper case
 from the originator; a, d recorded once per direction; t counted
-logarithmically); out-of-order segments; a retransmission; a content gap
-(missed_bytes); overlapping IPv4 fragments (first wins, one packet, one
+logarithmically); out-of-order segments; a retransmission; a zero window;
+a content gap (missed_bytes); overlapping IPv4 fragments (first wins, one packet, one
 flow) and plain IPv4 and IPv6 fragments; 802.1Q, QinQ (vlan, inner_vlan;
 the same five-tuple in two VLANs is two flows), MPLS; VXLAN, GRE, ERSPAN
 type II and III (the inner five-tuple is the flow, the tunnel is not);
@@ -87,12 +87,12 @@ class Tcp:
             return IPv6(src=CLI6, dst=SRV6) if side == "c" else IPv6(src=SRV6, dst=CLI6)
         return IP(src=CLI, dst=SRV) if side == "c" else IP(src=SRV, dst=CLI)
 
-    def seg(self, side, flags, data=0, seq=None, ack=True):
+    def seg(self, side, flags, data=0, seq=None, ack=True, window=65535):
         other = "s" if side == "c" else "c"
         sp, dp = (self.cport, self.sport) if side == "c" else (self.sport, self.cport)
         s = self.seq[side] if seq is None else seq
         tcp = TCP(sport=sp, dport=dp, flags=flags, seq=s,
-                  ack=self.seq[other] if "A" in flags else 0, window=65535)
+                  ack=self.seq[other] if "A" in flags else 0, window=window)
         p = self.link() / self.ip(side) / tcp
         if data:
             p = p / Raw(bytes([0x61 + len(self.pkts) % 26]) * data)
@@ -222,6 +222,10 @@ def reordering():
         t.c("PA", 100, seq=s1)
     t.s("A"); t.c("FA"); t.s("FA"); t.c("A")
     cases.append(tcp_case("tcp_retransmission_x12", t, "SF", "ShADTTaFf", 100, 0))
+    # A zero window: the server's receive buffer fills once ('w', once).
+    t = Tcp(); t.handshake(); t.c("PA", 100); t.s("A", window=0); t.s("A")
+    t.c("PA", 100); t.s("A"); t.c("FA"); t.s("FA"); t.c("A")
+    cases.append(tcp_case("tcp_zero_window", t, "SF", {"re": r"^ShAD[aw]{2}Ff$"}, 200, 0))
     # A content gap: the client's second segment was never captured, the
     # server acknowledges all three: 100 missed bytes, sizes from seq.
     t = Tcp(); t.handshake(); t.c("PA", 100)
