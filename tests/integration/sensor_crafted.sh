@@ -25,8 +25,9 @@ $PY "$WARD_ROOT/tests/tools/sensor_crafted.py" write "$D" 2>&1 | grep -v '^WARNI
 for f in "$D"/*.pcap; do
 	n=${f%.pcap}
 	args=$(jq -r --arg c "$(basename "$n")" '.[$c].args // [] | join(" ")' "$D/expect.json")
+	rc=0
 	# shellcheck disable=SC2086
-	rc=0; "$SENSOR" -r "$f" --json --stats $args >"$n.ndjson" 2>"$n.stats" || rc=$?
+	"$SENSOR" -r "$f" --json --stats $args >"$n.ndjson" 2>"$n.stats" || rc=$?
 	if [ "$rc" -ne 0 ] || grep -q -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$n.stats"; then
 		cat "$n.stats"
 		fail "ward-sensor -r $(basename "$f") exited with $rc"

@@ -63,14 +63,14 @@ sensor_tcpdump_start "$SENSOR_SRV" "$SENSOR_SRV_IF" "$PCAP"
 
 S4=$SENSOR_V4_SRV S6=$SENSOR_V6_SRV
 CA=$T/pki/ca.pem
-RES="--resolve www.ward.test:443:$S4"
+RES=www.ward.test:443:$S4
 note "traffic"
 # One connection per curl (each ends with FIN both ways: SF).
 sensor_cli curl -sfo /dev/null "http://$S4/" || fail "curl http"
 sensor_cli curl -sfo /dev/null "http://$S4/small.txt" || fail "curl http small"
-sensor_cli curl -sfo /dev/null --cacert "$CA" $RES "https://www.ward.test/" || fail "curl https"
+sensor_cli curl -sfo /dev/null --cacert "$CA" --resolve "$RES" "https://www.ward.test/" || fail "curl https"
 # Keep-alive: three requests on one connection, one of them the big file.
-sensor_cli curl -sf --cacert "$CA" $RES -o /dev/null -o /dev/null -o /dev/null \
+sensor_cli curl -sf --cacert "$CA" --resolve "$RES" -o /dev/null -o /dev/null -o /dev/null \
 	"https://www.ward.test/" "https://www.ward.test/big.bin" "https://www.ward.test/small.txt" ||
 	fail "curl https keep-alive"
 sensor_cli curl -sf -o /dev/null -o /dev/null -o /dev/null \

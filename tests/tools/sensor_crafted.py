@@ -245,7 +245,7 @@ def fragments():
     payload = bytes(range(256)) * 3 + bytes(232)          # 1000 bytes
     dgram = IP(src=CLI, dst=SRV, id=0x4242, proto=17) / UDP(sport=40000, dport=9999) / Raw(payload)
     raw = bytes(dgram)
-    hdr, body = raw[:20], raw[20:]                          # 1008 bytes of UDP
+    body = raw[20:]                                         # 1008 bytes of UDP
     f1 = IP(src=CLI, dst=SRV, id=0x4242, proto=17, flags="MF", frag=0) / Raw(body[:512])
     f2 = IP(src=CLI, dst=SRV, id=0x4242, proto=17, frag=504 // 8) / Raw(b"\xee" * 8 + body[512:])
     reply = IP(src=SRV, dst=CLI) / UDP(sport=9999, dport=40000) / Raw(b"ok")
