@@ -31,7 +31,12 @@ struct capture_config {
 	const char *source;          /* interface name, or file path (borrowed) */
 	uint32_t snaplen;            /* bytes per frame; default 65535 */
 	bool promisc;                /* default true */
-	const char *bpf;             /* filter expression (pcap-filter(7)); NULL = none */
+	const char *bpf;             /* filter expression (pcap-filter(7)); NULL = none.
+	                              * AF_PACKET runs it in the kernel on the frame as
+	                              * received, after the outer 802.1Q tag was taken
+	                              * out: "vlan" matches nothing there, and "tcp"
+	                              * matches tagged TCP too. libpcap live rewrites
+	                              * "vlan" for the kernel itself. */
 	uint32_t workers;            /* AF_PACKET fanout sockets; others use 1 */
 	uint32_t block_size;         /* AF_PACKET ring block, bytes (power of 2 pages); default 1 MiB */
 	uint32_t block_count;        /* AF_PACKET ring blocks per worker; default 64 */
@@ -65,6 +70,23 @@ struct capture_offload {
 
 struct capture;
 
+/* The defaults the field comments above name. */
+#define CAPTURE_DEFAULT_SNAPLEN          65535u
+#define CAPTURE_DEFAULT_BLOCK_SIZE       (1u << 20)
+#define CAPTURE_DEFAULT_BLOCK_COUNT      64u
+#define CAPTURE_DEFAULT_BLOCK_TIMEOUT_MS 10u
+
+/* Fills cfg with the defaults (backend CAPTURE_FILE, source NULL, no
+ * filter, promiscuous, one worker, fanout group 0). A zero snaplen,
+ * workers, block_size, block_count or block_timeout_ms given to
+ * capture_open also means the default. */
+void capture_config_defaults(struct capture_config *cfg);
+
+/* "file", "pcap", "afpacket"; capture_backend_parse also takes
+ * "af_packet". Parse: 0 or -EINVAL. */
+const char *capture_backend_name(enum capture_backend b);
+int capture_backend_parse(const char *name, enum capture_backend *out);
+
 /* Opens the source. `err` (errlen bytes) receives a sentence for the
  * operator on failure, e.g. "eth1: no such interface" or "bad BPF filter
  * 'tcp port': syntax error". 0, -ENOENT (no such file or interface),
@@ -83,17 +105,47 @@ uint32_t capture_workers(const struct capture *c);
 /* Hands the frames available to `worker` (0 .. workers-1) to `fn`,
  * waiting at most `timeout_ms` for the first. Returns the number of
  * frames (0 on timeout), -ENODATA at the end of a file, or a negative
- * errno. Safe to call from one thread per worker at once. */
+ * errno: -EIO for a damaged file (capture_last_error says how; the frames
+ * before the damage were handed first), -ENETDOWN when the interface
+ * went away. Safe to call from one thread per worker at once.
+ *
+ * Frames go to `fn` in arrival order. AF_PACKET hands them straight from
+ * the mmap'ed ring (no copy), except frames whose 802.1Q tag the kernel
+ * stripped: the tag is put back in a per-worker buffer, so the decoder
+ * sees VLANs on every backend. IPv4 fragments reach AF_PACKET workers
+ * already reassembled by the kernel (PACKET_FANOUT_FLAG_DEFRAG, so that
+ * they hash with their flow): one frame, longer than the MTU, with
+ * wirelen the datagram's length. A file hands at most 1024 frames a
+ * call. */
 int capture_dispatch(struct capture *c, uint32_t worker, capture_frame_fn fn,
 		     void *ctx, int timeout_ms);
-/* Makes every worker's capture_dispatch return soon (async-signal-safe). */
+/* Makes every worker's capture_dispatch return soon (async-signal-safe):
+ * a dispatch in progress, or else the next one, of each worker returns
+ * the frames it handed so far (0 or more) once. The caller checks its own
+ * stop flag after each return. */
 void capture_break(struct capture *c);
 
-/* Counters summed over workers. 0 or a negative errno. */
+/* The sentence for the operator behind the last negative return of
+ * capture_dispatch, e.g. "trace.pcap: truncated dump file; tried to read
+ * 1514 captured bytes, only got 200"; "" when none. Owned by c. */
+const char *capture_last_error(const struct capture *c);
+
+/* Counters summed over workers. 0 or a negative errno. May run on
+ * another thread while the workers dispatch (a stats timer). AF_PACKET's
+ * PACKET_STATISTICS resets on each read; the sums are kept here, so
+ * kernel_drops only grows. The if_rx_* counters come from
+ * /sys/class/net/IF/statistics (the netns whose sysfs is mounted). */
 int capture_stats(struct capture *c, struct capture_stats *out);
 
 /* Reads GRO/LRO of interface `ifname` with the ethtool ioctl. 0 or a
  * negative errno (then out->known is false). */
 int capture_offload_check(const char *ifname, struct capture_offload *out);
+
+/* The status warning for `o`, with the fix, into buf (len bytes), e.g.
+ * "eth1: GRO and LRO are on: they merge frames and break analysis; turn
+ * them off with: ethtool -K eth1 gro off lro off". "" when both are off
+ * or unknown. Returns the length snprintf would write. */
+int capture_offload_advice(const char *ifname, const struct capture_offload *o, char *buf,
+			   size_t len);
 
 #endif

@@ -9,15 +9,36 @@
  * Long flows emit an interim record every active timeout (default 10 min).
  *
  * TCP tracking yields Zeek's conn_state (S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0
- * RSTRH SH SHR OTH) and history string (letters ShADadFfRrTtWwIiQq..., with
- * the repeat scaling of Zeek's base/protocols/conn: a letter is repeated
- * after 10, 100, 1000 ... occurrences), orig/resp payload bytes from
- * sequence numbers, and missed_bytes from ACK gaps. Field definitions:
- * Zeek's base/protocols/conn/main.zeek (Conn::Info).
+ * RSTRH SH SHR OTH) and history string (letters ShADadFfRrTtWwIiQqGg^...,
+ * with the repeat scaling of Zeek's base/protocols/conn: T, W and G are
+ * repeated after 10, 100, 1000 ... occurrences; S, H, F, R again when
+ * their sequence number differs), orig/resp payload bytes from sequence
+ * numbers, and missed_bytes from ACK gaps. Field definitions: Zeek's
+ * base/protocols/conn/main.zeek (Conn::Info). As in Zeek, UDP's
+ * conn_state is S0 (originator only), SF (both), SHR (responder only) and
+ * its history D/d; ICMP and other protocols are OTH with no history.
  *
  * Direction: the SYN's sender is the originator; without a SYN, the first
  * packet's sender is, unless only the other side uses a well-known port
- * (below 1024) and this side does not.
+ * (below 1024) and this side does not. For TCP, as in Zeek, when both
+ * ports are well known and the packet has no SYN, the lower port is taken
+ * as the responder's.
+ * Such a flip, and Zeek's flip of a SYN-ACK seen before its SYN, add '^'
+ * to the history. ICMP "ports" are the type and, as in Zeek and Community
+ * ID, the counterpart type of a request/reply type (echo 8 <-> 0 ...) or
+ * else the code, so an echo and its reply are one flow.
+ *
+ * Timers as in Zeek: a TCP attempt (SYN, no answer) ends 5 s after its
+ * SYN (tcp_attempt_delay); a finished TCP connection (both FINs, a RST,
+ * or a FIN with the other side silent) lingers 5 s (tcp_close_delay), so
+ * its last ACK joins it, and a new SYN in that time starts a new flow.
+ * The duration stops at the second FIN, as Zeek's does.
+ *
+ * Interim records carry the counters so far (cumulative, interim = true,
+ * the flow's uid); the final record has the totals. An interim record is
+ * emitted by the first packet after each multiple of active_timeout_ms of
+ * flow age (Zeek has no such record; NetFlow's active timeout works
+ * alike).
  *
  * Time is the packets' capture time, so a file replays like live traffic.
  * A table is used by one thread.
@@ -53,6 +74,7 @@ struct flow_config {
 	const struct flow_net *local_nets; /* borrowed for the table's life */
 	size_t n_local_nets;
 	uint64_t uid_seed;           /* mixes into uids; 0 = random */
+	uint16_t community_id_seed;  /* Community ID v1 seed; default 0 */
 };
 
 /* A conn record as it leaves the table. Strings are NUL-terminated and
@@ -67,11 +89,13 @@ struct conn {
 	uint16_t vlan, inner_vlan;
 	uint64_t duration_us;        /* last packet - first packet */
 	uint64_t orig_bytes, resp_bytes;   /* payload, from seq numbers (TCP) or lengths */
-	bool bytes_known;            /* false for TCP flows with no seq basis */
+	bool bytes_known;            /* always true now: every TCP packet has a
+				      * sequence number (Zeek omits the byte
+				      * counts and duration when duration is 0) */
 	enum conn_state conn_state;
 	bool local_orig, local_resp;
-	uint64_t missed_bytes;
-	char history[40];
+	uint64_t missed_bytes;       /* saturates at 2^32 - 1 per flow */
+	char history[40];            /* at most 25 letters are kept */
 	uint64_t orig_pkts, resp_pkts;
 	uint64_t orig_ip_bytes, resp_ip_bytes;
 	char community_id[40];       /* "1:" + base64 of SHA-1 (Community ID v1) */
@@ -91,8 +115,11 @@ struct flow_stats {
 	uint64_t expired;            /* ended by inactivity */
 	uint64_t interim;            /* interim records by the active timeout */
 	uint64_t packets;            /* packets given to flow_table_update */
-	uint64_t ack_gap_bytes;      /* missed_bytes summed over ended flows */
-	uint64_t acked_bytes;        /* bytes acknowledged, for the loss estimate */
+	/* Capture-loss estimate (as Zeek's capture-loss, in bytes): bytes
+	 * acknowledged between established endpoints, and of those the ones
+	 * never seen; both counted as packets arrive. loss = gap / acked. */
+	uint64_t ack_gap_bytes;
+	uint64_t acked_bytes;
 };
 
 struct flow_table;
@@ -110,14 +137,16 @@ void flow_table_destroy(struct flow_table *t);
  * relative to p->ts_us, a bounded amount of work per call. 0 or -EINVAL
  * for a packet of an unknown IP version. */
 int flow_table_update(struct flow_table *t, const struct pkt *p);
-/* Expires every flow idle at `now_us` and emits interim records due; for
- * a live capture's idle moments. */
+/* Expires every flow idle at `now_us` (µs since the epoch), for a live
+ * capture's idle moments. Interim records are left to the flows' next
+ * packets. */
 void flow_table_expire(struct flow_table *t, uint64_t now_us);
 /* Ends and emits every flow (end of a file, or shutdown). */
 void flow_table_flush(struct flow_table *t);
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t);
-/* Bytes of state per flow slot, for the benchmark's per-flow figure. */
+/* Bytes of state per flow slot, including its hash bucket (at most 200,
+ * issue 4); mem_max / flow_state_bytes() is the table's capacity. */
 size_t flow_state_bytes(void);
 
 /* Zeek's name for a conn_state, e.g. "SF". */
