@@ -1,7 +1,8 @@
 /* The supervisor: configuration, control socket, the disk budget (spool
- * and outbox), the P0 `agent` lane, and the receiver process.
+ * and outbox), the P0 `agent` lane, the receiver process, and one
+ * ward-sensor per configured mirror port.
  *
- * The supervisor never parses network input. It reads the receiver's
+ * The supervisor never parses network input. It reads the children's
  * status frames (length-checked by ipc.c) and its own config file.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "ctl.h"
 #include "ipc.h"
 #include "jsonw.h"
+#include "kconfig.h"
 #include "log.h"
 #include "seal_uplink.h"
 #include "spool.h"
@@ -32,8 +34,32 @@
 #define RESTART_MIN_MS 500
 #define RESTART_MAX_MS 30000
 #define RECENT_LOSSES 20
+#define SENSOR_SLOTS 32         /* interfaces known across reloads */
 
 enum child_state { CHILD_STOPPED = 0, CHILD_RUNNING, CHILD_RESTARTING };
+
+struct supervisor;
+
+/* One ward-sensor (sensor/sensor.h), on one mirror port. Its status
+ * frames carry the mirror port's health that wardctl shows. */
+struct sensor_child {
+	struct supervisor *s;
+	char ifname[16];
+	bool wanted;                  /* in sensor.interfaces now */
+	bool restart_now;             /* stopped for a reload: start again at once */
+	enum child_state state;
+	int handle_open;
+	uv_process_t proc;
+	struct ipc ipc;
+	int ipc_open;
+	uv_timer_t restart_timer;
+	unsigned restarts;
+	uint64_t backoff_ms;
+	uint64_t started_ms;
+	char last_exit[128];
+	json_t *status;               /* latest status frame */
+	uint64_t prev_dropped;        /* records_dropped of the last frame */
+};
 
 struct supervisor {
 	uv_loop_t *loop;
@@ -63,6 +89,11 @@ struct supervisor {
 	json_t *child_status;         /* latest status frame */
 	uint64_t prev_drop_kernel, prev_drop_spool;
 	uint64_t prev_snmp_drop_kernel, prev_snmp_drop_spool;
+
+	/* the sensors */
+	struct sensor_child *sensors[SENSOR_SLOTS];
+	unsigned n_sensors;
+	char sensor_path[PATH_MAX];
 
 	/* loss accounting */
 	uint64_t evicted_segments, evicted_batches, evicted_records, evicted_bytes;
@@ -181,10 +212,11 @@ static void heartbeat_timer_cb(uv_timer_t *t)
 	/* The SOC sees the same view a field engineer gets from wardctl,
 	 * minus the per-source detail, which logs already carry. */
 	time_format_rfc3339_us(ts, clock_wall_us());
-	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?}",
+	rec = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O*, s:O?, s:O?, s:O?}",
 			"type", "status", "ts", ts, "device", s->cfg->agent.device_id,
 			"agent", json_object_get(st, "agent"),
 			"receivers", json_object_get(st, "receivers"),
+			"sensors", json_object_get(st, "sensors"),
 			"uplink", json_object_get(st, "uplink"),
 			"losses", json_object_get(st, "losses"),
 			"errors", json_object_get(st, "errors"));
@@ -406,6 +438,424 @@ retry:
 	uv_timer_start(&s->restart_timer, restart_timer_cb, RESTART_MAX_MS, 0);
 }
 
+/* ---- the sensors ---------------------------------------------------------- */
+
+/* ward-sensor opens its capture with the privilege it is started with
+ * (root, or the capabilities the image gives the binary) and drops it
+ * itself; see docs/config.md, "sensor". It writes its own lanes and sends
+ * a status frame every 500 ms; the supervisor only relays that. */
+
+static void sensor_spawn(struct sensor_child *ch);
+
+/* conn records the sensor could not queue or the spool refused become P0
+ * loss records, as the receivers' drops do. A smaller count means a new
+ * process. */
+static void sensor_account_drops(struct sensor_child *ch, json_t *st)
+{
+	json_t *v = json_object_get(st, "records_dropped");
+	const char *lane = json_string_value(json_object_get(st, "conn_lane"));
+	uint64_t n = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+
+	if (n < ch->prev_dropped)
+		ch->prev_dropped = 0;
+	if (n > ch->prev_dropped && lane != NULL) {
+		ch->s->dropped_spool += n - ch->prev_dropped;
+		note_loss(ch->s, lane, "P2", 0, 0, n - ch->prev_dropped, 0, "spool_full", NULL);
+	}
+	ch->prev_dropped = n;
+}
+
+static void on_sensor_frame(struct ipc *ipc, uint8_t type, const uint8_t *data, size_t len)
+{
+	struct sensor_child *ch = ipc->data;
+	json_t *st;
+
+	if (type != IPC_STATUS) {
+		log_warn("ward-sensor %s: unknown IPC frame type %u", ch->ifname, type);
+		return;
+	}
+	st = json_loadb((const char *)data, len, 0, NULL);
+	if (!json_is_object(st)) {
+		json_decref(st);
+		log_warn("ward-sensor %s: unreadable status frame (%zu bytes)", ch->ifname, len);
+		return;
+	}
+	sensor_account_drops(ch, st);
+	json_decref(ch->status);
+	ch->status = st;
+}
+
+static void on_sensor_ipc_close(struct ipc *ipc)
+{
+	struct sensor_child *ch = ipc->data;
+
+	ch->ipc_open = 0;
+}
+
+static void sensor_restart_cb(uv_timer_t *t)
+{
+	sensor_spawn(t->data);
+}
+
+static void sensor_closed_cb(uv_handle_t *h)
+{
+	struct sensor_child *ch = h->data;
+
+	ch->handle_open = 0;
+}
+
+static void sensor_backoff(struct sensor_child *ch)
+{
+	ch->state = CHILD_RESTARTING;
+	uv_timer_start(&ch->restart_timer, sensor_restart_cb, ch->backoff_ms, 0);
+	ch->backoff_ms = ch->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : ch->backoff_ms * 2;
+}
+
+static void sensor_exit_cb(uv_process_t *p, int64_t status, int term_signal)
+{
+	struct sensor_child *ch = p->data;
+	struct supervisor *s = ch->s;
+	uint64_t ran = uv_now(s->loop) - ch->started_ms;
+
+	if (term_signal != 0)
+		snprintf(ch->last_exit, sizeof(ch->last_exit), "killed by signal %d", term_signal);
+	else
+		snprintf(ch->last_exit, sizeof(ch->last_exit), "exited with status %lld",
+			 (long long)status);
+	uv_close((uv_handle_t *)p, sensor_closed_cb);
+	if (ch->ipc_open)
+		ipc_close(&ch->ipc);
+	if (s->stopping || !ch->wanted) {
+		ch->state = CHILD_STOPPED;
+		ch->restart_now = false;
+		return;
+	}
+	if (ch->restart_now) {
+		/* Stopped to take a new configuration: no back-off. */
+		ch->restart_now = false;
+		ch->backoff_ms = RESTART_MIN_MS;
+		ch->state = CHILD_RESTARTING;
+		uv_timer_start(&ch->restart_timer, sensor_restart_cb, 0, 0);
+		return;
+	}
+	if (ran > 60000)
+		ch->backoff_ms = RESTART_MIN_MS;
+	log_error("ward-sensor %s %s; restarting in %llu ms", ch->ifname, ch->last_exit,
+		  (unsigned long long)ch->backoff_ms);
+	ch->restarts++;
+	sensor_backoff(ch);
+}
+
+static void sensor_spawn(struct sensor_child *ch)
+{
+	struct supervisor *s = ch->s;
+	uv_process_options_t po;
+	uv_stdio_container_t stdio[4];
+	char *args[12];
+	int sv[2], rc, n = 0;
+
+	if (s->stopping || !ch->wanted) {
+		ch->state = CHILD_STOPPED;
+		return;
+	}
+	if (ch->handle_open) {   /* the last run's handle is still closing */
+		uv_timer_start(&ch->restart_timer, sensor_restart_cb, 50, 0);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(ch->last_exit, sizeof(ch->last_exit), "socketpair: %s", strerror(errno));
+		log_error("ward-sensor %s: %s", ch->ifname, ch->last_exit);
+		sensor_backoff(ch);
+		return;
+	}
+	args[n++] = s->sensor_path;
+	args[n++] = "-i";
+	args[n++] = ch->ifname;
+	args[n++] = "--ipc-fd";
+	args[n++] = "3";
+	/* Relative to our working directory (agent.state_dir), which the
+	 * sensor inherits. */
+	args[n++] = "--spool";
+	args[n++] = s->cfg->spool.dir;
+	if (s->cfg_path != NULL) {
+		args[n++] = "-c";
+		args[n++] = s->cfg_path;
+	}
+	args[n] = NULL;
+	memset(&po, 0, sizeof(po));
+	po.file = s->sensor_path;
+	po.args = args;
+	po.exit_cb = sensor_exit_cb;
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_INHERIT_FD;
+	stdio[1].data.fd = 1;
+	stdio[2].flags = UV_INHERIT_FD;
+	stdio[2].data.fd = 2;
+	stdio[3].flags = UV_INHERIT_FD;
+	stdio[3].data.fd = sv[1];
+	po.stdio = stdio;
+	po.stdio_count = 4;
+	ch->proc.data = ch;
+	rc = uv_spawn(s->loop, &ch->proc, &po);
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		snprintf(ch->last_exit, sizeof(ch->last_exit), "cannot start ward-sensor: %s",
+			 uv_strerror(rc));
+		log_error("ward-sensor %s: %s (%s)", ch->ifname, ch->last_exit, s->sensor_path);
+		sensor_backoff(ch);
+		return;
+	}
+	ch->handle_open = 1;
+	ch->state = CHILD_RUNNING;
+	ch->started_ms = uv_now(s->loop);
+	ch->ipc.data = ch;
+	rc = ipc_open(&ch->ipc, s->loop, sv[0], on_sensor_frame, on_sensor_ipc_close);
+	if (rc < 0) {
+		log_error("ward-sensor %s: IPC: %s", ch->ifname, uv_strerror(rc));
+		uv_process_kill(&ch->proc, SIGTERM);
+		return;
+	}
+	ch->ipc_open = 1;
+	log_info("ward-sensor %s started (pid %d)", ch->ifname, ch->proc.pid);
+}
+
+static struct sensor_child *sensor_slot(struct supervisor *s, const char *ifname)
+{
+	struct sensor_child *ch;
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++)
+		if (strcmp(s->sensors[i]->ifname, ifname) == 0)
+			return s->sensors[i];
+	if (s->n_sensors == SENSOR_SLOTS || (ch = calloc(1, sizeof(*ch))) == NULL)
+		return NULL;
+	ch->s = s;
+	snprintf(ch->ifname, sizeof(ch->ifname), "%s", ifname);
+	ch->backoff_ms = RESTART_MIN_MS;
+	uv_timer_init(s->loop, &ch->restart_timer);
+	ch->restart_timer.data = ch;
+	s->sensors[s->n_sensors++] = ch;
+	return ch;
+}
+
+/* Starts a sensor for each configured interface that has none, and stops
+ * those of interfaces no longer configured. */
+static void sensors_sync(struct supervisor *s)
+{
+	struct sensor_child *ch;
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++)
+		s->sensors[i]->wanted = false;
+	for (i = 0; IS_ENABLED(CONFIG_SENSOR) && i < s->cfg->sensor.n_interfaces; i++) {
+		ch = sensor_slot(s, s->cfg->sensor.interfaces[i]);
+		if (ch == NULL)
+			log_error("ward-sensor %s: too many interfaces over reloads; restart ward-agent",
+				  s->cfg->sensor.interfaces[i]);
+		else
+			ch->wanted = true;
+	}
+	for (i = 0; i < s->n_sensors; i++) {
+		ch = s->sensors[i];
+		if (ch->wanted && ch->state == CHILD_STOPPED) {
+			ch->backoff_ms = RESTART_MIN_MS;
+			sensor_spawn(ch);
+		} else if (!ch->wanted && ch->state == CHILD_RUNNING) {
+			uv_process_kill(&ch->proc, SIGTERM);
+		} else if (!ch->wanted && ch->state == CHILD_RESTARTING) {
+			uv_timer_stop(&ch->restart_timer);
+			ch->state = CHILD_STOPPED;
+		}
+	}
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* Whether a running sensor would see a difference between a and b: its
+ * section, and what it takes from the others (device id, spool). */
+static bool sensor_conf_same(const struct ward_config *a, const struct ward_config *b)
+{
+	unsigned i;
+
+	if (a->sensor.backend != b->sensor.backend || a->sensor.workers != b->sensor.workers ||
+	    a->sensor.snaplen != b->sensor.snaplen || a->sensor.promisc != b->sensor.promisc ||
+	    !str_same(a->sensor.bpf, b->sensor.bpf) ||
+	    a->sensor.block_size != b->sensor.block_size ||
+	    a->sensor.block_count != b->sensor.block_count ||
+	    a->sensor.flow_memory_bytes != b->sensor.flow_memory_bytes ||
+	    a->sensor.tcp_timeout_ms != b->sensor.tcp_timeout_ms ||
+	    a->sensor.udp_timeout_ms != b->sensor.udp_timeout_ms ||
+	    a->sensor.icmp_timeout_ms != b->sensor.icmp_timeout_ms ||
+	    a->sensor.active_timeout_ms != b->sensor.active_timeout_ms ||
+	    a->sensor.stats_interval_ms != b->sensor.stats_interval_ms ||
+	    !str_same(a->sensor.user, b->sensor.user) ||
+	    a->sensor.n_local_nets != b->sensor.n_local_nets ||
+	    !str_same(a->agent.device_id, b->agent.device_id) ||
+	    a->spool.segment_max_bytes != b->spool.segment_max_bytes ||
+	    a->spool.segment_max_age_ms != b->spool.segment_max_age_ms ||
+	    a->spool.fsync_interval_ms != b->spool.fsync_interval_ms ||
+	    a->spool.budget_bytes != b->spool.budget_bytes)
+		return false;
+	for (i = 0; i < a->sensor.n_local_nets; i++)
+		if (strcmp(a->sensor.local_nets[i], b->sensor.local_nets[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Restarts every running sensor (a new configuration): each flushes its
+ * flows as conn records and lanes before it exits. */
+static void sensors_restart(struct supervisor *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++) {
+		if (s->sensors[i]->state != CHILD_RUNNING)
+			continue;
+		s->sensors[i]->restart_now = true;
+		uv_process_kill(&s->sensors[i]->proc, SIGTERM);
+	}
+}
+
+static void sensors_stop(struct supervisor *s, int sig)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++) {
+		uv_timer_stop(&s->sensors[i]->restart_timer);
+		if (s->sensors[i]->state == CHILD_RUNNING)
+			uv_process_kill(&s->sensors[i]->proc, sig);
+		else
+			s->sensors[i]->state = CHILD_STOPPED;
+	}
+}
+
+static bool sensors_gone(const struct supervisor *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++)
+		if (s->sensors[i]->state == CHILD_RUNNING || s->sensors[i]->handle_open ||
+		    s->sensors[i]->ipc_open)
+			return false;
+	return true;
+}
+
+/* The sensor binary lives next to ours (build/, or /usr/bin in the image). */
+static void sensor_path_init(struct supervisor *s)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		snprintf(s->sensor_path, sizeof(s->sensor_path), "ward-sensor");
+		return;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if ((size_t)snprintf(s->sensor_path, sizeof(s->sensor_path), "%s/ward-sensor", self) >=
+	    sizeof(s->sensor_path))
+		snprintf(s->sensor_path, sizeof(s->sensor_path), "ward-sensor");
+}
+
+/* The "sensors" section of the status: one object per configured mirror
+ * port, the sensor's own status frame plus what the supervisor knows. */
+static json_t *sensors_json(struct supervisor *s)
+{
+	json_t *arr = json_array(), *o;
+	struct sensor_child *ch;
+	unsigned i;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < s->n_sensors; i++) {
+		ch = s->sensors[i];
+		if (!ch->wanted)
+			continue;
+		o = ch->status != NULL ? json_deep_copy(ch->status) : json_object();
+		if (o == NULL)
+			continue;
+		json_object_set_new(o, "interface", json_string(ch->ifname));
+		json_object_set_new(o, "process", json_string(
+			ch->state == CHILD_RUNNING ? "running" :
+			ch->state == CHILD_RESTARTING ? "restarting" : "stopped"));
+		json_object_set_new(o, "pid", json_integer(ch->state == CHILD_RUNNING ?
+							   ch->proc.pid : 0));
+		json_object_set_new(o, "restarts", json_integer((json_int_t)ch->restarts));
+		if (ch->last_exit[0] != '\0')
+			json_object_set_new(o, "last_exit", json_string(ch->last_exit));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static void sensors_errors(struct supervisor *s, json_t *errors)
+{
+	struct sensor_child *ch;
+	const char *err, *warn;
+	char msg[900];
+	unsigned i;
+
+	if (!IS_ENABLED(CONFIG_SENSOR) && s->cfg->sensor.n_interfaces > 0)
+		json_array_append_new(errors, json_string(
+			"sensor.interfaces is set, but this build has no packet sensor "
+			"(CONFIG_SENSOR is off)"));
+	for (i = 0; i < s->n_sensors; i++) {
+		ch = s->sensors[i];
+		if (!ch->wanted)
+			continue;
+		err = json_string_value(json_object_get(ch->status, "last_error"));
+		if (ch->state != CHILD_RUNNING) {
+			snprintf(msg, sizeof(msg), "mirror port %s: ward-sensor is not running (%s)%s%s; "
+				 "restarting", ch->ifname,
+				 ch->last_exit[0] ? ch->last_exit : "starting",
+				 err ? ": " : "", err ? err : "");
+			json_array_append_new(errors, json_string(msg));
+		} else if (err != NULL) {
+			snprintf(msg, sizeof(msg), "mirror port %s: %s", ch->ifname, err);
+			json_array_append_new(errors, json_string(msg));
+		}
+		/* The warning names the interface and the ethtool fix. */
+		warn = json_string_value(json_object_get(json_object_get(ch->status, "offload"),
+							 "warning"));
+		if (warn != NULL) {
+			snprintf(msg, sizeof(msg), "mirror port %s", warn);
+			json_array_append_new(errors, json_string(msg));
+		}
+	}
+}
+
+/* A sensor lane's sequence numbers, from its sensor's status. */
+static json_t *sensor_lane_status(struct supervisor *s, const char *lane)
+{
+	json_t *l;
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++) {
+		l = json_object_get(json_object_get(s->sensors[i]->status, "lanes"), lane);
+		if (l != NULL)
+			return l;
+	}
+	return NULL;
+}
+
+static void sensors_free(struct supervisor *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_sensors; i++) {
+		json_decref(s->sensors[i]->status);
+		free(s->sensors[i]);
+	}
+	s->n_sensors = 0;
+}
+
 /* ---- reload --------------------------------------------------------------- */
 
 static int read_file(const char *path, struct buf *out)
@@ -435,6 +885,7 @@ static void supervisor_reload(struct supervisor *s)
 	struct ward_config *cfg = NULL;
 	struct config_error err;
 	struct buf text = BUF_INIT;
+	bool restart_sensors;
 	char msg[360];
 	int rc;
 
@@ -468,6 +919,7 @@ static void supervisor_reload(struct supervisor *s)
 	/* Before the old config is freed: apply compares the two. */
 	if (s->su != NULL)
 		(void)seal_uplink_apply(s->su, cfg);
+	restart_sensors = !sensor_conf_same(s->cfg, cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
 	buf_free(&s->cfg_text);
@@ -479,6 +931,9 @@ static void supervisor_reload(struct supervisor *s)
 	uv_timer_set_repeat(&s->heartbeat_timer, cfg->agent.status_interval_ms);
 	if (s->ipc_open)
 		(void)ipc_send(&s->ipc, IPC_CONFIG, s->cfg_text.data, s->cfg_text.len);
+	if (restart_sensors)
+		sensors_restart(s);
+	sensors_sync(s);
 	snprintf(s->last_reload, sizeof(s->last_reload), "ok");
 	log_info("reload: %s applied", s->cfg_path);
 }
@@ -504,11 +959,13 @@ static json_t *lane_json(struct supervisor *s, const struct spool_lane_usage *lu
 		spool_lane_get_stats(s->lane, &st);
 		next = st.next_seq;
 		durable = st.durable_seq;
-	} else if (s->child_status != NULL) {
-		json_t *lanes = json_object_get(s->child_status, "lanes");
+	} else {
+		json_t *l = json_object_get(json_object_get(s->child_status, "lanes"), lu->name);
 
-		next = json_u64(json_object_get(lanes, lu->name), "next_seq", NULL);
-		durable = json_u64(json_object_get(lanes, lu->name), "durable_seq", NULL);
+		if (l == NULL)
+			l = sensor_lane_status(s, lu->name);
+		next = json_u64(l, "next_seq", NULL);
+		durable = json_u64(l, "durable_seq", NULL);
 	}
 	if (durable != 0)
 		json_object_set_new(j, "durable_seq", json_integer((json_int_t)durable));
@@ -558,6 +1015,7 @@ static void add_errors(struct supervisor *s, json_t *errors)
 			json_array_append_new(errors, json_string(msg));
 		}
 	}
+	sensors_errors(s, errors);
 	if (s->usage.total_bytes > s->cfg->spool.budget_bytes / 10 * 9) {
 		snprintf(msg, sizeof(msg),
 			 "spool and outbox are %llu%% of the disk budget; oldest low-priority data "
@@ -617,6 +1075,8 @@ static json_t *status_json(struct supervisor *s)
 		json_object_set(root, "snmp", json_object_get(s->child_status, "snmp"));
 	if (s->child_status != NULL && json_object_get(s->child_status, "edr") != NULL)
 		json_object_set(root, "edr", json_object_get(s->child_status, "edr"));
+	/* Empty when none is configured: wardctl says so. */
+	json_object_set_new(root, "sensors", sensors_json(s));
 	for (i = 0; i < s->usage.nlanes; i++)
 		json_array_append_new(lanes, lane_json(s, &s->usage.lanes[i], now));
 	/* used_bytes is what the budget holds: the spool and the outbox. */
@@ -653,6 +1113,7 @@ static void ctl_handle(void *arg, const char *req, struct buf *reply)
 {
 	struct supervisor *s = arg;
 	json_t *j = NULL;
+	unsigned i;
 	char *text;
 
 	if (strcmp(req, "status") == 0) {
@@ -663,6 +1124,9 @@ static void ctl_handle(void *arg, const char *req, struct buf *reply)
 		(void)spool_lane_flush(s->lane);
 		if (s->ipc_open)
 			(void)ipc_send(&s->ipc, IPC_FLUSH, NULL, 0);
+		for (i = 0; i < s->n_sensors; i++)
+			if (s->sensors[i]->ipc_open)
+				(void)ipc_send(&s->sensors[i]->ipc, IPC_FLUSH, NULL, 0);
 		j = json_pack("{s:b}", "ok", s->ipc_open);
 	} else if (strcmp(req, "reload") == 0) {
 		supervisor_reload(s);
@@ -701,6 +1165,7 @@ static void supervisor_stop(struct supervisor *s)
 		/* A second Ctrl-C: do not wait for the receivers any longer. */
 		if (s->child_state == CHILD_RUNNING)
 			uv_process_kill(&s->child, SIGKILL);
+		sensors_stop(s, SIGKILL);
 		return;
 	}
 	s->stopping = 1;
@@ -710,6 +1175,7 @@ static void supervisor_stop(struct supervisor *s)
 	uv_timer_stop(&s->restart_timer);
 	if (s->child_state == CHILD_RUNNING)
 		uv_process_kill(&s->child, SIGTERM);
+	sensors_stop(s, SIGTERM);
 }
 
 static void signal_cb(uv_signal_t *sig, int signum)
@@ -728,7 +1194,7 @@ static void prepare_check_cb(uv_timer_t *t)
 
 	/* Finish once the receivers have exited and their handle is closed. */
 	if (s->stopping && s->child_state != CHILD_RUNNING && !s->child_handle_open &&
-	    !s->ipc_open && seal_uplink_closed(s->su))
+	    !s->ipc_open && seal_uplink_closed(s->su) && sensors_gone(s))
 		supervisor_finish(s);
 }
 
@@ -801,6 +1267,8 @@ int supervisor_main(const char *cfg_path, struct ward_config *cfg, const char *a
 		 WARD_VERSION, cfg_path ? cfg_path : "(compiled-in defaults)", cfg->spool.dir,
 		 cfg->agent.control_socket);
 	child_spawn(&s);
+	sensor_path_init(&s);
+	sensors_sync(&s);
 	/* The sealers and the uplink start after the receivers were spawned
 	 * (and are re-spawned only by exec): see seal_uplink.c on why the
 	 * device key never reaches a parser of untrusted input. */
@@ -814,6 +1282,7 @@ out:
 	seal_uplink_destroy(s.su);
 	spool_lane_close(s.lane);
 	json_decref(s.child_status);
+	sensors_free(&s);
 	json_decref(s.recent_losses);
 	buf_free(&s.rec);
 	buf_free(&s.cfg_text);

@@ -361,9 +361,12 @@ static int afp_join(struct capture_afp *a, const struct capture_config *cfg,
 		}
 	}
 	for (i = 0; i < a->base.workers; i++) {
+		/* The kernel's setsockopt wants an int-sized value even for
+		 * SO_DETACH_FILTER, which ignores it (EINVAL otherwise). */
+		int unused = 0;
 		int r = prog != NULL ?
 			setsockopt(a->w[i].fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) :
-			setsockopt(a->w[i].fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+			setsockopt(a->w[i].fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused));
 
 		if (r < 0) {
 			rc = -errno;

@@ -8,7 +8,7 @@ level=${1:-build}
 
 build="make gcc pkg-config python3 python3-kconfiglib jq libcyaml-dev libyaml-dev
 libuv1-dev libmbedtls-dev libzstd-dev libjansson-dev libcmocka-dev libhttp-parser-dev
-libpcap-dev libnl-3-dev libnl-route-3-dev openssl zlib1g-dev libseccomp-dev"
+libpcap-dev libnl-3-dev libnl-route-3-dev openssl zlib1g-dev libseccomp-dev libyajl-dev"
 test="clang libclang-rt-14-dev bsdutils rsyslog rsyslog-gnutls gnutls-bin openssl
 iproute2 util-linux procps psmisc jq python3-jsonschema snmp snmptrapd tshark tinyproxy curl
 python3-scapy dnsmasq nginx-light apache2-utils bind9-dnsutils ethtool tcpdump tcpreplay iputils-ping"

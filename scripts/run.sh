@@ -81,6 +81,10 @@ Send it a log line from another terminal:
   logger -n 127.0.0.1 -P 5514 --udp "Failed password for root from 203.0.113.9 port 22 ssh2"
 Send it an SNMP trap (a linkDown; Debian package snmp):
   snmptrap -v 2c -c public 127.0.0.1:10162 '' 1.3.6.1.6.3.1.1.5.3 1.3.6.1.2.1.2.2.1.1.3 i 3
+Turn a capture into conn records (the packet sensor, offline):
+  build/ward-sensor -r FILE.pcap --json --stats
+To watch a mirror port live, list it in run/ward.yaml (sensor: interfaces: [eth1];
+docs/config.md) as root with agent.user: root, and reload (wardctl reload).
 
 See it arrive:
   cd run && ../build/wardctl status          (inputs, sources, spool, errors)

@@ -1,6 +1,7 @@
 /* wardctl: the local command line for ward-agent.
  *
- *   wardctl status [--json]     what the probe is doing, in plain words
+ *   wardctl status [--json]     what the probe is doing, in plain words: the
+ *                               mirror ports, inputs, spool, uplink, errors
  *   wardctl reload              re-read the configuration (like SIGHUP)
  *   wardctl flush               close open spool segments now
  *   wardctl spool cat LANE      print a lane's records (read-only)
@@ -360,6 +361,96 @@ static void print_uplink(json_t *st)
 		       jint(bl, "quarantined_files"), jstr(up, "outbox"));
 }
 
+/* The mirror ports (one ward-sensor each): the first thing a field
+ * engineer racking the probe checks. Does the port get traffic, which
+ * VLANs, is anything dropped or lost, and what to fix. */
+static void human_bits(double b, char *dst, size_t len)
+{
+	static const char *const unit[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s" };
+	int i = 0;
+
+	while (b >= 1000 && i < 4) {
+		b /= 1000;
+		i++;
+	}
+	snprintf(dst, len, i ? "%.1f %s" : "%.0f %s", b, unit[i]);
+}
+
+static void print_sensor(json_t *m)
+{
+	json_t *vlans = json_object_get(m, "vlans"), *v, *off = json_object_get(m, "offload");
+	json_int_t cap = jint(m, "flows_capacity");
+	char bits[32];
+	size_t i;
+
+	printf("  %s  %s", jstr(m, "interface"),
+	       strcmp(jstr(m, "process"), "running") != 0 ? jstr(m, "process") :
+	       jstr(m, "state")[0] ? jstr(m, "state") : "starting");
+	if (jstr(m, "backend")[0])
+		printf(" (%s, %" JSON_INTEGER_FORMAT " worker%s", jstr(m, "backend"),
+		       jint(m, "workers"), jint(m, "workers") == 1 ? "" : "s");
+	if (jint(m, "pid"))
+		printf("%spid %" JSON_INTEGER_FORMAT, jstr(m, "backend")[0] ? ", " : " (",
+		       jint(m, "pid"));
+	if (jstr(m, "backend")[0] || jint(m, "pid"))
+		printf(")");
+	if (jint(m, "restarts"))
+		printf(", %" JSON_INTEGER_FORMAT " restarts, last %s", jint(m, "restarts"),
+		       jstr(m, "last_exit"));
+	printf("\n");
+	human_bits(json_number_value(json_object_get(m, "bps")), bits, sizeof(bits));
+	printf("    traffic   %.1f pps, %s (%" JSON_INTEGER_FORMAT " packets since start)\n",
+	       json_number_value(json_object_get(m, "pps")), bits, jint(m, "packets"));
+	printf("    drops     kernel %" JSON_INTEGER_FORMAT " (%.2f%%), capture loss %.2f%% "
+	       "(ACKed bytes never seen)\n", jint(m, "kernel_drops"),
+	       json_number_value(json_object_get(m, "kernel_drop_pct")),
+	       json_number_value(json_object_get(m, "capture_loss_pct")));
+	printf("    VLANs     ");
+	if (json_array_size(vlans) == 0)
+		printf("none seen (untagged traffic only)");
+	json_array_foreach(vlans, i, v)
+		printf("%s%" JSON_INTEGER_FORMAT, i ? ", " : "", json_integer_value(v));
+	if (jint(m, "vlans_seen") > (json_int_t)json_array_size(vlans))
+		printf(" ... (%" JSON_INTEGER_FORMAT " seen)", jint(m, "vlans_seen"));
+	printf("\n");
+	printf("    flows     %" JSON_INTEGER_FORMAT " active of %" JSON_INTEGER_FORMAT
+	       " (%.1f%%), %" JSON_INTEGER_FORMAT " since start, %" JSON_INTEGER_FORMAT
+	       " evicted (table full)\n", jint(m, "flows_active"), cap,
+	       cap ? 100.0 * (double)jint(m, "flows_active") / (double)cap : 0.0,
+	       jint(m, "flows"), jint(m, "flows_evicted"));
+	printf("    records   %" JSON_INTEGER_FORMAT " conn, %" JSON_INTEGER_FORMAT " dropped, %"
+	       JSON_INTEGER_FORMAT " notices", jint(m, "records"), jint(m, "records_dropped"),
+	       jint(m, "notices"));
+	if (rejects_total(json_object_get(m, "decode_errors")) > 0) {
+		printf("; frames not decoded:");
+		print_rejects(json_object_get(m, "decode_errors"));
+	}
+	printf("\n");
+	if (!json_is_true(json_object_get(off, "known")))
+		printf("    offload   GRO/LRO unknown (ethtool could not tell)\n");
+	else if (json_object_get(off, "warning") != NULL)
+		printf("    offload   WARNING: %s\n              fix: %s\n", jstr(off, "warning"),
+		       jstr(off, "fix"));
+	else
+		printf("    offload   GRO and LRO off (good)\n");
+	if (jstr(m, "last_error")[0])
+		printf("    error     %s\n", jstr(m, "last_error"));
+}
+
+static void print_sensors(json_t *st)
+{
+	json_t *ss = json_object_get(st, "sensors"), *m;
+	size_t i;
+
+	if (ss == NULL)
+		return;
+	printf("\nMirror ports\n");
+	if (json_array_size(ss) == 0)
+		printf("  none configured (sensor.interfaces in the configuration)\n");
+	json_array_foreach(ss, i, m)
+		print_sensor(m);
+}
+
 static int print_status(json_t *st)
 {
 	json_t *ag = json_object_get(st, "agent"), *rc = json_object_get(st, "receivers");
@@ -378,6 +469,7 @@ static int print_status(json_t *st)
 		printf(", %" JSON_INTEGER_FORMAT " restarts, last %s", jint(rc, "restarts"),
 		       jstr(rc, "last_exit"));
 	printf("\n");
+	print_sensors(st);
 	print_inputs(st);
 	print_sources(st);
 	print_snmp(st);
@@ -525,7 +617,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: wardctl [-s SOCKET] COMMAND\n"
 		"\n"
-		"  status [--json]          inputs, log sources, spool, uplink, losses and errors;\n"
+		"  status [--json]          mirror ports, inputs, log sources, spool, uplink, losses\n"
+		"                           and errors;\n"
 		"                           exit 0 when healthy, 1 when errors are listed\n"
 		"  reload                   re-read the configuration file (as SIGHUP)\n"
 		"  flush                    close the open spool segments now\n"

@@ -89,6 +89,9 @@ struct edr_group_conf {
  * refuses to start with it. */
 #define EDR_DEV_TOKEN "ward-dev-token-0000-0000-000000000000"
 
+/* The capture backend of ward-sensor's live mode (drivers/capture.h). */
+enum sensor_backend_conf { SENSOR_BACKEND_AF_PACKET = 0, SENSOR_BACKEND_PCAP };
+
 struct ward_config {
 	struct {
 		char *device_id;       /* default: the host name */
@@ -225,6 +228,43 @@ struct ward_config {
 		                               * primary again after this long,
 		                               * 1000..86400000; default 300000 */
 	} uplink;
+	struct {
+		/* The mirror (SPAN) ports; one ward-sensor runs per entry.
+		 * Default none (NULL, 0): the sensor is off. Names are
+		 * 1..15 bytes (IFNAMSIZ - 1) without '/', ':' or blanks,
+		 * unique. */
+		char **interfaces;
+		unsigned n_interfaces;        /* 0..6 */
+		enum sensor_backend_conf backend;  /* default afpacket */
+		uint32_t workers;             /* threads (AF_PACKET fanout
+		                               * sockets), 1..64; default 1 */
+		uint32_t snaplen;             /* bytes per frame, 64..262144;
+		                               * default 65535 */
+		bool promisc;                 /* default true */
+		char *bpf;                    /* pcap-filter(7); default NULL */
+		uint32_t block_size;          /* AF_PACKET ring block, bytes, a
+		                               * power of two 4096..1 GiB;
+		                               * default 1048576 */
+		uint32_t block_count;         /* ring blocks per worker,
+		                               * 2..65536; default 64 */
+		uint64_t flow_memory_bytes;   /* flow table state per interface,
+		                               * split over the workers,
+		                               * 1 MiB..64 GiB; default 256 MiB */
+		uint32_t tcp_timeout_ms;      /* inactivity; default 300000 */
+		uint32_t udp_timeout_ms;      /* default 60000 */
+		uint32_t icmp_timeout_ms;     /* and other protocols; default 60000 */
+		uint32_t active_timeout_ms;   /* interim records of long flows;
+		                               * 0 = off; default 600000 */
+		char **local_nets;            /* "10.0.0.0/8", "fd00::/8": the
+		                               * hospital's networks; checked
+		                               * with config_parse_prefix. Default
+		                               * the private ranges: 10/8,
+		                               * 172.16/12, 192.168/16, fc00::/7 */
+		unsigned n_local_nets;        /* 0..256 */
+		uint32_t stats_interval_ms;   /* stats records; default 10000 */
+		char *user;                   /* after opening the capture;
+		                               * default "nobody" */
+	} sensor;
 };
 
 struct config_error {
@@ -265,6 +305,16 @@ struct sockaddr_storage;
 int config_parse_address(const char *addr, struct sockaddr_storage *ss);
 
 const char *listener_proto_name(enum listener_proto p);
+
+/* Parses an IP prefix "10.0.0.0/8", "fd00::/8" or a bare address (a host:
+ * /32 or /128). `addr` (16 bytes, network order, IPv4 in the first 4)
+ * gets the address with the bits past the prefix cleared. 0, or -EINVAL
+ * (then *why, if not NULL, says why in a phrase). */
+int config_parse_prefix(const char *s, uint8_t *ip_version, uint8_t addr[16],
+			uint8_t *prefix_len, const char **why);
+
+/* "afpacket" or "pcap". */
+const char *sensor_backend_name(enum sensor_backend_conf b);
 
 /* NULL-safe. */
 void config_free(struct ward_config *c);

@@ -7,7 +7,8 @@
  *                     agent, spool and syslog sections, and the top level;
  *   config_snmp.c     the same for the snmp section;
  *   config_uplink.c   the same for the uplink section;
- *   config_edr.c      the same for the edr section.
+ *   config_edr.c      the same for the edr section;
+ *   config_sensor.c   the same for the sensor section.
  *
  * libcyaml 1.3.1 checks the file against the schema but reports a failure
  * only as log lines: a message and a backtrace of the path it was loading
@@ -329,5 +330,41 @@ int config__edr_apply(struct config__load *ld, struct ward_config *c,
  * TCP/TLS listener, and the development token is not accepted outside
  * loopback. 0 or -EINVAL. */
 int config__edr_check(struct config__load *ld, const struct ward_config *c);
+
+/* ---- the sensor section (config_sensor.c) -------------------------------- */
+
+/* As for snmp: what the file says, NULL for what it does not set. */
+struct config__raw_sensor {
+	char **interfaces;
+	unsigned n_interfaces;
+	enum sensor_backend_conf *backend;
+	uint64_t *workers;
+	uint64_t *snaplen;
+	bool *promisc;
+	char *bpf;
+	uint64_t *block_size;
+	uint64_t *block_count;
+	uint64_t *flow_memory_bytes;
+	uint64_t *tcp_timeout_ms;
+	uint64_t *udp_timeout_ms;
+	uint64_t *icmp_timeout_ms;
+	uint64_t *active_timeout_ms;
+	char **local_nets;
+	unsigned n_local_nets;
+	uint64_t *stats_interval_ms;
+	char *user;
+};
+
+extern const cyaml_schema_field_t config__sensor_fields[];
+
+/* Sets c->sensor to the defaults. 0 or -ENOMEM (c->sensor is then still
+ * safe for config__sensor_free). */
+int config__sensor_defaults(struct ward_config *c);
+/* Frees what c->sensor owns and zeroes it. */
+void config__sensor_free(struct ward_config *c);
+/* Checks r (NULL: the file has no sensor section) and copies it over
+ * c->sensor. 0, -EINVAL or -ENOMEM. */
+int config__sensor_apply(struct config__load *ld, struct ward_config *c,
+			 const struct config__raw_sensor *r);
 
 #endif

@@ -1,8 +1,8 @@
 /* config_sections: what the configuration file holds, section by section:
  * the raw structs libcyaml loads, the schema, the ranges of the numbers,
  * the defaults, and the checks that turn a raw section into its part of
- * struct ward_config. The snmp, uplink and edr sections' parts are in
- * config_snmp.c, config_uplink.c and config_edr.c; the
+ * struct ward_config. The snmp, uplink, edr and sensor sections' parts are
+ * in config_snmp.c, config_uplink.c, config_edr.c and config_sensor.c; the
  * machinery these checks use (errors with positions, number and boolean
  * text, addresses) is in config.c.
  */
@@ -75,6 +75,7 @@ struct raw_config {
 	struct config__raw_snmp *snmp;
 	struct config__raw_uplink *uplink;
 	struct config__raw_edr *edr;
+	struct config__raw_sensor *sensor;
 };
 
 /* ---- the schema ---------------------------------------------------------- */
@@ -151,6 +152,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("snmp", OPT, struct raw_config, snmp, config__snmp_fields),
 	CYAML_FIELD_MAPPING_PTR("uplink", OPT, struct raw_config, uplink, config__uplink_fields),
 	CYAML_FIELD_MAPPING_PTR("edr", OPT, struct raw_config, edr, config__edr_fields),
+	CYAML_FIELD_MAPPING_PTR("sensor", OPT, struct raw_config, sensor, config__sensor_fields),
 	CYAML_FIELD_END
 };
 
@@ -197,6 +199,18 @@ static const struct config__num_rule num_rules[] = {
 	{ "edr.max_connections", 1, 65536 },
 	{ "edr.idle_timeout_ms", 1000, 86400000 },
 	{ "edr.max_pending_bytes", 65536, 1073741824 },
+	{ "sensor.workers", 1, 64 },
+	/* 64 bytes hold every header the decoder reads in a plain frame;
+	 * 262144 is libpcap's MAXIMUM_SNAPLEN. */
+	{ "sensor.snaplen", 64, 262144 },
+	{ "sensor.block_size", 4096, 1073741824 },
+	{ "sensor.block_count", 2, 65536 },
+	{ "sensor.flow_memory_bytes", 1048576, 68719476736ULL },
+	{ "sensor.tcp_timeout_ms", 1000, 86400000 },
+	{ "sensor.udp_timeout_ms", 1000, 86400000 },
+	{ "sensor.icmp_timeout_ms", 1000, 86400000 },
+	{ "sensor.active_timeout_ms", 0, 86400000 },
+	{ "sensor.stats_interval_ms", 1000, 3600000 },
 };
 
 /* True when `path` is `rule`, where "[]" in the rule stands for any
@@ -272,6 +286,7 @@ void config_free(struct ward_config *c)
 	config__snmp_free(c);
 	config__uplink_free(c);
 	config__edr_free(c);
+	config__sensor_free(c);
 	free(c);
 }
 
@@ -338,7 +353,7 @@ struct ward_config *config_defaults(void)
 	if (c->agent.device_id == NULL || c->agent.user == NULL || c->agent.state_dir == NULL ||
 	    c->agent.control_socket == NULL || c->spool.dir == NULL || default_listeners(c) < 0 ||
 	    config__snmp_defaults(c) < 0 || config__uplink_defaults(c) < 0 ||
-	    config__edr_defaults(c) < 0) {
+	    config__edr_defaults(c) < 0 || config__sensor_defaults(c) < 0) {
 		config_free(c);
 		return NULL;
 	}
@@ -583,6 +598,7 @@ int config__apply(struct config__load *ld, struct ward_config *c, const void *ra
 	    (rc = config__snmp_apply(ld, c, r->snmp)) < 0 ||
 	    (rc = config__uplink_apply(ld, c, r->uplink)) < 0 ||
 	    (rc = config__edr_apply(ld, c, r->edr)) < 0 ||
+	    (rc = config__sensor_apply(ld, c, r->sensor)) < 0 ||
 	    (rc = check_relations(ld, c)) < 0)
 		return rc;
 	return 0;

@@ -10,12 +10,27 @@
 #include <zlib.h>
 
 #include "jsonw.h"
+#include "edr_record.h"
 
 /* ---- HTTP framing ----------------------------------------------------------- */
 
 static struct edr_hec_http *of(http_parser *p)
 {
 	return p->data;
+}
+
+/* Gives the body's bytes back to the shared pool, and its buffer back to
+ * malloc when a large body made it large: an idle keep-alive connection
+ * keeps at most BODY_KEEP_BYTES. */
+#define BODY_KEEP_BYTES (64 * 1024)
+static void body_release(struct edr_hec_http *h)
+{
+	if (h->pool_used != NULL)
+		*h->pool_used -= h->body.len;
+	if (h->body.cap > BODY_KEEP_BYTES)
+		buf_free(&h->body);
+	else
+		buf_reset(&h->body);
 }
 
 static int on_message_begin(http_parser *p)
@@ -29,7 +44,7 @@ static int on_message_begin(http_parser *p)
 	h->auth[0] = '\0';
 	h->auth_too_long = 0;
 	h->gzip = h->bad_encoding = h->expect_continue = 0;
-	buf_reset(&h->body);
+	body_release(h);
 	return 0;
 }
 
@@ -124,7 +139,20 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		h->error_status = 413;
 		return -1;
 	}
-	return buf_append(&h->body, at, len) < 0 ? -1 : 0;
+	if (h->pool_used != NULL) {
+		/* The cap may have shrunk below what is held (a reload). */
+		if (*h->pool_used >= h->pool_cap || len > h->pool_cap - *h->pool_used) {
+			h->error_status = 503;
+			return -1;
+		}
+		*h->pool_used += len;
+	}
+	if (buf_append(&h->body, at, len) < 0) {
+		if (h->pool_used != NULL)
+			*h->pool_used -= len;
+		return -1;
+	}
+	return 0;
 }
 
 static int on_message_complete(http_parser *p)
@@ -163,10 +191,19 @@ void edr_hec_http_init(struct edr_hec_http *h, size_t max_wire_bytes)
 	buf_init(&h->body);
 }
 
+void edr_hec_http_set_pool(struct edr_hec_http *h, size_t *used, size_t cap)
+{
+	h->pool_used = used;
+	h->pool_cap = cap;
+}
+
 void edr_hec_http_free(struct edr_hec_http *h)
 {
-	if (h != NULL)
-		buf_free(&h->body);
+	if (h == NULL)
+		return;
+	if (h->pool_used != NULL)
+		*h->pool_used -= h->body.len;
+	buf_free(&h->body);
 }
 
 size_t edr_hec_http_feed(struct edr_hec_http *h, const uint8_t *data, size_t len)
@@ -195,7 +232,7 @@ void edr_hec_http_next(struct edr_hec_http *h)
 {
 	if (h->state != EDR_HEC_REQUEST)
 		return;
-	buf_reset(&h->body);
+	body_release(h);
 	h->state = EDR_HEC_READING;
 	http_parser_pause(&h->parser, 0);
 }
@@ -295,14 +332,10 @@ const char *edr_hec_query_param(const char *query, const char *name, char *dst,
 
 /* ---- bodies ------------------------------------------------------------------- */
 
-/* Inflates a gzip (or zlib) body into out, refusing to produce more than
- * `cap` bytes: the decompression-bomb guard, enforced as the output grows
- * rather than trusting the gzip trailer's size. Concatenated gzip members
- * (RFC 1952 2.2) are all decoded. 0, -EMSGSIZE, -EBADMSG or -ENOMEM. */
-static int gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out)
+int edr_hec_gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out)
 {
-	uint8_t chunk[16384];
 	z_stream z;
+	size_t room, want;
 	int zr, rc = 0;
 
 	memset(&z, 0, sizeof(z));
@@ -316,19 +349,31 @@ static int gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out)
 		goto out;
 	}
 	for (;;) {
-		z.next_out = chunk;
-		z.avail_out = sizeof(chunk);
+		/* Straight into out, which a caller reuses from body to body;
+		 * room for one byte past the cap, which tells a body that is
+		 * too large. The buffer doubles, so a body costs O(log n)
+		 * reallocations the first time and none once it has grown. */
+		want = cap - out->len + 1;
+		if (out->cap - out->len < 16384 && out->cap - out->len < want &&
+		    buf_reserve(out, want < 16384 ? want : 16384) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		room = out->cap - out->len;
+		if (room > want)
+			room = want;
+		if (room > UINT32_MAX)
+			room = UINT32_MAX;
+		z.next_out = out->data + out->len;
+		z.avail_out = (uInt)room;
 		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
 			rc = zr == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
 			goto out;
 		}
-		if (sizeof(chunk) - z.avail_out > cap - out->len) {
+		out->len += room - z.avail_out;
+		if (out->len > cap) {
 			rc = -EMSGSIZE;
-			goto out;
-		}
-		if (buf_append(out, chunk, sizeof(chunk) - z.avail_out) < 0) {
-			rc = -ENOMEM;
 			goto out;
 		}
 		if (zr == Z_STREAM_END) {
@@ -439,15 +484,17 @@ static int parse_events(const uint8_t *p, size_t len, const struct edr_hec_limit
 	return 0;
 }
 
-static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits *lim,
-		       json_t *arr, struct edr_hec_result *res)
+/* Calls line() for each non-empty line of a raw body (a trailing CR cut),
+ * after checking its size and UTF-8. line() returns 0 or -ENOMEM. */
+static int for_lines(const uint8_t *p, size_t len, const struct edr_hec_limits *lim,
+		     struct edr_hec_result *res,
+		     int (*line)(void *arg, const uint8_t *s, size_t n), void *arg)
 {
 	size_t off = 0, n = 0;
 
 	while (off < len) {
 		const uint8_t *nl = memchr(p + off, '\n', len - off);
 		size_t end = nl != NULL ? (size_t)(nl - p) : len, l = end - off;
-		json_t *s;
 
 		if (l > 0 && p[off + l - 1] == '\r')
 			l--;
@@ -456,11 +503,10 @@ static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits
 				res->code = l > lim->max_event ? EDR_HEC_TOO_LARGE :
 					    EDR_HEC_INVALID_DATA_FORMAT;
 				res->bad_event = n;
-			res->has_bad_event = 1;
+				res->has_bad_event = 1;
 				return -EBADMSG;
 			}
-			s = json_stringn((const char *)p + off, l);
-			if (s == NULL || json_array_append_new(arr, s) < 0)
+			if (line(arg, p + off, l) < 0)
 				return -ENOMEM;
 			n++;
 		}
@@ -471,6 +517,19 @@ static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+static int line_to_array(void *arg, const uint8_t *s, size_t n)
+{
+	json_t *v = json_stringn((const char *)s, n);
+
+	return v == NULL || json_array_append_new(arg, v) < 0 ? -ENOMEM : 0;
+}
+
+static int parse_lines(const uint8_t *p, size_t len, const struct edr_hec_limits *lim,
+		       json_t *arr, struct edr_hec_result *res)
+{
+	return for_lines(p, len, lim, res, line_to_array, arr);
 }
 
 void edr_hec_text_free(struct edr_hec_text *t)
@@ -501,7 +560,7 @@ int edr_hec_parse_body_text(enum edr_hec_route route, const uint8_t *body, size_
 	*events = NULL;
 	memset(res, 0, sizeof(*res));
 	if (gzip) {
-		rc = gunzip(body, len, lim->max_body, &plain);
+		rc = edr_hec_gunzip(body, len, lim->max_body, &plain);
 		if (rc < 0) {
 			res->code = rc == -EMSGSIZE ? EDR_HEC_TOO_LARGE :
 				    rc == -EBADMSG ? EDR_HEC_INVALID_DATA_FORMAT : EDR_HEC_INTERNAL_ERROR;
@@ -545,6 +604,145 @@ out:
 	json_decref(arr);
 	buf_free(&plain);
 	return rc;
+}
+
+/* ---- bodies into records ------------------------------------------------------ */
+
+void edr_hec_records_init(struct edr_hec_records *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->plain);
+	buf_init(&r->recs);
+}
+
+void edr_hec_records_free(struct edr_hec_records *r)
+{
+	if (r == NULL)
+		return;
+	buf_free(&r->plain);
+	buf_free(&r->recs);
+	free(r->end);
+	memset(r, 0, sizeof(*r));
+}
+
+static int records_note(struct edr_hec_records *r)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		size_t *e = realloc(r->end, cap * sizeof(*e));
+
+		if (e == NULL)
+			return -ENOMEM;
+		r->end = e;
+		r->cap = cap;
+	}
+	r->end[r->n++] = r->recs.len;
+	return 0;
+}
+
+struct line_ctx {
+	struct edr_hec_records *r;
+	const struct edr_meta *m;
+};
+
+static int line_to_record(void *arg, const uint8_t *s, size_t n)
+{
+	struct line_ctx *lc = arg;
+
+	if (edr_record_encode_string(lc->m, (const char *)s, n, &lc->r->recs) < 0)
+		return -ENOMEM;
+	return records_note(lc->r);
+}
+
+/* The envelopes of an EVENT body, each parsed once into its record. */
+static int events_to_records(struct edr_parser *parser, const struct edr_meta *m,
+			     const uint8_t *p, size_t len, const struct edr_hec_limits *lim,
+			     struct edr_hec_records *r, struct edr_hec_result *res)
+{
+	size_t off = 0, used;
+	int rc;
+
+	for (;;) {
+		while (off < len && is_space(p[off]))
+			off++;
+		if (off == len)
+			break;
+		rc = edr_record_encode_json(parser, m, (const char *)p + off, len - off,
+					    EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, &used, &r->recs);
+		if (rc == 0 && used > lim->max_event)
+			rc = -EMSGSIZE;
+		if (rc == 0)
+			rc = records_note(r);
+		if (rc < 0) {
+			res->code = rc == -EMSGSIZE ? EDR_HEC_TOO_LARGE :
+				    rc == -ENOENT ? EDR_HEC_EVENT_REQUIRED :
+				    rc == -ENODATA ? EDR_HEC_EVENT_BLANK :
+				    rc == -ENOMEM ? EDR_HEC_INTERNAL_ERROR : EDR_HEC_INVALID_DATA_FORMAT;
+			res->bad_event = r->n;
+			res->has_bad_event = 1;
+			return rc == -ENOMEM ? -ENOMEM : -EBADMSG;
+		}
+		off += used;
+	}
+	if (r->n == 0) {
+		res->code = EDR_HEC_NO_DATA;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int edr_hec_encode_body(struct edr_parser *parser, const struct edr_meta *m,
+			enum edr_hec_route route, const uint8_t *body, size_t len, int gzip,
+			const struct edr_hec_limits *lim, struct edr_hec_records *r,
+			struct edr_hec_result *res)
+{
+	struct line_ctx lc = { .r = r, .m = m };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	buf_reset(&r->plain);
+	buf_reset(&r->recs);
+	r->n = 0;
+	if (gzip) {
+		rc = edr_hec_gunzip(body, len, lim->max_body, &r->plain);
+		if (rc < 0) {
+			res->code = rc == -EMSGSIZE ? EDR_HEC_TOO_LARGE :
+				    rc == -EBADMSG ? EDR_HEC_INVALID_DATA_FORMAT : EDR_HEC_INTERNAL_ERROR;
+			rc = rc == -ENOMEM ? -ENOMEM : -EBADMSG;
+			goto out;
+		}
+		body = r->plain.data;
+		len = r->plain.len;
+	} else if (len > lim->max_body) {
+		res->code = EDR_HEC_TOO_LARGE;
+		rc = -EBADMSG;
+		goto out;
+	}
+	res->decompressed = len;
+	if (len == 0) {
+		res->code = EDR_HEC_NO_DATA;
+		rc = -EBADMSG;
+		goto out;
+	}
+	rc = route == EDR_HEC_ROUTE_RAW ? for_lines(body, len, lim, res, line_to_record, &lc) :
+	     events_to_records(parser, m, body, len, lim, r, res);
+out:
+	if (rc == -ENOMEM)
+		res->code = EDR_HEC_INTERNAL_ERROR;
+	if (rc < 0) {
+		buf_reset(&r->recs);
+		r->n = 0;
+	}
+	return rc;
+}
+
+void edr_hec_records_trim(struct edr_hec_records *r, size_t keep_bytes)
+{
+	if (r->plain.cap > keep_bytes)
+		buf_free(&r->plain);
+	if (r->recs.cap > keep_bytes)
+		buf_free(&r->recs);
+	r->n = 0;
 }
 
 /* ---- answers ------------------------------------------------------------------ */

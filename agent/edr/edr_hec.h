@@ -19,7 +19,10 @@
  *    decompressed first, with a cap on the decompressed size, which
  *    guards against decompression bombs. A body is taken whole or not at
  *    all: one bad event refuses the request, so that a client that
- *    retries it creates no duplicates.
+ *    retries it creates no duplicates. The relay itself uses
+ *    edr_hec_encode_body, which turns each event straight into its record
+ *    (one parse, no jansson tree); edr_hec_parse_body, with jansson, is
+ *    the reference that tests and the fuzz target hold it to.
  *
  * Answers are HEC's: a JSON body {"text":...,"code":N} with the HTTP
  * status Splunk uses for the code, except that an unknown token is 401
@@ -97,13 +100,23 @@ struct edr_hec_http {
 	int keep_alive;
 	enum http_method method;
 	struct buf body;
-	int error_status;                 /* 400, 413, 431 when FAILED */
+	int error_status;                 /* 400, 413, 431, 503 when FAILED */
+	size_t *pool_used, pool_cap;      /* see edr_hec_http_set_pool */
 	uint64_t requests;
 };
 
 /* Prepares h for a new connection. max_wire_bytes >= 1 bounds a body as
  * sent (compressed or not). */
 void edr_hec_http_init(struct edr_hec_http *h, size_t max_wire_bytes);
+/* Makes the bodies of every connection given the same `used` counter
+ * share `cap` bytes: a body that would take the sum past cap fails the
+ * stream with error_status 503 (the relay answers "Server is busy" with
+ * Retry-After and closes), which bounds the memory of many connections
+ * sending large bodies at once. *used counts the bytes of bodies held;
+ * it goes down as requests are answered (edr_hec_http_next) and
+ * connections freed. Without a pool (the default) only max_wire_bytes
+ * bounds a body. */
+void edr_hec_http_set_pool(struct edr_hec_http *h, size_t *used, size_t cap);
 /* Frees the body buffer. NULL-safe. */
 void edr_hec_http_free(struct edr_hec_http *h);
 
@@ -178,6 +191,46 @@ int edr_hec_parse_body_text(enum edr_hec_route route, const uint8_t *body, size_
 			    struct edr_hec_result *res, struct edr_hec_text *text);
 /* NULL-safe; leaves *t empty. */
 void edr_hec_text_free(struct edr_hec_text *t);
+
+/* Inflates a gzip (or zlib: the header is detected) body of `len` bytes,
+ * appending to out, which should start empty: out->len never goes past
+ * `cap` bytes, the decompression-bomb guard, enforced as the output grows
+ * rather than trusting the gzip trailer's size. Concatenated gzip members
+ * (RFC 1952 section 2.2) are all decoded. Returns 0, -EMSGSIZE (over
+ * cap), -EBADMSG (not gzip, or cut short) or -ENOMEM. */
+int edr_hec_gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out);
+
+/* A body's records, for the relay (edr_hec_encode_body). The buffers are
+ * kept from request to request, so a steady stream of requests allocates
+ * nothing. */
+struct edr_hec_records {
+	struct buf plain;                 /* the decompressed body (gzip) */
+	struct buf recs;                  /* the records, one after another */
+	size_t *end;                      /* record i is recs[end[i-1]..end[i]) */
+	size_t n, cap;
+};
+
+struct edr_parser;
+struct edr_meta;
+
+void edr_hec_records_init(struct edr_hec_records *r);
+/* NULL-safe. */
+void edr_hec_records_free(struct edr_hec_records *r);
+/* Frees the buffers whose capacity is over keep_bytes (a large body once
+ * must not keep its memory for good). */
+void edr_hec_records_trim(struct edr_hec_records *r, size_t keep_bytes);
+
+/* As edr_hec_parse_body, but straight into records: each event of `body`
+ * becomes the record edr_record_encode_json (EVENT: the envelope, parsed
+ * once with `parser`) or edr_record_encode_string (RAW, with m's host,
+ * source and sourcetype) makes of it with the metadata `m`. The body is
+ * taken whole or not at all, with the same codes as edr_hec_parse_body;
+ * on success r holds r->n records. Returns 0, -EBADMSG (res->code
+ * says why, r holds no record) or -ENOMEM. */
+int edr_hec_encode_body(struct edr_parser *parser, const struct edr_meta *m,
+			enum edr_hec_route route, const uint8_t *body, size_t len, int gzip,
+			const struct edr_hec_limits *lim, struct edr_hec_records *r,
+			struct edr_hec_result *res);
 
 /* The HTTP status of a code (200, 400, 401, 404, 413, 500, 503). */
 int edr_hec_http_status(enum edr_hec_code code);

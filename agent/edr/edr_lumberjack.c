@@ -18,6 +18,15 @@ void edr_lj_init(struct edr_lj *d, size_t max_event, size_t max_body)
 	d->max_body = max_body;
 	buf_init(&d->in);
 	buf_init(&d->inner);
+	d->cur = &d->inner;
+}
+
+void edr_lj_set_scratch(struct edr_lj *d, struct buf *scratch)
+{
+	/* Only between windows: a window being decoded stays where it is. */
+	if (d->cur->len == 0)
+		d->cur = scratch != NULL ? scratch : &d->inner;
+	d->scratch = scratch;
 }
 
 void edr_lj_free(struct edr_lj *d)
@@ -54,14 +63,18 @@ static int fail(struct edr_lj *d, const char *why, int rc)
 	return rc;
 }
 
-/* Inflates a 'C' payload into d->inner, at most max_body bytes. */
+/* Inflates a 'C' payload into d->cur (the shared scratch buffer when
+ * there is one), at most max_body bytes, straight into the buffer. */
 static int inflate_frame(struct edr_lj *d, const uint8_t *p, size_t len)
 {
-	uint8_t chunk[16384];
+	struct buf *out;
+	size_t room, want;
 	z_stream z;
 	int zr, rc = 0;
 
-	buf_reset(&d->inner);
+	d->cur = d->scratch != NULL ? d->scratch : &d->inner;
+	out = d->cur;
+	buf_reset(out);
 	d->inner_off = 0;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit(&z) != Z_OK)
@@ -69,20 +82,29 @@ static int inflate_frame(struct edr_lj *d, const uint8_t *p, size_t len)
 	z.next_in = (Bytef *)p;
 	z.avail_in = (uInt)len;
 	do {
-		z.next_out = chunk;
-		z.avail_out = sizeof(chunk);
+		/* One byte past max_body tells a frame that is too large. */
+		want = d->max_body - out->len + 1;
+		if (out->cap - out->len < 16384 && out->cap - out->len < want &&
+		    buf_reserve(out, want < 16384 ? want : 16384) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		room = out->cap - out->len;
+		if (room > want)
+			room = want;
+		if (room > UINT32_MAX)
+			room = UINT32_MAX;
+		z.next_out = out->data + out->len;
+		z.avail_out = (uInt)room;
 		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END) {
 			rc = zr == Z_MEM_ERROR ? -ENOMEM :
 			     fail(d, "compressed frame: bad or truncated zlib stream", -EBADMSG);
 			goto out;
 		}
-		if (sizeof(chunk) - z.avail_out > d->max_body - d->inner.len) {
+		out->len += room - z.avail_out;
+		if (out->len > d->max_body) {
 			rc = fail(d, "compressed frame: more than max_body_bytes", -EMSGSIZE);
-			goto out;
-		}
-		if (buf_append(&d->inner, chunk, sizeof(chunk) - z.avail_out) < 0) {
-			rc = -ENOMEM;
 			goto out;
 		}
 	} while (zr != Z_STREAM_END);
@@ -91,7 +113,7 @@ static int inflate_frame(struct edr_lj *d, const uint8_t *p, size_t len)
 out:
 	inflateEnd(&z);
 	if (rc < 0)
-		buf_reset(&d->inner);
+		buf_reset(out);
 	return rc;
 }
 
@@ -160,19 +182,40 @@ static int decode(struct edr_lj *d, const uint8_t *p, size_t len, size_t *off, i
 
 static int drain_inner(struct edr_lj *d, edr_lj_event_fn cb, void *arg)
 {
+	struct buf *b = d->cur;
 	int rc;
 
-	if (d->inner_off >= d->inner.len)
+	if (d->inner_off >= b->len)
 		return 0;
-	rc = decode(d, d->inner.data, d->inner.len, &d->inner_off, 1, cb, arg);
+	rc = decode(d, b->data, b->len, &d->inner_off, 1, cb, arg);
+	if (rc == 0 && d->inner_off != b->len)
+		rc = fail(d, "compressed frame ends inside a frame", -EBADMSG);
+	if (rc < 0 && b == d->scratch) {
+		/* Other connections share the scratch buffer, so it is left
+		 * empty: after a protocol error (this connection closes) the
+		 * window is dropped; a refused event waits for the next decode
+		 * with the rest of the window, moved to this connection's own
+		 * buffer. */
+		if (rc != -EBADMSG && rc != -EMSGSIZE) {
+			buf_reset(&d->inner);
+			if (buf_append(&d->inner, b->data + d->inner_off, b->len - d->inner_off) < 0)
+				rc = -ENOMEM;
+			d->cur = &d->inner;
+		}
+		buf_reset(b);
+		d->inner_off = 0;
+	}
 	if (rc < 0)
 		return rc;
-	if (d->inner_off != d->inner.len)
-		return fail(d, "compressed frame ends inside a frame", -EBADMSG);
-	/* Freed, not kept: a window inflates to megabytes, and Beats shippers
-	 * keep their connections open, so kept buffers would add up to one
-	 * window per idle connection. */
-	buf_free(&d->inner);
+	/* The connection's own buffer is freed, not kept: a window inflates
+	 * to megabytes, and Beats shippers keep their connections open, so
+	 * kept buffers would add up to one window per idle connection. The
+	 * shared scratch buffer is kept for the next window. */
+	if (b == &d->inner)
+		buf_free(&d->inner);
+	else
+		buf_reset(b);
+	d->cur = d->scratch != NULL ? d->scratch : &d->inner;
 	d->inner_off = 0;
 	return 0;
 }

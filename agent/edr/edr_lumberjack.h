@@ -37,6 +37,8 @@ struct edr_lj {
 	size_t max_event, max_body;     /* bytes */
 	struct buf in;                  /* received, not yet decoded */
 	struct buf inner;               /* frames of the current 'C' frame */
+	struct buf *scratch;            /* shared, see edr_lj_set_scratch */
+	struct buf *cur;                /* &inner or scratch: the window */
 	size_t inner_off;               /* decoded up to here */
 	uint32_t window;                /* from the last 'W'; 0 = none yet */
 	uint64_t frames, events, compressed_frames;
@@ -45,10 +47,19 @@ struct edr_lj {
 
 /* Sets up a decoder for one connection: events (a 'J' payload) of at most
  * max_event bytes, 'C' frames of at most max_body bytes, compressed and
- * inflated. Nothing is allocated until data is pushed. */
+ * inflated. Nothing is allocated until data is pushed. The decoder points
+ * into itself (cur): it must not be moved after this call. */
 void edr_lj_init(struct edr_lj *d, size_t max_event, size_t max_body);
 /* NULL-safe. */
 void edr_lj_free(struct edr_lj *d);
+
+/* Lets the decoder inflate windows into `scratch` (borrowed; NULL: its
+ * own buffer), a buffer that decoders of several connections share when
+ * they run on one thread one after another: a window decoded at once
+ * leaves nothing in it, and one whose event was refused moves what is
+ * left to the decoder's own buffer. This saves allocating and touching a
+ * window's worth of memory (megabytes) per window. */
+void edr_lj_set_scratch(struct edr_lj *d, struct buf *scratch);
 
 /* Appends `len` received bytes. 0 or -ENOMEM. */
 int edr_lj_push(struct edr_lj *d, const uint8_t *data, size_t len);

@@ -19,7 +19,23 @@
 #define READ_BUF_BYTES (64 * 1024)
 #define SOURCES_MAX 4096
 #define RETRY_AFTER_S 5
+/* While a Lumberjack client waits for its window's ACK (the spool is slow
+ * or full), an ACK of sequence 0 goes out this often: it acknowledges
+ * nothing, but restarts the client's read timeout, as the keep-alive ACKs
+ * of Logstash's beats input and of go-lumber's server do. Sequence 0 and
+ * not the last durable one, because Beats numbers each window from 1: a
+ * sequence number left from an earlier window would acknowledge events of
+ * this one that are not durable. */
+#define LJ_KEEPALIVE_MS 5000
 #define HEC_QUERY_VALUE_MAX 256
+/* The bodies that all HEC connections hold at once are capped at this or
+ * max_body_bytes, whichever is more (edr_hec_http_set_pool); past it a
+ * request gets 503 with Retry-After. */
+#define HEC_BODIES_MIN (16u << 20)
+/* The request buffers shared by every HEC connection keep up to this much
+ * capacity each between requests: Splunk's own clients send batches of
+ * about 1 MiB; a larger body (up to max_body_bytes) gets its memory back. */
+#define HEC_KEEP_BYTES (8u << 20)
 
 enum edr_kind { EDR_LUMBERJACK = 0, EDR_HEC = 1 };
 static const char *const kind_names[] = { "lumberjack", "hec" };
@@ -32,6 +48,7 @@ struct input_counters {
 	uint64_t bytes;             /* event bytes as received (decompressed) */
 	uint64_t requests;          /* HEC requests answered */
 	uint64_t acks;              /* Lumberjack ACK frames sent */
+	uint64_t keepalives;        /* Lumberjack keep-alive ACKs (sequence 0) */
 	uint64_t conns_total;
 	uint64_t spool_errors;      /* appends that failed for another reason */
 	uint64_t rejects[EDR_REJECT_COUNT];
@@ -79,6 +96,8 @@ struct edr_conn {
 	uint64_t ack_spool_seq;     /* ... and its spool seq */
 	int ack_due;
 	int held;                   /* an event was refused by a full spool */
+	uint64_t ack_sent_ms;       /* the last ACK or keep-alive written, or
+	                             * when an ACK fell due */
 };
 
 struct edr_server {
@@ -101,6 +120,15 @@ struct edr_server {
 	uint64_t paused_events;
 	struct source_table sources;
 	uint8_t *rbuf, *pbuf;
+	/* Reused from event to event and request to request: requests are
+	 * handled whole within one callback, so one set serves every
+	 * connection. */
+	struct edr_parser *parser;
+	struct buf rec;                  /* one Lumberjack event's record */
+	struct buf lj_window;            /* Lumberjack windows are inflated here */
+	struct edr_hec_records hec;      /* one HEC request's records */
+	size_t hec_bodies;               /* bytes of HEC bodies held, all connections */
+	size_t hec_bodies_max;
 };
 
 /* ---- groups ----------------------------------------------------------------- */
@@ -409,25 +437,14 @@ static void fill_meta(struct edr_conn *c, struct edr_meta *m, enum edr_input inp
 	m->cn = c->cn[0] != '\0' ? c->cn : NULL;
 }
 
-/* Encodes and appends one event. 1 when it was appended (*seq set), 0
- * when it was refused for good (counted), or the spool's -ENOSPC/-EAGAIN. */
-static int deliver(struct edr_conn *c, const struct edr_meta *m, json_t *ev, const char *raw,
-		   size_t bytes, uint64_t *seq)
+/* Appends one record, of an event of `bytes` bytes as received. 1 when it
+ * was appended (*seq set), 0 when it was refused for good (counted), or
+ * the spool's -ENOSPC/-EAGAIN. */
+static int deliver(struct edr_conn *c, const uint8_t *rec, size_t len, size_t bytes,
+		   uint64_t *seq)
 {
-	char *rec = NULL;
-	size_t len;
-	int rc;
+	int rc = append(c->in->srv, (const char *)rec, len, seq);
 
-	/* With the event's text at hand, the record copies it rather than
-	 * printing the parsed event again. */
-	rc = raw != NULL ? edr_record_encode_text(m, ev, raw, bytes, &rec, &len) :
-	     edr_record_encode(m, ev, &rec, &len);
-	if (rc < 0) {
-		c->in->c.spool_errors++;
-		return 0;
-	}
-	rc = append(c->in->srv, rec, len, seq);
-	free(rec);
 	if (rc == 0) {
 		count_event(c, bytes);
 		return 1;
@@ -466,37 +483,21 @@ static int hec_busy(const struct edr_server *s)
 	return s->spool_full || spool_lane_pending_bytes(s->lane) > s->max_pending;
 }
 
-/* Appends a request's events. Returns the HEC code to answer with; sets
- * *last to the last seq appended (0 when none). */
-static enum edr_hec_code hec_store(struct edr_conn *c, enum edr_hec_route route,
-				   const char *query, json_t *events,
-				   const struct edr_hec_text *text, size_t body_bytes,
-				   uint64_t *last)
+/* Appends a request's records (c->in->srv->hec). Returns the HEC code to
+ * answer with; sets *last to the last seq appended (0 when none). */
+static enum edr_hec_code hec_store(struct edr_conn *c, size_t body_bytes, uint64_t *last)
 {
-	char host[HEC_QUERY_VALUE_MAX], source[HEC_QUERY_VALUE_MAX], stype[HEC_QUERY_VALUE_MAX];
-	struct edr_meta m;
-	size_t i;
-	json_t *ev;
+	struct edr_hec_records *r = &c->in->srv->hec;
+	/* Bytes are counted as received: a share of the body each. */
+	size_t i, start = 0, bytes = r->n ? body_bytes / r->n : 0;
 	int rc;
 
-	fill_meta(c, &m, route == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC);
-	if (route == EDR_HEC_ROUTE_RAW) {
-		m.host = edr_hec_query_param(query, "host", host, sizeof(host));
-		m.source = edr_hec_query_param(query, "source", source, sizeof(source));
-		m.sourcetype = edr_hec_query_param(query, "sourcetype", stype, sizeof(stype));
-	}
 	*last = 0;
-	json_array_foreach(events, i, ev) {
+	for (i = 0; i < r->n; i++) {
 		uint64_t seq = 0;
-		/* Bytes are counted as received: a share of the body each. */
-		size_t bytes = body_bytes / json_array_size(events);
 
-		/* An envelope's record copies its text as sent. */
-		if (text->n == json_array_size(events))
-			rc = deliver(c, &m, ev, (const char *)text->base + text->off[i],
-				     text->len[i], &seq);
-		else
-			rc = deliver(c, &m, ev, NULL, bytes, &seq);
+		rc = deliver(c, r->recs.data + start, r->end[i] - start, bytes, &seq);
+		start = r->end[i];
 		if (rc < 0)
 			return EDR_HEC_SERVER_BUSY;
 		if (rc == 1)
@@ -511,12 +512,12 @@ static int hec_request(struct edr_conn *c)
 {
 	struct edr_server *s = c->in->srv;
 	struct edr_hec_limits lim = { .max_body = s->max_body, .max_event = s->max_event };
+	char host[HEC_QUERY_VALUE_MAX], source[HEC_QUERY_VALUE_MAX], stype[HEC_QUERY_VALUE_MAX];
 	struct edr_hec_result res;
 	enum edr_hec_code code;
 	const char *query, *token, *group;
 	enum edr_hec_route route = edr_hec_route(&c->hec, &query);
-	struct edr_hec_text text = { 0 };
-	json_t *events = NULL;
+	struct edr_meta m;
 	uint64_t last = 0;
 	int rc;
 
@@ -559,19 +560,24 @@ static int hec_request(struct edr_conn *c)
 		hec_answer(c, EDR_HEC_SERVER_BUSY, -1, RETRY_AFTER_S);
 		return 0;
 	}
-	rc = edr_hec_parse_body_text(route, c->hec.body.data, c->hec.body.len, c->hec.gzip, &lim,
-				     &events, &res, &text);
+	fill_meta(c, &m, route == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC);
+	if (route == EDR_HEC_ROUTE_RAW) {
+		m.host = edr_hec_query_param(query, "host", host, sizeof(host));
+		m.source = edr_hec_query_param(query, "source", source, sizeof(source));
+		m.sourcetype = edr_hec_query_param(query, "sourcetype", stype, sizeof(stype));
+	}
+	rc = edr_hec_encode_body(s->parser, &m, route, c->hec.body.data, c->hec.body.len,
+				 c->hec.gzip, &lim, &s->hec, &res);
 	if (rc < 0) {
-		edr_hec_text_free(&text);
 		count_reject(c, res.code == EDR_HEC_TOO_LARGE ? EDR_REJECT_TOO_LARGE :
 			     EDR_REJECT_FORMAT);
 		hec_answer(c, res.code, res.has_bad_event && res.code != EDR_HEC_TOO_LARGE ?
 			   (long)res.bad_event : -1, 0);
+		edr_hec_records_trim(&s->hec, HEC_KEEP_BYTES);
 		return 0;
 	}
-	code = hec_store(c, route, query, events, &text, res.decompressed, &last);
-	json_decref(events);
-	edr_hec_text_free(&text);
+	code = hec_store(c, res.decompressed, &last);
+	edr_hec_records_trim(&s->hec, HEC_KEEP_BYTES);
 	if (code != EDR_HEC_SUCCESS) {
 		count_reject(c, EDR_REJECT_BUSY);
 		hec_answer(c, code, -1, RETRY_AFTER_S);
@@ -607,8 +613,14 @@ static void hec_process(struct edr_conn *c)
 		if (c->hec.state == EDR_HEC_FAILED) {
 			int st = c->hec.error_status;
 
-			count_reject(c, st == 400 ? EDR_REJECT_FORMAT : EDR_REJECT_TOO_LARGE);
 			c->hec.keep_alive = 0;
+			if (st == 503) {
+				/* The bodies of all connections are at their cap. */
+				count_reject(c, EDR_REJECT_BUSY);
+				hec_answer(c, EDR_HEC_SERVER_BUSY, -1, RETRY_AFTER_S);
+				break;
+			}
+			count_reject(c, st == 400 ? EDR_REJECT_FORMAT : EDR_REJECT_TOO_LARGE);
 			hec_answer(c, st == 400 ? EDR_HEC_BAD_REQUEST : EDR_HEC_TOO_LARGE, -1, 0);
 			break;
 		}
@@ -635,29 +647,44 @@ static void hec_on_commit(struct edr_conn *c, uint64_t durable)
 
 /* ---- Lumberjack ------------------------------------------------------------------ */
 
+static void lj_maybe_ack(struct edr_conn *c, uint64_t durable);
+
 static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 {
 	struct edr_conn *c = arg;
+	struct edr_server *s = c->in->srv;
 	struct edr_meta m;
-	json_error_t e;
-	const char *raw = (const char *)json;
-	json_t *ev;
 	uint64_t spool_seq = 0;
 	int rc;
 
-	ev = json_loadb(raw, len, JSON_DECODE_ANY, &e);
-	if (ev == NULL) {
-		/* Not JSON: kept as text when it is UTF-8, so nothing a
-		 * shipper sent is lost silently. */
-		count_reject(c, EDR_REJECT_FORMAT);
-		ev = json_stringn(raw, len);
-		raw = NULL;
+	/* Beats numbers every window from 1 and pipelines two of them, so a
+	 * sequence number at or below the one whose ACK is still due starts
+	 * the next window. Its events wait until that ACK is out: one ACK
+	 * slot per connection, and overwriting it would leave the first
+	 * window unacknowledged (the client would resend it after its
+	 * timeout). The wait ends at the commit that makes them durable;
+	 * edr_server_on_commit sends the ACK, then decodes this again. */
+	if (c->ack_due && seq <= c->ack_lj_seq) {
+		lj_maybe_ack(c, spool_lane_durable_seq(s->lane));
+		if (c->ack_due) {
+			c->held = 1;
+			return -EAGAIN;
+		}
 	}
-	if (ev == NULL)
-		goto acked;
 	fill_meta(c, &m, EDR_INPUT_LUMBERJACK);
-	rc = deliver(c, &m, ev, raw, len, &spool_seq);
-	json_decref(ev);
+	buf_reset(&s->rec);
+	rc = edr_record_encode_json(s->parser, &m, (const char *)json, len, 0, NULL, &s->rec);
+	if (rc == -EBADMSG) {
+		/* Not JSON: kept as text (ill-formed UTF-8 as U+FFFD), so
+		 * nothing a shipper sent is lost silently. */
+		count_reject(c, EDR_REJECT_FORMAT);
+		rc = edr_record_encode_string(&m, (const char *)json, len, &s->rec);
+	}
+	if (rc < 0) {
+		c->in->c.spool_errors++;
+		goto acked;
+	}
+	rc = deliver(c, s->rec.data, s->rec.len, len, &spool_seq);
 	if (rc < 0) {
 		c->held = 1;
 		return rc;
@@ -665,6 +692,8 @@ static int lj_event(void *arg, uint32_t seq, const uint8_t *json, size_t len)
 	if (rc == 1)
 		c->ack_spool_seq = spool_seq;
 acked:
+	if (!c->ack_due)
+		c->ack_sent_ms = uv_now(s->loop);
 	c->ack_lj_seq = seq;
 	c->ack_due = 1;
 	return 0;
@@ -682,7 +711,31 @@ static void lj_maybe_ack(struct edr_conn *c, uint64_t durable)
 		return;
 	}
 	c->ack_due = 0;
+	c->ack_sent_ms = uv_now(c->in->srv->loop);
 	c->in->c.acks++;
+}
+
+/* A keep-alive ACK to a client that waits on the relay: an ACK is due but
+ * not durable yet, an event is held by a full spool, or reading is paused
+ * with its window unread. */
+static void lj_keepalive(struct edr_conn *c, uint64_t now)
+{
+	uint8_t ack[6];
+
+	if (c->closing || !(c->ack_due || c->held || !c->reading) ||
+	    now - c->ack_sent_ms < LJ_KEEPALIVE_MS)
+		return;
+	/* A TLS client that connected while reading was paused has not
+	 * finished its handshake: there is no session to write to yet. */
+	if (c->tls != NULL && !tls_session_established(c->tls))
+		return;
+	edr_lj_format_ack(ack, 0);
+	if (conn_write(c, ack, sizeof(ack)) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->ack_sent_ms = now;
+	c->in->c.keepalives++;
 }
 
 static void lj_process(struct edr_conn *c)
@@ -822,7 +875,9 @@ static void connection_cb(uv_stream_t *server, int status)
 	in->conns++;
 	s->open_handles++;
 	edr_hec_http_init(&c->hec, s->max_body);
+	edr_hec_http_set_pool(&c->hec, &s->hec_bodies, s->hec_bodies_max);
 	edr_lj_init(&c->lj, s->max_event, s->max_body);
+	edr_lj_set_scratch(&c->lj, &s->lj_window);
 	buf_init(&c->stash);
 	c->next = s->conns;
 	if (s->conns != NULL)
@@ -842,6 +897,7 @@ static void connection_cb(uv_stream_t *server, int status)
 	}
 	in->c.conns_total++;
 	c->last_ms = uv_now(s->loop);
+	c->ack_sent_ms = c->last_ms;
 	if (in->tls != NULL && tls_session_create(&c->tls, in->tls, tls_send_cb, c) < 0) {
 		conn_close(c);
 		return;
@@ -915,6 +971,10 @@ static void timer_cb(uv_timer_t *t)
 	check_pending(s);
 	for (c = s->conns; c != NULL; c = next) {
 		next = c->next;
+		if (c->in->kind == EDR_LUMBERJACK)
+			lj_keepalive(c, now);
+		if (c->closing)
+			continue;
 		/* Waiting for the spool is not idleness. */
 		if (!c->waiting && !c->held && !c->ack_due && now - c->last_ms > s->idle_ms)
 			conn_close(c);
@@ -989,10 +1049,14 @@ static int input_start(struct edr_server *s, enum edr_kind kind, const struct ed
 int edr_server_configure(struct edr_server *s, const struct ward_config *cfg)
 {
 	const struct edr_input_conf *ics[2] = { &cfg->edr.lumberjack, &cfg->edr.hec };
+	struct edr_conn *c;
 	int k, failed = 0;
 
 	s->max_event = cfg->edr.max_event_bytes;
 	s->max_body = cfg->edr.max_body_bytes;
+	s->hec_bodies_max = s->max_body > HEC_BODIES_MIN ? s->max_body : HEC_BODIES_MIN;
+	for (c = s->conns; c != NULL; c = c->next)
+		edr_hec_http_set_pool(&c->hec, &s->hec_bodies, s->hec_bodies_max);
 	s->max_conns = cfg->edr.max_connections;
 	s->idle_ms = cfg->edr.idle_timeout_ms;
 	s->max_pending = cfg->edr.max_pending_bytes;
@@ -1030,16 +1094,20 @@ static json_t *rejects_json(const uint64_t *r)
 
 static json_t *input_status(const struct edr_listener *in, enum edr_kind k)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-			 "input", kind_names[k], "address", in->address, "tls", in->tls != NULL,
-			 "listening", in->bound, "error", in->error[0] ? in->error : NULL,
-			 "connections", (json_int_t)in->conns,
-			 "connections_total", (json_int_t)in->c.conns_total,
-			 "events", (json_int_t)in->c.events, "bytes", (json_int_t)in->c.bytes,
-			 k == EDR_HEC ? "requests" : "acks",
-			 (json_int_t)(k == EDR_HEC ? in->c.requests : in->c.acks),
-			 "spool_errors", (json_int_t)in->c.spool_errors,
-			 "rejects", rejects_json(in->c.rejects));
+	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+			      "input", kind_names[k], "address", in->address, "tls", in->tls != NULL,
+			      "listening", in->bound, "error", in->error[0] ? in->error : NULL,
+			      "connections", (json_int_t)in->conns,
+			      "connections_total", (json_int_t)in->c.conns_total,
+			      "events", (json_int_t)in->c.events, "bytes", (json_int_t)in->c.bytes,
+			      k == EDR_HEC ? "requests" : "acks",
+			      (json_int_t)(k == EDR_HEC ? in->c.requests : in->c.acks),
+			      "spool_errors", (json_int_t)in->c.spool_errors,
+			      "rejects", rejects_json(in->c.rejects));
+
+	if (o != NULL && k == EDR_LUMBERJACK)
+		json_object_set_new(o, "keepalives", json_integer((json_int_t)in->c.keepalives));
+	return o;
 }
 
 static json_t *source_status(const struct source *src)
@@ -1094,9 +1162,12 @@ int edr_server_create(struct edr_server **out, uv_loop_t *loop, struct spool_lan
 		return -ENOMEM;
 	s->loop = loop;
 	s->lane = lane;
+	buf_init(&s->rec);
+	buf_init(&s->lj_window);
+	edr_hec_records_init(&s->hec);
 	s->rbuf = malloc(READ_BUF_BYTES);
 	s->pbuf = malloc(READ_BUF_BYTES);
-	if (s->rbuf == NULL || s->pbuf == NULL)
+	if (s->rbuf == NULL || s->pbuf == NULL || edr_parser_create(&s->parser) < 0)
 		goto out;
 	rc = sources_init(&s->sources, SOURCES_MAX);
 	if (rc < 0)
@@ -1108,6 +1179,7 @@ int edr_server_create(struct edr_server **out, uv_loop_t *loop, struct spool_lan
 	*out = s;
 	return 0;
 out:
+	edr_parser_destroy(s->parser);
 	free(s->rbuf);
 	free(s->pbuf);
 	free(s);
@@ -1150,6 +1222,10 @@ void edr_server_destroy(struct edr_server *s)
 		return;
 	groups_free(s->groups, s->n_groups);
 	sources_free(&s->sources);
+	edr_parser_destroy(s->parser);
+	buf_free(&s->rec);
+	buf_free(&s->lj_window);
+	edr_hec_records_free(&s->hec);
 	free(s->rbuf);
 	free(s->pbuf);
 	free(s);

@@ -469,7 +469,7 @@ static void test_unknown_keys(void **state)
 	static const struct bad_case cases[] = {
 		{ "foo: 1\n", 1, 1,
 		  "unknown key 'foo' at the top level (expected: agent, spool, syslog, snmp, "
-		  "uplink, edr)" },
+		  "uplink, edr, sensor)" },
 		{ "agent:\n  user: x\n  usr: y\n", 3, 3, "unknown key 'usr' in agent" },
 		{ "agent:\n  usr: y\n", 2, 3, "did you mean 'user'?" },
 		{ "spool: {dir: a, segment_max_byte: 65536}\n", 1, 17,

@@ -13,8 +13,48 @@
 #include <zlib.h>
 
 #include "edr/edr_hec.h"
+#include "edr/edr_record.h"
 
 static const struct edr_hec_limits lim = { .max_body = 65536, .max_event = 1024 };
+static const struct edr_meta meta = { .recv_us = 1714551600000000LL, .peer = "192.0.2.7:1",
+				      .input = EDR_INPUT_HEC, .auth = EDR_AUTH_TOKEN,
+				      .group = "g" };
+
+/* The relay's way with a body: each event straight into its record.
+ * Returns what edr_hec_encode_body does; *n is the number of records. */
+static int encode(enum edr_hec_route r, const void *body, size_t len, int gz, size_t *n,
+		  struct edr_hec_result *res)
+{
+	struct edr_hec_records recs;
+	struct edr_parser *p;
+	struct edr_meta m = meta;
+	int rc;
+
+	m.input = r == EDR_HEC_ROUTE_RAW ? EDR_INPUT_HEC_RAW : EDR_INPUT_HEC;
+	assert_int_equal(edr_parser_create(&p), 0);
+	edr_hec_records_init(&recs);
+	rc = edr_hec_encode_body(p, &m, r, body, len, gz, &lim, &recs, res);
+	*n = recs.n;
+	if (rc == 0) {
+		size_t i, start = 0;
+
+		/* Each record is one JSON object on one line. */
+		for (i = 0; i < recs.n; i++) {
+			json_error_t e;
+			json_t *v = json_loadb((const char *)recs.recs.data + start,
+					       recs.end[i] - start, JSON_ALLOW_NUL, &e);
+
+			if (!json_is_object(v) || memchr(recs.recs.data + start, '\n',
+							 recs.end[i] - start) != NULL)
+				fail_msg("record %zu: %s", i, e.text);
+			json_decref(v);
+			start = recs.end[i];
+		}
+	}
+	edr_hec_records_free(&recs);
+	edr_parser_destroy(p);
+	return rc;
+}
 
 static size_t gz(const void *in, size_t n, uint8_t *out, size_t cap);
 
@@ -30,10 +70,20 @@ static void expect_refused(enum edr_hec_route r, const char *body, enum edr_hec_
 	struct edr_hec_result res;
 	json_t *ev = (json_t *)&ev;
 
+	size_t n;
+
 	assert_int_equal(parse(r, body, 0, &ev, &res), -EBADMSG);
 	assert_null(ev);
 	if (res.code != code)
 		fail_msg("'%s': code %d, expected %d", body, res.code, code);
+	assert_int_equal(res.has_bad_event, has_bad);
+	if (has_bad)
+		assert_int_equal(res.bad_event, bad);
+	/* The relay's path answers the same. */
+	assert_int_equal(encode(r, body, strlen(body), 0, &n, &res), -EBADMSG);
+	assert_int_equal(n, 0);
+	if (res.code != code)
+		fail_msg("'%s': relay code %d, expected %d", body, res.code, code);
 	assert_int_equal(res.has_bad_event, has_bad);
 	if (has_bad)
 		assert_int_equal(res.bad_event, bad);
@@ -50,6 +100,19 @@ static void test_events(void **state)
 	assert_int_equal(json_array_size(ev), 3);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "event")), 1);
 	json_decref(ev);
+	{
+		static const char body[] = " {\"event\":1}{\"event\":{\"a\":2}}\n"
+					   "\t{\"event\":\"x\",\"time\":1}  ";
+		size_t n;
+
+		assert_int_equal(encode(EDR_HEC_ROUTE_EVENT, body, strlen(body), 0, &n, &res), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(encode(EDR_HEC_ROUTE_RAW, "a\r\n\nb\nc", 7, 0, &n, &res), 0);
+		assert_int_equal(n, 3);
+		/* Duplicates inside the event are kept as sent. */
+		assert_int_equal(encode(EDR_HEC_ROUTE_EVENT, "{\"event\":{\"a\":1,\"a\":2}}", 23, 0,
+					&n, &res), 0);
+	}
 	assert_int_equal(parse(EDR_HEC_ROUTE_RAW, "a\r\n\nb\nc", 0, &ev, &res), 0);
 	assert_int_equal(json_array_size(ev), 3);
 	assert_string_equal(json_string_value(json_array_get(ev, 0)), "a");
@@ -140,7 +203,7 @@ static void test_gzip(void **state)
 	struct edr_hec_result res;
 	uint8_t two[256];
 	json_t *ev;
-	size_t n, m;
+	size_t n, m, en;
 
 	(void)state;
 	n = gz("{\"event\":\"a\"}", 13, two, sizeof(two));
@@ -150,6 +213,11 @@ static void test_gzip(void **state)
 	assert_int_equal(json_array_size(ev), 2);
 	assert_int_equal(res.decompressed, 26);
 	json_decref(ev);
+	assert_int_equal(encode(EDR_HEC_ROUTE_EVENT, two, n + m, 1, &en, &res), 0);
+	assert_int_equal(en, 2);
+	assert_int_equal(res.decompressed, 26);
+	assert_int_equal(encode(EDR_HEC_ROUTE_EVENT, two, n - 4, 1, &en, &res), -EBADMSG);
+	assert_int_equal(res.code, EDR_HEC_INVALID_DATA_FORMAT);
 	/* Cut short. */
 	assert_int_equal(edr_hec_parse_body(EDR_HEC_ROUTE_EVENT, two, n - 4, 1, &lim, &ev, &res),
 			 -EBADMSG);
@@ -165,11 +233,47 @@ static void test_gzip(void **state)
 	assert_int_equal(edr_hec_parse_body(EDR_HEC_ROUTE_RAW, out, n, 1, &lim, &ev, &res), -EBADMSG);
 	assert_int_equal(res.code, EDR_HEC_TOO_LARGE);
 	assert_null(ev);
+	assert_int_equal(encode(EDR_HEC_ROUTE_RAW, out, n, 1, &en, &res), -EBADMSG);
+	assert_int_equal(res.code, EDR_HEC_TOO_LARGE);
 }
 
 static size_t feed_all(struct edr_hec_http *h, const char *s)
 {
 	return edr_hec_http_feed(h, (const uint8_t *)s, strlen(s));
+}
+
+/* Connections sharing a pool of body bytes: a body past the pool's cap
+ * fails with 503; answering a request gives its bytes back. */
+static void test_body_pool(void **state)
+{
+	static const char req[] = "POST /services/collector/event HTTP/1.1\r\n"
+				  "Content-Length: 58\r\n\r\n"
+				  "{\"event\":\"0123456789012345678901234567890123456789012345\"}";
+	struct edr_hec_http a, b;
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(strlen(req) - (size_t)(strchr(req, '{') - req), 58);
+	edr_hec_http_init(&a, 1024);
+	edr_hec_http_init(&b, 1024);
+	edr_hec_http_set_pool(&a, &used, 100);
+	edr_hec_http_set_pool(&b, &used, 100);
+	assert_int_equal(feed_all(&a, req), strlen(req));
+	assert_int_equal(a.state, EDR_HEC_REQUEST);
+	assert_int_equal(used, 58);
+	feed_all(&b, req);
+	assert_int_equal(b.state, EDR_HEC_FAILED);
+	assert_int_equal(b.error_status, 503);
+	edr_hec_http_next(&a);
+	assert_int_equal(used, 0);
+	edr_hec_http_free(&b);
+	edr_hec_http_init(&b, 1024);
+	edr_hec_http_set_pool(&b, &used, 100);
+	assert_int_equal(feed_all(&b, req), strlen(req));
+	assert_int_equal(b.state, EDR_HEC_REQUEST);
+	edr_hec_http_free(&a);
+	edr_hec_http_free(&b);
+	assert_int_equal(used, 0);
 }
 
 static void test_http_pipelining(void **state)
@@ -310,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_bodies),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_http_pipelining),
+		cmocka_unit_test(test_body_pool),
 		cmocka_unit_test(test_http_failures),
 		cmocka_unit_test(test_tokens_and_routes),
 		cmocka_unit_test(test_answers),

@@ -1,5 +1,6 @@
 /* The Lumberjack v2 decoder: windows, JSON frames split anywhere,
- * compressed frames, resuming after a refused event, each malformed
+ * compressed frames, resuming after a refused event (also with windows
+ * inflated into a buffer decoders share), each malformed
  * frame, and the ACK frame. */
 #include <errno.h>
 #include <setjmp.h>
@@ -141,6 +142,57 @@ static void expect_error(const uint8_t *s, size_t n, int rc, size_t max_body)
 	edr_lj_free(&d);
 }
 
+/* Two connections' decoders inflating into one shared buffer, as the
+ * relay's do: the first refuses an event inside its window, the second
+ * decodes a whole window meanwhile, and the first then resumes with the
+ * rest of its own window, which moved to its own buffer. */
+static void test_shared_window(void **state)
+{
+	uint8_t inner[256], sa[512], sb[512];
+	struct seen a = { .refuse_at = 2 }, b = { 0 };
+	struct edr_lj da, db;
+	struct buf scratch = BUF_INIT;
+	size_t n, la, lb;
+
+	(void)state;
+	n = jframe(inner, 1, "{\"a\":1}");
+	n += jframe(inner + n, 2, "{\"a\":2}");
+	n += jframe(inner + n, 3, "{\"a\":3}");
+	la = window(sa, 3);
+	la += cframe(sa + la, inner, n);
+	n = jframe(inner, 1, "{\"b\":1}");
+	n += jframe(inner + n, 2, "{\"b\":2}");
+	lb = window(sb, 2);
+	lb += cframe(sb + lb, inner, n);
+	edr_lj_init(&da, 1024, 65536);
+	edr_lj_init(&db, 1024, 65536);
+	edr_lj_set_scratch(&da, &scratch);
+	edr_lj_set_scratch(&db, &scratch);
+	assert_int_equal(edr_lj_push(&da, sa, la), 0);
+	assert_int_equal(edr_lj_push(&db, sb, lb), 0);
+	assert_int_equal(edr_lj_decode(&da, on_event, &a), -ENOSPC);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(scratch.len, 0);
+	assert_int_equal(edr_lj_decode(&db, on_event, &b), 0);
+	assert_int_equal(b.n, 2);
+	assert_string_equal(b.text[1], "{\"b\":2}");
+	assert_int_equal(scratch.len, 0);
+	assert_int_equal(edr_lj_decode(&da, on_event, &a), 0);
+	assert_int_equal(a.n, 3);
+	assert_string_equal(a.text[1], "{\"a\":2}");
+	assert_string_equal(a.text[2], "{\"a\":3}");
+	assert_int_equal(a.seqs[2], 3);
+	assert_int_equal(scratch.len, 0);
+	/* The next window of the first goes through the shared buffer again. */
+	assert_int_equal(edr_lj_push(&da, sb, lb), 0);
+	assert_int_equal(edr_lj_decode(&da, on_event, &a), 0);
+	assert_int_equal(a.n, 5);
+	assert_int_equal(da.inner.cap, 0);
+	edr_lj_free(&da);
+	edr_lj_free(&db);
+	buf_free(&scratch);
+}
+
 static void test_malformed(void **state)
 {
 	static uint8_t zeros[100000];
@@ -185,6 +237,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_anywhere),
 		cmocka_unit_test(test_compressed_and_refused),
+		cmocka_unit_test(test_shared_window),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ack),
 	};

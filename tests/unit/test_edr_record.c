@@ -314,6 +314,61 @@ static void test_encode_text(void **state)
 	}
 }
 
+/* The relay's parser: what is one JSON value and what is not, the HEC
+ * envelope checks, and the bytes a value takes in a body. */
+static void test_encode_json(void **state)
+{
+	static const struct { const char *text; unsigned flags; int rc; size_t used; } cases[] = {
+		{ "12", 0, 0, 2 },
+		{ " {\"a\":[1,{\"b\":null}]}\r\n", 0, 0, 23 },
+		{ "\"\\u0000\"", 0, 0, 8 },
+		{ "99999999999999999999999", 0, 0, 23 },
+		{ "2\"2024", 0, -EBADMSG, 0 },          /* yajl alone takes this */
+		{ "{\"a\":1} \"x", 0, -EBADMSG, 0 },
+		{ "{\"a\":1} {}", 0, -EBADMSG, 0 },
+		{ "{\"a\":1", 0, -EBADMSG, 0 },
+		{ "", 0, -EBADMSG, 0 },
+		{ "{\"a\":\"\x01\"}", 0, -EBADMSG, 0 },   /* a raw control character */
+		{ "{\"a\":\"\xc0\xaf\"}", 0, -EBADMSG, 0 }, /* an overlong '/' */
+		{ "{\"a\":\"\xed\xa0\x80\"}", 0, -EBADMSG, 0 }, /* a surrogate */
+		{ "{\"event\":1} {\"event\":2}", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, 0, 11 },
+		{ "{\"event\":{\"a\":1,\"a\":2}}", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, 0, 23 },
+		{ "{\"event\":1,\"event\":2}", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, -EBADMSG, 0 },
+		{ "{\"host\":\"h\"}", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, -ENOENT, 0 },
+		{ "{\"event\":\"\"}", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, -ENODATA, 0 },
+		{ "[{\"event\":1}]", EDR_TEXT_PREFIX | EDR_TEXT_ENVELOPE, -EBADMSG, 0 },
+	};
+	struct edr_meta m = { .recv_us = RECV_US, .peer = "192.0.2.7:1", .input = EDR_INPUT_HEC };
+	struct edr_parser *p;
+	struct buf out = BUF_INIT;
+	size_t i, used;
+
+	(void)state;
+	assert_int_equal(edr_parser_create(&p), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		buf_reset(&out);
+		rc = edr_record_encode_json(p, &m, cases[i].text, strlen(cases[i].text),
+					    cases[i].flags, &used, &out);
+		if (rc != cases[i].rc)
+			fail_msg("'%s': %d, expected %d", cases[i].text, rc, cases[i].rc);
+		if (rc == 0 && used != cases[i].used)
+			fail_msg("'%s': used %zu, expected %zu", cases[i].text, used, cases[i].used);
+		if (rc < 0)
+			assert_int_equal(out.len, 0);
+		else
+			assert_null(memchr(out.data, '\n', out.len));
+	}
+	/* Not JSON: kept as a string, ill-formed UTF-8 as U+FFFD. */
+	buf_reset(&out);
+	m.input = EDR_INPUT_LUMBERJACK;
+	assert_int_equal(edr_record_encode_string(&m, "a\xff" "b", 3, &out), 0);
+	assert_non_null(memmem(out.data, out.len, "\"original\":\"a\xef\xbf\xbd" "b\"}", 15));
+	buf_free(&out);
+	edr_parser_destroy(p);
+}
+
 static void test_parse_time(void **state)
 {
 	int64_t us;
@@ -348,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_flat_windows_event),
 		cmocka_unit_test(test_raw_and_other_events),
 		cmocka_unit_test(test_encode_text),
+		cmocka_unit_test(test_encode_json),
 		cmocka_unit_test(test_parse_time),
 	};
 
