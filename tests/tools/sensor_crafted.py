@@ -206,7 +206,9 @@ def reordering():
     t.c("PA", 100, seq=s1)
     t.seq["c"] += 200
     t.s("A"); t.s("PA", 300); t.c("A"); t.c("FA"); t.s("FA"); t.c("A")
-    cases.append(tcp_case("tcp_out_of_order", t, "SF", {"re": r"^ShAD.*Ff$"}, 200, 300))
+    # Zeek counts the late first segment as a retransmission (it ends
+    # below the highest sequence number seen): 'T'.
+    cases.append(tcp_case("tcp_out_of_order", t, "SF", "ShADTadFf", 200, 300))
     # Retransmission: the server's reply is sent twice (same sequence
     # number): one 't', bytes counted once.
     t = Tcp(); t.handshake(); t.c("PA", 100); t.s("A")
