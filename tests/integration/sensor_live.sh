@@ -19,8 +19,8 @@
 #   - the DNS query (UDP, SF), the refused connection (REJ), the ping;
 #   - SIGTERM: exit 0, every flow flushed to the lane, a sensor_stats
 #     record in the P0 lane sensor-<interface>;
-#   - afpacket: both workers got flows (needs the per-worker counters in
-#     the status, "per_worker": [{"packets": N, "flows": N}, ...]).
+#   - afpacket: both workers got packets and flows (the status's
+#     "per_worker": [{"packets": N, "flows": N, ...}, ...]).
 # Needs root. Wall time about 40 s.
 . "$WARD_ROOT/tests/lib/common.sh"
 . "$WARD_ROOT/tests/lib/netns.sh"
