@@ -1,5 +1,8 @@
-/* ipc: framed messages between ward-agent and the receiver process it
- * supervises, over an inherited socketpair.
+/* ipc: framed messages between ward-agent and the processes it supervises
+ * (the receivers, and one ward-sensor per capture interface), over an
+ * inherited socketpair. ward-sensor sends 'S' and takes 'F'; it reads
+ * the configuration file named on its command line, and a change to its
+ * section restarts it.
  *
  * A frame is a 4-byte little-endian payload length, one type byte, and
  * the payload. The parent treats the child as untrusted (it parses
