@@ -12,6 +12,8 @@
  * capture_break is seen within one batch. */
 #define CAPTURE_FILE_BATCH 1024
 
+#define CAPTURE_FILE_IOBUF (1u << 20)   /* bytes */
+
 struct capture_pcap {
 	struct capture base;
 	pcap_t *p;
@@ -19,6 +21,7 @@ struct capture_pcap {
 	int pending;                 /* an error to return on the next call */
 	uint64_t received;           /* written by the one worker, read by stats */
 	char source[256];            /* for error sentences */
+	char *iobuf;                 /* the file's stdio buffer (file backend) */
 };
 
 struct pcap_cb_ctx {
@@ -131,6 +134,7 @@ static void pcap_backend_close(struct capture *c)
 
 	if (cp->p != NULL)
 		pcap_close(cp->p);
+	free(cp->iobuf);      /* after pcap_close, which fcloses the file */
 	capture__base_fini(c);
 	free(cp);
 }
@@ -201,6 +205,13 @@ int capture__file_open(struct capture **out, const struct capture_config *cfg, c
 		capture__errf(err, errlen, "%s: %s", cfg->source, strerror(errno));
 		goto out;
 	}
+	/* libpcap reads a file through stdio, 4 KiB a read() by default: on
+	 * a capture of full-size frames that was half of ward-sensor's CPU
+	 * time (docs/performance.md, "Packet sensor"). glibc honours the
+	 * size only with a buffer of the caller's; without one, stdio's. */
+	cp->iobuf = malloc(CAPTURE_FILE_IOBUF);
+	if (cp->iobuf != NULL)
+		setvbuf(fp, cp->iobuf, _IOFBF, CAPTURE_FILE_IOBUF);
 	cp->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (cp->p == NULL) {
 		fclose(fp);
