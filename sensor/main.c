@@ -10,14 +10,17 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"       /* WARD_VERSION */
 #include "config.h"
 #include "log.h"
+#include "sandbox.h"
 #include "sensor.h"
 #include "sensor_lane.h"
 
@@ -245,6 +248,28 @@ static int run_live(const struct args *a, const struct ward_config *cfg,
 	return sensor_live_run(&o);
 }
 
+/* The replay never parses packets with privilege: it gives up its
+ * capabilities, and root becomes the spool directory's owner (the agent's
+ * user), so that the agent can seal and delete the segments it writes.
+ * *dropped tells whether it became another user. 0 or a negative errno,
+ * said on stderr. */
+static int replay_drop(const char *spool_dir, bool *dropped)
+{
+	char user[256] = "", err[512] = "";
+	struct passwd *pw;
+	struct stat st;
+	int rc;
+
+	if (geteuid() == 0 && stat(spool_dir, &st) == 0 && st.st_uid != 0 &&
+	    (pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	*dropped = user[0] != '\0';
+	rc = sandbox_drop(*dropped ? user : NULL, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "ward-sensor: %s\n", err[0] != '\0' ? err : strerror(-rc));
+	return rc;
+}
+
 /* -r FILE --spool DIR: the file's conn records into a P2 lane, as the
  * live mode writes them, through the offline reader's NDJSON stream.
  * The lane is flushed at the end (its open segment closed), so the
@@ -257,16 +282,20 @@ static int run_replay(const struct args *a, const struct ward_config *cfg,
 	struct sensor_file_stats st;
 	struct sensor_live_opts o;
 	char spool[PATH_MAX], err[512];
+	bool dropped;
 	FILE *f;
 	int rc, code = 0;
 
-	/* No lane for a file that is not there (the reader names the
+	spool_opts(a, cfg, set, &o, spool, sizeof(spool));
+	if (replay_drop(o.spool_dir, &dropped) < 0)
+		return 1;
+	/* No lane for a file that cannot be read (the reader names the
 	 * other problems). */
 	if (access(a->file, R_OK) < 0) {
-		fprintf(stderr, "ward-sensor: %s: %s\n", a->file, strerror(errno));
+		fprintf(stderr, "ward-sensor: %s: %s%s\n", a->file, strerror(errno),
+			errno == EACCES && dropped ? " (read as the owner of the spool)" : "");
 		return 2;
 	}
-	spool_opts(a, cfg, set, &o, spool, sizeof(spool));
 	memset(&s, 0, sizeof(s));
 	if (sensor_lane_open(&o, lane, SPOOL_P2, SENSOR_LANE_CONN_MAX_RECORD, &s.lane) < 0)
 		return 1;
