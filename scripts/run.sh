@@ -3,8 +3,11 @@
 # plus the uplink to a local reference SOC. Makes the development PKI in
 # run/pki (tools/ward-devpki.sh) if absent, starts ward-soc on loopback
 # storing to run/soc, starts ward-agent in run/ (spool, outbox and control
-# socket live there) sealing and uploading to it, tells you how to send it
-# logs, and shows a status line until Ctrl-C, which stops both.
+# socket live there) sealing and uploading to it, replays a sample capture
+# into its spool with the packet sensor (ward-sensor -r --spool; the
+# capture, run/sample.pcap, is written by build/ward-pcapgen when absent),
+# tells you how to send it logs, and shows a status line until Ctrl-C,
+# which stops both.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 run=$root/run
@@ -82,7 +85,8 @@ Send it a log line from another terminal:
 Send it an SNMP trap (a linkDown; Debian package snmp):
   snmptrap -v 2c -c public 127.0.0.1:10162 '' 1.3.6.1.6.3.1.1.5.3 1.3.6.1.2.1.2.2.1.1.3 i 3
 Turn a capture into conn records (the packet sensor, offline):
-  build/ward-sensor -r FILE.pcap --json --stats
+  build/ward-sensor -r FILE.pcap --json --stats            (NDJSON on stdout)
+  build/ward-sensor -r FILE.pcap --spool run/spool --lane NAME  (to the SOC)
 To watch a mirror port live, list it in run/ward.yaml (sensor: interfaces: [eth1];
 docs/config.md) as root with agent.user: root, and reload (wardctl reload).
 
@@ -91,9 +95,27 @@ See it arrive:
   cd run && ../build/wardctl spool cat syslog (the records, as NDJSON)
   cd run && ../build/wardctl spool cat snmp
   cat run/soc/$device/syslog/records.ndjson (what reached the SOC, with its seq)
+  cat run/soc/$device/conn-replay/records.ndjson
 
 Ctrl-C stops both.
 MSG
+
+# The packet sensor, offline: the conn records of a capture go into the
+# agent's spool as a mirror port's would, in their own P2 lane, and on to
+# the SOC. Once per start; each replay's records get new seqs. A capture
+# of your own put at run/sample.pcap is replayed instead.
+if [ -x "$root/build/ward-sensor" ] && [ -x "$root/build/ward-pcapgen" ]; then
+	[ -s "$run/sample.pcap" ] || "$root/build/ward-pcapgen" -o "$run/sample.pcap" ||
+		echo "ward-pcapgen could not write run/sample.pcap"
+	if out=$("$root/build/ward-sensor" -r "$run/sample.pcap" -c "$run/ward.yaml" \
+		--spool "$run/spool" --lane conn-replay 2>"$run/replay.log"); then
+		echo "replayed run/sample.pcap: ${out%% *} conn records into the spool lane" \
+			"conn-replay; at the SOC: run/soc/$device/conn-replay/records.ndjson"
+	else
+		echo "the replay of run/sample.pcap failed (run/replay.log):"
+		cat "$run/replay.log"
+	fi
+fi
 
 while kill -0 "$agent" 2>/dev/null; do
 	line=$("$root/build/wardctl" status --json 2>/dev/null | jq -r '

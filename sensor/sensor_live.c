@@ -41,6 +41,7 @@
 #include "conn_record.h"
 #include "kconfig.h"
 #include "sandbox.h"
+#include "sensor_lane.h"
 #include "log.h"
 
 #define QUEUE_MAX_BYTES     (8u * 1024 * 1024)   /* per worker */
@@ -48,8 +49,6 @@
 #define EXPIRE_EVERY_US     1000000
 #define CONTROL_TICK_MS     50
 #define STATUS_PUSH_MS      500
-#define CONN_MAX_RECORD     65536
-#define P0_MAX_RECORD       (1024 * 1024)
 
 /* IPC frame types (agent/ipc.h); the framing is its: a 4-byte
  * little-endian length, a type byte, the payload. */
@@ -255,27 +254,6 @@ static bool drain(struct sensor__live *sl)
 	return all_done;
 }
 
-static int lane_open(struct sensor__live *sl, const char *name, enum spool_class cls,
-		     uint32_t max_record, struct spool_lane **out)
-{
-	struct spool_lane_opts lo = {
-		.spool_dir = sl->o->spool_dir,
-		.name = name,
-		.cls = cls,
-		.segment_max_bytes = sl->o->segment_max_bytes,
-		.segment_max_age_ms = sl->o->segment_max_age_ms,
-		.max_record_bytes = max_record,
-		.hard_limit_bytes = cls == SPOOL_P2 ? sl->o->hard_limit_bytes : 0,
-	};
-	int rc = spool_lane_open(out, &lo);
-
-	if (rc < 0)
-		fprintf(stderr, "ward-sensor: spool: cannot open lane %s in %s: %s%s\n", name,
-			sl->o->spool_dir, strerror(-rc),
-			rc == -EBUSY ? " (another ward-sensor runs on this interface)" : "");
-	return rc;
-}
-
 /* ---- privilege ----------------------------------------------------------- */
 
 static uid_t chown_uid;
@@ -446,17 +424,6 @@ static int push_status(struct sensor__live *sl, struct buf *b)
 
 /* ---- the control loop ---------------------------------------------------- */
 
-static void usage_check(struct sensor__live *sl)
-{
-	struct spool_usage *u = malloc(sizeof(*u));
-
-	if (u == NULL)
-		return;
-	if (spool_usage_scan(sl->o->spool_dir, u) == 0)
-		spool_lane_set_spool_usage(sl->conn, u->total_bytes);
-	free(u);
-}
-
 static int control_loop(struct sensor__live *sl)
 {
 	uint64_t now, next_commit, next_status, next_stats, next_usage;
@@ -509,7 +476,7 @@ static int control_loop(struct sensor__live *sl)
 			next_stats = now + sl->set->stats_interval_ms;
 		}
 		if (now >= next_usage && sl->o->hard_limit_bytes != 0) {
-			usage_check(sl);
+			sensor_lane_usage_check(sl->conn, sl->o->spool_dir);
 			next_usage = now + sl->o->budget_check_ms;
 		}
 		if (now >= next_status) {
@@ -586,8 +553,8 @@ int sensor_live_run(const struct sensor_live_opts *o)
 	}
 	sl.nworkers = capture_workers(sl.cap);
 	check_offload(&sl);
-	if (lane_open(&sl, sl.conn_name, SPOOL_P2, CONN_MAX_RECORD, &sl.conn) < 0 ||
-	    lane_open(&sl, sl.p0_name, SPOOL_P0, P0_MAX_RECORD, &sl.p0) < 0)
+	if (sensor_lane_open(o, sl.conn_name, SPOOL_P2, SENSOR_LANE_CONN_MAX_RECORD, &sl.conn) < 0 ||
+	    sensor_lane_open(o, sl.p0_name, SPOOL_P0, SENSOR_LANE_P0_MAX_RECORD, &sl.p0) < 0)
 		goto out;
 	if (drop_privilege(&sl, o->set->user) < 0)
 		goto out;
