@@ -3,7 +3,6 @@
  * the supervisor (or, when re-executed with --receivers, the receiver
  * process). Only this file exits the process. */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "chown_tree.h"
 #include "config.h"
 #include "log.h"
 #include "seal_uplink.h"
@@ -58,19 +58,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static uid_t chown_uid;
-static gid_t chown_gid;
-
-static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)flag;
-	(void)ftw;
-	if ((st->st_uid != chown_uid || st->st_gid != chown_gid) &&
-	    lchown(path, chown_uid, chown_gid) < 0)
-		return -1;
-	return 0;
-}
-
 /* Started as root (the image's systemd unit, or a field engineer with
  * sudo): hand the state directory to the service user, then become it.
  * Nothing ward does after start-up needs root. */
@@ -92,13 +79,11 @@ static int drop_privileges(const char *user, const struct ward_config *cfg)
 	}
 	/* The spool may hold files from a run as another user; the service
 	 * user must own all of it to append, recover and evict. */
-	chown_uid = pw->pw_uid;
-	chown_gid = pw->pw_gid;
 	if (chown(".", pw->pw_uid, pw->pw_gid) < 0 ||
-	    nftw(cfg->spool.dir, chown_one, 16, FTW_PHYS) != 0 ||
+	    chown_tree(cfg->spool.dir, pw->pw_uid, pw->pw_gid) != 0 ||
 	    /* The sealer rewrites CHAIN and the uplink deletes batches. */
 	    (access(cfg->uplink.outbox, F_OK) == 0 &&
-	     nftw(cfg->uplink.outbox, chown_one, 16, FTW_PHYS) != 0)) {
+	     chown_tree(cfg->uplink.outbox, pw->pw_uid, pw->pw_gid) != 0)) {
 		log_error("cannot hand the state directory to %s: %s", user, strerror(errno));
 		return -errno;
 	}

@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -37,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chown_tree.h"
 #include "clock.h"
 #include "conn_record.h"
 #include "kconfig.h"
@@ -256,19 +256,6 @@ static bool drain(struct sensor__live *sl)
 
 /* ---- privilege ----------------------------------------------------------- */
 
-static uid_t chown_uid;
-static gid_t chown_gid;
-
-static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)flag;
-	(void)ftw;
-	if ((st->st_uid != chown_uid || st->st_gid != chown_gid) &&
-	    lchown(path, chown_uid, chown_gid) < 0)
-		return -1;
-	return 0;
-}
-
 /* Hands the lane directories (opened as root) to the user we become, so
  * that it can go on creating and renaming segments through the lanes'
  * directory descriptors. */
@@ -278,11 +265,9 @@ static int chown_lanes(struct sensor__live *sl, const struct passwd *pw)
 	const char *names[2] = { sl->conn_name, sl->p0_name };
 	int i;
 
-	chown_uid = pw->pw_uid;
-	chown_gid = pw->pw_gid;
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", sl->o->spool_dir, names[i]);
-		if (nftw(path, chown_one, 8, FTW_PHYS) != 0)
+		if (chown_tree(path, pw->pw_uid, pw->pw_gid) != 0)
 			return -errno;
 	}
 	return 0;
