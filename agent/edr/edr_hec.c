@@ -1,5 +1,6 @@
 /* edr_hec: see edr_hec.h. */
 #include "edr_hec.h"
+#include "edr_zlib.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -335,7 +336,6 @@ const char *edr_hec_query_param(const char *query, const char *name, char *dst,
 int edr_hec_gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out)
 {
 	z_stream z;
-	size_t room, want;
 	int zr, rc = 0;
 
 	memset(&z, 0, sizeof(z));
@@ -349,29 +349,16 @@ int edr_hec_gunzip(const uint8_t *in, size_t len, size_t cap, struct buf *out)
 		goto out;
 	}
 	for (;;) {
-		/* Straight into out, which a caller reuses from body to body;
-		 * room for one byte past the cap, which tells a body that is
-		 * too large. The buffer doubles, so a body costs O(log n)
-		 * reallocations the first time and none once it has grown. */
-		want = cap - out->len + 1;
-		if (out->cap - out->len < 16384 && out->cap - out->len < want &&
-		    buf_reserve(out, want < 16384 ? want : 16384) < 0) {
+		/* Straight into out, which a caller reuses from body to body. */
+		zr = edr_inflate_step(&z, out, cap);
+		if (zr == -ENOMEM || zr == Z_MEM_ERROR) {
 			rc = -ENOMEM;
 			goto out;
 		}
-		room = out->cap - out->len;
-		if (room > want)
-			room = want;
-		if (room > UINT32_MAX)
-			room = UINT32_MAX;
-		z.next_out = out->data + out->len;
-		z.avail_out = (uInt)room;
-		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			rc = zr == Z_MEM_ERROR ? -ENOMEM : -EBADMSG;
+			rc = -EBADMSG;
 			goto out;
 		}
-		out->len += room - z.avail_out;
 		if (out->len > cap) {
 			rc = -EMSGSIZE;
 			goto out;

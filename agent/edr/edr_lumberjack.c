@@ -1,5 +1,6 @@
 /* edr_lumberjack: see edr_lumberjack.h. */
 #include "edr_lumberjack.h"
+#include "edr_zlib.h"
 
 #include <errno.h>
 #include <string.h>
@@ -68,7 +69,6 @@ static int fail(struct edr_lj *d, const char *why, int rc)
 static int inflate_frame(struct edr_lj *d, const uint8_t *p, size_t len)
 {
 	struct buf *out;
-	size_t room, want;
 	z_stream z;
 	int zr, rc = 0;
 
@@ -82,27 +82,15 @@ static int inflate_frame(struct edr_lj *d, const uint8_t *p, size_t len)
 	z.next_in = (Bytef *)p;
 	z.avail_in = (uInt)len;
 	do {
-		/* One byte past max_body tells a frame that is too large. */
-		want = d->max_body - out->len + 1;
-		if (out->cap - out->len < 16384 && out->cap - out->len < want &&
-		    buf_reserve(out, want < 16384 ? want : 16384) < 0) {
+		zr = edr_inflate_step(&z, out, d->max_body);
+		if (zr == -ENOMEM || zr == Z_MEM_ERROR) {
 			rc = -ENOMEM;
 			goto out;
 		}
-		room = out->cap - out->len;
-		if (room > want)
-			room = want;
-		if (room > UINT32_MAX)
-			room = UINT32_MAX;
-		z.next_out = out->data + out->len;
-		z.avail_out = (uInt)room;
-		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END) {
-			rc = zr == Z_MEM_ERROR ? -ENOMEM :
-			     fail(d, "compressed frame: bad or truncated zlib stream", -EBADMSG);
+			rc = fail(d, "compressed frame: bad or truncated zlib stream", -EBADMSG);
 			goto out;
 		}
-		out->len += room - z.avail_out;
 		if (out->len > d->max_body) {
 			rc = fail(d, "compressed frame: more than max_body_bytes", -EMSGSIZE);
 			goto out;
