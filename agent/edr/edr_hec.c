@@ -40,8 +40,7 @@ static int on_message_begin(http_parser *p)
 
 	h->url_len = 0;
 	h->url_too_long = 0;
-	h->field_len = h->value_len = 0;
-	h->in_value = 0;
+	http_hdr_reset(&h->hdr);
 	h->auth[0] = '\0';
 	h->auth_too_long = 0;
 	h->gzip = h->bad_encoding = h->expect_continue = 0;
@@ -64,57 +63,40 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static void header_done(struct edr_hec_http *h)
+/* The headers a collector acts on. An Authorization value longer than a
+ * token can be is refused later (auth_too_long), not cut. */
+static void header_done(void *arg, const struct http_hdr *hd, bool field_ok, bool value_ok)
 {
-	int field_ok = h->field_len < sizeof(h->field);
-	int value_ok = h->value_len < sizeof(h->value);
+	struct edr_hec_http *h = arg;
 
-	h->field[field_ok ? h->field_len : sizeof(h->field) - 1] = '\0';
-	h->value[value_ok ? h->value_len : sizeof(h->value) - 1] = '\0';
-	if (field_ok && strcasecmp(h->field, "authorization") == 0) {
-		if (value_ok)
-			memcpy(h->auth, h->value, h->value_len + 1);
+	if (!field_ok)
+		return;
+	if (strcasecmp(hd->field, "authorization") == 0) {
+		if (value_ok && hd->value_len <= EDR_HEC_TOKEN_MAX)
+			memcpy(h->auth, hd->value, hd->value_len + 1);
 		else
 			h->auth_too_long = 1;
-	} else if (field_ok && strcasecmp(h->field, "content-encoding") == 0) {
-		if (value_ok && strcasecmp(h->value, "gzip") == 0)
+	} else if (strcasecmp(hd->field, "content-encoding") == 0) {
+		if (value_ok && strcasecmp(hd->value, "gzip") == 0)
 			h->gzip = 1;
-		else if (!value_ok || strcasecmp(h->value, "identity") != 0)
+		else if (!value_ok || strcasecmp(hd->value, "identity") != 0)
 			h->bad_encoding = 1;
-	} else if (field_ok && strcasecmp(h->field, "expect") == 0) {
-		h->expect_continue = value_ok && strcasecmp(h->value, "100-continue") == 0;
+	} else if (strcasecmp(hd->field, "expect") == 0) {
+		h->expect_continue = value_ok && strcasecmp(hd->value, "100-continue") == 0;
 	}
-	h->field_len = h->value_len = 0;
-	h->in_value = 0;
-}
-
-/* Keeps what fits; the rest only makes header_done see a too-long value. */
-static void piece(char *dst, size_t cap, size_t *len, const char *at, size_t n)
-{
-	if (*len < cap) {
-		size_t take = n < cap - *len ? n : cap - *len;
-
-		memcpy(dst + *len, at, take);
-	}
-	*len = *len + n < *len ? (size_t)-1 : *len + n;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct edr_hec_http *h = of(p);
 
-	if (h->in_value)
-		header_done(h);
-	piece(h->field, sizeof(h->field), &h->field_len, at, len);
+	http_hdr_on_field(&h->hdr, at, len, header_done, h);
 	return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-	struct edr_hec_http *h = of(p);
-
-	h->in_value = 1;
-	piece(h->value, sizeof(h->value), &h->value_len, at, len);
+	http_hdr_on_value(&of(p)->hdr, at, len);
 	return 0;
 }
 
@@ -122,8 +104,7 @@ static int on_headers_complete(http_parser *p)
 {
 	struct edr_hec_http *h = of(p);
 
-	if (h->in_value)
-		header_done(h);
+	http_hdr_finish(&h->hdr, header_done, h);
 	/* content_length is ULLONG_MAX when the header is absent. */
 	if (p->content_length != (uint64_t)-1 && p->content_length > h->max_wire) {
 		h->error_status = 413;

@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "http_hdr.h"
 
 /* HEC answer codes (Splunk "Troubleshoot HTTP Event Collector"). */
 enum edr_hec_code {
@@ -86,11 +87,7 @@ struct edr_hec_http {
 	char url[EDR_HEC_URL_MAX + 1];
 	size_t url_len;
 	int url_too_long;
-	char field[32];                   /* header name being read (truncated) */
-	size_t field_len;
-	char value[EDR_HEC_TOKEN_MAX + 1];/* its value (truncated) */
-	size_t value_len;
-	int in_value;
+	struct http_hdr hdr;              /* the header being read */
 	/* the request */
 	char auth[EDR_HEC_TOKEN_MAX + 1]; /* the Authorization value, "" = none */
 	int auth_too_long;

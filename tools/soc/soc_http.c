@@ -35,8 +35,7 @@ static int on_message_begin(http_parser *p)
 
 	h->url_len = 0;
 	h->url_too_long = 0;
-	h->field_len = h->value_len = 0;
-	h->in_value = 0;
+	http_hdr_reset(&h->hdr);
 	h->expect_continue = 0;
 	buf_reset(&h->body);
 	return 0;
@@ -59,45 +58,26 @@ static int on_url(http_parser *p, const char *at, size_t len)
 }
 
 /* Acts on the header just completed; only Expect matters to us. */
-static void header_done(struct soc_http *h)
+static void header_done(void *arg, const struct http_hdr *hd, bool field_ok, bool value_ok)
 {
-	h->field[h->field_len < sizeof(h->field) ? h->field_len : sizeof(h->field) - 1] = '\0';
-	h->value[h->value_len < sizeof(h->value) ? h->value_len : sizeof(h->value) - 1] = '\0';
-	if (h->field_len < sizeof(h->field) && h->value_len < sizeof(h->value) &&
-	    strcasecmp(h->field, "expect") == 0 && strcasecmp(h->value, "100-continue") == 0)
+	struct soc_http *h = arg;
+
+	if (field_ok && value_ok && strcasecmp(hd->field, "expect") == 0 &&
+	    strcasecmp(hd->value, "100-continue") == 0)
 		h->expect_continue = 1;
-	h->field_len = h->value_len = 0;
-	h->in_value = 0;
-}
-
-/* Appends a header name or value piece; keeps what fits (the rest only
- * makes the comparison in header_done fail, which is what we want). */
-static void piece(char *dst, size_t cap, size_t *len, const char *at, size_t n)
-{
-	if (*len < cap) {
-		size_t take = n < cap - *len ? n : cap - *len;
-
-		memcpy(dst + *len, at, take);
-	}
-	*len = *len + n < *len ? (size_t)-1 : *len + n;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct soc_http *h = of(p);
 
-	if (h->in_value)
-		header_done(h);
-	piece(h->field, sizeof(h->field), &h->field_len, at, len);
+	http_hdr_on_field(&h->hdr, at, len, header_done, h);
 	return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-	struct soc_http *h = of(p);
-
-	h->in_value = 1;
-	piece(h->value, sizeof(h->value), &h->value_len, at, len);
+	http_hdr_on_value(&of(p)->hdr, at, len);
 	return 0;
 }
 
@@ -105,8 +85,7 @@ static int on_headers_complete(http_parser *p)
 {
 	struct soc_http *h = of(p);
 
-	if (h->in_value)
-		header_done(h);
+	http_hdr_finish(&h->hdr, header_done, h);
 	/* content_length is ULLONG_MAX when the header is absent. */
 	if (p->content_length != (uint64_t)-1 && p->content_length > h->max_body) {
 		h->error_status = 413;

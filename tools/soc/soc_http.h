@@ -32,6 +32,7 @@
 #include <http_parser.h>
 
 #include "buf.h"
+#include "http_hdr.h"
 
 #define SOC_HTTP_PATH_MAX 256       /* bytes of path, and of query */
 
@@ -59,9 +60,7 @@ struct soc_http {
 	char url[2 * SOC_HTTP_PATH_MAX];
 	size_t url_len;
 	int url_too_long;
-	char field[32], value[32];      /* the header being read (truncated) */
-	size_t field_len, value_len;
-	int in_value;
+	struct http_hdr hdr;            /* the header being read */
 	int expect_continue;
 	int error_status;               /* set by a callback: 400, 413, 431 */
 	int closing;
