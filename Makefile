@@ -55,7 +55,7 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
 
 # The sensor captures with libpcap and confines itself with libseccomp.
 ifeq ($(CONFIG_SENSOR),y)
-LDLIBS += -lpcap -lseccomp
+LDLIBS += -lpcap -lseccomp -lz
 endif
 
 ifeq ($(CONFIG_HARDENING),y)

@@ -268,21 +268,35 @@ static void make_uid(const struct flow_table *t, const struct flow_slot *s, char
 	out[1 + n] = '\0';
 }
 
+/* The identity fields of a flow's record: everything but the counters. */
+static void conn_ident(const struct flow_table *t, const struct flow_slot *s, struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ts_us = s->first_us;
+	make_uid(t, s, c->uid);
+	c->ip_version = s->ip_version;
+	c->proto = s->proto;
+	memcpy(c->orig_h, s->orig_h, 16);
+	memcpy(c->resp_h, s->resp_h, 16);
+	c->orig_p = s->orig_p;
+	c->resp_p = s->resp_p;
+	c->vlan = s->vlan;
+	c->inner_vlan = s->inner_vlan;
+	c->flow_id = (uint32_t)(s - t->slots);
+	if (t->cfg.n_local_nets > 0) {
+		c->local_orig = is_local(t, s->ip_version, s->orig_h);
+		c->local_resp = is_local(t, s->ip_version, s->resp_h);
+	}
+	if (community_id_v1(t->cfg.community_id_seed, s->ip_version, s->proto, s->orig_h, s->resp_h,
+			    s->orig_p, s->resp_p, c->community_id, sizeof(c->community_id)) != 0)
+		c->community_id[0] = '\0';
+}
+
 static void emit_flow(struct flow_table *t, struct flow_slot *s, bool interim, bool evicted)
 {
 	struct conn c;
 
-	memset(&c, 0, sizeof(c));
-	c.ts_us = s->first_us;
-	make_uid(t, s, c.uid);
-	c.ip_version = s->ip_version;
-	c.proto = s->proto;
-	memcpy(c.orig_h, s->orig_h, 16);
-	memcpy(c.resp_h, s->resp_h, 16);
-	c.orig_p = s->orig_p;
-	c.resp_p = s->resp_p;
-	c.vlan = s->vlan;
-	c.inner_vlan = s->inner_vlan;
+	conn_ident(t, s, &c);
 	c.duration_us = s->last_us - s->first_us;
 	c.bytes_known = true;
 	c.orig_pkts = s->orig_pkts;
@@ -303,13 +317,6 @@ static void emit_flow(struct flow_table *t, struct flow_slot *s, bool interim, b
 		else
 			c.conn_state = CONN_OTH;
 	}
-	if (t->cfg.n_local_nets > 0) {
-		c.local_orig = is_local(t, s->ip_version, s->orig_h);
-		c.local_resp = is_local(t, s->ip_version, s->resp_h);
-	}
-	if (community_id_v1(t->cfg.community_id_seed, s->ip_version, s->proto, s->orig_h, s->resp_h,
-			    s->orig_p, s->resp_p, c.community_id, sizeof(c.community_id)) != 0)
-		c.community_id[0] = '\0';
 	c.interim = interim;
 	c.evicted = evicted;
 	c.service = NULL;
@@ -696,6 +703,21 @@ static void account_dgram(struct flow_table *t, uint32_t i, bool is_orig, const 
 
 int flow_table_update(struct flow_table *t, const struct pkt *p)
 {
+	struct flow_ref ref;
+
+	return flow_table_update_ref(t, p, &ref);
+}
+
+int flow_table_conn_ident(const struct flow_table *t, uint32_t id, struct conn *c)
+{
+	if (id == NIL || id > t->hw)
+		return -ENOENT;
+	conn_ident(t, &t->slots[id], c);
+	return 0;
+}
+
+int flow_table_update_ref(struct flow_table *t, const struct pkt *p, struct flow_ref *ref)
+{
 	uint16_t sport = p->sport, dport = p->dport;
 	struct flow_slot *s;
 	bool is_orig = true;
@@ -730,8 +752,13 @@ int flow_table_update(struct flow_table *t, const struct pkt *p)
 
 		i = create_flow(t, p, sport, dport, b, &flipped);
 		is_orig = !flipped;
+		ref->created = true;
+	} else {
+		ref->created = false;
 	}
 	s = &t->slots[i];
+	ref->id = i;
+	ref->flipped = false;
 
 	if (is_orig) {
 		s->orig_pkts++;
@@ -746,10 +773,18 @@ int flow_table_update(struct flow_table *t, const struct pkt *p)
 	if (!(s->flags & FLOW_F_FROZEN) && p->ts_us > s->last_us)
 		s->last_us = p->ts_us;
 
-	if (p->proto == IPPROTO_TCP)
+	if (p->proto == IPPROTO_TCP) {
+		uint8_t before = s->flags & FLOW_F_FLIPPED;
+
 		account_tcp(t, i, is_orig, p);
-	else
+		if ((s->flags & FLOW_F_FLIPPED) != before) {
+			is_orig = !is_orig;
+			ref->flipped = true;
+		}
+	} else {
 		account_dgram(t, i, is_orig, p);
+	}
+	ref->is_orig = is_orig;
 	maybe_interim(t, s, p->ts_us);
 	return 0;
 }

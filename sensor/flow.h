@@ -102,6 +102,16 @@ struct conn {
 	bool interim;                /* emitted by the active timeout; flow goes on */
 	bool evicted;                /* emitted because the table was full */
 	const char *service;         /* analyzer-detected service; NULL = none */
+	uint32_t flow_id;            /* the flow's id while it lives (flow_ref.id) */
+};
+
+/* Where a packet went: flow_table_update_ref fills it. */
+struct flow_ref {
+	uint32_t id;                 /* the flow's id, unique among live flows; it
+	                              * is reused after the flow's final record */
+	bool is_orig;                /* sent by the originator (after any flip) */
+	bool created;                /* this packet started the flow */
+	bool flipped;                /* this packet swapped the roles */
 };
 
 /* Called for each record; `c` is valid during the call only. */
@@ -137,6 +147,13 @@ void flow_table_destroy(struct flow_table *t);
  * relative to p->ts_us, a bounded amount of work per call. 0 or -EINVAL
  * for a packet of an unknown IP version. */
 int flow_table_update(struct flow_table *t, const struct pkt *p);
+/* flow_table_update, and fills *ref with the packet's flow and side. */
+int flow_table_update_ref(struct flow_table *t, const struct pkt *p, struct flow_ref *ref);
+/* Fills the identity fields of *c for live flow `id` (from a flow_ref of
+ * a flow that has not ended): ts_us, uid, ip_version, proto, orig_h/p,
+ * resp_h/p, vlan, inner_vlan, local_orig, local_resp, community_id,
+ * flow_id; the rest zero. 0, or -ENOENT when `id` was never a flow's. */
+int flow_table_conn_ident(const struct flow_table *t, uint32_t id, struct conn *c);
 /* Expires every flow idle at `now_us` (µs since the epoch), for a live
  * capture's idle moments. Interim records are left to the flows' next
  * packets. */

@@ -1,0 +1,2 @@
+/* analyzer: the framework (analyzer.h). Placeholder: lands next. */
+#include "analyzer.h"
