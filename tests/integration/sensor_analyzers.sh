@@ -224,6 +224,7 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
     {proto: "telnet", mechanism: "login", user: $u_tel, port: 23}
   ],
   no_notice_user: $u_tls,
+  detected: {dns: 7, http: 5, ssl: 3, smtp: 3, pop3: 1, ftp: 1, telnet: 1},
   secrets: [
     {name: "HTTP Basic password", text: $p_http, user: $u_http, kind: "basic"},
     {name: "SMTP AUTH PLAIN password", text: $p_plain, user: $u_plain, kind: "plain"},
@@ -239,7 +240,7 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
 FAILED=
 compare() {  # CHECK: one check of analyzer_compare.py
 	$PY "$WARD_ROOT/tests/tools/analyzer_compare.py" --pcap "$PCAP" --records "$T/records.ndjson" \
-		--expect "$T/expect.json" --output "$T/records.ndjson" --output "$T/stats.err" "$1"
+		--expect "$T/expect.json" --stats-file "$T/stats.err" --output "$T/records.ndjson" --output "$T/stats.err" "$1"
 }
 check() {  # NAME WHAT: runs check_NAME, notes its result
 	note "check $1: $2"
@@ -258,6 +259,7 @@ check_smtp() { compare smtp; }
 check_pop3() { compare pop3; }
 check_ftp() { compare ftp; }
 check_notices() { compare notices; }
+check_stats() { compare stats; }
 check_secrets() { compare secrets; }
 
 check schema "every record valid against docs/schema/<type>.schema.json"
@@ -272,6 +274,7 @@ check smtp "helo, mailfrom, rcptto, subject, STARTTLS"
 check pop3 "the POP3 session's records"
 check ftp "the FTP session's records"
 check notices "cleartext credentials, user masked"
+check stats "--stats: sessions detected per analyzer, none denied, no reassembly gap"
 check secrets "no password anywhere in ward-sensor's output"
 
 [ -z "$FAILED" ] || fail "checks failed:$FAILED"

@@ -40,6 +40,10 @@ usage or tshark error, 0 otherwise. The checks:
             flow to its port, with its proto and mechanism, the user
             masked ("a***e"), never the user in clear; none for the login
             inside STARTTLS
+  stats     the --stats JSON (last JSON line of --stats-file): sessions
+            detected per analyzer at least the expected flows, none
+            denied, no reassembly gap (nothing was lost on the veth);
+            prints the weirds counted on this clean traffic
   secrets   no password of the traffic, nor its base64 forms (Basic
             "user:pass", AUTH PLAIN "\\0user\\0pass", AUTH LOGIN), in any
             --output file
@@ -386,6 +390,27 @@ class Check:
             if any(s in (u, self.mask(u)) for s in self.strings(n)):
                 self.mismatch("notice for %r, whose AUTH was inside STARTTLS" % u, n)
 
+    def stats(self):
+        lines = [l for l in open(self.args.stats_file) if l.startswith("{")]
+        if not lines:
+            return self.mismatch("no --stats JSON in %s" % self.args.stats_file)
+        st = json.loads(lines[-1])
+        an = st.get("analyzers", {})
+        self.say("analyzers: %s" % json.dumps(an))
+        self.say("weird: %s" % json.dumps(st.get("weird")))
+        if not an:
+            return self.mismatch("no \"analyzers\" in the --stats JSON")
+        det = an.get("detected", {})
+        for name, n in sorted(self.expect["detected"].items()):
+            self.say("detected %s: %s, want at least %d" % (name, det.get(name), n))
+            if det.get(name, 0) < n:
+                self.mismatch("--stats analyzers.detected.%s is %r, want at least %d" % (name, det.get(name), n))
+        if an.get("sessions_denied", 0) != 0:
+            self.mismatch("--stats analyzers.sessions_denied is %r, want 0" % an.get("sessions_denied"))
+        if an.get("reasm", {}).get("gap_bytes", 0) != 0:
+            self.mismatch("--stats analyzers.reasm.gap_bytes is %r, want 0 (no loss on a veth)" %
+                          an["reasm"]["gap_bytes"])
+
     def secrets(self):
         forms = []
         for s in self.expect["secrets"]:
@@ -412,9 +437,10 @@ def main():
     ap.add_argument("--records", required=True)
     ap.add_argument("--expect", required=True)
     ap.add_argument("--output", action="append", default=[])
+    ap.add_argument("--stats-file")
     ap.add_argument("--tshark", default="tshark")
     ap.add_argument("check", choices=["links", "services", "dns", "http", "files", "ssl", "x509", "smtp",
-                                      "pop3", "ftp", "notices", "secrets"])
+                                      "pop3", "ftp", "notices", "stats", "secrets"])
     a = ap.parse_args()
     c = Check(a)
     getattr(c, a.check)()
