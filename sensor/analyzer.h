@@ -98,7 +98,8 @@ extern const struct analyzer an_dns, an_http, an_ssl, an_smtp, an_pop3, an_ftp, 
 
 /* How user names in cleartext-credential notices are written. */
 enum an_user_mask {
-	AN_USER_MASK = 0,             /* first and last character, '*' between: "j***e" */
+	AN_USER_MASK = 0,             /* first and last byte around three stars:
+	                               * "j***e" ("***" under 4 bytes) */
 	AN_USER_CLEAR,                /* as sent */
 	AN_USER_OMIT,                 /* not written */
 };
