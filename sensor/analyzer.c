@@ -749,6 +749,18 @@ const struct an_stats *an_ctx_stats(const struct an_ctx *c)
 	return &c->st;
 }
 
+void an_stats_add(struct an_stats *dst, const struct an_stats *src)
+{
+	/* Every field is a u64 counter: add them as an array. */
+	uint64_t *d = (uint64_t *)dst;
+	const uint64_t *s = (const uint64_t *)src;
+	size_t i;
+
+	_Static_assert(sizeof(struct an_stats) % sizeof(uint64_t) == 0, "u64 fields only");
+	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
 void an_stats_write(struct jsonw *w, const struct an_stats *st)
 {
 	uint32_t i;
