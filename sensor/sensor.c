@@ -69,6 +69,15 @@ int sensor_settings_from_config(struct sensor_settings *s, const struct ward_con
 	s->flow.active_timeout_ms = c->active_timeout_ms;
 	s->stats_interval_ms = c->stats_interval_ms;
 	an_config_defaults(&s->an);
+	s->an.enabled = c->analyzers.enabled;
+	s->an.mem_max = (size_t)c->analyzers.memory_bytes;
+	s->an.depth_bytes = c->analyzers.depth_bytes;
+	s->an.max_sessions = c->analyzers.max_sessions;
+	s->an.user_mask = c->analyzers.user_names == SENSOR_USER_CLEAR ? AN_USER_CLEAR :
+			  c->analyzers.user_names == SENSOR_USER_OMIT ? AN_USER_OMIT : AN_USER_MASK;
+	s->an.max_uri_bytes = c->analyzers.max_uri_bytes;
+	s->an.max_header_bytes = c->analyzers.max_header_bytes;
+	s->an.file_depth_bytes = c->analyzers.file_depth_bytes;
 	s->user = c->user;
 	s->device_id = cfg->agent.device_id;
 	return set_nets(s, c->local_nets, c->n_local_nets, NULL);
