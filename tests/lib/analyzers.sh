@@ -26,7 +26,6 @@
 #   an_smtpd_start DIR / an_pop3d_start DIR / an_ftpd_start DIR /
 #   an_telnetd_start       the test's own servers (tests/tools/*.py)
 #   an_sha256 FILE         the file's SHA-256, lower-case hex
-#   an_mask USER           USER as ward masks it by default ("a***e")
 #   an_schema_check RECORDS   every record against docs/schema/<type>
 #                          .schema.json (python3-jsonschema, 2020-12)
 
@@ -37,11 +36,6 @@ AN_USER_HTTP=alice AN_USER_SMTP_PLAIN=plainuser AN_USER_SMTP_LOGIN=loginuser
 AN_USER_SMTP_TLS=tlsuser AN_USER_POP3=popuser AN_USER_FTP=ftpuser AN_USER_TELNET=teluser
 
 an_sha256() { sha256sum "$1" | cut -d' ' -f1; }
-
-an_mask() {
-	printf '%s' "$1" | awk '{ s = substr($0, 1, 1); for (i = 2; i < length($0); i++) s = s "*";
-		print s substr($0, length($0), 1) }'
-}
 
 # an_secret NAME: a password no other run or protocol uses.
 an_secret() { printf 'Pw%s%s%s' "$1" "$$" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }
