@@ -34,8 +34,10 @@ usage or tshark error, 0 otherwise. The checks:
             fingerprint and subject, on each expected flow
   smtp      the expected smtp records (helo, mailfrom, rcptto, subject;
             tls for the STARTTLS session)
-  pop3      pop3 records on the POP3 flow
-  ftp       ftp records on the FTP flow, when the analyzer writes any
+  pop3      pop3 records (one per command) on the POP3 flow: USER, STAT,
+            RETR 1 and QUIT with +OK; `user`, when written, masked
+  ftp       ftp records (one per command) on the FTP flow: RETR of the
+            file with reply_code 226; `user`, when written, masked
   notices   one Cleartext_Credentials notice per expected login, on the
             flow to its port, with its service and mechanism, the user
             masked ("a***e"), never the user in clear; no other notice on
@@ -341,24 +343,40 @@ class Check:
             if self.port_of(s) != 25:
                 self.mismatch("smtp record on a flow to port %s" % self.port_of(s), s)
 
+    def user_fields(self, recs, user):
+        """Records' `user`, when written, is the masked user, never the clear one."""
+        m = self.mask(user)
+        for r in recs:
+            if "user" in r and r["user"] != m:
+                self.mismatch("%s record: user %r, want the masked %r" % (r.get("type"), r["user"], m), r)
+
+    def commands(self, recs, proto, port, want):
+        """recs are one session's records on `port`, with each (command,
+        arg, field, value) of `want` among them."""
+        self.say("ward: %d %s records: %s" % (len(recs), proto, [
+            {k: r.get(k) for k in ("trans_depth", "user", "command", "arg", "status", "reply_code")} for r in recs]))
+        for r in recs:
+            if self.port_of(r) != port:
+                self.mismatch("%s record on a flow to port %s" % (proto, self.port_of(r)), r)
+        for cmd, arg, field, value in want:
+            ms = [r for r in recs if r.get("command") == cmd and (arg is None or arg in str(r.get("arg", "")))]
+            self.say("want %s %s with %s %r: %s" % (cmd, arg or "", field, value, [r.get(field) for r in ms]))
+            if not any(r.get(field) == value for r in ms):
+                self.mismatch("no %s record for %s%s with %s %r" % (proto, cmd, " " + arg if arg else "", field, value))
+
     def pop3(self):
         recs = self.need("pop3", "one POP3 session")
-        self.say("ward: %s" % [json.dumps(p)[:300] for p in recs])
-        for p in recs:
-            if self.port_of(p) != 110:
-                self.mismatch("pop3 record on a flow to port %s" % self.port_of(p), p)
+        self.commands(recs, "pop3", 110, [("USER", None, "status", "+OK"), ("STAT", None, "status", "+OK"),
+                                         ("RETR", "1", "status", "+OK"), ("QUIT", None, "status", "+OK")])
+        self.user_fields(recs, self.expect["pop3_user"])
 
     def ftp(self):
-        recs = self.of("ftp")
+        recs = self.need("ftp", "one FTP session")
         conns = [c for c in self.conns.values() if c.get("id.resp_p") == 21]
-        self.say("ward: %d ftp records: %s" % (len(recs), [json.dumps(f)[:300] for f in recs]))
         if len(conns) != 1:
             self.mismatch("want one conn record to port 21, got %d" % len(conns))
-        for f in recs:
-            if self.port_of(f) != 21:
-                self.mismatch("ftp record on a flow to port %s" % self.port_of(f), f)
-        if recs and not any(f.get("command") == "RETR" and f.get("reply_code") == 226 for f in recs):
-            self.mismatch("ftp records, but none for RETR with reply_code 226")
+        self.commands(recs, "ftp", 21, [("RETR", "ftp-file.bin", "reply_code", 226)])
+        self.user_fields(recs, self.expect["ftp_user"])
 
     @staticmethod
     def mask(u):
