@@ -156,10 +156,8 @@ note "stats: $(grep '^{' "$T/stats.err" | tail -n 1)"
 
 # What the checks expect, from what the traffic above did.
 jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" \
-	--arg dl "$(an_sha256 "$T/www/download.bin")" --arg dl_n "$(wc -c <"$T/www/download.bin")" \
-	--arg tx "$(an_sha256 "$T/www/text.txt")" --arg tx_n "$(wc -c <"$T/www/text.txt")" \
-	--arg at "$(an_sha256 "$T/mail/attach.bin")" --arg at_n "$(wc -c <"$T/mail/attach.bin")" \
-	--arg pa "$(an_sha256 "$T/mail/pop-attach.bin")" --arg pa_n "$(wc -c <"$T/mail/pop-attach.bin")" \
+	--argjson dl "$(an_hashes "$T/www/download.bin")" --argjson tx "$(an_hashes "$T/www/text.txt")" \
+	--argjson at "$(an_hashes "$T/mail/attach.bin")" --argjson pa "$(an_hashes "$T/mail/pop-attach.bin")" \
 	--arg cert "$(openssl x509 -in "$T/pki/www.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
 	--arg subj_a "$SUBJ_ATTACH" --arg subj_l "$SUBJ_LOGIN" \
 	--arg u_http "$AN_USER_HTTP" --arg p_http "$AN_PASS_HTTP" \
@@ -203,10 +201,10 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
     {proto: "tcp", port: 23, service: "telnet"}
   ],
   files: [
-    {what: "HTTP download.bin (keep-alive, 2nd request)", sha256: $dl, size: ($dl_n | tonumber), port: 80},
-    {what: "HTTP text.txt (gzip, chunked): hashed decoded", sha256: $tx, size: ($tx_n | tonumber), port: 80},
-    {what: "SMTP attachment attach.bin", sha256: $at, size: ($at_n | tonumber), port: 25},
-    {what: "POP3 attachment pop-attach.bin", sha256: $pa, size: ($pa_n | tonumber), port: 110}
+    ($dl + {what: "HTTP download.bin (keep-alive, 2nd request)", port: 80}),
+    ($tx + {what: "HTTP text.txt (gzip, chunked): hashed decoded", port: 80}),
+    ($at + {what: "SMTP attachment attach.bin", port: 25}),
+    ($pa + {what: "POP3 attachment pop-attach.bin", port: 110})
   ],
   x509: [{port: ($tls | tonumber), fingerprint: $cert, subject_cn: "www.ward.test"},
          {port: 443, fingerprint: $cert, subject_cn: "www.ward.test", tls_version: "TLSv12"}],

@@ -26,6 +26,7 @@
 #   an_smtpd_start DIR / an_pop3d_start DIR / an_ftpd_start DIR /
 #   an_telnetd_start       the test's own servers (tests/tools/*.py)
 #   an_sha256 FILE         the file's SHA-256, lower-case hex
+#   an_hashes FILE         its SHA-256, MD5, SHA-1 and size as JSON
 #   an_schema_check RECORDS   every record against docs/schema/<type>
 #                          .schema.json (python3-jsonschema, 2020-12)
 
@@ -36,6 +37,12 @@ AN_USER_HTTP=alice AN_USER_SMTP_PLAIN=plainuser AN_USER_SMTP_LOGIN=loginuser
 AN_USER_SMTP_TLS=tlsuser AN_USER_POP3=popuser AN_USER_FTP=ftpuser AN_USER_TELNET=teluser
 
 an_sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# an_hashes FILE: {"sha256":..,"md5":..,"sha1":..,"size":N} as JSON.
+an_hashes() {
+	printf '{"sha256":"%s","md5":"%s","sha1":"%s","size":%s}' "$(an_sha256 "$1")" \
+		"$(md5sum "$1" | cut -d' ' -f1)" "$(sha1sum "$1" | cut -d' ' -f1)" "$(wc -c <"$1" | tr -d ' ')"
+}
 
 # an_secret NAME: a password no other run or protocol uses.
 an_secret() { printf 'Pw%s%s%s' "$1" "$$" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }

@@ -16,22 +16,28 @@ usage or tshark error, 0 otherwise. The checks:
             expected service (Zeek's `service`, a comma list)
   dns       oracle tshark: each DNS response (dns.id, dns.qry.name,
             dns.flags.rcode) of the capture is one dns record (trans_id,
-            query, rcode) of the same flow, and no dns record is not in
-            the capture; also the expected qtype_name, rcode_name, proto
+            query, rcode) of the same flow, with tshark's AA, TC, RD, RA,
+            answers (A, AAAA, MX, TXT) and TTLs, and no dns record is not
+            in the capture; also the expected qtype_name, rcode_name, proto
             and an answer per query
   http      oracle tshark: per TCP flow, the requests' http.request.uri
             and the responses' http.response.code, in order, equal the
             http records' uri and status_code in trans_depth order; plus
             the expected method, host and trans_depth
-  files     a files record with each expected SHA-256 (and size, md5 and
-            sha1 when present), on a flow to the expected port
+  files     a files record with each expected SHA-256, MD5 and SHA-1 (and
+            size when present), on a flow to the expected port, whose fuid
+            a record of that flow names (http resp_fuids, smtp or pop3
+            fuids)
   ssl       oracle tshark: per TLS flow to the expected TLS ports, the
             ClientHello's SNI and JA3 (tls.handshake.ja3), the
-            ServerHello's JA3S and version (supported_versions when
-            present) equal ssl's server_name, ja3, ja3s, version; ALPN:
-            next_protocol when tshark sees the server's choice (TLS 1.2)
+            ServerHello's JA3S, version (supported_versions when present)
+            and cipher suite equal ssl's server_name, ja3, ja3s, version,
+            cipher; ALPN: next_protocol when tshark sees the server's
+            choice (TLS 1.2); ja4 equals the JA4 computed here from
+            tshark's ClientHello fields (tshark 4.0 has no JA4)
   x509      an x509 record with the server certificate's SHA-256
-            fingerprint and subject, on each expected flow
+            fingerprint, subject and SAN, on each expected flow; its ssl
+            record's cert_chain_fps names it
   smtp      the expected smtp records (helo, mailfrom, rcptto, subject;
             tls for the STARTTLS session)
   pop3      pop3 records (one per command) on the POP3 flow: USER, STAT,
@@ -59,7 +65,48 @@ import sys
 from collections import defaultdict
 
 TLS_VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv10", 0x0302: "TLSv11", 0x0303: "TLSv12", 0x0304: "TLSv13"}
+# IANA TLS cipher suite names (Zeek's) of the suites this traffic can pick.
+CIPHERS = {0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384",
+           0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+           0xc02b: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xc02c: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+           0xc02f: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xc030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+           0xcca9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def hexes(s):
+    return [int(x, 16) for x in s.split("|") if x]
+
+
+def grease(v):
+    return (v & 0x0f0f) == 0x0a0a and (v >> 8) == (v & 0xff)
+
+
+def ja4(c):
+    """JA4 (TLS client, FoxIO's JA4 specification) of a ClientHello from
+    tshark's fields: an oracle independent of ward's code. None when the
+    hello also has signature_algorithms_cert (tshark then mixes both
+    lists into tls.handshake.sig_hash_alg)."""
+    ciphers = [v for v in hexes(c["tls.handshake.ciphersuite"]) if not grease(v)]
+    exts = [int(x) for x in c["tls.handshake.extension.type"].split("|") if x]
+    exts = [v for v in exts if not grease(v)]
+    if 50 in exts:
+        return None
+    sv = [v for v in hexes(c["tls.handshake.extensions.supported_version"]) if not grease(v)]
+    ver = max(sv) if sv else int(c["tls.handshake.version"].split("|")[0], 16)
+    ver = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3"}.get(ver, "00")
+    alpn = c["tls.handshake.extensions_alpn_str"].split("|")[0]
+    alpn = alpn[0] + alpn[-1] if alpn else "00"
+    a = "t%s%s%02d%02d%s" % (ver, "d" if 0 in exts else "i", min(len(ciphers), 99), min(len(exts), 99), alpn)
+
+    def h(text):
+        return hashlib.sha256(text.encode()).hexdigest()[:12] if text else "000000000000"
+    b = h(",".join("%04x" % v for v in sorted(ciphers)))
+    e = ",".join("%04x" % v for v in sorted(v for v in exts if v not in (0, 16)))
+    sig = hexes(c["tls.handshake.sig_hash_alg"])
+    if sig and e:
+        e += "_" + ",".join("%04x" % v for v in sig)
+    return "%s_%s_%s" % (a, b, h(e))
 
 
 class Check:
@@ -151,14 +198,27 @@ class Check:
                               bad[0])
 
     def dns(self):
+        flags = {"AA": "dns.flags.authoritative", "TC": "dns.flags.truncated", "RD": "dns.flags.recdesired",
+                 "RA": "dns.flags.recavail"}
         rows = self.tshark("dns.flags.response == 1",
                            ["ip.dst", "ipv6.dst", "udp.dstport", "tcp.dstport", "dns.id", "dns.qry.name",
-                            "dns.flags.rcode"])
-        want = {}
+                            "dns.flags.rcode", "dns.a", "dns.aaaa", "dns.mx.mail_exchange", "dns.txt",
+                            "dns.resp.ttl", "dns.resp.type", "dns.count.answers"] + list(flags.values()))
+        want, extra = {}, {}
         for r in rows:
             key = (r["ip.dst"] or r["ipv6.dst"], int(r["udp.dstport"] or r["tcp.dstport"]), int(r["dns.id"], 16),
                    "udp" if r["udp.dstport"] else "tcp")
             want[key] = (r["dns.qry.name"], int(r["dns.flags.rcode"]))
+            extra[key] = {f: r[t] in ("1", "True") for f, t in flags.items()}
+            # tshark lists the RRs of every section; Zeek's answers and
+            # TTLs are the answer section's, which comes first: of each
+            # type, as many as the answer section has.
+            n = int(r["dns.count.answers"] or 0)
+            types = [int(t) for t in r["dns.resp.type"].split("|") if t][:n]
+            extra[key]["answers"] = [a for t, f in ((1, "dns.a"), (28, "dns.aaaa"), (15, "dns.mx.mail_exchange"),
+                                                    (16, "dns.txt"))
+                                     for a in [x for x in r[f].split("|") if x][:types.count(t)]]
+            extra[key]["TTLs"] = [int(t) for t in r["dns.resp.ttl"].split("|") if t][:n]
         recs = self.need("dns", "tshark sees %d DNS responses" % len(want))
         got = {}
         for d in recs:
@@ -179,6 +239,14 @@ class Check:
             if d.get("query") != name or d.get("rcode") != rcode:
                 self.mismatch("dns %s: query %r rcode %r, tshark %r rcode %d" %
                               (key, d.get("query"), d.get("rcode"), name, rcode), d)
+            for f in ("AA", "TC", "RD", "RA"):
+                if d.get(f) != extra[key][f]:
+                    self.mismatch("dns %s %s: %s %r, tshark %r" % (key, name, f, d.get(f), extra[key][f]), d)
+            ga, wa = d.get("answers", []), extra[key]["answers"]
+            if len(ga) != len(wa) or not all(any(w in g for g in ga) for w in wa):
+                self.mismatch("dns %s %s: answers %s, tshark %s" % (key, name, ga, wa), d)
+            if d.get("TTLs", []) != extra[key]["TTLs"]:
+                self.mismatch("dns %s %s: TTLs %s, tshark %s" % (key, name, d.get("TTLs"), extra[key]["TTLs"]), d)
             if d.get("rcode_name") != RCODES.get(rcode):
                 self.mismatch("dns %s: rcode_name %r, want %r" % (key, d.get("rcode_name"), RCODES.get(rcode)), d)
         for key, d in got.items():
@@ -255,6 +323,14 @@ class Check:
             for k in ("seen_bytes", "total_bytes"):
                 if k in f and f[k] != e["size"]:
                     self.mismatch("files %s: %s %r, want %d" % (e["what"], k, f[k], e["size"]), f)
+            for k in ("md5", "sha1"):
+                if f.get(k) != e[k]:
+                    self.mismatch("files %s: %s %r, want %s" % (e["what"], k, f.get(k), e[k]), f)
+            links = [r for r in self.records if r.get("uid") == f.get("uid") and r.get("type") != "files" and
+                     f.get("fuid") in (r.get("resp_fuids", []) + r.get("orig_fuids", []) + r.get("fuids", []))]
+            if f.get("fuid") is None or not links:
+                self.mismatch("files %s: fuid %r is in no record of its flow (resp_fuids, fuids)" %
+                              (e["what"], f.get("fuid")), f)
             if f.get("missing_bytes", 0) != 0:
                 self.mismatch("files %s: missing_bytes %r" % (e["what"], f.get("missing_bytes")), f)
 
@@ -262,10 +338,12 @@ class Check:
         ports = set(self.expect["tls_ports"])
         ch = self.tshark("tls.handshake.type == 1", ["ip.src", "tcp.srcport", "tcp.dstport",
                          "tls.handshake.extensions_server_name", "tls.handshake.ja3",
-                         "tls.handshake.extensions_alpn_str"])
+                         "tls.handshake.extensions_alpn_str", "tls.handshake.ciphersuite",
+                         "tls.handshake.extension.type", "tls.handshake.sig_hash_alg",
+                         "tls.handshake.extensions.supported_version", "tls.handshake.version"])
         sh = self.tshark("tls.handshake.type == 2", ["ip.dst", "tcp.dstport", "tcp.srcport", "tls.handshake.ja3s",
                          "tls.handshake.version", "tls.handshake.extensions.supported_version",
-                         "tls.handshake.extensions_alpn_str"])
+                         "tls.handshake.extensions_alpn_str", "tls.handshake.ciphersuite"])
         want = {}
         for r in ch:
             k = (r["ip.src"], int(r["tcp.srcport"]), int(r["tcp.dstport"]))
@@ -290,9 +368,15 @@ class Check:
                  "ja3": c.get("tls.handshake.ja3"), "ja3s": s.get("tls.handshake.ja3s"), "version": ver}
             if s.get("tls.handshake.extensions_alpn_str"):
                 w["next_protocol"] = s["tls.handshake.extensions_alpn_str"]
+            cs = hexes(s.get("tls.handshake.ciphersuite", ""))
+            if cs and cs[0] in CIPHERS:
+                w["cipher"] = CIPHERS[cs[0]]
+            if c:
+                w["ja4"] = ja4(c)
             gs = got.get(k, [])
             self.say("  %s:%d -> :%d: tshark %s; ward %s" % (k + (w, [{f: g.get(f) for f in
-                     ("server_name", "ja3", "ja3s", "version", "next_protocol", "established")} for g in gs])))
+                     ("server_name", "ja3", "ja3s", "ja4", "version", "cipher", "next_protocol", "established")}
+                     for g in gs])))
             if len(gs) != 1:
                 self.mismatch("TLS flow %s: want one ssl record, got %d" % (k, len(gs)))
                 continue
@@ -327,6 +411,10 @@ class Check:
             if "CN=" + e["subject_cn"] not in str(x.get("certificate.subject")):
                 self.mismatch("x509 port %d: certificate.subject %r, want CN=%s" %
                               (e["port"], x.get("certificate.subject"), e["subject_cn"]), x)
+            fps = ssl.get(x.get("uid"), {}).get("cert_chain_fps")
+            if fps != [e["fingerprint"]]:
+                self.mismatch("ssl record of the x509 on port %d: cert_chain_fps %r, want [%s]" %
+                              (e["port"], fps, e["fingerprint"]), ssl.get(x.get("uid")))
             if e["subject_cn"] not in (x.get("san.dns") or []):
                 self.mismatch("x509 port %d: san.dns %r, want %s in it" % (e["port"], x.get("san.dns"), e["subject_cn"]), x)
 
