@@ -12,12 +12,13 @@ Used by tests/integration/sensor_malformed.sh, which runs ward-sensor -r
 complete flows (handshake, payload both ways, FIN both ways) whose
 payload is broken in one way:
   DNS (UDP 53)    a compression loop, a pointer past the message, a label
-                  longer than 63 (label type 01), an answer cut short;
+                  longer than 63 (label type 01) in an answer, an answer
+                  cut short;
                   over TCP a length prefix past the end of the flow
   HTTP (TCP 80)   a 20 KB URI, a 10 KB header line, a bad chunk size,
                   garbage instead of a status line
   TLS (TCP 443)   a ClientHello cut short, a record longer than TLS
-                  allows, an extension length past the ClientHello's
+                  allows (after a valid ClientHello), an extension length past the ClientHello's
                   end, a Certificate whose DER is random bytes
   SMTP (TCP 25)   a 20 KB command line, AUTH PLAIN and AUTH LOGIN with
                   bad base64, DATA without its end
@@ -125,12 +126,10 @@ def dns_cases():
     # A pointer past the end of the message.
     oob = dns_response(0x1003, q, [rr(struct.pack(">H", 0xC000 | 0x3FF0), 1, bytes([10, 2, 0, 1]))])
     cases["dns_pointer_out_of_range"] = udp(53, 40003, dns_query(0x1003), oob)
-    # A label length byte of 0x50: types 01 and 10 are not lengths (> 63).
-    badq = struct.pack(">HHHHHH", 0x1004, 0x0100, 1, 0, 0, 0) + b"\x50" + b"x" * 80 + b"\0" + \
-        struct.pack(">HH", 1, 1)
-    bada = struct.pack(">HHHHHH", 0x1004, 0x8181, 1, 0, 0, 0) + b"\x50" + b"x" * 80 + b"\0" + \
-        struct.pack(">HH", 1, 1)
-    cases["dns_label_gt_63"] = udp(53, 40004, badq, bada)
+    # A label length byte of 0x50 (types 01 and 10 are not lengths: over
+    # 63) in the answer's name; the query is valid, so DNS is detected.
+    bad = dns_response(0x1004, q, [rr(b"\x50" + b"x" * 80 + b"\0", 1, bytes([10, 2, 0, 1]))])
+    cases["dns_label_gt_63"] = udp(53, 40004, dns_query(0x1004), bad)
     # ANCOUNT 2, the second answer's RDATA cut short.
     cut = dns_response(0x1005, q, [rr(b"\xc0\x0c", 1, bytes([10, 2, 0, 1])),
                                    (b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + b"\x0a\x02")])
@@ -209,8 +208,10 @@ def tls_cases():
     cases = {
         # The record and handshake headers promise 512 bytes; 60 come.
         "tls_truncated_client_hello": tls_flow(42001, tls_record(22, ch, length=512)[:65], alert),
-        # A record of 65535 bytes: TLS allows 2^14 + 2048 at most.
-        "tls_record_len_too_long": tls_flow(42002, tls_record(22, ch, length=0xFFFF) + os.urandom(3000), alert),
+        # After a valid ClientHello record, one of 65535 bytes: TLS allows
+        # 2^14 + 2048 at most.
+        "tls_record_len_too_long": tls_flow(42002, tls_record(22, ch) + tls_record(22, b"", length=0xFFFF) +
+                                            os.urandom(3000), alert),
         # The extensions' length runs 200 bytes past the ClientHello.
         "tls_extension_length_overflow": tls_flow(42003, tls_record(22, client_hello(
             ext_len=len(ext(0, b"")) + 200, extensions=ext(0, b""))), alert),
@@ -407,7 +408,8 @@ def check(d):
                        (r["id.resp_h"], r["id.resp_p"])]) == ends for r in conns):
                 bad.append("%s: no conn record for the %s flow %s" % (name, proto, ends))
         if e.get("weird") and nw == 0:
-            bad.append("%s: no weird counted (%s analyzer)" % (name, e["proto"]))
+            bad.append("%s: no weird counted (%s analyzer%s)" % (name, e["proto"], "" if det.get(e["proto"]) else
+                       "; the flow was not even detected as %s, so no analyzer saw it" % e["proto"]))
         for s in e.get("stats", []):
             if stat(stats, s) <= 0:
                 bad.append("%s: %s is %r, want > 0" % (name, s, stat(stats, s)))
