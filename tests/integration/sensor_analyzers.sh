@@ -221,7 +221,7 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
     {proto: "ftp", mechanism: "USER/PASS", user: $u_ftp, port: 21},
     {proto: "telnet", mechanism: "login", user: $u_tel, port: 23}
   ],
-  pop3_user: $u_pop, ftp_user: $u_ftp,
+  http_user: $u_http, pop3_user: $u_pop, ftp_user: $u_ftp,
   detected: {dns: 7, http: 5, ssl: 3, smtp: 3, pop3: 1, ftp: 1, telnet: 1},
   secrets: [
     {name: "HTTP Basic password", text: $p_http, user: $u_http, kind: "basic"},

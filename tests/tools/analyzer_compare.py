@@ -23,7 +23,8 @@ usage or tshark error, 0 otherwise. The checks:
   http      oracle tshark: per TCP flow, the requests' http.request.uri
             and the responses' http.response.code, in order, equal the
             http records' uri and status_code in trans_depth order; plus
-            the expected method, host and trans_depth
+            the expected method, host and trans_depth; `username` (Basic
+            auth), when written, masked
   files     a files record with each expected SHA-256, MD5 and SHA-1 (and
             size when present), on a flow to the expected port, whose fuid
             a record of that flow names (http resp_fuids, smtp or pop3
@@ -298,6 +299,8 @@ class Check:
             depths = [h.get("trans_depth") for h in hs]
             if depths != list(range(1, len(hs) + 1)):
                 self.mismatch("http flow %s: trans_depth %s, want 1..%d" % (k, depths, len(hs)))
+        # Basic auth: Zeek's username, when written, masked; never the clear one.
+        self.user_fields([dict(h, user=h["username"]) for h in recs if "username" in h], self.expect["http_user"])
         for e in self.expect["http"]:
             ms = [h for h in recs if h.get("uri") == e["uri"] and h.get("id.resp_p") == e["port"]]
             if len(ms) != 1:
