@@ -114,10 +114,11 @@ swaks_run login --to other@ward.test --header "Subject: $SUBJ_LOGIN" \
 	--auth LOGIN --auth-user "$AN_USER_SMTP_LOGIN" --auth-password "$AN_PASS_SMTP_LOGIN"
 swaks_run tls -tls --tls-verify --tls-ca-path "$CA" --to rcpt@ward.test --header "Subject: ward tls $$" \
 	--auth PLAIN --auth-user "$AN_USER_SMTP_TLS" --auth-password "$AN_PASS_SMTP_TLS"
-[ "$(ls "$T/spool" | grep -c '\.eml$')" -eq 3 ] || fail "smtpd did not receive the 3 messages"
+n=0; for m in "$T"/spool/*.eml; do [ -f "$m" ] && n=$((n + 1)); done
+[ "$n" -eq 3 ] || fail "smtpd received $n messages, want 3"
 
 note "POP3: poplib"
-sensor_cli $PY - "$S4" "$AN_USER_POP3" "$AN_PASS_POP3" "$OUT/pop3.eml" <<'PY' || fail "POP3 session"
+sensor_cli "$PY" - "$S4" "$AN_USER_POP3" "$AN_PASS_POP3" "$OUT/pop3.eml" <<'PY' || fail "POP3 session"
 import poplib, sys
 p = poplib.POP3(sys.argv[1], 110, timeout=10)
 p.user(sys.argv[2])
@@ -140,7 +141,7 @@ sensor_cli curl -sf -o "$OUT/ftp-file.bin" "ftp://$AN_USER_FTP:$AN_PASS_FTP@$S4/
 cmp -s "$OUT/ftp-file.bin" "$T/ftp/ftp-file.bin" || fail "ftp-file.bin differs"
 
 note "Telnet: login"
-sensor_cli $PY "$WARD_ROOT/tests/tools/telnetd.py" login --addr "$S4" --port 23 \
+sensor_cli "$PY" "$WARD_ROOT/tests/tools/telnetd.py" login --addr "$S4" --port 23 \
 	--user "$AN_USER_TELNET" --password "$AN_PASS_TELNET" || fail "telnet login"
 
 sensor_tcpdump_stop

@@ -164,7 +164,7 @@ CONF
 # namespace, its output in $WARD_TMP/NAME.log; waits until PORT listens.
 an_py_server() {
 	_n=$1 _p=$2 _s=$3; shift 3
-	ip netns exec "$SENSOR_SRV" $PY "$WARD_ROOT/tests/tools/$_s" "$@" >"$WARD_TMP/$_n.log" 2>&1 &
+	ip netns exec "$SENSOR_SRV" "$PY" "$WARD_ROOT/tests/tools/$_s" "$@" >"$WARD_TMP/$_n.log" 2>&1 &
 	SENSOR_PIDS="$SENSOR_PIDS $!"
 	wait_for 20 sensor_listening tcp "$_p" || { cat "$WARD_TMP/$_n.log"; fail "$_n did not listen on $_p"; }
 }
