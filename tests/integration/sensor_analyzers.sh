@@ -5,7 +5,8 @@
 # (tests/lib/analyzers.sh) and real clients in the client one:
 #   dig against dnsmasq: A, AAAA, MX, TXT, an NXDOMAIN, and over TCP;
 #   curl against nginx: keep-alive (two URLs, one a binary download), a
-#   gzip'd chunked response, a 404, HTTP on port 8080, Basic auth;
+#   gzip'd chunked response, a 404, HTTP on port 8080, Basic auth, a POST
+#   body; two pipelined requests (python, one write);
 #   curl over TLS 1.2 (ALPN http/1.1) and TLS 1.3 (ALPN h2) with SNI, and
 #   TLS 1.2 on port 10443;
 #   swaks against tests/tools/smtpd.py: an attachment with AUTH PLAIN, AUTH
@@ -88,6 +89,24 @@ cmp -s "$OUT/text.txt" "$T/www/text.txt" || fail "text.txt differs after gunzip"
 code=$(sensor_cli curl -s -o /dev/null -w '%{http_code}' "$H/missing.html")
 [ "$code" = 404 ] || fail "curl missing.html: want 404, got $code"
 sensor_cli curl -sf -o /dev/null "$H:$AN_HTTP_ALT_PORT/index.html?port=alt" || fail "curl on $AN_HTTP_ALT_PORT"
+# A request body (nginx answers 405 to a POST on a static file).
+code=$(sensor_cli curl -s -o /dev/null -w '%{http_code}' --data-binary "@$T/upload.bin" \
+	-H 'Content-Type: application/octet-stream' "$H/index.html?post=1")
+[ "$code" = 405 ] || fail "curl POST: want 405, got $code"
+# Pipelining: two requests in one write, before any response.
+sensor_cli "$PY" - "$S4" <<'PY' || fail "pipelined requests"
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=10)
+s.sendall(b"GET /index.html?pipe=1 HTTP/1.1\r\nHost: www.ward.test\r\n\r\n"
+          b"GET /missing.html?pipe=2 HTTP/1.1\r\nHost: www.ward.test\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+assert data.count(b"HTTP/1.1 200 OK") == 1 and data.count(b"HTTP/1.1 404 Not Found") == 1, data[:300]
+PY
 sensor_cli curl -sf -o /dev/null -u "$AN_USER_HTTP:$AN_PASS_HTTP" "$H/private/secret.txt" || fail "curl Basic auth"
 
 note "TLS: curl, TLS 1.2 and 1.3, SNI and ALPN"
@@ -158,7 +177,7 @@ note "stats: $(grep '^{' "$T/stats.err" | tail -n 1)"
 # What the checks expect, from what the traffic above did.
 jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" \
 	--argjson dl "$(an_hashes "$T/www/download.bin")" --argjson tx "$(an_hashes "$T/www/text.txt")" \
-	--argjson at "$(an_hashes "$T/mail/attach.bin")" --argjson pa "$(an_hashes "$T/mail/pop-attach.bin")" \
+	--argjson up "$(an_hashes "$T/upload.bin")" --argjson at "$(an_hashes "$T/mail/attach.bin")" --argjson pa "$(an_hashes "$T/mail/pop-attach.bin")" \
 	--arg cert "$(openssl x509 -in "$T/pki/www.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
 	--arg subj_a "$SUBJ_ATTACH" --arg subj_l "$SUBJ_LOGIN" \
 	--arg u_http "$AN_USER_HTTP" --arg p_http "$AN_PASS_HTTP" \
@@ -187,7 +206,10 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
     {uri: "/text.txt", status_code: 200, port: 80},
     {uri: "/missing.html", status_code: 404, port: 80},
     {uri: "/index.html?port=alt", status_code: 200, port: ($alt | tonumber)},
-    {uri: "/private/secret.txt", status_code: 200, port: 80}
+    {uri: "/private/secret.txt", status_code: 200, port: 80},
+    {uri: "/index.html?post=1", status_code: 405, port: 80, method: "POST", request_body_len: ($up.size)},
+    {uri: "/index.html?pipe=1", status_code: 200, port: 80, trans_depth: 1, host: "www.ward.test"},
+    {uri: "/missing.html?pipe=2", status_code: 404, port: 80, trans_depth: 2}
   ],
   services: [
     {proto: "udp", port: 53, service: "dns"},
@@ -204,6 +226,7 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
   files: [
     ($dl + {what: "HTTP download.bin (keep-alive, 2nd request)", port: 80}),
     ($tx + {what: "HTTP text.txt (gzip, chunked): hashed decoded", port: 80}),
+    ($up + {what: "HTTP POST body upload.bin (is_orig)", port: 80, is_orig: true}),
     ($at + {what: "SMTP attachment attach.bin", port: 25}),
     ($pa + {what: "POP3 attachment pop-attach.bin", port: 110})
   ],
@@ -223,7 +246,7 @@ jq -n --arg s4 "$S4" --arg alt "$AN_HTTP_ALT_PORT" --arg tls "$AN_TLS_ALT_PORT" 
     {proto: "telnet", mechanism: "login", user: $u_tel, port: 23}
   ],
   http_user: $u_http, pop3_user: $u_pop, ftp_user: $u_ftp,
-  detected: {dns: 7, http: 5, ssl: 3, smtp: 3, pop3: 1, ftp: 1, telnet: 1},
+  detected: {dns: 7, http: 7, ssl: 3, smtp: 3, pop3: 1, ftp: 1, telnet: 1},
   secrets: [
     {name: "HTTP Basic password", text: $p_http, user: $u_http, kind: "basic"},
     {name: "SMTP AUTH PLAIN password", text: $p_plain, user: $u_plain, kind: "plain"},

@@ -10,7 +10,7 @@
 #                          root: index.html, text.txt (gzip'd by nginx,
 #                          so sent chunked), download.bin (random),
 #                          private/secret.txt behind Basic auth), the
-#                          htpasswd, DIR/mail/attach.bin (the SMTP
+#                          htpasswd, DIR/upload.bin (a POST body), DIR/mail/attach.bin (the SMTP
 #                          attachment), DIR/maildir/1.eml (a MIME message
 #                          with DIR/mail/pop-attach.bin attached, for
 #                          POP3), DIR/ftp/ftp-file.bin; users and
@@ -62,6 +62,7 @@ an_fixtures() {
 	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "line %d of the ward chunked text\n", i }' \
 		>"$_ad/www/text.txt"
 	head -c 300000 /dev/urandom >"$_ad/www/download.bin"
+	head -c 5000 /dev/urandom >"$_ad/upload.bin"
 	printf 'the private page\n' >"$_ad/www/private/secret.txt"
 	printf '%s:%s\n' "$AN_USER_HTTP" "$(openssl passwd -apr1 "$AN_PASS_HTTP")" >"$_ad/htpasswd"
 	head -c 20000 /dev/urandom >"$_ad/mail/attach.bin"

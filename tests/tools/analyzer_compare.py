@@ -306,7 +306,7 @@ class Check:
             if len(ms) != 1:
                 self.mismatch("want one http record for %s on port %d, got %d" % (e["uri"], e["port"], len(ms)))
                 continue
-            for f in ("status_code", "method", "host", "trans_depth"):
+            for f in ("status_code", "method", "host", "trans_depth", "request_body_len"):
                 if f in e and ms[0].get(f) != e[f]:
                     self.mismatch("http %s: %s %r, want %r" % (e["uri"], f, ms[0].get(f), e[f]), ms[0])
 
@@ -326,6 +326,8 @@ class Check:
             for k in ("seen_bytes", "total_bytes"):
                 if k in f and f[k] != e["size"]:
                     self.mismatch("files %s: %s %r, want %d" % (e["what"], k, f[k], e["size"]), f)
+            if "is_orig" in e and f.get("is_orig") != e["is_orig"]:
+                self.mismatch("files %s: is_orig %r, want %r" % (e["what"], f.get("is_orig"), e["is_orig"]), f)
             for k in ("md5", "sha1"):
                 if f.get(k) != e[k]:
                     self.mismatch("files %s: %s %r, want %s" % (e["what"], k, f.get(k), e[k]), f)
