@@ -21,19 +21,7 @@
 #include <string.h>
 
 #include "pkt.h"
-
-/* A held block. The list is linked forward from reasm_stream.held to
- * NULL; backward, the head's prev is the tail, so appending after the
- * last held byte (the usual case behind a hole) finds its place in O(1). */
-struct reasm_seg {
-	struct reasm_seg *next;
-	struct reasm_seg *prev;
-	uint32_t seq;                 /* of d[0] */
-	uint32_t len;                 /* bytes in d */
-	uint32_t cap;                 /* bytes allocated for d */
-	uint32_t cut;                 /* bytes after d[len - 1] that the snap length cut */
-	uint8_t d[];
-};
+#include "reasm_internal.h"
 
 #define SEG_HDR ((uint32_t)sizeof(struct reasm_seg))
 

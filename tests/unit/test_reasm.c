@@ -23,7 +23,7 @@
 #define FIN PKT_TCP_FIN
 #define RST PKT_TCP_RST
 #define ACK PKT_TCP_ACK
-#define BUF_MAX (4u << 20)
+#define BUF_MAX (1u << 20)
 
 /* What came out of one stream: bytes at their offsets, gaps marked. */
 struct col {
