@@ -391,7 +391,8 @@ static void hold(struct reasm_ctx *c, struct reasm_stream *s, uint32_t a, const 
 
 /* ---- segments ------------------------------------------------------ */
 
-/* The first FIN sets the end; held bytes after it are dropped. */
+/* The first FIN sets the end; held bytes after it are dropped, and the
+ * cuts of those before it (which may reach past later blocks) clipped. */
 static void set_fin(struct reasm_ctx *c, struct reasm_stream *s, uint32_t fin_seq)
 {
 	struct reasm_seg *t;
@@ -400,17 +401,16 @@ static void set_fin(struct reasm_ctx *c, struct reasm_stream *s, uint32_t fin_se
 		return;
 	s->fin = true;
 	s->fin_seq = fin_seq;
-	while (s->held) {
+	while (s->held && seq_diff(s->held->prev->seq, fin_seq) >= 0) {
 		t = s->held->prev;
-		if (seq_diff(t->seq, fin_seq) < 0) {
-			if (seq_diff(t->seq + t->len, fin_seq) > 0)
-				t->len = fin_seq - t->seq;
-			if (seq_diff(t->seq + t->len + t->cut, fin_seq) > 0)
-				t->cut = fin_seq - (t->seq + t->len);
-			break;
-		}
 		unlink_tail(s, t);
 		release(c, s, t);
+	}
+	for (t = s->held; t; t = t->next) {
+		if (seq_diff(t->seq + t->len, fin_seq) > 0)
+			t->len = fin_seq - t->seq;
+		if (seq_diff(t->seq + t->len + t->cut, fin_seq) > 0)
+			t->cut = fin_seq - (t->seq + t->len);
 	}
 }
 

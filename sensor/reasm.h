@@ -86,7 +86,9 @@ struct reasm_stats {
 	uint64_t overlap_conflicts;   /* overlaps whose bytes differed */
 	uint64_t gap_bytes;           /* declared never seen */
 	uint64_t depth_cut;           /* streams that reached their depth */
-	uint64_t mem_drops;           /* segments not held for the memory cap */
+	uint64_t mem_drops;           /* segments not held for the memory cap (their
+	                               * hole was declared instead) or for a failed
+	                               * allocation */
 	uint64_t bad_seq;             /* segments or ACKs beyond REASM_WINDOW, dropped */
 	uint64_t buffered;            /* bytes held now (charged: headers + capacity) */
 	uint64_t buffered_peak;
@@ -99,7 +101,7 @@ struct reasm_ctx {
 	struct reasm_stats st;
 };
 
-struct reasm_seg;                     /* a held segment (reasm.c) */
+struct reasm_seg;                     /* a held block (reasm_internal.h) */
 
 /* One direction. Zero it (or reasm_stream_init) before use. 32 bytes on
  * LP64: it lives in every analyzed TCP session. */
@@ -107,7 +109,7 @@ struct reasm_stream {
 	uint32_t next;                /* sequence number of the next byte to deliver */
 	uint32_t fin_seq;             /* sequence number of the FIN, when `fin` */
 	uint64_t offset;              /* stream offset of `next` (bytes delivered + gaps) */
-	struct reasm_seg *held;       /* out-of-order blocks, by sequence (reasm.c) */
+	struct reasm_seg *held;       /* out-of-order blocks, by sequence; owned */
 	uint32_t held_bytes;          /* charged for `held` */
 	bool started;                 /* `next` is known */
 	bool fin;                     /* a FIN was seen; nothing after it */
@@ -130,8 +132,8 @@ void reasm_stream_init(struct reasm_stream *s);
  * `d` (borrowed for the call; held bytes are copied) of the `wire_len`
  * bytes sent (a `wire_len` below `len` is taken as `len`). Bytes the snap
  * length cut are a gap. Delivers what became in order, with ts_us (µs
- * since the epoch) as their time. No errors: a failed allocation is
- * handled and counted as the memory cap is (mem_drops). */
+ * since the epoch) as their time. No errors: a failed allocation leaves
+ * the bytes a hole (counted in mem_drops). */
 void reasm_segment(struct reasm_ctx *c, struct reasm_stream *s, const struct reasm_out *o,
 		   uint32_t seq, uint8_t flags, const uint8_t *d, uint32_t len, uint32_t wire_len,
 		   uint64_t ts_us);

@@ -99,10 +99,10 @@ static void check(const struct side *x)
 			abort();
 		if (x->s.fin && (uint32_t)(x->s.fin_seq - x->s.next) < rel + g->len + g->cut)
 			abort();
-		if (!x->tainted)
-			for (uint32_t i = 0; i < g->len; i++)
-				if (g->d[i] != pat(g->seq + i))
-					abort();
+		/* Every byte is checked when delivered; here the ends. */
+		if (!x->tainted && (g->d[0] != pat(g->seq) ||
+				    g->d[g->len - 1] != pat(g->seq + g->len - 1)))
+			abort();
 		at = rel + g->len;
 		charged += (uint32_t)sizeof(*g) + g->cap;
 	}

@@ -732,6 +732,22 @@ static void test_fin(void **state)
 	assert_memory_equal(f->k.buf + 150, p + 150, 20);
 	assert_gap(&f->k, 170, 130);
 	fx_done(f);
+
+	/* A held block whose snap length cut reaches past later blocks and
+	 * past the FIN: clipped at the FIN. */
+	f = fx_new(1 << 20, 0);
+	seg(f, 0, SYN, NULL, 0);
+	seg_cut(f, 101, p + 100, 10, 500);     /* 110..599 cut */
+	seg(f, 201, ACK, p + 200, 100);
+	seg(f, 401, FIN, NULL, 0);
+	seg(f, 1, ACK, p, 100);
+	assert_int_equal(f->k.n, 400);
+	assert_memory_equal(f->k.buf, p, 110);
+	assert_gap(&f->k, 110, 90);
+	assert_memory_equal(f->k.buf + 200, p + 200, 100);
+	assert_gap(&f->k, 300, 100);
+	assert_true(f->s.fin && f->s.next == f->s.fin_seq);
+	fx_done(f);
 	free(p);
 }
 
