@@ -31,6 +31,12 @@ static inline int32_t seq_diff(uint32_t a, uint32_t b)
 	return (int32_t)(a - b);
 }
 
+/* Where x is, in bytes after `next` (held blocks are never before it). */
+static inline uint32_t rel(const struct reasm_stream *s, uint32_t x)
+{
+	return x - s->next;
+}
+
 static inline uint32_t min_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
@@ -342,17 +348,16 @@ static void hold(struct reasm_ctx *c, struct reasm_stream *s, uint32_t a, const 
 	uint32_t b = a + len, cur = a, at, end, n;
 	bool placed = false, conflict = false, lost = false;
 
-#define REL(x) ((uint32_t)((x) - s->next))
 	/* p: the last block that starts at or before a, if any. */
-	if (s->held && REL(s->held->seq) <= a) {
+	if (s->held && rel(s, s->held->seq) <= a) {
 		p = s->held->prev;
-		if (REL(p->seq) > a)
-			for (p = s->held; p->next && REL(p->next->seq) <= a; p = p->next)
+		if (rel(s, p->seq) > a)
+			for (p = s->held; p->next && rel(s, p->next->seq) <= a; p = p->next)
 				;
 	}
 	for (;;) {
 		if (p) {
-			at = REL(p->seq);
+			at = rel(s, p->seq);
 			end = at + p->len;
 			if (end > cur) {
 				n = min_u32(end, b) - cur;
@@ -367,7 +372,7 @@ static void hold(struct reasm_ctx *c, struct reasm_stream *s, uint32_t a, const 
 		if (cur >= b)
 			break;
 		nx = p ? p->next : s->held;
-		end = nx ? min_u32(REL(nx->seq), b) : b;
+		end = nx ? min_u32(rel(s, nx->seq), b) : b;
 		if (end > cur) {
 			g = put(c, s, p, s->next + cur, d + (cur - a), end - cur, end == b ? cut : 0);
 			if (g)
@@ -380,7 +385,6 @@ static void hold(struct reasm_ctx *c, struct reasm_stream *s, uint32_t a, const 
 			break;
 		p = nx;
 	}
-#undef REL
 	if (placed)
 		c->st.ooo_segments++;
 	if (lost)

@@ -11,7 +11,8 @@
  *          up to 2047, or in 32-byte units when bit 15 is set), the snap
  *          length's cut (1). Bit 4 of the op byte takes the payload from
  *          the input instead of the stream's pattern; bit 5 puts the
- *          offset 2^14 times further (past the window).
+ *          offset 2^14 times further (past the window). A cut of 255
+ *          gives a wire length below the captured one.
  *     4    an acknowledgement at an offset (2 bytes LE; bit 5 as above);
  *     5    flush;     6  free and start over;
  *     7    move the stream's base 40000 bytes on (long streams).
@@ -154,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			flags = data[i];
 			len = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8;
 			len = len & 0x8000 ? (len & 0x7ff) * 32 : len & 0x7ff;
-			wire = len + data[i + 3];
+			/* A cut byte of 255 passes a wire length below len. */
+			wire = data[i + 3] == 255 ? len / 2 : len + data[i + 3];
 			i += 4;
 			seq = x->base + off;
 			if (op & 0x10) {
