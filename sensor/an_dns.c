@@ -894,8 +894,10 @@ static enum an_probe_result side_probe(const uint8_t *p, size_t len, bool tcp)
 
 	if (len == 0)
 		return AN_PROBE_MAYBE;
+	/* UDP: the first datagram; a view that filled the probe buffer may
+	 * have been cut, so its counts are not held against its length. */
 	if (!tcp)
-		return msg_plausible(p, len, len);
+		return msg_plausible(p, len, len >= AN_PROBE_MAX ? DNS_TCP_MSG_MAX : len);
 	if (len < 2)
 		return AN_PROBE_MAYBE;
 	mlen = rd16(p);

@@ -1144,7 +1144,7 @@ static enum an_probe_result run_probe(uint8_t proto, const void *o, size_t ol, c
 
 static void test_probe(void **state)
 {
-	static struct msg q, tq, tr;
+	static struct msg q, tq, tr, big;
 	static const char http[] = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
 	static const char smtp[] = "220 mail.example.com ESMTP Postfix\r\n";
 	static const char ehlo[] = "EHLO client.example\r\n";
@@ -1166,6 +1166,15 @@ static void test_probe(void **state)
 	assert_int_equal(run_probe(IPPROTO_TCP, tq.b, 1, NULL, 0), AN_PROBE_MAYBE);
 	assert_int_equal(run_probe(IPPROTO_TCP, tq.b, 9, NULL, 0), AN_PROBE_MAYBE);
 	assert_int_equal(run_probe(IPPROTO_TCP, tq.b, 20, NULL, 0), AN_PROBE_MAYBE);
+	/* A reply larger than the probe's buffer, seen cut at its size. */
+	put_hdr(&big, 1, F_QR | F_RD | F_RA, 1, 200, 0, 0);
+	put_q(&big, "big.example", 1);
+	for (i = 0; i < 200; i++) {
+		put_rr_hdr(&big, 12, 1, 1, 4);
+		put32(&big, i);
+	}
+	assert_true(big.n > AN_PROBE_MAX);
+	assert_int_equal(run_probe(IPPROTO_UDP, NULL, 0, big.b, AN_PROBE_MAX), AN_PROBE_YES);
 	/* UDP DNS is not TCP DNS. */
 	assert_int_equal(run_probe(IPPROTO_TCP, q.b, q.n, NULL, 0), AN_PROBE_NO);
 
