@@ -24,8 +24,10 @@ payload is broken in one way:
                   bad base64, DATA without its end
   POP3 (110), FTP (21)   binary garbage after a valid start
   TCP (80)        overlapping segments with different content (first
-                  wins), segments out of order, a content gap (a segment
-                  never sent, the ACK past it)
+                  wins), over delivered bytes and over held ones (the
+                  latter counted as weird rexmit_inconsistency), segments
+                  out of order, a content gap (a segment never sent, the
+                  ACK past it)
 check asserts per case: every flow of the capture has a conn record;
 the cases marked so count at least one weird ("weird":{name:n} in the
 stats); the reassembly counters the TCP cases must raise; the records a
@@ -288,6 +290,20 @@ def tcp_cases():
     f.seg("s", "A")
     f.send("s", OK)
     cases["tcp_overlap_conflict"] = f.close().pkts
+    # The same while the first copy is still held (out of order, so its
+    # bytes can be compared): the URI's bytes come twice, differently,
+    # before the hole in front of them fills.
+    f = Flow(80, 46004).open()
+    first = b"GET /held-first HTTP/1.1\r\nHost: x\r\n\r\n"
+    other = b"GET /held-other HTTP/1.1\r\nHost: x\r\n\r\n"
+    s0 = f.seq["c"]
+    f.seg("c", "PA", first[4:], seq=s0 + 4)
+    f.seg("c", "PA", other[4:], seq=s0 + 4)
+    f.seg("c", "PA", first[:4], seq=s0)
+    f.seq["c"] = s0 + len(first)
+    f.seg("s", "A")
+    f.send("s", OK)
+    cases["tcp_overlap_conflict_held"] = f.close().pkts
     # Out of order: the request in 3 segments, sent 3, 1, 2.
     f = Flow(80, 46002).open()
     req = b"GET /reordered HTTP/1.1\r\nHost: x\r\nUser-Agent: ward-malformed\r\n\r\n"
@@ -346,6 +362,10 @@ EXPECT = {
     "tcp_overlap_conflict": {"proto": "tcp", "stats": ["analyzers.reasm.overlap_bytes"],
                              "records": [{"type": "http", "uri": "/first"}],
                              "no_records": [{"type": "http", "uri": "/OTHER"}]},
+    "tcp_overlap_conflict_held": {"proto": "tcp", "weird": True,
+                                  "stats": ["analyzers.reasm.overlap_bytes", "analyzers.reasm.ooo_segments"],
+                                  "records": [{"type": "http", "uri": "/held-first"}],
+                                  "no_records": [{"type": "http", "uri": "/held-other"}]},
     "tcp_out_of_order": {"proto": "tcp", "stats": ["analyzers.reasm.ooo_segments"],
                          "records": [{"type": "http", "uri": "/reordered", "user_agent": "ward-malformed"}]},
     "tcp_gap": {"proto": "tcp", "stats": ["analyzers.reasm.gap_bytes"],
