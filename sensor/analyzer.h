@@ -143,6 +143,9 @@ struct an_stats {
 
 struct an_ctx;
 
+/* Fills *cfg with the defaults above (enabled). */
+void an_config_defaults(struct an_config *cfg);
+
 /* The analyzers compiled in, NULL-terminated, in probe order. */
 extern const struct analyzer *const an_all[];
 
@@ -165,6 +168,11 @@ void an_packet(struct an_ctx *c, const struct flow_ref *ref, const struct pkt *p
 const char *an_flow_end(struct an_ctx *c, const struct conn *conn);
 
 const struct an_stats *an_ctx_stats(const struct an_ctx *c);
+/* Writes *st as one JSON object value (after a key, or alone):
+ * {"sessions","sessions_denied","detected":{name:N},"undetected",
+ * "records","notices","mem_peak_bytes","reasm":{"bytes","ooo_segments",
+ * "overlap_bytes","gap_bytes","depth_cut","mem_drops","buffered_peak_bytes"}}. */
+void an_stats_write(struct jsonw *w, const struct an_stats *st);
 /* Calls fn for each weird name counted so far. */
 void an_weirds(const struct an_ctx *c, void (*fn)(void *arg, const char *name, uint64_t n),
 	       void *arg);

@@ -2,7 +2,8 @@
  * and runs one of the two modes of sensor.h. Only this file exits the
  * process.
  *
- *   ward-sensor -r FILE [--json] [--stats] [--local-nets LIST] [--flow-mem BYTES] [-c CONFIG]
+ *   ward-sensor -r FILE [--json] [--stats] [--local-nets LIST] [--flow-mem BYTES]
+ *               [--no-analyzers] [-c CONFIG]
  *   ward-sensor -r FILE --spool DIR [--lane NAME] [--stats] [-c CONFIG]
  *   ward-sensor -i IFACE [--backend pcap|afpacket] [--workers N] [-c CONFIG]
  */
@@ -50,6 +51,8 @@ static void usage(FILE *f)
 		"      --local-nets LIST the hospital's networks, e.g. 10.0.0.0/8,fd00::/8\n"
 		"                        (default: sensor.local_nets)\n"
 		"      --flow-mem BYTES  flow table memory (default: sensor.flow_memory_bytes)\n"
+		"      --no-analyzers    conn records only: no protocol analyzers (default:\n"
+		"                        sensor.analyzers.enabled)\n"
 		"  -c, --config FILE     YAML configuration (docs/config.md, section sensor)\n"
 		"      --spool DIR       with -i: the spool directory (default:\n"
 		"                        agent.state_dir/spool.dir)\n"
@@ -66,6 +69,7 @@ struct args {
 	long workers;
 	unsigned long long flow_mem;
 	bool stats;
+	bool no_analyzers;
 	int ipc_fd;
 };
 
@@ -89,6 +93,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "local-nets", required_argument, NULL, 'n' },
 		{ "flow-mem", required_argument, NULL, 'm' },
+		{ "no-analyzers", no_argument, NULL, 'A' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "spool", required_argument, NULL, 'p' },
 		{ "lane", required_argument, NULL, 'l' },
@@ -109,6 +114,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'i': a->iface = optarg; break;
 		case 'j': break;
 		case 's': a->stats = true; break;
+		case 'A': a->no_analyzers = true; break;
 		case 'b': a->backend = optarg; break;
 		case 'n': a->nets = optarg; break;
 		case 'c': a->cfg = optarg; break;
@@ -378,6 +384,8 @@ int main(int argc, char **argv)
 	}
 	if (a.flow_mem != 0)
 		set.flow.mem_max = (size_t)a.flow_mem;
+	if (a.no_analyzers)
+		set.an.enabled = false;
 	if (a.workers != 0 && backend == CAPTURE_AF_PACKET)
 		set.cap.workers = (uint32_t)a.workers;
 	if (a.file != NULL)
