@@ -181,51 +181,36 @@ static void trim(const char **p, size_t *len)
 		(*len)--;
 }
 
-static size_t utf8_char_len(const uint8_t *p, size_t len)
-{
-	size_t n = 1;
-
-	while (n < len && (p[n] & 0xc0) == 0x80)
-		n++;
-	return n;
-}
-
-/* The user name as an_config.user_mask says, for http.log's username:
- * AN_USER_MASK keeps the first and the last character and writes one '*'
- * for each character between (a name of one or two characters becomes
- * all '*'), as the notices do. Returns the length written to out (at
- * most outsz), or -1 to omit the field. */
+/* The user name as an_config.user_mask says, for http.log's username,
+ * written exactly as analyzer.c writes the notice's "user" (so the two
+ * records agree): AN_USER_MASK gives one '*' per byte, at most 64, with
+ * the first and last bytes kept when the name has at least 4 and they are
+ * printable ASCII. Returns the length written to out (64 bytes at least),
+ * or -1 to omit the field. */
 static int mask_user(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
 		     size_t outsz)
 {
-	size_t i = 0, o = 0, nchars = 0, k = 0;
+	size_t i;
 
 	if (mode == AN_USER_OMIT || len == 0)
 		return -1;
+	if (len > outsz)
+		len = outsz;
 	if (mode == AN_USER_CLEAR) {
-		if (len > outsz)
-			len = outsz;
 		memcpy(out, u, len);
 		return (int)len;
 	}
-	while (i < len) {
-		i += utf8_char_len(u + i, len - i);
-		nchars++;
+	if (len > 64)
+		len = 64;
+	for (i = 0; i < len; i++)
+		out[i] = '*';
+	if (len >= 4) {
+		if (u[0] > 0x20 && u[0] < 0x7f)
+			out[0] = (char)u[0];
+		if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
+			out[len - 1] = (char)u[len - 1];
 	}
-	for (i = 0; i < len && o < outsz; k++) {
-		size_t n = utf8_char_len(u + i, len - i);
-
-		if (nchars > 2 && (k == 0 || k == nchars - 1)) {
-			if (o + n > outsz)
-				break;
-			memcpy(out + o, u + i, n);
-			o += n;
-		} else {
-			out[o++] = '*';
-		}
-		i += n;
-	}
-	return (int)o;
+	return (int)len;
 }
 
 /* ---- transactions ----------------------------------------------------- */
