@@ -43,6 +43,8 @@ static void on_record(void *ctx, enum spool_class cls, const char *json, size_t 
 	assert_non_null(c);
 	memcpy(c, json, len);
 	c[len] = '\0';
+	if (getenv("WARD_TEST_VERBOSE") != NULL)   /* to read the records */
+		fprintf(stderr, "%s\n", c);
 	if (k->n < MAX_RECS) {
 		k->cls[k->n] = cls;
 		k->rec[k->n++] = c;
