@@ -20,6 +20,7 @@
  * pipelining, HEAD, CONNECT and gaps, in this format. */
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,12 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void on_record(void *ctx, enum spool_class cls, const char *json, size_t len)
 {
-	json_t *j = json_loadb(json, len, 0, NULL);
+	json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, NULL);
 	const char *type;
 
 	(void)ctx;
-	if (j == NULL)
+	if (j == NULL) {
+		fprintf(stderr, "invalid JSON record: %.*s\n", (int)len, json);
 		abort();
+	}
 	type = json_string_value(json_object_get(j, "type"));
 	if (type == NULL)
 		abort();
