@@ -274,11 +274,15 @@ void an_record_end(struct an_session *s, enum spool_class cls)
 	c->sink(c->sink_ctx, cls, (const char *)c->rec.data, c->rec.len);
 }
 
-/* The user name as the configuration wants it written: "j***e". */
+/* The user name as the configuration wants it written. Masked: the
+ * first and last byte around three stars ("j***e"), so neither the name
+ * nor its length is given away; both kept only when printable ASCII (a
+ * UTF-8 sequence would be cut) and the name has at least 4 bytes; else
+ * "***". */
 static void masked_user(struct jsonw *w, enum an_user_mask mask, const uint8_t *u, size_t n)
 {
-	char m[64];
-	size_t i;
+	char m[5] = { '*', '*', '*', '*', '*' };
+	size_t len = 3;
 
 	if (mask == AN_USER_OMIT)
 		return;
@@ -286,20 +290,14 @@ static void masked_user(struct jsonw *w, enum an_user_mask mask, const uint8_t *
 		jsonw_kv_str(w, "user", (const char *)u, n);
 		return;
 	}
-	/* First and last byte kept only when they are printable ASCII (a
-	 * UTF-8 sequence would be cut) and the name is long enough that
-	 * two of its bytes do not give it away. */
-	if (n > sizeof(m))
-		n = sizeof(m);
-	for (i = 0; i < n; i++)
-		m[i] = '*';
 	if (n >= 4) {
+		len = 5;
 		if (u[0] > 0x20 && u[0] < 0x7f)
 			m[0] = (char)u[0];
 		if (u[n - 1] > 0x20 && u[n - 1] < 0x7f)
-			m[n - 1] = (char)u[n - 1];
+			m[4] = (char)u[n - 1];
 	}
-	jsonw_kv_str(w, "user", m, n);
+	jsonw_kv_str(w, "user", m, len);
 }
 
 void an_notice_cleartext(struct an_session *s, const char *proto, const char *mechanism,
@@ -749,6 +747,18 @@ void an_ctx_destroy(struct an_ctx *c)
 const struct an_stats *an_ctx_stats(const struct an_ctx *c)
 {
 	return &c->st;
+}
+
+void an_stats_add(struct an_stats *dst, const struct an_stats *src)
+{
+	/* Every field is a u64 counter: add them as an array. */
+	uint64_t *d = (uint64_t *)dst;
+	const uint64_t *s = (const uint64_t *)src;
+	size_t i;
+
+	_Static_assert(sizeof(struct an_stats) % sizeof(uint64_t) == 0, "u64 fields only");
+	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
 }
 
 void an_stats_write(struct jsonw *w, const struct an_stats *st)

@@ -73,6 +73,7 @@ struct sensor__live {
 	/* Aggregates the control thread keeps (sensor_stats.c). */
 	struct decode_stats ds;
 	struct flow_stats fs;
+	struct an_stats as;           /* the workers' analyzers, summed */
 	uint8_t vlans[SENSOR__VLAN_BYTES];
 	uint64_t records, records_dropped, spool_dropped;
 	struct capture_stats cs;
