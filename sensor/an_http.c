@@ -182,35 +182,30 @@ static void trim(const char **p, size_t *len)
 }
 
 /* The user name as an_config.user_mask says, for http.log's username,
- * written exactly as analyzer.c writes the notice's "user" (so the two
- * records agree): AN_USER_MASK gives one '*' per byte, at most 64, with
- * the first and last bytes kept when the name has at least 4 and they are
- * printable ASCII. Returns the length written to out (64 bytes at least),
- * or -1 to omit the field. */
+ * written as analyzer.c writes the notice's "user" so the two records
+ * agree: AN_USER_MASK gives "***", or for a name of 4 bytes or more its
+ * first and last bytes around "***" (when they are printable ASCII), so
+ * the length is hidden too. Returns the length written to out (at least
+ * 5 bytes), or -1 to omit the field. */
 static int mask_user(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
 		     size_t outsz)
 {
-	size_t i;
-
 	if (mode == AN_USER_OMIT || len == 0)
 		return -1;
-	if (len > outsz)
-		len = outsz;
 	if (mode == AN_USER_CLEAR) {
+		if (len > outsz)
+			len = outsz;
 		memcpy(out, u, len);
 		return (int)len;
 	}
-	if (len > 64)
-		len = 64;
-	for (i = 0; i < len; i++)
-		out[i] = '*';
-	if (len >= 4) {
-		if (u[0] > 0x20 && u[0] < 0x7f)
-			out[0] = (char)u[0];
-		if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
-			out[len - 1] = (char)u[len - 1];
-	}
-	return (int)len;
+	memcpy(out, "*****", 5);
+	if (len < 4)
+		return 3;
+	if (u[0] > 0x20 && u[0] < 0x7f)
+		out[0] = (char)u[0];
+	if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
+		out[4] = (char)u[len - 1];
+	return 5;
 }
 
 /* ---- transactions ----------------------------------------------------- */

@@ -626,7 +626,21 @@ static void test_basic_auth(void **state)
 	cli(&t, "GET /private HTTP/1.1\r\nHost: h\r\n"
 		"Authorization: Basic YWxpY2U6czNjcjN0LVBhc3N3MHJk\r\n\r\n");
 	srv(&t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	cli(&t, "GET /a HTTP/1.1\r\nAuthorization: Basic YWRtaW5pc3RyYXRvcjpwdw==\r\n\r\n"
+		"GET /b HTTP/1.1\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n");
+	srv(&t, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	t_end(&t);
+	/* The http record's username is masked exactly as the notice's user. */
+	for (i = 0; i < 3; i++) {
+		static const char *const want[] = { "a***e", "a***r", "***" };
+
+		n = rec(&t, "notice", i);
+		h = rec(&t, "http", i);
+		assert_str(n, "user", want[i]);
+		assert_str(h, "username", want[i]);
+		json_decref(n);
+		json_decref(h);
+	}
 	n = rec(&t, "notice", 0);
 	assert_non_null(n);
 	assert_str(n, "note", "Cleartext_Credentials");
