@@ -921,8 +921,8 @@ static int init(void *state, struct an_session *s)
 	return 0;
 }
 
-/* After a run of the parser over `n` bytes of which it took `took`. */
-static void after_parse(struct http_state *st, struct http_dir *d, size_t n, size_t took)
+/* After a run of the parser: an error or an upgrade stops it. */
+static void after_parse(struct http_state *st, struct http_dir *d)
 {
 	if (HTTP_PARSER_ERRNO(&d->p) != HPE_OK) {
 		give_up(st, d->is_orig ? "bad_HTTP_request" : "bad_HTTP_reply");
@@ -938,8 +938,6 @@ static void after_parse(struct http_state *st, struct http_dir *d, size_t n, siz
 	}
 	/* 101 Switching Protocols, or 2xx to CONNECT: no more HTTP. */
 	give_up(st, NULL);
-	(void)n;
-	(void)took;
 }
 
 static void data(void *state, struct an_session *s, bool is_orig, const uint8_t *p, size_t len,
@@ -947,7 +945,6 @@ static void data(void *state, struct an_session *s, bool is_orig, const uint8_t 
 {
 	struct http_state *st = state;
 	struct http_dir *d = &st->dir[is_orig];
-	size_t took;
 
 	if (st->dead || len == 0)
 		return;
@@ -962,8 +959,8 @@ static void data(void *state, struct an_session *s, bool is_orig, const uint8_t 
 		d->p.data = d;
 		d->upgraded = false;
 	}
-	took = http_parser_execute(&d->p, &settings, (const char *)p, len);
-	after_parse(st, d, len, took);
+	http_parser_execute(&d->p, &settings, (const char *)p, len);
+	after_parse(st, d);
 }
 
 static void gap(void *state, struct an_session *s, bool is_orig, uint64_t len)
@@ -971,7 +968,6 @@ static void gap(void *state, struct an_session *s, bool is_orig, uint64_t len)
 	struct http_state *st = state;
 	struct http_dir *d = &st->dir[is_orig];
 	uint64_t rem = d->p.content_length;
-	size_t took;
 
 	if (st->dead || len == 0)
 		return;
@@ -1000,9 +996,9 @@ static void gap(void *state, struct an_session *s, bool is_orig, uint64_t len)
 	d->p.content_length -= len - 1;
 	body_gap(d, len - 1);
 	d->gap_feed = true;
-	took = http_parser_execute(&d->p, &settings, (const char *)zeros, 1);
+	http_parser_execute(&d->p, &settings, (const char *)zeros, 1);
 	d->gap_feed = false;
-	after_parse(st, d, 1, took);
+	after_parse(st, d);
 }
 
 static void end(void *state, struct an_session *s, uint64_t ts_us)
