@@ -1057,8 +1057,14 @@ static enum an_probe_result probe_request(const uint8_t *d, size_t len)
 	for (eol = m + 1; eol < len && d[eol] != '\n'; eol++)
 		if (d[eol] < 0x20 && d[eol] != '\r' && d[eol] != '\t')
 			return AN_PROBE_NO;
-	if (eol == len)
-		return len < AN_PROBE_MAX ? AN_PROBE_MAYBE : AN_PROBE_NO;
+	if (eol == len) {
+		/* A request-target longer than detection keeps (long query
+		 * strings are common): a method, a space and 1 KiB of target
+		 * without a space or a control byte is HTTP enough. */
+		if (len < AN_PROBE_MAX / 2 || memchr(d + m + 1, ' ', len - m - 1) != NULL)
+			return len < AN_PROBE_MAX ? AN_PROBE_MAYBE : AN_PROBE_NO;
+		return AN_PROBE_YES;
+	}
 	if (eol > 0 && d[eol - 1] == '\r')
 		eol--;
 	if (eol < m + 2 + 8 || memcmp(d + eol - 9, " HTTP/1.", 8) != 0)

@@ -988,6 +988,7 @@ static void test_probe(void **state)
 {
 	struct an_probe_view udp = { .orig = (const uint8_t *)"GET / HTTP/1.1\r\n", .orig_len = 16,
 				     .proto = IPPROTO_UDP };
+	char longreq[AN_PROBE_MAX + 1];
 
 	(void)state;
 	assert_int_equal(probe2("GET / HTTP/1.1\r\n", NULL, 8080), AN_PROBE_YES);
@@ -1009,6 +1010,15 @@ static void test_probe(void **state)
 	assert_int_equal(probe2(NULL, "220 mail ESMTP\r\n", 80), AN_PROBE_NO);
 	assert_int_equal(probe2(NULL, "+OK POP3 ready\r\n", 110), AN_PROBE_NO);
 	assert_int_equal(an_http.probe(&udp), AN_PROBE_NO);
+	/* A request line longer than detection keeps. */
+	memset(longreq, 'q', sizeof(longreq) - 1);
+	longreq[sizeof(longreq) - 1] = '\0';
+	memcpy(longreq, "GET /?", 6);
+	assert_int_equal(probe2(longreq, NULL, 80), AN_PROBE_YES);
+	longreq[100] = ' ';
+	assert_int_equal(probe2(longreq, NULL, 80), AN_PROBE_NO);
+	longreq[1500] = '\0';
+	assert_int_equal(probe2(longreq, NULL, 80), AN_PROBE_MAYBE);
 }
 
 /* ---- schema ---------------------------------------------------------- */
