@@ -102,6 +102,7 @@ struct http_dir {
 	uint64_t total;                  /* declared length, or UINT64_MAX */
 	z_stream *z;
 	bool zdead, ztried_raw;
+	bool no_file;                    /* an_file_open failed for this body */
 	uint64_t decoded;
 };
 
@@ -327,6 +328,8 @@ static struct http_tx *tx_new(struct http_state *st)
 
 /* ---- bodies ----------------------------------------------------------- */
 
+/* zlib's allocations, charged to the session: the size is kept in front,
+ * in two size_t so the block stays 16-byte aligned as malloc's is. */
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
 	struct http_state *st = opaque;
@@ -364,11 +367,12 @@ static void body_open(struct http_dir *d)
 {
 	struct http_state *st = d->st;
 
-	if (d->file != NULL)
+	if (d->file != NULL || d->no_file)
 		return;
 	d->file = an_file_open(st->s, "HTTP", d->is_orig, d->tx != NULL ? d->tx->depth : 0,
 			       d->filename[0] ? d->filename : NULL, d->hint[0] ? d->hint : NULL,
 			       d->total, st->ts_us);
+	d->no_file = d->file == NULL;      /* the cap: once per body, not per piece */
 	if (d->file != NULL && d->tx != NULL) {
 		strncpy(d->tx->fuid[d->is_orig], an_file_fuid(d->file),
 			sizeof(d->tx->fuid[0]) - 1);
@@ -674,7 +678,7 @@ static void msg_reset(struct http_dir *d)
 	d->uri_weird = false;
 	d->enc = ENC_NONE;
 	d->hint[0] = d->filename[0] = '\0';
-	d->zdead = d->ztried_raw = false;
+	d->zdead = d->ztried_raw = d->no_file = false;
 	d->decoded = 0;
 	d->total = UINT64_MAX;
 }
