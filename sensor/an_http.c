@@ -470,9 +470,9 @@ static void body_inflate(struct http_dir *d, const uint8_t *p, size_t n)
 			body_zdead(d, "HTTP_inflate_error", z->avail_in);
 			return;
 		}
-		if (z->avail_in == 0 && z->avail_out != 0)
-			return;
-		if (rc == Z_BUF_ERROR && z->avail_in == 0)
+		/* Z_BUF_ERROR: no progress possible; room left in `out`: all
+		 * the input was used. Otherwise drain more output. */
+		if (rc == Z_BUF_ERROR || z->avail_out != 0)
 			return;
 	}
 }
