@@ -129,6 +129,8 @@ static void t_end(struct t *t)
 static void t_close(struct t *t)
 {
 	t_end(t);
+	/* Everything the analyzer and its files took is given back. */
+	assert_int_equal(an_ctx_stats(t->c)->mem_bytes, 0);
 	an_ctx_destroy(t->c);
 	sink_free(&t->k);
 }
