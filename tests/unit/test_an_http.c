@@ -975,6 +975,46 @@ static void test_pending_cap(void **state)
 	t_close(&t);
 }
 
+/* Every memory cap from too small for the session to enough for all:
+ * never a crash, the charge comes back to zero, and some cap gives the
+ * http record without its file (weird file_no_memory). */
+static void test_memory_cap(void **state)
+{
+	bool record_without_file = false;
+	struct an_config cfg;
+	size_t cap;
+
+	(void)state;
+	for (cap = 1024; cap <= 64 * 1024; cap += 256) {
+		struct conn id;
+		struct t t;
+
+		an_config_defaults(&cfg);
+		cfg.mem_max = cap;
+		memset(&t, 0, sizeof(t));
+		memset(&id, 0, sizeof(id));
+		strcpy(id.uid, "CCap");
+		strcpy(id.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+		id.ip_version = 4;
+		id.proto = IPPROTO_TCP;
+		assert_int_equal(an_ctx_create(&t.c, &cfg, NULL, on_record, &t.k), 0);
+		t.s = an_test_session(t.c, &id, &an_http);
+		if (t.s == NULL) {
+			an_ctx_destroy(t.c);
+			continue;
+		}
+		cli(&t, "GET /a HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YTpi\r\n\r\n");
+		srv(&t, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nabcd");
+		cli(&t, get_req);
+		srv(&t, ok_resp);
+		t_end(&t);
+		if (count(&t, "http") > 0 && count(&t, "files") == 0 && weird(&t, "file_no_memory") > 0)
+			record_without_file = true;
+		t_close(&t);
+	}
+	assert_true(record_without_file);
+}
+
 static enum an_probe_result probe2(const char *orig, const char *resp, uint16_t port)
 {
 	struct an_probe_view v = {
@@ -1105,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_close_delimited),
 		cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_pending_cap),
+		cmocka_unit_test(test_memory_cap),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_schema),
 	};
