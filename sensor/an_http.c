@@ -72,6 +72,7 @@ struct http_tx {
 	char method[24];
 	char version[8];
 	struct hstr uri, host, referrer, user_agent, origin, status_msg, info_msg, username;
+	struct hstr filename[2];         /* [is_orig], from Content-Disposition */
 	uint64_t req_body_len, resp_body_len;
 	char fuid[2][24];                /* [is_orig] */
 	char mime[2][HTTP_HINT_MAX];
@@ -225,6 +226,8 @@ static void tx_free(struct http_state *st, struct http_tx *tx)
 	hstr_free(s, &tx->status_msg);
 	hstr_free(s, &tx->info_msg);
 	hstr_free(s, &tx->username);
+	hstr_free(s, &tx->filename[0]);
+	hstr_free(s, &tx->filename[1]);
 	an_free(s, tx, sizeof(*tx));
 }
 
@@ -241,6 +244,16 @@ static void kv_list(struct jsonw *w, const char *key, const char *v)
 	jsonw_key(w, key);
 	jsonw_array_open(w);
 	jsonw_cstr(w, v);
+	jsonw_array_close(w);
+}
+
+static void kv_hstr_list(struct jsonw *w, const char *key, const struct hstr *h)
+{
+	if (h->p == NULL || h->len == 0)
+		return;
+	jsonw_key(w, key);
+	jsonw_array_open(w);
+	jsonw_string(w, h->p, h->len);
 	jsonw_array_close(w);
 }
 
@@ -272,8 +285,10 @@ static void tx_write(struct http_state *st, struct http_tx *tx)
 	}
 	kv_hstr(w, "username", &tx->username);
 	kv_list(w, "orig_fuids", tx->fuid[1]);
+	kv_hstr_list(w, "orig_filenames", &tx->filename[1]);
 	kv_list(w, "orig_mime_types", tx->mime[1]);
 	kv_list(w, "resp_fuids", tx->fuid[0]);
+	kv_hstr_list(w, "resp_filenames", &tx->filename[0]);
 	kv_list(w, "resp_mime_types", tx->mime[0]);
 	an_record_end(st->s, SPOOL_P2);
 }
@@ -373,6 +388,8 @@ static void body_open(struct http_dir *d)
 			       d->filename[0] ? d->filename : NULL, d->hint[0] ? d->hint : NULL,
 			       d->total, st->ts_us);
 	d->no_file = d->file == NULL;      /* the cap: once per body, not per piece */
+	if (d->tx != NULL && d->filename[0] != '\0')
+		hstr_set(st->s, &d->tx->filename[d->is_orig], d->filename, strlen(d->filename));
 	if (d->file != NULL && d->tx != NULL) {
 		strncpy(d->tx->fuid[d->is_orig], an_file_fuid(d->file),
 			sizeof(d->tx->fuid[0]) - 1);

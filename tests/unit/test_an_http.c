@@ -603,6 +603,8 @@ static void test_continue_post(void **state)
 	assert_int_equal(num(h, "request_body_len"), 20);
 	assert_int_equal(num(h, "response_body_len"), 0);
 	assert_string_equal(first(h, "orig_mime_types"), "application/pdf");
+	assert_string_equal(first(h, "orig_filenames"), "scan 1.pdf");
+	assert_null(json_object_get(h, "resp_filenames"));
 	f = rec(&t, "files", 0);
 	assert_str(f, "fuid", first(h, "orig_fuids"));
 	assert_true(json_is_true(json_object_get(f, "is_orig")));
