@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <mbedtls/md.h>
 
@@ -54,29 +53,25 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* 'F' and 96 bits in base62, as flow.c's uids. The key is drawn once per
- * thread; the counter makes each fuid of the thread distinct (x is a
- * bijection of the counter). */
-static void make_fuid(char *out)
+/* 'F' and 96 bits in base62, as flow.c's uids. The bits are a keyed
+ * bijection of a per-thread file counter, keyed by the connection's uid:
+ * as unpredictable as the uids (random unless flow_config.uid_seed is set, in
+ * which case a replay gives the same fuids, as it gives the same uids),
+ * and distinct within a thread since the counter never repeats. */
+static void make_fuid(const char *uid, char *out)
 {
-	static _Thread_local uint64_t key[3], serial;
+	static _Thread_local uint64_t serial;
 	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	uint64_t x, y;
+	uint64_t k = 0xcbf29ce484222325ull, x, y;
 	uint32_t limb[3];
 	char tmp[24];
 	size_t n = 0, i;
 
-	if (key[0] == 0 && key[1] == 0) {
-		if (getrandom(key, sizeof(key), GRND_NONBLOCK) != (ssize_t)sizeof(key)) {
-			key[0] = mix64((uint64_t)(uintptr_t)&serial);
-			key[1] = mix64(key[0] + 1);
-			key[2] = mix64(key[0] + 2);
-		}
-		key[0] |= 1;
-	}
+	for (i = 0; uid[i] != '\0'; i++)      /* FNV-1a of the uid */
+		k = (k ^ (uint8_t)uid[i]) * 0x100000001b3ull;
 	serial++;
-	x = mix64(serial ^ key[0]) ^ key[1];
-	y = mix64(x ^ key[2]);
+	x = mix64(k ^ mix64(serial ^ 0x9e3779b97f4a7c15ull));
+	y = mix64(x ^ mix64(k + 1));
 	limb[0] = (uint32_t)(x >> 32);
 	limb[1] = (uint32_t)x;
 	limb[2] = (uint32_t)y;
@@ -141,7 +136,7 @@ struct an_file *an_file_open(struct an_session *s, const char *source, bool is_o
 	f->depth = depth;
 	f->total = total_bytes;
 	f->hashing = true;
-	make_fuid(f->fuid);
+	make_fuid(an_conn(s)->uid, f->fuid);
 	if (mime_hint != NULL) {
 		size_t n = strnlen(mime_hint, sizeof(f->hint) - 1);
 

@@ -15,9 +15,10 @@
  *   missing_bytes, overflow_bytes, timedout, md5, sha1, sha256.
  * Hashes are written only for a file seen whole (missing_bytes 0, not cut
  * by file_depth_bytes, overflow_bytes 0), as Zeek does. The fuid is 'F' +
- * base62, like a uid: 96 bits from a keyed bijection of a per-thread
- * counter, keyed at random once per thread (one analyzer context belongs
- * to one thread), so fuids do not repeat and cannot be predicted.
+ * base62, like a uid: 96 bits from a bijection of a per-thread counter
+ * keyed by the connection's uid (one analyzer context belongs to one
+ * thread), so fuids do not repeat, are as unpredictable as the uids, and
+ * repeat in a replay with a fixed flow_config.uid_seed as the uids do.
  *
  * Memory: the file's state (hash contexts, the first bytes kept for
  * sniffing, the filename) is charged to the session (an_alloc); mbedtls's
