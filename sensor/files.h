@@ -24,7 +24,9 @@
  * sniffing, the filename) is charged to the session (an_alloc); mbedtls's
  * generic MD API allocates its three contexts with its own calloc, about
  * 0.5 KiB, which is counted in the charge. Ownership: an_file_open copies
- * `filename` and `mime_hint`; the caller keeps its strings.
+ * `filename` (at most 255 bytes) and `mime_hint` (63); the caller keeps
+ * its strings. Every function taking an an_file accepts NULL and then
+ * does nothing, so a caller whose an_file_open failed needs no checks.
  */
 #ifndef WARD_SENSOR_FILES_H
 #define WARD_SENSOR_FILES_H
@@ -67,9 +69,9 @@ void an_file_close(struct an_file *f, bool timedout, uint64_t ts_us);
  * file; AN_FILE_SNIFF_BYTES are enough), from a table of magic numbers
  * (files_magic.c: PDF, ZIP, gzip, PNG, JPEG, GIF, BMP, TIFF, DICOM, PE,
  * ELF, RAR, 7z, OLE2, RTF, XML, HTML, JSON, then text/plain for printable
- * UTF-8). When nothing matches, `hint` (a declared Content-Type, may be
- * NULL) is returned; NULL when there is neither. A static string, or
- * `hint` itself. */
+ * UTF-8, or `hint` for text when it is a text/ type). When nothing
+ * matches, `hint` (a declared Content-Type, may be NULL) is returned;
+ * NULL when there is neither. A static string, or `hint` itself. */
 #define AN_FILE_SNIFF_BYTES 256
 const char *an_file_sniff(const uint8_t *d, size_t len, const char *hint);
 
