@@ -274,30 +274,27 @@ void an_record_end(struct an_session *s, enum spool_class cls)
 	c->sink(c->sink_ctx, cls, (const char *)c->rec.data, c->rec.len);
 }
 
-/* The user name as the configuration wants it written. Masked: the
- * first and last byte around three stars ("j***e"), so neither the name
- * nor its length is given away; both kept only when printable ASCII (a
- * UTF-8 sequence would be cut) and the name has at least 4 bytes; else
- * "***". */
-static void masked_user(struct jsonw *w, enum an_user_mask mask, const uint8_t *u, size_t n)
+int an_user_format(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
+		   size_t outsz)
 {
-	char m[5] = { '*', '*', '*', '*', '*' };
-	size_t len = 3;
-
-	if (mask == AN_USER_OMIT)
-		return;
-	if (mask == AN_USER_CLEAR) {
-		jsonw_kv_str(w, "user", (const char *)u, n);
-		return;
+	if (mode == AN_USER_OMIT || len == 0 || outsz < 5)
+		return -1;
+	if (mode == AN_USER_CLEAR) {
+		if (len > outsz)
+			len = outsz;
+		memcpy(out, u, len);
+		return (int)len;
 	}
-	if (n >= 4) {
-		len = 5;
-		if (u[0] > 0x20 && u[0] < 0x7f)
-			m[0] = (char)u[0];
-		if (u[n - 1] > 0x20 && u[n - 1] < 0x7f)
-			m[4] = (char)u[n - 1];
-	}
-	jsonw_kv_str(w, "user", m, len);
+	/* First and last byte kept only when printable ASCII (a UTF-8
+	 * sequence would be cut). */
+	memcpy(out, "*****", 5);
+	if (len < 4)
+		return 3;
+	if (u[0] > 0x20 && u[0] < 0x7f)
+		out[0] = (char)u[0];
+	if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
+		out[4] = (char)u[len - 1];
+	return 5;
 }
 
 void an_notice_cleartext(struct an_session *s, const char *proto, const char *mechanism,
@@ -305,14 +302,17 @@ void an_notice_cleartext(struct an_session *s, const char *proto, const char *me
 {
 	struct jsonw *w = an_record_begin(s, "notice", ts_us);
 	struct an_ctx *c = s->ctx;
-	char msg[160];
+	char msg[160], name[256];
+	int n;
 
 	jsonw_kv_ascii(w, "note", "Cleartext_Credentials");
 	snprintf(msg, sizeof(msg), "%s credentials sent in cleartext (%s)", proto, mechanism);
 	jsonw_kv_cstr(w, "msg", msg);
 	jsonw_kv_ascii(w, "service", proto);
 	jsonw_kv_ascii(w, "mechanism", mechanism);
-	masked_user(w, c->cfg.user_mask, user, user_len);
+	n = an_user_format(c->cfg.user_mask, user, user_len, name, sizeof(name));
+	if (n > 0)
+		jsonw_kv_str(w, "user", name, (size_t)n);
 	an_record_end(s, SPOOL_P0);
 }
 
