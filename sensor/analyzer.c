@@ -57,6 +57,7 @@ struct an_session {
 };
 
 #define WEIRD_MAX 128
+#define PROBE_SPARES_MAX 64
 
 struct an_ctx {
 	struct an_config cfg;
@@ -80,6 +81,8 @@ struct an_ctx {
 		uint64_t n;
 	} weird[WEIRD_MAX];
 	uint32_t n_weird;
+	struct an_probe_buf *spare[PROBE_SPARES_MAX];
+	uint32_t n_spare;
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -98,18 +101,29 @@ static void mem_note(struct an_ctx *c)
 		c->st.mem_peak = m;
 }
 
-static void *ctx_alloc(struct an_ctx *c, size_t len)
+/* Allocates len bytes charged to the cap: zeroed, or not (raw). */
+static void *ctx_alloc_any(struct an_ctx *c, size_t len, bool zero)
 {
 	void *p;
 
 	if (mem_total(c) + len > c->cfg.mem_max)
 		return NULL;
-	p = calloc(1, len);
+	p = zero ? calloc(1, len) : malloc(len);
 	if (p == NULL)
 		return NULL;
 	c->mem += len;
 	mem_note(c);
 	return p;
+}
+
+static void *ctx_alloc(struct an_ctx *c, size_t len)
+{
+	return ctx_alloc_any(c, len, true);
+}
+
+static void *ctx_alloc_raw(struct an_ctx *c, size_t len)
+{
+	return ctx_alloc_any(c, len, false);
 }
 
 static void ctx_free(struct an_ctx *c, void *p, size_t len)
@@ -371,9 +385,35 @@ static void reasm_stats_copy(struct an_ctx *c)
 	c->st.reasm_buffered_peak = r->buffered_peak;
 }
 
+/* Detection buffers are 4 KiB each and every session takes one for a
+ * few packets: a short list of spare ones saves the allocator's work
+ * (and the page faults of fresh memory). Spares stay charged to the
+ * context's memory. */
+#define PROBE_SPARES PROBE_SPARES_MAX
+
+static struct an_probe_buf *probe_get(struct an_ctx *c)
+{
+	struct an_probe_buf *pb;
+
+	if (c->n_spare > 0)
+		pb = c->spare[--c->n_spare];
+	else if ((pb = ctx_alloc_raw(c, sizeof(*pb))) == NULL)
+		return NULL;
+	pb->len[0] = pb->len[1] = 0;
+	pb->n_chunks = 0;
+	return pb;
+}
+
 static void probe_free(struct an_session *s)
 {
-	ctx_free(s->ctx, s->probe, sizeof(*s->probe));
+	struct an_ctx *c = s->ctx;
+
+	if (s->probe == NULL)
+		return;
+	if (c->n_spare < PROBE_SPARES)
+		c->spare[c->n_spare++] = s->probe;
+	else
+		ctx_free(c, s->probe, sizeof(*s->probe));
 	s->probe = NULL;
 }
 
@@ -496,7 +536,7 @@ static void session_data(struct an_session *s, bool is_orig, const uint8_t *d, s
 	}
 	if (s->phase != AN_DETECT)
 		return;
-	if (s->probe == NULL && (s->probe = ctx_alloc(s->ctx, sizeof(*s->probe))) == NULL) {
+	if (s->probe == NULL && (s->probe = probe_get(s->ctx)) == NULL) {
 		an_weird(s, "analyzer_no_memory");
 		session_done(s, ts_us);
 		return;
@@ -746,6 +786,8 @@ void an_ctx_destroy(struct an_ctx *c)
 		while (c->map[i] != NULL)
 			session_end(c->map[i], c->map[i]->id.ts_us);
 	}
+	while (c->n_spare > 0)
+		free(c->spare[--c->n_spare]);
 	free(c->map);
 	buf_free(&c->rec);
 	free(c);
