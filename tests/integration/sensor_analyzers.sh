@@ -269,7 +269,7 @@ check() {  # NAME WHAT: runs check_NAME, notes its result
 	if "check_$1"; then echo "ok     $1"; else echo "FAILED $1: $2"; FAILED="$FAILED $1"; fi
 }
 
-check_schema() { an_schema_check "$T/records.ndjson"; }
+check_schema() { "$PY" "$WARD_ROOT/tests/tools/schema_check.py" "$WARD_ROOT/docs/schema" "$T/records.ndjson"; }
 check_links() { compare links; }
 check_services() { compare services; }
 check_dns() { compare dns; }

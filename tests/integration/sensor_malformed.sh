@@ -9,7 +9,7 @@
 # conflicting content, out-of-order segments and a content gap).
 # ward-sensor -r --json --stats reads each: it must exit 0 with no
 # sanitizer report (this is the ASan+UBSan build), write a conn record
-# for every flow, and count weirds ("weird":{name:n} in the --stats JSON)
+# for every flow, and records valid against their schemas, and count weirds ("weird":{name:n} in the --stats JSON)
 # for the malformed protocols; the TCP cases raise the reassembly
 # counters and still give their http records (first copy wins on an
 # overlap). No root needed. Wall time about 10 s.
@@ -39,5 +39,8 @@ for f in "$D"/*.pcap; do
 done
 note "$n captures read, exit 0, no sanitizer report"
 
+# What the analyzers still write from broken input is valid.
+$PY "$WARD_ROOT/tests/tools/schema_check.py" "$WARD_ROOT/docs/schema" "$D"/*.ndjson ||
+	fail "a record from malformed input does not match its schema (above)"
 $PY "$WARD_ROOT/tests/tools/analyzer_malformed.py" check "$D" || fail "malformed cases (above)"
 echo "PASS"

@@ -27,8 +27,6 @@
 #   an_telnetd_start       the test's own servers (tests/tools/*.py)
 #   an_sha256 FILE         the file's SHA-256, lower-case hex
 #   an_hashes FILE         its SHA-256, MD5, SHA-1 and size as JSON
-#   an_schema_check RECORDS   every record against docs/schema/<type>
-#                          .schema.json (python3-jsonschema, 2020-12)
 
 PY=${PY:-/usr/bin/python3}
 AN_HTTP_ALT_PORT=8080
@@ -185,40 +183,4 @@ an_ftpd_start() {
 an_telnetd_start() {
 	an_py_server telnetd 23 telnetd.py serve --addr "$SENSOR_V4_SRV" --port 23 \
 		--user "$AN_USER_TELNET" --password "$AN_PASS_TELNET"
-}
-
-# an_schema_check RECORDS: each record validated against the schema of its
-# type; a type without a schema is an error. Prints the count per type.
-an_schema_check() {
-	$PY - "$WARD_ROOT/docs/schema" "$1" <<'PY'
-import collections, json, os, sys
-import jsonschema
-d, path = sys.argv[1], sys.argv[2]
-validators, counts, bad = {}, collections.Counter(), 0
-for n, line in enumerate(open(path), 1):
-    r = json.loads(line)
-    t = r.get("type", "?")
-    counts[t] += 1
-    if t not in validators:
-        f = os.path.join(d, "%s.schema.json" % t)
-        if not os.path.exists(f):
-            validators[t] = None
-            print("schema: no docs/schema/%s.schema.json for type %s" % (t, t))
-            bad += 1
-            continue
-        s = json.load(open(f))
-        jsonschema.Draft202012Validator.check_schema(s)
-        validators[t] = jsonschema.Draft202012Validator(s)
-    v = validators[t]
-    if v is None:
-        continue
-    errs = sorted(v.iter_errors(r), key=lambda e: list(e.path))
-    for e in errs[:3]:
-        bad += 1
-        if bad <= 20:
-            print("schema: line %d (%s): %s at %s: %s" % (n, t, e.message[:200],
-                  "/".join(map(str, e.path)) or "(record)", json.dumps(r)[:300]))
-print("schema: records per type: %s" % dict(sorted(counts.items())))
-sys.exit(1 if bad else 0)
-PY
 }
