@@ -581,7 +581,8 @@ static void certificate(struct ssl_state *st, struct an_session *s, bool is_orig
 static void handshake_msg(struct ssl_state *st, struct an_session *s, bool is_orig, unsigned type,
 			  const uint8_t *p, size_t len, uint64_t ts_us)
 {
-	struct rd r = { p, p + len, false };
+	static const uint8_t empty[1];
+	struct rd r = { p ? p : empty, p ? p + len : empty, false };
 
 	switch (type) {
 	case HS_CLIENT_HELLO:

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -1228,6 +1229,77 @@ static void test_probe(void **state)
 	assert_int_equal(an_ssl.probe(&v), AN_PROBE_NO);
 }
 
+/* Every record of the handshakes above against docs/schema (draft
+ * 2020-12, with formats), by python3-jsonschema as an independent
+ * validator; skipped where it is not installed. */
+static const char validator[] =
+	"import json, sys, jsonschema\n"
+	"root = sys.argv[1]\n"
+	"v = {t: jsonschema.Draft202012Validator(json.load(open(f'{root}/docs/schema/{t}.schema.json')),"
+	" format_checker=jsonschema.FormatChecker()) for t in ('ssl', 'x509')}\n"
+	"n = bad = 0\n"
+	"for line in open(sys.argv[2]):\n"
+	"    r = json.loads(line); n += 1\n"
+	"    for e in v[r['type']].iter_errors(r):\n"
+	"        print(r['type'], e.message); bad += 1\n"
+	"print(n, 'records', bad, 'errors')\n"
+	"sys.exit(1 if bad or n < 5 else 0)\n";
+
+static void test_schema(void **state)
+{
+	const char *root = getenv("WARD_ROOT") ? getenv("WARD_ROOT") : ".";
+	char path[] = "/tmp/test_an_ssl.XXXXXX", py[] = "/tmp/test_an_ssl_py.XXXXXX", cmd[512];
+	struct hs12 *h = calloc(1, sizeof(*h));
+	static struct bb m, c1, s1, c2;
+	struct flight f[3] = { { true, &c1 }, { false, &s1 }, { true, &c2 } };
+	struct run r;
+	FILE *out;
+	size_t i;
+	int fd, rc;
+
+	snprintf(cmd, sizeof(cmd), "%s/docs/schema/ssl.schema.json", root);
+	if (system("python3 -c 'import jsonschema' 2>/dev/null") != 0 || access(cmd, R_OK) != 0) {
+		free(h);
+		skip();
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	out = fdopen(fd, "w");
+	build_tls12(h, 300);
+	run_open(&r);
+	feed(&r, h->f, 4, -1, 0);
+	tls13_client_hello(&m, "tls13.example", true, 29);
+	records(&c1, 22, &m, 16384);
+	m.n = 0;
+	tls13_server_hello(&m, false, true, 29);
+	records(&s1, 22, &m, 16384);
+	encrypted(&s1, 23, 100);
+	encrypted(&c2, 23, 100);
+	feed(&r, f, 3, -1, 0);
+	{
+		static const uint8_t alert[] = { 21, 3, 3, 0, 2, 2, 40 };
+		struct an_session *s = session(&r);
+
+		an_test_data(s, true, h->c1.d, h->c1.n, T0);
+		an_test_data(s, false, alert, sizeof(alert), T0);
+		an_test_end(s, T0);
+	}
+	for (i = 0; i < r.k.n; i++)
+		fprintf(out, "%s\n", r.k.raw[i]);
+	fclose(out);
+	fd = mkstemp(py);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, validator, sizeof(validator) - 1), (ssize_t)sizeof(validator) - 1);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "python3 %s %s %s", py, root, path);
+	rc = system(cmd);
+	unlink(path);
+	unlink(py);
+	run_close(&r);
+	free(h);
+	assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1247,6 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unknown_cipher),
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_schema),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
