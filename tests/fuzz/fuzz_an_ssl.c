@@ -58,11 +58,13 @@ static struct an_session *session(struct an_ctx *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct an_config cfg = { .enabled = true, .mem_max = 8 << 20 };
+	struct an_config cfg;
 	uint64_t ts = 1700000000000000ull, base;
 	struct an_session *s;
 	struct an_ctx *c;
 
+	an_config_defaults(&cfg);
+	cfg.mem_max = 8 << 20;
 	if (an_ctx_create(&c, &cfg, NULL, on_record, NULL) != 0)
 		abort();
 	base = an_ctx_stats(c)->mem_bytes;

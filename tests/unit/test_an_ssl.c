@@ -195,8 +195,9 @@ struct run {
 
 static void run_open(struct run *r)
 {
-	struct an_config cfg = { .enabled = true, .mem_max = 64 << 20 };
+	struct an_config cfg;
 
+	an_config_defaults(&cfg);
 	memset(&r->k, 0, sizeof(r->k));
 	assert_int_equal(an_ctx_create(&r->c, &cfg, NULL, on_record, &r->k), 0);
 }
@@ -214,6 +215,7 @@ static struct an_session *session(struct run *r)
 
 	memset(&id, 0, sizeof(id));
 	snprintf(id.uid, sizeof(id.uid), "CTest123");
+	snprintf(id.community_id, sizeof(id.community_id), "1:wCb3OG7yAFWelaUydu0D+125CLM=");
 	id.ip_version = 4;
 	id.proto = IPPROTO_TCP;
 	id.orig_h[0] = 10, id.orig_h[3] = 1;
