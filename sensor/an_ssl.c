@@ -284,7 +284,7 @@ static void write_record(struct ssl_state *st, struct an_session *s)
 
 /* Checks that an extensions block holds whole extensions; returns the
  * length of the well-formed prefix. */
-static size_t exts_valid(struct ssl_state *st, struct an_session *s, const uint8_t *p, size_t len)
+static size_t exts_valid(struct an_session *s, const uint8_t *p, size_t len)
 {
 	size_t off = 0;
 
@@ -411,7 +411,7 @@ static void client_hello(struct ssl_state *st, struct an_session *s, struct rd *
 	h.ciphers = cs.p;
 	h.ciphers_len = rd_left(&cs);
 	h.exts = ex.p;
-	h.exts_len = ex.p ? exts_valid(st, s, ex.p, rd_left(&ex)) : 0;
+	h.exts_len = ex.p ? exts_valid(s, ex.p, rd_left(&ex)) : 0;
 	/* A second ClientHello (after a HelloRetryRequest) keeps the
 	 * first one's name and fingerprints. */
 	if (st->client_hello)
@@ -502,7 +502,7 @@ static void server_hello(struct ssl_state *st, struct an_session *s, struct rd *
 	}
 	st->hrr = memcmp(random.p, hrr_random, 32) == 0;
 	h.exts = ex.p;
-	h.exts_len = ex.p ? exts_valid(st, s, ex.p, rd_left(&ex)) : 0;
+	h.exts_len = ex.p ? exts_valid(s, ex.p, rd_left(&ex)) : 0;
 	for (off = 0; off < h.exts_len; ) {
 		unsigned type = (unsigned)h.exts[off] << 8 | h.exts[off + 1];
 		size_t elen = (size_t)h.exts[off + 2] << 8 | h.exts[off + 3];
