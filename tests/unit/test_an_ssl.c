@@ -1231,6 +1231,97 @@ static void test_probe(void **state)
 	assert_int_equal(an_ssl.probe(&v), AN_PROBE_NO);
 }
 
+/* Real handshakes: openssl s_client against s_server on 127.0.0.1,
+ * captured with tcpdump on lo (the fuzz corpus, in fuzz_an_ssl's chunk
+ * format). JA3 and JA3S as tshark 4.0 computed them from the captures
+ * (tls.handshake.ja3, tls.handshake.ja3s); the rest as openssl -msg
+ * showed. Skipped when the corpus is not found (run from the tree). */
+static void test_real_handshakes(void **state)
+{
+	static const struct {
+		const char *file;
+		int nth;                 /* ssl record of the file */
+		const char *version, *cipher, *curve, *history, *ja3, *ja3s;
+		bool resumed;
+	} v[] = {
+		{ "tls12_rsa", 0, "TLSv12", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "x25519", "CsxknGIti",
+		  "8b108d7a0ee2968b8206f743685cfb9f", "4ef1b297bb817d8212165a86308bac5f", false },
+		{ "tls12_ecdsa", 0, "TLSv12", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "x25519",
+		  "CsxknGIti", "34af37fcfae76cfdc49fae5c5e384d00", "abade5a4a7f42baf54766e5d108283b6",
+		  false },
+		{ "tls12_dhe", 0, "TLSv12", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", NULL, "CsxknGIti",
+		  "4cbb54047b078e0371c548c1f1eb9e05", "6083fd0ddad8c75177f2e05a0d16748f", false },
+		{ "tls12_clientcert", 0, "TLSv12", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "x25519",
+		  "CsxkrnXGYIti", "fbe7e189e37a07ee33706f86bc746344", "abade5a4a7f42baf54766e5d108283b6",
+		  false },
+		{ "tls12_resume", 1, "TLSv12", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", NULL, "CsiI",
+		  "2c4428422b734ef16cdbf05bc5d82e08", "f14f2862ee2df5d0f63a88b60c8eee56", true },
+		{ "tls12_ticket", 1, "TLSv12", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", NULL, "CsiI",
+		  "871a754af286dfb70c1b53c6887c62e0", "f14f2862ee2df5d0f63a88b60c8eee56", true },
+		{ "tls11", 0, "TLSv11", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "x25519", "CsxknGIti",
+		  "1cc6e836247808b61d8e8dfbc48ad934", "19421187c5a923c7fc5cea82cf7f2602", false },
+		{ "tls13", 0, "TLSv13", "TLS_AES_256_GCM_SHA384", "x25519", "CsiI",
+		  "5a1edc7f170af1014fc65c994878e63c", "15af977ce25de452b96affa2addb1036", false },
+		{ "tls13_hrr", 0, "TLSv13", "TLS_AES_256_GCM_SHA384", "secp256r1", "CjiICs",
+		  "a766c0cb08b7143fcaf7ee210298ded8", "15af977ce25de452b96affa2addb1036", false },
+		{ "tls13_psk", 1, "TLSv13", "TLS_AES_256_GCM_SHA384", "x25519", "CsiI",
+		  "2fd756ca7f87535a1539ab4cbb4d63fd", "2253c82f03b621c5144709b393fde2c9", true },
+	};
+	const char *root = getenv("WARD_ROOT") ? getenv("WARD_ROOT") : ".";
+	static uint8_t buf[1 << 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char path[512];
+		const uint8_t *p = buf;
+		struct an_session *s;
+		struct run r;
+		json_t *o;
+		size_t n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/an_ssl/%s", root, v[i].file);
+		f = fopen(path, "rb");
+		if (f == NULL)
+			skip();
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		run_open(&r);
+		s = session(&r);
+		while (n >= 3) {
+			size_t len = (size_t)p[1] << 8 | p[2];
+
+			assert_true(len <= n - 3);
+			an_test_data(s, p[0] & 1, p + 3, len, T0);
+			if (p[0] & 4) {
+				an_test_end(s, T0);
+				s = session(&r);
+			}
+			n -= 3 + len;
+			p += 3 + len;
+		}
+		an_test_end(s, T0);
+		o = find(&r.k, "ssl", v[i].nth);
+		if (o == NULL)
+			fail_msg("%s: no ssl record %d", v[i].file, v[i].nth);
+		want_str(o, "version", v[i].version);
+		want_str(o, "cipher", v[i].cipher);
+		want_str(o, "curve", v[i].curve);
+		want_str(o, "ssl_history", v[i].history);
+		want_str(o, "ja3", v[i].ja3);
+		want_str(o, "ja3s", v[i].ja3s);
+		want_bool(o, "resumed", v[i].resumed);
+		want_bool(o, "established", true);
+		if (strcmp(v[i].file, "tls12_clientcert") == 0) {
+			want_str(o, "client_subject", "CN=client");
+			assert_int_equal(json_array_size(json_object_get(o, "client_cert_chain_fps")), 1);
+			assert_non_null(find(&r.k, "x509", 1));
+			want_bool(find(&r.k, "x509", 1), "client_cert", true);
+		}
+		run_close(&r);
+	}
+}
+
 /* Every record of the handshakes above against docs/schema (draft
  * 2020-12, with formats), by python3-jsonschema as an independent
  * validator; skipped where it is not installed. */
@@ -1321,6 +1412,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unknown_cipher),
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_real_handshakes),
 		cmocka_unit_test(test_schema),
 	};
 
