@@ -276,12 +276,13 @@ static void key_parse(const mbedtls_x509_buf *spki, struct key_info *k)
  * non-empty label; ASCII case-insensitive. */
 static bool host_match(const uint8_t *pat, size_t plen, const char *host, size_t hlen)
 {
-	if (plen == 0 || hlen == 0)
-		return false;
+	/* A trailing dot (absolute name) is not part of the comparison. */
 	if (hlen > 0 && host[hlen - 1] == '.')
 		hlen--;
 	if (plen > 0 && pat[plen - 1] == '.')
 		plen--;
+	if (plen == 0 || hlen == 0)
+		return false;
 	if (plen >= 2 && pat[0] == '*' && pat[1] == '.') {
 		const char *dot = memchr(host, '.', hlen);
 		size_t rest;
