@@ -38,6 +38,18 @@ static void on_record(void *ctx, enum spool_class cls, const char *json, size_t 
 {
 	struct sink *k = ctx;
 
+	const char *dump = getenv("WARD_MAIL_RECORDS");
+
+	/* For checking the records against docs/schema by hand:
+	 * WARD_MAIL_RECORDS=file appends every record to it. */
+	if (dump != NULL) {
+		FILE *fp = fopen(dump, "a");
+
+		if (fp != NULL) {
+			fprintf(fp, "%.*s\n", (int)len, json);
+			fclose(fp);
+		}
+	}
 	assert_int_equal(buf_append(&k->all, json, len), 0);
 	assert_int_equal(buf_append_byte(&k->all, '\n'), 0);
 	if (k->n < MAX_RECS) {
@@ -67,7 +79,7 @@ static void fix_start(struct fix *f, const struct analyzer *a, enum an_user_mask
 
 	memset(f, 0, sizeof(*f));
 	strcpy(id.uid, "CmailTest000001");
-	strcpy(id.community_id, "1:mailtestmailtestmailtestmail=");
+	strcpy(id.community_id, "1:mailtestmailtestmailtestmai=");
 	id.orig_h[0] = 10, id.orig_h[3] = 1;
 	id.resp_h[0] = 10, id.resp_h[3] = 2;
 	assert_int_equal(an_ctx_create(&f->c, &cfg, NULL, on_record, &f->k), 0);
@@ -117,7 +129,7 @@ static json_t *rec(struct fix *f, const char *type, size_t n)
 		if (f->got[i] == NULL) {
 			json_error_t e;
 
-			f->got[i] = json_loads(f->k.recs[i], 0, &e);
+			f->got[i] = json_loads(f->k.recs[i], JSON_ALLOW_NUL, &e);
 			if (f->got[i] == NULL)
 				fail_msg("record %zu is not JSON: %s: %s", i, e.text, f->k.recs[i]);
 		}
