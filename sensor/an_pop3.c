@@ -195,6 +195,8 @@ static void pop(struct pop3 *p)
 	const struct pending none = { .ts = p->ts };
 	const struct pending *e = head(p);
 
+	if (p->in_multi)
+		message_end(p);
 	write_rec(p, e ? e : &none);
 	if (p->qn > 0) {
 		p->qh = (p->qh + 1) % QMAX;
@@ -340,8 +342,9 @@ static int command(struct pop3 *p, const uint8_t *line, size_t len)
 		return 0;
 	}
 	if (p->qn == QMAX) {
+		/* The oldest may be a reply being read: the new one goes. */
 		an_weird(p->s, "pop3_too_many_pending");
-		pop(p);
+		return 0;
 	}
 	e = &p->q[(p->qh + p->qn) % QMAX];
 	memset(e, 0, sizeof(*e));
