@@ -45,11 +45,13 @@
 # The sensor part reads one capture of real traffic (made once by
 # tests/tools/sensor_trafficgen.sh into build/bench/sensor.pcap: about
 # 940,000 packets, 665,000 of them MTU-sized, 14,000 flows) with
-# pcap_readloop, ward-sensor -r --json, softflowd -r and ndpiReader -i,
-# interleaved, BENCH_SENSOR_RUNS times: packets per second and per CPU
-# second, peak RSS; ward-sensor's ratios to the others against the targets
-# (>= 0.5x the read loop, >= 1.0x softflowd, >= 1.8x ndpiReader) and the
-# flow table's bytes per idle flow (<= 200), PASS or MISS.
+# pcap_readloop, ward-sensor -r --json (conn only with --no-analyzers, and
+# with every analyzer), softflowd -r and ndpiReader -i, interleaved,
+# BENCH_SENSOR_RUNS times: packets per second and per CPU second, peak
+# RSS; the ratios against the targets (conn only: >= 0.5x the read loop,
+# >= 1.0x softflowd, >= 1.8x ndpiReader; all analyzers: >= 1.5x
+# ndpiReader, analyzer memory under 64 MiB) and the flow table's bytes per
+# idle flow (<= 200), PASS or MISS.
 #
 # Environment:
 #   BENCH_COUNT=N        syslog messages per run (default 1000000)
@@ -59,8 +61,9 @@
 #                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
 #                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
 #                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec;
-#                        sensor: pcap-readloop, pcap-readloop-1m, ward-sensor,
-#                        softflowd, ndpiReader); default "syslog snmp edr
+#                        sensor: pcap-readloop, pcap-readloop-1m,
+#                        ward-sensor-conn, ward-sensor, softflowd,
+#                        ndpiReader); default "syslog snmp edr
 #                        sensor uplink".
 #                        BENCH_ONLY=snmp runs the SNMP part only.
 #   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
@@ -155,13 +158,13 @@ for b in $ONLY; do
 	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
 	edr) EDR_ONLY="$EDR_ONLY ward-lumberjack ward-hec" ;;
 	ward-lumberjack | ward-hec) EDR_ONLY="$EDR_ONLY $b" ;;
-	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop pcap-readloop-1m ward-sensor softflowd ndpiReader" ;;
-	pcap-readloop | pcap-readloop-1m | ward-sensor | softflowd | ndpiReader) SENSOR_ONLY="$SENSOR_ONLY $b" ;;
+	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop pcap-readloop-1m ward-sensor-conn ward-sensor softflowd ndpiReader" ;;
+	pcap-readloop | pcap-readloop-1m | ward-sensor-conn | ward-sensor | softflowd | ndpiReader) SENSOR_ONLY="$SENSOR_ONLY $b" ;;
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
 			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
 			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec;" \
-			"sensor: pcap-readloop, pcap-readloop-1m, ward-sensor, softflowd, ndpiReader)" >&2
+			"sensor: pcap-readloop, pcap-readloop-1m, ward-sensor-conn, ward-sensor, softflowd, ndpiReader)" >&2
 		exit 2 ;;
 	esac
 done

@@ -10,8 +10,12 @@
 #                  the read() calls, which cost much in a VM. ward-sensor
 #                  reads files the same way (drivers/capture_pcap.c), so
 #                  this is the limit it is measured against;
-#   ward-sensor    ward-sensor -r FILE --json >/dev/null: one worker,
-#                  decoding, the flow table, a conn record per flow;
+#   ward-sensor-conn  ward-sensor -r FILE --json --no-analyzers >/dev/null:
+#                  one worker, decoding, the flow table, a conn record per
+#                  flow (issue 4's sensor);
+#   ward-sensor    ward-sensor -r FILE --json >/dev/null: the same with
+#                  every protocol analyzer on (issue 5): TCP reassembly,
+#                  detection, dns/http/files/ssl/x509/smtp/pop3 records;
 #   softflowd      softflowd -r FILE -v 9 -n 127.0.0.1:PORT -m MAX: flows
 #                  exported as NetFlow v9 to a UDP port nobody listens on;
 #                  MAX (BENCH_SENSOR_SOFTFLOWD_MAXFLOWS, default 65536) holds
@@ -34,14 +38,18 @@
 # CPU, it is also the steadier figure, as the wall clock then includes
 # waiting for a CPU. The targets are checked on packets per CPU second
 # (median runs), and the wall-clock ratios are printed beside them:
-#   ward-sensor >= 0.50 x pcap-readloop-1m, >= 1.0 x softflowd,
-#   >= 1.8 x ndpiReader;
+#   ward-sensor-conn >= 0.50 x pcap-readloop-1m, >= 1.0 x softflowd,
+#   >= 1.8 x ndpiReader (issue 4);
+#   ward-sensor (all analyzers) >= 1.5 x ndpiReader (issue 5);
 #   flow state <= 200 bytes per idle flow with 1,000,000 flows in the
 #   table (tests/tools/flow_state_bench; nDPI needs about 1,000).
 #
 # After the timed runs, ward-sensor runs once more with --stats into a
 # file: its packet count must equal pcap_readloop's, and the records are
-# counted. With BENCH_PERF=1, one more run under `perf record -g` writes
+# counted by type. Its analyzers' peak memory (sessions, out-of-order
+# segments and state: --stats analyzers.mem_peak_bytes) must stay under
+# 64 MiB with nothing refused for memory (issue 5: reassembly memory
+# under 64 MiB on this capture). With BENCH_PERF=1, one more run under `perf record -g` writes
 # BENCH_DIR/ward-sensor.perf.data.
 #
 # Needs lib.sh (note, free_port) and BUILD, ROOT, TMP, PERF, VERIFY. Knobs
@@ -61,6 +69,9 @@ SENSOR_TARGET_VS_READLOOP=0.50
 SENSOR_TARGET_VS_SOFTFLOWD=1.0
 SENSOR_TARGET_VS_NDPI=1.8
 SENSOR_TARGET_FLOW_BYTES=200
+# Issue 5 section 5.
+SENSOR_TARGET_AN_VS_NDPI=1.5
+SENSOR_TARGET_AN_MEM_MIB=64
 
 sensor_check_args() {
 	for _v in "$SENSOR_RUNS" "$SENSOR_SFD_MAXFLOWS"; do
@@ -137,9 +148,13 @@ sensor_run() {
 	case $1 in
 	pcap-readloop) sensor_time "$1" "$SENSOR_READLOOP" "$SENSOR_PCAP" ;;
 	pcap-readloop-1m) sensor_time "$1" "$SENSOR_READLOOP" --buffer 1048576 "$SENSOR_PCAP" ;;
-	ward-sensor)
+	ward-sensor | ward-sensor-conn)
 		if [ -x "$SENSOR_BIN" ]; then
-			sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json
+			if [ "$1" = ward-sensor ]; then
+				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json
+			else
+				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json --no-analyzers
+			fi
 		else
 			echo "$1 n/a 0 0 0" >>"$TMP/sensor-results"
 			note "$1: $SENSOR_BIN not built (make; CONFIG_SENSOR)"
@@ -165,8 +180,12 @@ sensor_verify() {
 	_recs=$(wc -l <"$SDIR/conn.json")
 	_pk=$(echo "$_stats" | jq -r '.packets // empty' 2>/dev/null || true)
 	note "ward-sensor --stats: $_stats"
-	note "ward-sensor: $_recs conn records ($(jq -r '.proto' "$SDIR/conn.json" 2>/dev/null |
+	note "ward-sensor: $_recs records ($(jq -r '.type' "$SDIR/conn.json" 2>/dev/null |
 		sort | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }'))"
+	note "ward-sensor: conn records by service: $(jq -r 'select(.type == "conn") | .service // "-"' \
+		"$SDIR/conn.json" 2>/dev/null | sort | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }')"
+	SENSOR_AN_MEM=$(echo "$_stats" | jq -r '.analyzers.mem_peak_bytes // empty' 2>/dev/null || true)
+	SENSOR_AN_REFUSED=$(echo "$_stats" | jq -r '(.analyzers.sessions_denied // 0) + (.analyzers.reasm.mem_drops // 0)' 2>/dev/null || true)
 	if [ -n "$SENSOR_PACKETS" ] && [ "$_pk" != "$SENSOR_PACKETS" ]; then
 		echo "ward-sensor: WARNING: --stats counts ${_pk:-no} packets, pcap_readloop $SENSOR_PACKETS"
 	fi
@@ -227,6 +246,8 @@ bench_sensor() {
 		done
 		_i=$((_i + 1))
 	done
+	SENSOR_AN_MEM=
+	SENSOR_AN_REFUSED=
 	case " $* " in *" ward-sensor "*)
 		[ -x "$SENSOR_BIN" ] && [ "$VERIFY" = 1 ] && sensor_verify
 		if [ "$PERF" = 1 ] && [ -x "$SENSOR_BIN" ]; then
@@ -247,6 +268,8 @@ bench_sensor() {
 	awk -v packets="${SENSOR_PACKETS:-0}" -v t_rl="$SENSOR_TARGET_VS_READLOOP" \
 		-v t_sf="$SENSOR_TARGET_VS_SOFTFLOWD" -v t_nd="$SENSOR_TARGET_VS_NDPI" \
 		-v t_fb="$SENSOR_TARGET_FLOW_BYTES" -v flow_bytes="$SENSOR_FLOW_BYTES" \
+		-v t_an="$SENSOR_TARGET_AN_VS_NDPI" -v t_mem="$SENSOR_TARGET_AN_MEM_MIB" \
+		-v an_mem="$SENSOR_AN_MEM" -v an_refused="$SENSOR_AN_REFUSED" \
 		-f "$ROOT/bench/stats.awk" -f /dev/stdin "$TMP/sensor-results" <<'AWK'
 # Rows: NAME WALL USER SYS RSS_KIB (WALL "-" when the run failed, "n/a"
 # when the program is not built).
@@ -299,15 +322,25 @@ END {
 	print ""
 	# The limit is the read loop with ward-sensor's own 1 MiB stdio
 	# buffer (drivers/capture_pcap.c); the plain loop is for information.
-	ratio("ward-sensor", "pcap-readloop-1m", t_rl, "ward-sensor vs pcap-readloop-1m")
+	ratio("ward-sensor-conn", "pcap-readloop-1m", t_rl, "ward-sensor-conn vs pcap-readloop-1m")
 	# In a printf's arguments, awk would take ">" for a redirection.
-	if (("ward-sensor" in pc) && ("pcap-readloop" in pc) && pc["pcap-readloop"] > 0) {
-		w = pw["pcap-readloop"] > 0 ? pw["ward-sensor"] / pw["pcap-readloop"] : 0
+	if (("ward-sensor-conn" in pc) && ("pcap-readloop" in pc) && pc["pcap-readloop"] > 0) {
+		w = pw["pcap-readloop"] > 0 ? pw["ward-sensor-conn"] / pw["pcap-readloop"] : 0
 		printf "%-34s %6.2fx per CPU s (wall %5.2fx)   (for information)\n",
-		       "ward-sensor vs pcap-readloop:", pc["ward-sensor"] / pc["pcap-readloop"], w
+		       "ward-sensor-conn vs pcap-readloop:", pc["ward-sensor-conn"] / pc["pcap-readloop"], w
 	}
-	ratio("ward-sensor", "softflowd", t_sf, "ward-sensor vs softflowd")
-	ratio("ward-sensor", "ndpiReader", t_nd, "ward-sensor vs ndpiReader")
+	ratio("ward-sensor-conn", "softflowd", t_sf, "ward-sensor-conn vs softflowd")
+	ratio("ward-sensor-conn", "ndpiReader", t_nd, "ward-sensor-conn vs ndpiReader")
+	ratio("ward-sensor", "ndpiReader", t_an, "ward-sensor (analyzers) vs ndpiReader")
+	if (("ward-sensor" in pc) && ("ward-sensor-conn" in pc) && pc["ward-sensor-conn"] > 0)
+		printf "%-34s %6.2fx per CPU s   (for information: the analyzers' cost)\n",
+		       "ward-sensor vs ward-sensor-conn:", pc["ward-sensor"] / pc["ward-sensor-conn"]
+	if (an_mem == "")
+		printf "%-34s %s\n", "analyzer memory peak:", "not measured"
+	else
+		printf "%-34s %6.1f MiB, %d refused for memory   (target < %d MiB, none refused)   %s\n",
+		       "analyzer memory peak:", an_mem / 1048576, an_refused, t_mem,
+		       verdict(an_mem / 1048576 < t_mem && an_refused + 0 == 0)
 	if (flow_bytes == "")
 		printf "%-34s %s\n", "flow state per idle flow:", "not measured"
 	else

@@ -84,7 +84,7 @@ Send it a log line from another terminal:
   logger -n 127.0.0.1 -P 5514 --udp "Failed password for root from 203.0.113.9 port 22 ssh2"
 Send it an SNMP trap (a linkDown; Debian package snmp):
   snmptrap -v 2c -c public 127.0.0.1:10162 '' 1.3.6.1.6.3.1.1.5.3 1.3.6.1.2.1.2.2.1.1.3 i 3
-Turn a capture into conn records (the packet sensor, offline):
+Turn a capture into conn, dns, http, ssl ... records (the packet sensor, offline):
   build/ward-sensor -r FILE.pcap --json --stats            (NDJSON on stdout)
   build/ward-sensor -r FILE.pcap --spool run/spool --lane NAME  (to the SOC)
 To watch a mirror port live, list it in run/ward.yaml (sensor: interfaces: [eth1];
@@ -100,7 +100,7 @@ See it arrive:
 Ctrl-C stops both.
 MSG
 
-# The packet sensor, offline: the conn records of a capture go into the
+# The packet sensor, offline: the records of a capture go into the
 # agent's spool as a mirror port's would, in their own P2 lane, and on to
 # the SOC. Once per start; each replay's records get new seqs. A capture
 # of your own put at run/sample.pcap is replayed instead.
@@ -109,7 +109,7 @@ if [ -x "$root/build/ward-sensor" ] && [ -x "$root/build/ward-pcapgen" ]; then
 		echo "ward-pcapgen could not write run/sample.pcap"
 	if out=$("$root/build/ward-sensor" -r "$run/sample.pcap" -c "$run/ward.yaml" \
 		--spool "$run/spool" --lane conn-replay 2>"$run/replay.log"); then
-		echo "replayed run/sample.pcap: ${out%% *} conn records into the spool lane" \
+		echo "replayed run/sample.pcap: ${out%% *} records (conn, dns, http, ssl, pop3, notice) into the spool lane" \
 			"conn-replay; at the SOC: run/soc/$device/conn-replay/records.ndjson"
 	else
 		echo "the replay of run/sample.pcap failed (run/replay.log):"

@@ -98,7 +98,8 @@ extern const struct analyzer an_dns, an_http, an_ssl, an_smtp, an_pop3, an_ftp, 
 
 /* How user names in cleartext-credential notices are written. */
 enum an_user_mask {
-	AN_USER_MASK = 0,             /* first and last character, '*' between: "j***e" */
+	AN_USER_MASK = 0,             /* first and last byte around three stars:
+	                               * "j***e" ("***" under 4 bytes) */
 	AN_USER_CLEAR,                /* as sent */
 	AN_USER_OMIT,                 /* not written */
 };
@@ -143,6 +144,9 @@ struct an_stats {
 
 struct an_ctx;
 
+/* Fills *cfg with the defaults above (enabled). */
+void an_config_defaults(struct an_config *cfg);
+
 /* The analyzers compiled in, NULL-terminated, in probe order. */
 extern const struct analyzer *const an_all[];
 
@@ -165,6 +169,14 @@ void an_packet(struct an_ctx *c, const struct flow_ref *ref, const struct pkt *p
 const char *an_flow_end(struct an_ctx *c, const struct conn *conn);
 
 const struct an_stats *an_ctx_stats(const struct an_ctx *c);
+/* Adds src's counters to *dst (the workers' sum); peaks add too, which
+ * bounds the sum of the peaks from above. */
+void an_stats_add(struct an_stats *dst, const struct an_stats *src);
+/* Writes *st as one JSON object value (after a key, or alone):
+ * {"sessions","sessions_denied","detected":{name:N},"undetected",
+ * "records","notices","mem_peak_bytes","reasm":{"bytes","ooo_segments",
+ * "overlap_bytes","gap_bytes","depth_cut","mem_drops","buffered_peak_bytes"}}. */
+void an_stats_write(struct jsonw *w, const struct an_stats *st);
 /* Calls fn for each weird name counted so far. */
 void an_weirds(const struct an_ctx *c, void (*fn)(void *arg, const char *name, uint64_t n),
 	       void *arg);

@@ -30,6 +30,15 @@ static void addr(struct jsonw *w, const char *key, uint8_t ip_version, const uin
 	jsonw_string_ascii(w, text, strlen(text));
 }
 
+void conn_record_id(struct jsonw *w, const struct conn *c)
+{
+	jsonw_kv_cstr(w, "uid", c->uid);
+	addr(w, "id.orig_h", c->ip_version, c->orig_h);
+	jsonw_kv_uint(w, "id.orig_p", c->orig_p);
+	addr(w, "id.resp_h", c->ip_version, c->resp_h);
+	jsonw_kv_uint(w, "id.resp_p", c->resp_p);
+}
+
 /* Seconds with six decimals: an exact decimal of the µs count, where a
  * double printed by %g could round it. */
 static void seconds(struct jsonw *w, struct buf *out, const char *key, uint64_t us)
@@ -48,11 +57,7 @@ int conn_record_write(struct buf *out, const struct conn *c)
 	jsonw_object_open(&w);
 	jsonw_kv_ascii(&w, "type", "conn");
 	jsonw_kv_time_us(&w, "ts", (int64_t)c->ts_us);
-	jsonw_kv_cstr(&w, "uid", c->uid);
-	addr(&w, "id.orig_h", c->ip_version, c->orig_h);
-	jsonw_kv_uint(&w, "id.orig_p", c->orig_p);
-	addr(&w, "id.resp_h", c->ip_version, c->resp_h);
-	jsonw_kv_uint(&w, "id.resp_p", c->resp_p);
+	conn_record_id(&w, c);
 	jsonw_kv_ascii(&w, "proto", conn_proto_name(c->proto));
 	if (c->service != NULL)
 		jsonw_kv_cstr(&w, "service", c->service);

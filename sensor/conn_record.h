@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "flow.h"
+#include "jsonw.h"
 
 /* Appends the record for `c` to `out` (no newline; existing content is
  * kept). Addresses are written with inet_ntop (RFC 5952 for IPv6), proto
@@ -23,6 +24,11 @@
  * service only when set. 0 or -ENOMEM (out then holds a partial record
  * the caller must discard; truncate to the length it had). */
 int conn_record_write(struct buf *out, const struct conn *c);
+
+/* Writes the fields every network record shares, as keys of the open
+ * object of `w`: "uid", "id.orig_h", "id.orig_p", "id.resp_h",
+ * "id.resp_p" (Zeek's conn_id, flattened as its JSON writer does). */
+void conn_record_id(struct jsonw *w, const struct conn *c);
 
 /* Zeek's name of an IP protocol number in conn.log's proto field. */
 const char *conn_proto_name(uint8_t proto);

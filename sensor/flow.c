@@ -716,6 +716,24 @@ int flow_table_conn_ident(const struct flow_table *t, uint32_t id, struct conn *
 	return 0;
 }
 
+bool flow_table_tcp_first_seq(const struct flow_table *t, uint32_t id, bool is_orig,
+			      uint32_t *seq)
+{
+	const struct flow_slot *s;
+	const struct flow_tcp_ep *e;
+
+	if (id == NIL || id > t->hw)
+		return false;
+	s = &t->slots[id];
+	if (s->proto != IPPROTO_TCP)
+		return false;
+	e = &s->u.tcp.ep[is_orig ? 0 : 1];
+	if ((e->state & FLOW_EP_STATE) == FLOW_TCP_INACTIVE && e->start == 0 && e->last == 0)
+		return false;
+	*seq = e->start + 1;
+	return true;
+}
+
 int flow_table_update_ref(struct flow_table *t, const struct pkt *p, struct flow_ref *ref)
 {
 	uint16_t sport = p->sport, dport = p->dport;

@@ -149,6 +149,13 @@ void flow_table_destroy(struct flow_table *t);
 int flow_table_update(struct flow_table *t, const struct pkt *p);
 /* flow_table_update, and fills *ref with the packet's flow and side. */
 int flow_table_update_ref(struct flow_table *t, const struct pkt *p, struct flow_ref *ref);
+/* The sequence number of the first payload byte of one side of live TCP
+ * flow `id` (its ISN + 1, or when its SYN was missed, what the first
+ * packet or the peer's first ACK implies), for a reassembler that starts
+ * late. false when that side has sent nothing and was never
+ * acknowledged, or the flow is not TCP. */
+bool flow_table_tcp_first_seq(const struct flow_table *t, uint32_t id, bool is_orig,
+			      uint32_t *seq);
 /* Fills the identity fields of *c for live flow `id` (from a flow_ref of
  * a flow that has not ended): ts_us, uid, ip_version, proto, orig_h/p,
  * resp_h/p, vlan, inner_vlan, local_orig, local_resp, community_id,

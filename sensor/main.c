@@ -2,7 +2,8 @@
  * and runs one of the two modes of sensor.h. Only this file exits the
  * process.
  *
- *   ward-sensor -r FILE [--json] [--stats] [--local-nets LIST] [--flow-mem BYTES] [-c CONFIG]
+ *   ward-sensor -r FILE [--json] [--stats] [--local-nets LIST] [--flow-mem BYTES]
+ *               [--no-analyzers] [-c CONFIG]
  *   ward-sensor -r FILE --spool DIR [--lane NAME] [--stats] [-c CONFIG]
  *   ward-sensor -i IFACE [--backend pcap|afpacket] [--workers N] [-c CONFIG]
  */
@@ -33,23 +34,28 @@ static void usage(FILE *f)
 		"       ward-sensor -r FILE --spool DIR [--lane NAME] [--stats] [options]\n"
 		"       ward-sensor -i IFACE [--backend pcap|afpacket] [--workers N] [options]\n"
 		"\n"
-		"  -r, --read FILE       read a pcap/pcapng file; conn records as NDJSON on\n"
-		"                        standard output, as each flow ends and all at the end\n"
+		"  -r, --read FILE       read a pcap/pcapng file; records as NDJSON on standard\n"
+		"                        output: the analyzers' (dns, http, files, ssl, x509,\n"
+		"                        smtp, pop3, notice) as they complete, conn as each\n"
+		"                        flow ends, and all the rest at the end\n"
 		"      --json            NDJSON output (the only format; accepted for clarity)\n"
 		"      --stats           a summary as one JSON object on standard error\n"
-		"      --spool DIR       with -r: replay into the spool DIR instead: the conn\n"
+		"      --spool DIR       with -r: replay into the spool DIR instead: the\n"
 		"                        records go to a P2 lane, which is closed at the end so\n"
 		"                        that the agent seals and uploads it; one line on\n"
 		"                        standard output says how many records, which seqs\n"
 		"      --lane NAME       that lane (default " REPLAY_LANE "; [a-z0-9_-], 1 to 32)\n"
-		"  -i, --interface IFACE capture live on IFACE (the mirror port): conn records\n"
-		"                        to the spool lane conn-IFACE, stats and notices to\n"
-		"                        sensor-IFACE; runs until SIGTERM or SIGINT\n"
+		"  -i, --interface IFACE capture live on IFACE (the mirror port): conn and\n"
+		"                        analyzer records to the spool lane conn-IFACE, stats\n"
+		"                        and notices to sensor-IFACE; runs until SIGTERM or\n"
+		"                        SIGINT\n"
 		"      --backend NAME    pcap or afpacket (default: sensor.backend)\n"
 		"      --workers N       AF_PACKET fanout threads (default: sensor.workers)\n"
 		"      --local-nets LIST the hospital's networks, e.g. 10.0.0.0/8,fd00::/8\n"
 		"                        (default: sensor.local_nets)\n"
 		"      --flow-mem BYTES  flow table memory (default: sensor.flow_memory_bytes)\n"
+		"      --no-analyzers    conn records only: no protocol analyzers (default:\n"
+		"                        sensor.analyzers.enabled)\n"
 		"  -c, --config FILE     YAML configuration (docs/config.md, section sensor)\n"
 		"      --spool DIR       with -i: the spool directory (default:\n"
 		"                        agent.state_dir/spool.dir)\n"
@@ -66,6 +72,7 @@ struct args {
 	long workers;
 	unsigned long long flow_mem;
 	bool stats;
+	bool no_analyzers;
 	int ipc_fd;
 };
 
@@ -89,6 +96,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "local-nets", required_argument, NULL, 'n' },
 		{ "flow-mem", required_argument, NULL, 'm' },
+		{ "no-analyzers", no_argument, NULL, 'A' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "spool", required_argument, NULL, 'p' },
 		{ "lane", required_argument, NULL, 'l' },
@@ -109,6 +117,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'i': a->iface = optarg; break;
 		case 'j': break;
 		case 's': a->stats = true; break;
+		case 'A': a->no_analyzers = true; break;
 		case 'b': a->backend = optarg; break;
 		case 'n': a->nets = optarg; break;
 		case 'c': a->cfg = optarg; break;
@@ -270,8 +279,10 @@ static int replay_drop(const char *spool_dir, bool *dropped)
 	return rc;
 }
 
-/* -r FILE --spool DIR: the file's conn records into a P2 lane, as the
- * live mode writes them, through the offline reader's NDJSON stream.
+/* -r FILE --spool DIR: the file's records (conn and the analyzers') into
+ * a P2 lane, as the live mode writes them, through the offline reader's
+ * NDJSON stream. Notices go to the same lane here (the live mode puts
+ * them in its P0 lane): a replay is for trials and tests.
  * The lane is flushed at the end (its open segment closed), so the
  * agent's sealer takes it at once. */
 static int run_replay(const struct args *a, const struct ward_config *cfg,
@@ -331,11 +342,11 @@ static int run_replay(const struct args *a, const struct ward_config *cfg,
 	}
 	spool_lane_close(s.lane);
 	if (s.records > 0)
-		printf("%" PRIu64 " conn records to spool lane %s in %s (seq %" PRIu64 " to %"
+		printf("%" PRIu64 " records to spool lane %s in %s (seq %" PRIu64 " to %"
 		       PRIu64 ")%s\n", s.records, lane, o.spool_dir, s.first_seq, s.last_seq,
 		       rc < 0 ? ", not all durable" : "");
 	else
-		printf("0 conn records to spool lane %s in %s\n", lane, o.spool_dir);
+		printf("0 records to spool lane %s in %s\n", lane, o.spool_dir);
 	return code;
 }
 
@@ -378,6 +389,8 @@ int main(int argc, char **argv)
 	}
 	if (a.flow_mem != 0)
 		set.flow.mem_max = (size_t)a.flow_mem;
+	if (a.no_analyzers)
+		set.an.enabled = false;
 	if (a.workers != 0 && backend == CAPTURE_AF_PACKET)
 		set.cap.workers = (uint32_t)a.workers;
 	if (a.file != NULL)

@@ -68,6 +68,16 @@ int sensor_settings_from_config(struct sensor_settings *s, const struct ward_con
 	s->flow.icmp_timeout_ms = c->icmp_timeout_ms;
 	s->flow.active_timeout_ms = c->active_timeout_ms;
 	s->stats_interval_ms = c->stats_interval_ms;
+	an_config_defaults(&s->an);
+	s->an.enabled = c->analyzers.enabled;
+	s->an.mem_max = (size_t)c->analyzers.memory_bytes;
+	s->an.depth_bytes = c->analyzers.depth_bytes;
+	s->an.max_sessions = c->analyzers.max_sessions;
+	s->an.user_mask = c->analyzers.user_names == SENSOR_USER_CLEAR ? AN_USER_CLEAR :
+			  c->analyzers.user_names == SENSOR_USER_OMIT ? AN_USER_OMIT : AN_USER_MASK;
+	s->an.max_uri_bytes = c->analyzers.max_uri_bytes;
+	s->an.max_header_bytes = c->analyzers.max_header_bytes;
+	s->an.file_depth_bytes = c->analyzers.file_depth_bytes;
 	s->user = c->user;
 	s->device_id = cfg->agent.device_id;
 	return set_nets(s, c->local_nets, c->n_local_nets, NULL);
@@ -129,6 +139,7 @@ void sensor_lane_name(char *dst, const char *prefix, const char *ifname)
 struct file_run {
 	struct decoder *dec;
 	struct flow_table *ft;
+	struct an_ctx *an;
 	int linktype;
 	FILE *out;
 	struct buf rec;
@@ -136,11 +147,35 @@ struct file_run {
 	int err;                     /* first error writing records */
 };
 
-static void file_emit(void *ctx, const struct conn *c)
+static void file_line(struct file_run *r, const char *json, size_t len)
+{
+	if (r->err != 0)
+		return;
+	if (fwrite(json, 1, len, r->out) != len || fputc('\n', r->out) == EOF)
+		r->err = -EIO;
+	else
+		r->records++;
+}
+
+static void file_sink(void *ctx, enum spool_class cls, const char *json, size_t len)
+{
+	(void)cls;
+	file_line(ctx, json, len);
+}
+
+static void file_emit(void *ctx, const struct conn *conn)
 {
 	struct file_run *r = ctx;
+	struct conn with_service;
+	const struct conn *c = conn;
 	int rc;
 
+	if (r->an != NULL) {
+		/* The analyzers write their last records first. */
+		with_service = *conn;
+		with_service.service = an_flow_end(r->an, conn);
+		c = &with_service;
+	}
 	if (r->err != 0)
 		return;
 	buf_reset(&r->rec);
@@ -158,11 +193,24 @@ static void file_emit(void *ctx, const struct conn *c)
 static void file_frame(void *ctx, const struct capture_frame *f)
 {
 	struct file_run *r = ctx;
+	struct flow_ref ref;
 	struct pkt p;
 
 	if (decoder_decode(r->dec, r->linktype, f->data, f->caplen, f->wirelen, f->ts_us,
-			   &p) == DECODE_OK)
-		(void)flow_table_update(r->ft, &p);
+			   &p) == DECODE_OK &&
+	    flow_table_update_ref(r->ft, &p, &ref) == 0 && r->an != NULL)
+		an_packet(r->an, &ref, &p);
+}
+
+static void add_weird(void *arg, const char *name, uint64_t n)
+{
+	struct sensor_file_stats *st = arg;
+	uint32_t max = sizeof(st->weird) / sizeof(st->weird[0]);
+
+	if (st->n_weird < max) {
+		st->weird[st->n_weird].name = name;
+		st->weird[st->n_weird++].n = n;
+	}
 }
 
 int sensor_read_file(const struct sensor_settings *s, FILE *out, struct sensor_file_stats *st,
@@ -189,6 +237,11 @@ int sensor_read_file(const struct sensor_settings *s, FILE *out, struct sensor_f
 			 "flow memory too small for one flow");
 		goto out;
 	}
+	if (s->an.enabled && (rc = an_ctx_create(&r.an, &s->an, r.ft, file_sink, &r)) < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOMEM ? "out of memory" :
+			 "bad analyzer settings");
+		goto out;
+	}
 	while ((rc = capture_dispatch(cap, 0, file_frame, &r, -1)) >= 0 && r.err == 0)
 		;
 	if (rc == -ENODATA)
@@ -211,10 +264,15 @@ out:
 			st->dec = *decoder_stats(r.dec);
 		if (r.ft != NULL)
 			st->flow = *flow_table_stats(r.ft);
+		if (r.an != NULL) {
+			st->an = *an_ctx_stats(r.an);
+			an_weirds(r.an, add_weird, st);
+		}
 		st->records = r.records;
 	}
 	if (rc < 0 && err[0] == '\0')
 		snprintf(err, errlen, "%s", strerror(-rc));
+	an_ctx_destroy(r.an);
 	flow_table_destroy(r.ft);
 	decoder_destroy(r.dec);
 	capture_close(cap);
@@ -243,6 +301,14 @@ int sensor_file_stats_write(const struct sensor_file_stats *st, FILE *f)
 	jsonw_kv_uint(&w, "evicted", st->flow.evicted_pressure);
 	jsonw_kv_uint(&w, "fragments", st->dec.fragments);
 	jsonw_kv_uint(&w, "reassembled", st->dec.reassembled);
+	jsonw_kv_uint(&w, "records", st->records);
+	jsonw_key(&w, "analyzers");
+	an_stats_write(&w, &st->an);
+	jsonw_key(&w, "weird");
+	jsonw_object_open(&w);
+	for (i = 0; i < st->n_weird; i++)
+		jsonw_kv_uint(&w, st->weird[i].name, st->weird[i].n);
+	jsonw_object_close(&w);
 	jsonw_object_close(&w);
 	rc = jsonw_finish(&w);
 	if (rc == 0)

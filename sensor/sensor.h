@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analyzer.h"
 #include "capture.h"
 #include "config.h"
 #include "decode.h"
@@ -32,6 +33,7 @@ struct sensor_settings {
 	struct capture_config cap;
 	struct decode_config dec;
 	struct flow_config flow;     /* flow.local_nets points at nets */
+	struct an_config an;         /* the protocol analyzers */
 	struct flow_net *nets;
 	size_t n_nets;
 	uint32_t stats_interval_ms;
@@ -57,13 +59,21 @@ void sensor_settings_free(struct sensor_settings *s);
 struct sensor_file_stats {
 	struct decode_stats dec;
 	struct flow_stats flow;
-	uint64_t records;            /* conn records written */
+	struct an_stats an;
+	uint64_t records;            /* records written: conn and the analyzers' */
+	/* Weird names and counts (analyzer.h an_weird), at most 64. */
+	struct {
+		const char *name;
+		uint64_t n;
+	} weird[64];
+	uint32_t n_weird;
 };
 
 /* Reads the pcap/pcapng file s->cap.source to its end: every frame is
- * decoded and accounted to its flow; each conn record is written to `out`
- * as one JSON line when its flow ends, and the remaining flows at the end
- * of the file. Fills *st (may be NULL). Returns 0, or a negative errno
+ * decoded and accounted to its flow, and given to the analyzers (when
+ * s->an.enabled); each record (the analyzers' as they complete, a flow's
+ * conn record when it ends, the remaining flows at the end of the file)
+ * is written to `out` as one JSON line. Fills *st (may be NULL). Returns 0, or a negative errno
  * with `err` (errlen bytes) holding the reason in words, without the file
  * name: -ENOENT, -EINVAL (not a capture file), -EIO (a write to `out`
  * failed), -ENOMEM, or what capture_open/capture_dispatch returned. The
@@ -73,7 +83,8 @@ int sensor_read_file(const struct sensor_settings *s, FILE *out, struct sensor_f
 
 /* Writes the --stats summary of *st as one JSON object and a newline:
  * {"packets","bytes","decode_errors":{reason:N,...},"flows","evicted",
- * "fragments","reassembled"}. 0 or -EIO. */
+ * "fragments","reassembled","records","analyzers":{...},"weird":{name:N}}.
+ * 0 or -EIO. */
 int sensor_file_stats_write(const struct sensor_file_stats *st, FILE *f);
 
 /* The live daemon (sensor_live.c). */

@@ -81,27 +81,24 @@ void sensor__error(struct sensor__live *sl, const char *fmt, ...)
 
 /* ---- workers ------------------------------------------------------------- */
 
-static void worker_emit(void *ctx, const struct conn *c)
-{
-	struct sensor__worker *w = ctx;
-	uint32_t len;
+/* Queues one record for the writer. The length word's top bit marks a
+ * P0 record (a notice), for the sensor-IF lane; records are at most
+ * SENSOR_LANE_P0_MAX_RECORD bytes, far below that bit. */
+#define QUEUE_P0_BIT 0x80000000u
 
-	buf_reset(&w->rec);
-	if (conn_record_write(&w->rec, c) < 0) {
-		pthread_mutex_lock(&w->mu);
-		w->q_dropped++;
-		pthread_mutex_unlock(&w->mu);
-		return;
-	}
-	len = (uint32_t)w->rec.len;
+static void worker_queue(struct sensor__worker *w, enum spool_class cls, const void *rec,
+			 uint32_t len)
+{
+	uint32_t word = len | (cls == SPOOL_P0 ? QUEUE_P0_BIT : 0);
+
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		if (w->q.len + 4 + len <= QUEUE_MAX_BYTES || w->q.len == 0) {
 			/* Room for both parts first: a length without its
 			 * record would break the queue's framing. */
 			if (buf_reserve(&w->q, 4 + (size_t)len) == 0) {
-				(void)buf_append(&w->q, &len, 4);
-				(void)buf_append(&w->q, w->rec.data, len);
+				(void)buf_append(&w->q, &word, 4);
+				(void)buf_append(&w->q, rec, len);
 				w->records++;
 			} else {
 				w->q_dropped++;
@@ -121,9 +118,34 @@ static void worker_emit(void *ctx, const struct conn *c)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* The analyzers' records. */
+static void worker_sink(void *ctx, enum spool_class cls, const char *json, size_t len)
+{
+	worker_queue(ctx, cls, json, (uint32_t)len);
+}
+
+static void worker_emit(void *ctx, const struct conn *conn)
+{
+	struct sensor__worker *w = ctx;
+	struct conn c = *conn;
+
+	/* The analyzers write their last records first. */
+	if (w->an != NULL)
+		c.service = an_flow_end(w->an, conn);
+	buf_reset(&w->rec);
+	if (conn_record_write(&w->rec, &c) < 0) {
+		pthread_mutex_lock(&w->mu);
+		w->q_dropped++;
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	worker_queue(w, SPOOL_P2, w->rec.data, (uint32_t)w->rec.len);
+}
+
 static void worker_frame(void *ctx, const struct capture_frame *f)
 {
 	struct sensor__worker *w = ctx;
+	struct flow_ref ref;
 	struct pkt p;
 
 	if (decoder_decode(w->dec, w->linktype, f->data, f->caplen, f->wirelen, f->ts_us,
@@ -133,7 +155,8 @@ static void worker_frame(void *ctx, const struct capture_frame *f)
 		w->vlans[p.vlan >> 3] |= (uint8_t)(1u << (p.vlan & 7));
 	if (p.inner_vlan != 0)
 		w->vlans[p.inner_vlan >> 3] |= (uint8_t)(1u << (p.inner_vlan & 7));
-	(void)flow_table_update(w->ft, &p);
+	if (flow_table_update_ref(w->ft, &p, &ref) == 0 && w->an != NULL)
+		an_packet(w->an, &ref, &p);
 }
 
 static void worker_snapshot(struct sensor__worker *w, int error, bool done)
@@ -141,6 +164,8 @@ static void worker_snapshot(struct sensor__worker *w, int error, bool done)
 	pthread_mutex_lock(&w->mu);
 	w->ds = *decoder_stats(w->dec);
 	w->fs = *flow_table_stats(w->ft);
+	if (w->an != NULL)
+		w->as = *an_ctx_stats(w->an);
 	memcpy(w->vlans_snap, w->vlans, sizeof(w->vlans));
 	if (error != 0)
 		w->error = error;
@@ -177,14 +202,16 @@ static void *worker_main(void *arg)
 static int workers_create(struct sensor__live *sl)
 {
 	struct flow_config fc = sl->set->flow;
+	struct an_config ac = sl->set->an;
 	uint32_t i;
 	int rc;
 
 	sl->w = calloc(sl->nworkers, sizeof(*sl->w));
 	if (sl->w == NULL)
 		return -ENOMEM;
-	/* The memory cap is the interface's; each worker holds a share. */
+	/* The memory caps are the interface's; each worker holds a share. */
 	fc.mem_max = sl->set->flow.mem_max / sl->nworkers;
+	ac.mem_max = sl->set->an.mem_max / sl->nworkers;
 	for (i = 0; i < sl->nworkers; i++) {
 		struct sensor__worker *w = &sl->w[i];
 
@@ -196,6 +223,8 @@ static int workers_create(struct sensor__live *sl)
 		pthread_mutex_init(&w->mu, NULL);
 		if ((rc = decoder_create(&w->dec, &sl->set->dec)) < 0 ||
 		    (rc = flow_table_create(&w->ft, &fc, worker_emit, w)) < 0)
+			return rc;
+		if (ac.enabled && (rc = an_ctx_create(&w->an, &ac, w->ft, worker_sink, w)) < 0)
 			return rc;
 		w->ds = *decoder_stats(w->dec);
 		w->fs = *flow_table_stats(w->ft);
@@ -210,6 +239,7 @@ static void workers_destroy(struct sensor__live *sl)
 	if (sl->w == NULL)
 		return;
 	for (i = 0; i < sl->nworkers; i++) {
+		an_ctx_destroy(sl->w[i].an);
 		flow_table_destroy(sl->w[i].ft);
 		decoder_destroy(sl->w[i].dec);
 		buf_free(&sl->w[i].rec);
@@ -242,8 +272,19 @@ static bool drain(struct sensor__live *sl)
 		done = w->done;
 		pthread_mutex_unlock(&w->mu);
 		for (off = 0; off + 4 <= t.len; off += 4 + len) {
-			memcpy(&len, t.data + off, 4);
-			rc = spool_lane_append(sl->conn, clock_wall_us(), t.data + off + 4, len, NULL);
+			uint32_t word;
+
+			memcpy(&word, t.data + off, 4);
+			len = word & ~QUEUE_P0_BIT;
+			if (word & QUEUE_P0_BIT) {
+				rc = sl->p0 != NULL ? spool_lane_append(sl->p0, clock_wall_us(),
+									t.data + off + 4, len, NULL) : -EIO;
+				if (rc == 0)
+					sl->notices++;
+			} else {
+				rc = spool_lane_append(sl->conn, clock_wall_us(), t.data + off + 4,
+						       len, NULL);
+			}
 			if (rc < 0)
 				sl->spool_dropped++;
 		}

@@ -30,6 +30,7 @@ struct sensor__worker {
 	bool started;
 	struct decoder *dec;
 	struct flow_table *ft;
+	struct an_ctx *an;            /* NULL: analyzers off */
 	int linktype;
 	struct buf rec;               /* one record being written */
 	uint64_t last_expire_us;
@@ -42,6 +43,7 @@ struct sensor__worker {
 	uint64_t records;             /* records queued */
 	struct decode_stats ds;       /* snapshots, taken after each dispatch */
 	struct flow_stats fs;
+	struct an_stats as;
 	uint8_t vlans_snap[SENSOR__VLAN_BYTES];
 	int error;                    /* capture_dispatch failed: -errno */
 	bool done;
@@ -71,6 +73,7 @@ struct sensor__live {
 	/* Aggregates the control thread keeps (sensor_stats.c). */
 	struct decode_stats ds;
 	struct flow_stats fs;
+	struct an_stats as;           /* the workers' analyzers, summed */
 	uint8_t vlans[SENSOR__VLAN_BYTES];
 	uint64_t records, records_dropped, spool_dropped;
 	struct capture_stats cs;

@@ -32,6 +32,7 @@ void sensor__collect(struct sensor__live *sl)
 
 	memset(&ds, 0, sizeof(ds));
 	memset(&fs, 0, sizeof(fs));
+	memset(&sl->as, 0, sizeof(sl->as));
 	for (i = 0; i < sl->nworkers && sl->w != NULL; i++) {
 		struct sensor__worker *w = &sl->w[i];
 
@@ -52,6 +53,7 @@ void sensor__collect(struct sensor__live *sl)
 		fs.packets += w->fs.packets;
 		fs.ack_gap_bytes += w->fs.ack_gap_bytes;
 		fs.acked_bytes += w->fs.acked_bytes;
+		an_stats_add(&sl->as, &w->as);
 		for (b = 0; b < SENSOR__VLAN_BYTES; b++)
 			sl->vlans[b] |= w->vlans_snap[b];
 		records += w->records;
@@ -262,6 +264,8 @@ void sensor__stats_tick(struct sensor__live *sl)
 	jsonw_kv_uint(&w, "records_dropped", sl->records_dropped + sl->spool_dropped);
 	decode_errors_json(&sl->ds, &w);
 	offload_json(sl, &w);
+	jsonw_key(&w, "analyzers");
+	an_stats_write(&w, &sl->as);
 	jsonw_object_close(&w);
 	if (jsonw_finish(&w) == 0 && sl->p0 != NULL)
 		(void)spool_lane_append(sl->p0, clock_wall_us(), sl->rec.data, sl->rec.len, NULL);
@@ -357,6 +361,8 @@ int sensor__status(struct sensor__live *sl, struct buf *out)
 	jsonw_kv_uint(&w, "notices", sl->notices);
 	decode_errors_json(&sl->ds, &w);
 	offload_json(sl, &w);
+	jsonw_key(&w, "analyzers");
+	an_stats_write(&w, &sl->as);
 	per_worker_json(sl, &w);
 	jsonw_key(&w, "lanes");
 	jsonw_object_open(&w);

@@ -19,6 +19,8 @@
  *    9  HTTP over IPv6
  *   10  HL7 ORU^R01 from a patient monitor gateway on 802.1Q VLAN 120
  *   11  HTTP between two VMs inside VXLAN (VNI 5010, UDP 4789)
+ *   12  POP3 on TCP 110 with a cleartext USER/PASS login and a RETR (a lab
+ *       instrument's mail client: a Cleartext_Credentials notice)
  *
  * Every length and checksum is correct (IPv4 header, TCP, UDP and ICMP
  * with their pseudo-headers), TCP sequence and acknowledgement numbers
@@ -1251,9 +1253,56 @@ static void s_vxlan(struct gen *g)
 	tcp_close(g, &f, 1);
 }
 
+/* A line protocol's dialog: each entry is "C:" (client) or "S:" (server)
+ * and one line, sent as its own segment with CRLF, the peer's think time
+ * between. */
+static void tcp_dialog(struct gen *g, struct flow *f, const char *const *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		MSG(m);
+
+		wb_fmt(&m, "%s\r\n", lines[i] + 2);
+		tcp_send(g, f, lines[i][0] == 'C' ? 0 : 1, &m);
+		wait_us(g, rng_range(&g->rng, 200, 900));
+	}
+}
+
+/* A lab instrument's mail client fetching its queue over POP3 in the
+ * clear (RFC 1939): the USER/PASS login is what the sensor must report
+ * as cleartext credentials. */
+static void s_pop3(struct gen *g)
+{
+	static const char *const dialog[] = {
+		"S:+OK POP3 mail.wardhosp.example ready",
+		"C:USER labanalyzer",
+		"S:+OK",
+		"C:PASS Winter2026!",
+		"S:+OK maildrop has 1 message (412 octets)",
+		"C:STAT",
+		"S:+OK 1 412",
+		"C:RETR 1",
+		"S:+OK 412 octets\r\nFrom: lis@wardhosp.example\r\nTo: labanalyzer@wardhosp.example\r\n"
+		"Subject: QC run 2026-11 accepted\r\nMessage-ID: <qc-2611@lis.wardhosp.example>\r\n"
+		"\r\nQC run accepted for analyzer 3.\r\n.",
+		"C:QUIT",
+		"S:+OK bye",
+	};
+	struct host lab, mail;
+	struct flow f;
+
+	host_v4(g, &lab, 10, 30, 4, cli_octet(g, 50), 64);
+	host_v4(g, &mail, 10, 30, 1, 25, 64);
+	flow_init(g, &f, &lab, &mail, 110, 300);
+	tcp_open(g, &f);
+	tcp_dialog(g, &f, dialog, sizeof(dialog) / sizeof(dialog[0]));
+	tcp_close(g, &f, 1);
+}
+
 static void (*const sessions[])(struct gen *) = {
 	s_http, s_hl7, s_dicom, s_tls, s_dns, s_ntp, s_refused, s_unanswered, s_ping,
-	s_http6, s_hl7_vlan, s_vxlan,
+	s_http6, s_hl7_vlan, s_vxlan, s_pop3,
 };
 #define N_KINDS (sizeof(sessions) / sizeof(sessions[0]))
 
@@ -1322,8 +1371,8 @@ static void usage(FILE *f)
 		"Writes a pcap (Ethernet, µs timestamps) of hospital-network sessions, built\n"
 		"packet by packet with correct lengths and checksums: HTTP, HL7 over MLLP,\n"
 		"DICOM, TLS, DNS, NTP, a refused connection, an unanswered SYN, ping, HTTP\n"
-		"over IPv6, HL7 on VLAN %u, HTTP inside VXLAN. The same options write the\n"
-		"same bytes.\n"
+		"over IPv6, HL7 on VLAN %u, HTTP inside VXLAN, POP3 with a cleartext login.\n"
+		"The same options write the same bytes.\n"
 		"\n"
 		"  -o, --output FILE   the file to write (replaced atomically)\n"
 		"      --sessions N    how many sessions, the %zu kinds in turn (default %zu,\n"

@@ -91,6 +91,8 @@ struct edr_group_conf {
 
 /* The capture backend of ward-sensor's live mode (drivers/capture.h). */
 enum sensor_backend_conf { SENSOR_BACKEND_AF_PACKET = 0, SENSOR_BACKEND_PCAP };
+/* How cleartext-credential notices write user names (sensor/analyzer.h). */
+enum sensor_user_names_conf { SENSOR_USER_MASK = 0, SENSOR_USER_CLEAR, SENSOR_USER_OMIT };
 
 struct ward_config {
 	struct {
@@ -264,6 +266,23 @@ struct ward_config {
 		uint32_t stats_interval_ms;   /* stats records; default 10000 */
 		char *user;                   /* after opening the capture;
 		                               * default "nobody" */
+		/* The protocol analyzers (issue 5), per interface. */
+		struct {
+			bool enabled;             /* default true */
+			uint64_t memory_bytes;    /* sessions, reassembly and
+			                           * analyzer state, split over the
+			                           * workers, 4 MiB..16 GiB;
+			                           * default 64 MiB */
+			uint32_t depth_bytes;     /* reassembly per direction,
+			                           * 0 (none)..1 GiB; default 1 MiB */
+			uint32_t max_sessions;    /* per worker, 16..16777216;
+			                           * default 262144 */
+			enum sensor_user_names_conf user_names; /* default mask */
+			uint32_t max_uri_bytes;   /* 256..65536; default 8192 */
+			uint32_t max_header_bytes;/* 256..65536; default 8192 */
+			uint32_t file_depth_bytes;/* hashed per file, 0 = all;
+			                           * default 0 */
+		} analyzers;
 	} sensor;
 };
 

@@ -353,6 +353,18 @@ struct config__raw_sensor {
 	unsigned n_local_nets;
 	uint64_t *stats_interval_ms;
 	char *user;
+	struct config__raw_analyzers *analyzers;
+};
+
+struct config__raw_analyzers {
+	bool *enabled;
+	uint64_t *memory_bytes;
+	uint64_t *depth_bytes;
+	uint64_t *max_sessions;
+	enum sensor_user_names_conf *user_names;
+	uint64_t *max_uri_bytes;
+	uint64_t *max_header_bytes;
+	uint64_t *file_depth_bytes;
 };
 
 extern const cyaml_schema_field_t config__sensor_fields[];

@@ -211,6 +211,12 @@ static const struct config__num_rule num_rules[] = {
 	{ "sensor.icmp_timeout_ms", 1000, 86400000 },
 	{ "sensor.active_timeout_ms", 0, 86400000 },
 	{ "sensor.stats_interval_ms", 1000, 3600000 },
+	{ "sensor.analyzers.memory_bytes", 4194304, 17179869184ULL },
+	{ "sensor.analyzers.depth_bytes", 0, 1073741824 },
+	{ "sensor.analyzers.max_sessions", 16, 16777216 },
+	{ "sensor.analyzers.max_uri_bytes", 256, 65536 },
+	{ "sensor.analyzers.max_header_bytes", 256, 65536 },
+	{ "sensor.analyzers.file_depth_bytes", 0, 1073741824 },
 };
 
 /* True when `path` is `rule`, where "[]" in the rule stands for any

@@ -43,6 +43,27 @@ static const cyaml_schema_value_t prefix_schema = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 1, PREFIX_MAX_LEN),
 };
 
+static const cyaml_strval_t user_names_names[] = {
+	{ "mask", SENSOR_USER_MASK },
+	{ "clear", SENSOR_USER_CLEAR },
+	{ "omit", SENSOR_USER_OMIT },
+};
+
+static const cyaml_schema_field_t analyzers_fields[] = {
+	CYAML_FIELD_BOOL_PTR("enabled", OPT, struct config__raw_analyzers, enabled),
+	CYAML_FIELD_UINT_PTR("memory_bytes", OPT, struct config__raw_analyzers, memory_bytes),
+	CYAML_FIELD_UINT_PTR("depth_bytes", OPT, struct config__raw_analyzers, depth_bytes),
+	CYAML_FIELD_UINT_PTR("max_sessions", OPT, struct config__raw_analyzers, max_sessions),
+	CYAML_FIELD_ENUM_PTR("user_names", OPT | ENUM_FLAGS, struct config__raw_analyzers,
+			     user_names, user_names_names, CYAML_ARRAY_LEN(user_names_names)),
+	CYAML_FIELD_UINT_PTR("max_uri_bytes", OPT, struct config__raw_analyzers, max_uri_bytes),
+	CYAML_FIELD_UINT_PTR("max_header_bytes", OPT, struct config__raw_analyzers,
+			     max_header_bytes),
+	CYAML_FIELD_UINT_PTR("file_depth_bytes", OPT, struct config__raw_analyzers,
+			     file_depth_bytes),
+	CYAML_FIELD_END
+};
+
 const cyaml_schema_field_t config__sensor_fields[] = {
 	CYAML_FIELD_SEQUENCE_COUNT("interfaces", OPT, struct config__raw_sensor, interfaces,
 				   n_interfaces, &ifname_schema, 0, IFACES_MAX),
@@ -66,6 +87,8 @@ const cyaml_schema_field_t config__sensor_fields[] = {
 	CYAML_FIELD_UINT_PTR("stats_interval_ms", OPT, struct config__raw_sensor,
 			     stats_interval_ms),
 	CYAML_FIELD_STRING_PTR("user", OPT, struct config__raw_sensor, user, 0, USER_MAX_LEN),
+	CYAML_FIELD_MAPPING_PTR("analyzers", OPT, struct config__raw_sensor, analyzers,
+				analyzers_fields),
 	CYAML_FIELD_END
 };
 
@@ -193,6 +216,14 @@ int config__sensor_defaults(struct ward_config *c)
 	c->sensor.icmp_timeout_ms = 60000;
 	c->sensor.active_timeout_ms = 600000;
 	c->sensor.stats_interval_ms = 10000;
+	c->sensor.analyzers.enabled = true;
+	c->sensor.analyzers.memory_bytes = 64u * 1024 * 1024;
+	c->sensor.analyzers.depth_bytes = 1048576;
+	c->sensor.analyzers.max_sessions = 262144;
+	c->sensor.analyzers.user_names = SENSOR_USER_MASK;
+	c->sensor.analyzers.max_uri_bytes = 8192;
+	c->sensor.analyzers.max_header_bytes = 8192;
+	c->sensor.analyzers.file_depth_bytes = 0;
 	c->sensor.n_local_nets = 4;
 	if (copy_strings(private_nets, 4, &c->sensor.local_nets) < 0 ||
 	    (c->sensor.user = strdup("nobody")) == NULL)
@@ -313,6 +344,33 @@ static int apply_numbers(struct config__load *ld, struct ward_config *c,
 	return 0;
 }
 
+static int apply_analyzers(struct config__load *ld, struct ward_config *c,
+			   const struct config__raw_analyzers *r)
+{
+	__typeof__(c->sensor.analyzers) *a = &c->sensor.analyzers;
+	int rc;
+
+	if (r == NULL)
+		return 0;
+	if ((rc = config__set_bool(ld, "sensor.analyzers.enabled", r->enabled, &a->enabled)) < 0 ||
+	    (rc = config__set_u64(ld, "sensor.analyzers.memory_bytes", r->memory_bytes,
+				  &a->memory_bytes)) < 0 ||
+	    (rc = config__set_u32(ld, "sensor.analyzers.depth_bytes", r->depth_bytes,
+				  &a->depth_bytes)) < 0 ||
+	    (rc = config__set_u32(ld, "sensor.analyzers.max_sessions", r->max_sessions,
+				  &a->max_sessions)) < 0 ||
+	    (rc = config__set_u32(ld, "sensor.analyzers.max_uri_bytes", r->max_uri_bytes,
+				  &a->max_uri_bytes)) < 0 ||
+	    (rc = config__set_u32(ld, "sensor.analyzers.max_header_bytes", r->max_header_bytes,
+				  &a->max_header_bytes)) < 0 ||
+	    (rc = config__set_u32(ld, "sensor.analyzers.file_depth_bytes", r->file_depth_bytes,
+				  &a->file_depth_bytes)) < 0)
+		return rc;
+	if (r->user_names != NULL)
+		a->user_names = *r->user_names;
+	return 0;
+}
+
 int config__sensor_apply(struct config__load *ld, struct ward_config *c,
 			 const struct config__raw_sensor *r)
 {
@@ -323,6 +381,8 @@ int config__sensor_apply(struct config__load *ld, struct ward_config *c,
 	if ((rc = apply_numbers(ld, c, r)) < 0 ||
 	    (rc = config__set_bool(ld, "sensor.promisc", r->promisc, &c->sensor.promisc)) < 0 ||
 	    (rc = config__set_str(ld, "sensor.user", r->user, &c->sensor.user, true)) < 0)
+		return rc;
+	if ((rc = apply_analyzers(ld, c, r->analyzers)) < 0)
 		return rc;
 	if (r->backend != NULL)
 		c->sensor.backend = *r->backend;

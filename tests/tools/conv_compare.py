@@ -157,6 +157,9 @@ def read_conn(path, icmp=None):
             except ValueError as e:
                 sys.stderr.write("conv_compare: %s:%d: %s\n" % (path, n, e))
                 sys.exit(2)
+            # The analyzers' records (dns, http, ...) share the file.
+            if r.get("type", "conn") != "conn":
+                continue
             if r.get("proto") == "icmp" and icmp is not None:
                 icmp.append(r)
             if r.get("proto") not in ("tcp", "udp"):

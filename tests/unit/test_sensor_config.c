@@ -176,6 +176,35 @@ static void test_prefix(void **state)
 	assert_int_equal(config_parse_prefix("", &v, a, &len, NULL), -EINVAL);
 }
 
+static void test_analyzers(void **state)
+{
+	struct ward_config *c = load_ok("sensor: {}\n");
+
+	(void)state;
+	assert_true(c->sensor.analyzers.enabled);
+	assert_int_equal(c->sensor.analyzers.memory_bytes, 64 * 1024 * 1024);
+	assert_int_equal(c->sensor.analyzers.depth_bytes, 1048576);
+	assert_int_equal(c->sensor.analyzers.max_sessions, 262144);
+	assert_int_equal(c->sensor.analyzers.user_names, SENSOR_USER_MASK);
+	assert_int_equal(c->sensor.analyzers.max_uri_bytes, 8192);
+	assert_int_equal(c->sensor.analyzers.max_header_bytes, 8192);
+	assert_int_equal(c->sensor.analyzers.file_depth_bytes, 0);
+	config_free(c);
+	c = load_ok("sensor:\n  analyzers:\n    enabled: false\n    memory_bytes: 8388608\n"
+		    "    depth_bytes: 0\n    max_sessions: 1000\n    user_names: omit\n"
+		    "    max_uri_bytes: 1024\n    max_header_bytes: 2048\n"
+		    "    file_depth_bytes: 65536\n");
+	assert_false(c->sensor.analyzers.enabled);
+	assert_int_equal(c->sensor.analyzers.memory_bytes, 8388608);
+	assert_int_equal(c->sensor.analyzers.depth_bytes, 0);
+	assert_int_equal(c->sensor.analyzers.max_sessions, 1000);
+	assert_int_equal(c->sensor.analyzers.user_names, SENSOR_USER_OMIT);
+	assert_int_equal(c->sensor.analyzers.max_uri_bytes, 1024);
+	assert_int_equal(c->sensor.analyzers.max_header_bytes, 2048);
+	assert_int_equal(c->sensor.analyzers.file_depth_bytes, 65536);
+	config_free(c);
+}
+
 static void test_bad_values(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -200,6 +229,15 @@ static void test_bad_values(void **state)
 		{ "sensor:\n  interfaces: [a, b, c, d, e, f, g]\n", 2, 15, "more than 6 entries" },
 		{ "sensor:\n  interface: eth1\n", 2, 3,
 		  "unknown key 'interface' in sensor" },
+		{ "sensor:\n  analyzers:\n    user_names: maybe\n", 3, 17,
+		  "sensor.analyzers.user_names: 'maybe' is not one of mask, clear, omit" },
+		{ "sensor:\n  analyzers:\n    memory_bytes: 12\n", 3, 19,
+		  "below the minimum 4194304" },
+		{ "sensor:\n  analyzers:\n    max_sessions: 0\n", 3, 19, "below the minimum 16" },
+		{ "sensor:\n  analyzers:\n    max_uri_bytes: 99999\n", 3, 20,
+		  "above the maximum 65536" },
+		{ "sensor:\n  analyzers:\n    depth: 5\n", 3, 5,
+		  "unknown key 'depth' in sensor.analyzers" },
 	};
 	size_t i;
 
@@ -214,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_section),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_analyzers),
 		cmocka_unit_test(test_bad_values),
 	};
 
