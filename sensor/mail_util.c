@@ -378,15 +378,17 @@ int mail_user_mask(const struct an_session *s, const uint8_t *user, size_t len, 
 	default:
 		break;
 	}
-	/* Same shape as the notices: first and last byte, "***" between;
-	 * a name of one or two bytes gives only stars. */
-	if (len <= 2) {
+	/* Same shape as the notices (analyzer.c): first and last byte when
+	 * printable, "***" between; a name under four bytes gives only
+	 * stars, so the length is not told either. */
+	if (len < 4) {
 		memcpy(out, "***", 4);
 		return 3;
 	}
-	out[0] = (char)user[0];
-	memcpy(out + 1, "***", 3);
-	out[4] = (char)user[len - 1];
-	out[5] = '\0';
+	memcpy(out, "*****", 6);
+	if (user[0] > 0x20 && user[0] < 0x7f)
+		out[0] = (char)user[0];
+	if (user[len - 1] > 0x20 && user[len - 1] < 0x7f)
+		out[4] = (char)user[len - 1];
 	return 5;
 }
