@@ -27,6 +27,7 @@
 #define PROMPT_MAX 64
 #define USER_MAX 128
 #define NOTICE_MAX 8
+#define SB_MAX 512         /* subnegotiation bytes before giving up on its SE */
 
 enum tstate { T_DATA, T_IAC, T_OPT, T_SB, T_SB_IAC };
 enum login { L_IDLE, L_USER, L_PASS_PROMPT, L_PASS };
@@ -38,6 +39,7 @@ struct telnet {
 	enum login login;
 	bool detached;
 	unsigned notices;
+	size_t sb_len[2];             /* per direction: 0 responder, 1 originator */
 	size_t pass_bytes;
 	size_t prompt_len;
 	char prompt[PROMPT_MAX];      /* the server's current line, lowercased */
@@ -139,13 +141,20 @@ static void feed(struct telnet *t, bool is_orig, const uint8_t *d, size_t len)
 				break;          /* IAC IAC: a data byte 255 */
 			}
 			*st = c >= WILL && c <= DONT ? T_OPT : c == SB ? T_SB : T_DATA;
+			t->sb_len[is_orig] = 0;
 			continue;
 		case T_OPT:
 			*st = T_DATA;
 			continue;
 		case T_SB:
-			if (c == IAC)
+			if (c == IAC) {
 				*st = T_SB_IAC;
+			} else if (++t->sb_len[is_orig] > SB_MAX) {
+				/* No real option is this long: data resumes, so
+				 * an unterminated SB cannot hide a login. */
+				an_weird(t->s, "telnet_sb_too_long");
+				*st = T_DATA;
+			}
 			continue;
 		case T_SB_IAC:
 			*st = c == SE ? T_DATA : T_SB;

@@ -1014,6 +1014,60 @@ static void test_telnet(void **state)
 	fix_free(&f);
 }
 
+static void test_ftp_telnet_malformed(void **state)
+{
+	static const uint8_t split1[] = { 0xff }, split2[] = { 0xfd, 0x18, 0xff, 0xfa, 0x18 };
+	struct fix f;
+	char *big = malloc(10000);
+
+	fix_start(&f, &an_ftp, AN_USER_MASK);
+	srv(&f, "220 ready\r\n");
+	cli(&f, "PASS nouser\r\n");          /* no USER: nobody to report */
+	srv(&f, "503 login with USER first\r\nnot a reply\r\n");
+	memset(big, 'U', 9998);
+	big[9998] = '\n';
+	big[9999] = '\0';
+	cli(&f, big);
+	cli(&f, "\x01\x02 junk\r\nUSER carol\r\n");
+	an_test_gap(f.s, false, 100);
+	srv(&f, "331 ok\r\n");
+	cli(&f, "PASS c-secret\r\nSTOR x.bin\r\n");
+	srv(&f, "230 ok\r\n150 go\r\n226 ok\r\n");
+	fix_end(&f);
+	free(big);
+	assert_true(weird_seen(&f, "ftp_bad_reply"));
+	assert_true(weird_seen(&f, "ftp_bad_command"));
+	assert_true(weird_seen(&f, "line_too_long"));
+	assert_int_equal(count(&f, "notice"), 1);
+	assert_str(rec(&f, "notice", 0), "user", "c***l");
+	assert_absent(&f, "c-secret");
+	assert_absent(&f, "nouser");
+	fix_free(&f);
+
+	fix_start(&f, &an_telnet, AN_USER_MASK);
+	tel(&f, false, split1, sizeof(split1));     /* IAC split from its command */
+	tel(&f, false, split2, sizeof(split2));     /* SB never ended: all swallowed */
+	tel(&f, false, "login: ", 7);
+	tel(&f, true, "mallory\r\n", 9);
+	tel(&f, false, "Password: ", 10);
+	tel(&f, true, "x\r\n", 3);
+	assert_int_equal(count(&f, "notice"), 0);
+	an_test_gap(f.s, false, 10);                /* resets the dialogue */
+	tel(&f, false, "\r\nlogin: ", 9);
+	tel(&f, true, "trent\r\n", 7);
+	an_test_gap(f.s, true, 10);
+	tel(&f, false, "Password: ", 10);
+	tel(&f, true, "y\r\n", 3);
+	tel(&f, false, "\r\nPassword: ", 12);     /* a device's line password */
+	tel(&f, true, "z-secret\r\n", 10);
+	fix_end(&f);
+	assert_true(weird_seen(&f, "telnet_content_gap"));
+	assert_int_equal(count(&f, "notice"), 2);
+	assert_str(rec(&f, "notice", 1), "user", "***");
+	assert_absent(&f, "z-secret");
+	fix_free(&f);
+}
+
 /* ---- probes ----------------------------------------------------------- */
 
 static enum an_probe_result probe(const struct analyzer *a, const char *orig, const char *resp)
@@ -1068,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_pop3_malformed),
 		cmocka_unit_test(test_ftp),
 		cmocka_unit_test(test_telnet),
+		cmocka_unit_test(test_ftp_telnet_malformed),
 		cmocka_unit_test(test_probes),
 	};
 
