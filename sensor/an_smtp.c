@@ -140,7 +140,7 @@ static void tx_write(struct smtp *t)
 		jsonw_cstr(w, a);
 		for (uint32_t i = 0; i < t->tx.n; i++)
 			if (t->tx.items[i].field == F_PATH)
-				jsonw_string(w, (const char *)t->tx.arena + t->tx.items[i].off,
+				jsonw_string(w, mail_rec_bytes(&t->tx, &t->tx.items[i]),
 					     t->tx.items[i].len);
 		jsonw_array_close(w);
 		mail_rec_write_str(&t->tx, w, F_USER_AGENT, "user_agent");

@@ -154,7 +154,7 @@ int mail_rec_add(struct mail_rec *r, struct an_session *s, uint8_t field, const 
 	if (rc != 0)
 		return rc;
 	if (len > 0)
-		memcpy(r->arena + r->used, v, len);
+		memcpy(r->arena + r->used, v, len);     /* arena is allocated: len > 0 */
 	r->items[r->n].field = field;
 	r->items[r->n].off = r->used;
 	r->items[r->n].len = (uint32_t)len;
@@ -198,7 +198,7 @@ void mail_rec_write_str(const struct mail_rec *r, struct jsonw *w, uint8_t field
 	const struct mail_item *it = mail_rec_get(r, field);
 
 	if (it != NULL)
-		jsonw_kv_str(w, key, (const char *)r->arena + it->off, it->len);
+		jsonw_kv_str(w, key, mail_rec_bytes(r, it), it->len);
 }
 
 void mail_rec_write_list(const struct mail_rec *r, struct jsonw *w, uint8_t field,
@@ -212,7 +212,7 @@ void mail_rec_write_list(const struct mail_rec *r, struct jsonw *w, uint8_t fiel
 	jsonw_array_open(w);
 	for (i = 0; i < r->n; i++)
 		if (r->items[i].field == field)
-			jsonw_string(w, (const char *)r->arena + r->items[i].off, r->items[i].len);
+			jsonw_string(w, mail_rec_bytes(r, &r->items[i]), r->items[i].len);
 	jsonw_array_close(w);
 }
 

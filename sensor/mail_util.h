@@ -80,6 +80,11 @@ int mail_rec_add(struct mail_rec *r, struct an_session *s, uint8_t field, const 
 int mail_rec_set(struct mail_rec *r, struct an_session *s, uint8_t field, const void *v, size_t len);
 /* The field's last item, or NULL. */
 const struct mail_item *mail_rec_get(const struct mail_rec *r, uint8_t field);
+/* The bytes of an item (never NULL, also for an empty one). */
+static inline const char *mail_rec_bytes(const struct mail_rec *r, const struct mail_item *it)
+{
+	return r->arena != NULL ? (const char *)r->arena + it->off : "";
+}
 /* Number of items of the field. */
 uint32_t mail_rec_count(const struct mail_rec *r, uint8_t field);
 /* Writes "key": string of the field's last item, if any. */
