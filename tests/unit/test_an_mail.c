@@ -863,6 +863,34 @@ static void test_pop3_user_pass(void **state)
 	fix_free(&f);
 }
 
+/* The POP3 session one byte per call: the same records as whole. */
+static void test_pop3_bytewise(void **state)
+{
+	struct fix f;
+	char retr[2048];
+	const char *steps[][2] = {
+		{ "s", "+OK ready\r\n" }, { "c", "USER alice\r\n" }, { "s", "+OK\r\n" },
+		{ "c", "PASS Pop3-Secret\r\n" }, { "s", "+OK\r\n" }, { "c", "RETR 1\r\n" },
+		{ "s", retr }, { "c", "QUIT\r\n" }, { "s", "+OK bye\r\n" },
+	};
+	size_t i, k;
+
+	snprintf(retr, sizeof(retr), "+OK\r\n%s.\r\n", POP_MSG);
+	fix_start(&f, &an_pop3, AN_USER_MASK);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		for (k = 0; steps[i][1][k] != '\0'; k++)
+			an_test_data(f.s, steps[i][0][0] == 'c', (const uint8_t *)steps[i][1] + k, 1,
+				     f.ts += 10);
+	fix_end(&f);
+	assert_int_equal(count(&f, "notice"), 1);
+	assert_int_equal(count(&f, "pop3"), 4);
+	assert_str(rec(&f, "pop3", 2), "command", "RETR");
+	assert_str(rec(&f, "pop3", 3), "msg", "bye");
+	assert_attachment(&f, rec(&f, "pop3", 2), POP_ATTACH, "pic.gif");
+	assert_absent(&f, "Pop3-Secret");
+	fix_free(&f);
+}
+
 static void test_pop3_apop_auth_stls(void **state)
 {
 	struct fix f;
@@ -1118,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_mime_nested),
 		cmocka_unit_test(test_mime_words),
 		cmocka_unit_test(test_pop3_user_pass),
+		cmocka_unit_test(test_pop3_bytewise),
 		cmocka_unit_test(test_pop3_apop_auth_stls),
 		cmocka_unit_test(test_pop3_malformed),
 		cmocka_unit_test(test_ftp),
