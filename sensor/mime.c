@@ -86,88 +86,75 @@ static int hexval(uint8_t c)
 	return -1;
 }
 
-/* Copies the value of parameter `key` of a header value into out (cap
- * bytes, NUL-terminated). Returns its length or -1. Quoted strings lose
- * their quotes and backslashes; "key*" (RFC 2231) values lose their
- * charset'language' prefix and have their %XX decoded. */
+/* Copies a parameter value starting at v[i] into out (cap bytes,
+ * NUL-terminated) and returns its length: a quoted string loses its
+ * quotes and backslashes; an extended value (RFC 2231 "key*") loses its
+ * charset'language' prefix and has its %XX decoded. */
+static int param_value(const uint8_t *v, size_t len, size_t i, bool ext, char *out, size_t cap)
+{
+	size_t o = 0, j, st = i, q = 0;
+
+	if (i < len && v[i] == '"') {
+		for (i++; i < len && v[i] != '"'; i++) {
+			if (v[i] == '\\' && i + 1 < len)
+				i++;
+			if (o + 1 < cap)
+				out[o++] = (char)v[i];
+		}
+		out[o] = '\0';
+		return (int)o;
+	}
+	while (i < len && v[i] != ';' && !is_ws(v[i])) {
+		if (ext && v[i] == '\'' && ++q == 2)
+			st = i + 1;
+		i++;
+	}
+	for (j = st; j < i; j++) {
+		uint8_t c = v[j];
+
+		if (ext && c == '%' && j + 2 < i && hexval(v[j + 1]) >= 0 && hexval(v[j + 2]) >= 0) {
+			c = (uint8_t)(hexval(v[j + 1]) << 4 | hexval(v[j + 2]));
+			j += 2;
+		}
+		if (c != 0 && o + 1 < cap)
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* Copies the value of parameter `key` of a header value (RFC 2045 5.1:
+ * "; key=value" after the type) into out (cap bytes, NUL-terminated).
+ * Returns its length or -1 when absent. */
 static int param(const uint8_t *v, size_t len, const char *key, char *out, size_t cap)
 {
-	size_t klen = strlen(key), i = 0;
+	size_t klen = strlen(key), i = 0, ks, ke;
+	bool q, ext;
 
 	while (i < len) {
-		size_t ks, ke, o = 0;
-		bool ext = false;
-
-		/* Next ';' outside quotes. */
-		{
-			bool q = false;
-
-			while (i < len && (q || v[i] != ';')) {
-				if (v[i] == '"')
-					q = !q;
-				else if (q && v[i] == '\\')
-					i++;
+		/* The next ';' outside quotes. */
+		for (q = false; i < len && (q || v[i] != ';'); i++) {
+			if (v[i] == '"')
+				q = !q;
+			else if (q && v[i] == '\\')
 				i++;
-			}
 		}
 		if (i >= len)
 			return -1;
-		i++;
-		while (i < len && is_ws(v[i]))
-			i++;
+		i = mail_skip_ws(v, len, i + 1);
 		ks = i;
 		while (i < len && v[i] != '=' && v[i] != ';' && !is_ws(v[i]))
 			i++;
 		ke = i;
-		while (i < len && is_ws(v[i]))
-			i++;
+		i = mail_skip_ws(v, len, i);
 		if (i >= len || v[i] != '=')
 			continue;
-		i++;
-		while (i < len && is_ws(v[i]))
-			i++;
-		if (ke > ks && v[ke - 1] == '*') {
-			ext = true;
+		i = mail_skip_ws(v, len, i + 1);
+		ext = ke > ks && v[ke - 1] == '*';
+		if (ext)
 			ke--;
-		}
-		if (ke - ks != klen || strncasecmp((const char *)v + ks, key, klen) != 0)
-			continue;
-		if (i < len && v[i] == '"') {
-			for (i++; i < len && v[i] != '"'; i++) {
-				if (v[i] == '\\' && i + 1 < len)
-					i++;
-				if (o + 1 < cap)
-					out[o++] = (char)v[i];
-			}
-		} else if (ext) {
-			size_t q = 0, st = i;
-
-			/* charset'language'value */
-			while (i < len && v[i] != ';' && !is_ws(v[i])) {
-				if (v[i] == '\'' && ++q == 2)
-					st = i + 1;
-				i++;
-			}
-			for (size_t j = st; j < i; j++) {
-				uint8_t c = v[j];
-
-				if (c == '%' && j + 2 < i && hexval(v[j + 1]) >= 0 &&
-				    hexval(v[j + 2]) >= 0) {
-					c = (uint8_t)(hexval(v[j + 1]) << 4 | hexval(v[j + 2]));
-					j += 2;
-				}
-				if (c != 0 && o + 1 < cap)
-					out[o++] = (char)c;
-			}
-		} else {
-			while (i < len && v[i] != ';' && !is_ws(v[i])) {
-				if (o + 1 < cap)
-					out[o++] = (char)v[i];
-				i++;
-			}
-		}
-		out[o] = '\0';
-		return (int)o;
+		if (ke - ks == klen && strncasecmp((const char *)v + ks, key, klen) == 0)
+			return param_value(v, len, i, ext, out, cap);
 	}
 	return -1;
 }
