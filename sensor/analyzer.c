@@ -362,6 +362,8 @@ static void reasm_stats_copy(struct an_ctx *c)
 	c->st.reasm_bytes = r->delivered_bytes;
 	c->st.reasm_ooo = r->ooo_segments;
 	c->st.reasm_overlap_bytes = r->overlap_bytes;
+	c->st.reasm_overlap_conflicts = r->overlap_conflicts;
+	c->st.reasm_bad_seq = r->bad_seq;
 	c->st.reasm_gap_bytes = r->gap_bytes;
 	c->st.reasm_depth_cut = r->depth_cut;
 	c->st.reasm_mem_drops = r->mem_drops;
@@ -653,10 +655,15 @@ void an_packet(struct an_ctx *c, const struct flow_ref *ref, const struct pkt *p
 	{
 		struct reasm_out o = { on_deliver, on_gap, s, ref->is_orig };
 		struct reasm_out peer = { on_deliver, on_gap, s, !ref->is_orig };
+		uint64_t conflicts = c->reasm.st.overlap_conflicts;
 
 		if (p->payload_wire_len > 0 || (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_FIN)))
 			reasm_segment(&c->reasm, &s->rs[dir], &o, p->seq, p->tcp_flags, p->payload,
 				      p->payload_len, p->payload_wire_len, p->ts_us);
+		/* A retransmission that says something else than the first
+		 * copy: an evasion attempt or a broken stack (Zeek's weird). */
+		if (c->reasm.st.overlap_conflicts != conflicts)
+			an_weird(s, "rexmit_inconsistency");
 		if ((p->tcp_flags & PKT_TCP_ACK) && s->rs[!dir].started && s->phase != AN_DONE)
 			reasm_ack(&c->reasm, &s->rs[!dir], &peer, p->ack, p->ts_us);
 	}
@@ -782,6 +789,8 @@ void an_stats_write(struct jsonw *w, const struct an_stats *st)
 	jsonw_kv_uint(w, "bytes", st->reasm_bytes);
 	jsonw_kv_uint(w, "ooo_segments", st->reasm_ooo);
 	jsonw_kv_uint(w, "overlap_bytes", st->reasm_overlap_bytes);
+	jsonw_kv_uint(w, "overlap_conflicts", st->reasm_overlap_conflicts);
+	jsonw_kv_uint(w, "bad_seq", st->reasm_bad_seq);
 	jsonw_kv_uint(w, "gap_bytes", st->reasm_gap_bytes);
 	jsonw_kv_uint(w, "depth_cut", st->reasm_depth_cut);
 	jsonw_kv_uint(w, "mem_drops", st->reasm_mem_drops);

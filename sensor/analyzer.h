@@ -135,6 +135,8 @@ struct an_stats {
 	uint64_t reasm_bytes;         /* delivered in order */
 	uint64_t reasm_ooo;           /* segments that arrived out of order */
 	uint64_t reasm_overlap_bytes; /* resolved first-wins */
+	uint64_t reasm_overlap_conflicts; /* overlaps whose bytes differed */
+	uint64_t reasm_bad_seq;       /* segments or ACKs far outside the window */
 	uint64_t reasm_gap_bytes;     /* never seen, skipped */
 	uint64_t reasm_depth_cut;     /* directions that reached the depth */
 	uint64_t reasm_mem_drops;     /* out-of-order segments dropped for memory */

@@ -75,6 +75,9 @@ run_backend() {
 		{ cat "$T/$name/ab.out"; fail "$name: ab"; }
 	grep -q '^Failed requests: *0' "$T/$name/ab.out" || { cat "$T/$name/ab.out"; fail "$name: ab failed requests"; }
 	sensor_cli curl -sfo /dev/null "http://$S4/big.bin" || fail "$name: curl big"
+	# HTTP Basic in the clear: a Cleartext_Credentials notice (P0).
+	sensor_cli curl -sfo /dev/null -u "clinician:$SECRET" "http://$S4/small.txt?sso" ||
+		fail "$name: curl with Basic auth"
 	sensor_cli dig +time=2 +tries=1 @"$S4" www.ward.test A | grep -q NOERROR || fail "$name: dig"
 	sensor_cli curl -s -o /dev/null "http://$S4:$closed/" && fail "$name: port $closed open"
 	sensor_cli ping -n -c 3 -i 0.2 "$S4" >/dev/null || fail "$name: ping"
@@ -100,6 +103,7 @@ run_backend() {
 	"$WARDCTL" spool cat --dir "$T/$name/spool" "sensor-$IF" >"$T/$name/p0.ndjson" ||
 		fail "$name: wardctl spool cat sensor-$IF"
 	check_records "$name" "$T/$name/conn.ndjson"
+	check_analyzers "$name" "$T/$name/conn.ndjson" "$T/$name/p0.ndjson"
 	$PY "$WARD_ROOT/tests/tools/conv_compare.py" "$T/$name/oracle.pcap" "$T/$name/conn.ndjson" \
 		2>"$T/$name/tshark.err" ||
 		{ grep -v '^Running as user' "$T/$name/tshark.err"; fail "$name: ward-sensor disagrees with tshark on tcpdump's capture (above)"; }
@@ -113,7 +117,7 @@ check_records() {  # NAME FILE
 	c() { jq -c "select(.type == \"conn\" and ($1))" "$f" | grep -c .; }
 	note "$1: $(c true) conn records"
 	n=$(c '.proto == "tcp" and ."id.resp_p" == 80 and .orig_bytes > 0 and (.resp_bytes // 0) < 1000')
-	[ "$n" -eq 100 ] || fail "$1: want 100 HTTP flows of ab, got $n"
+	[ "$n" -eq 101 ] || fail "$1: want 100 HTTP flows of ab and the Basic-auth one, got $n"
 	n=$(c '.proto == "tcp" and ."id.resp_p" == 80 and (.conn_state != "SF" or ."id.orig_h" != "10.77.0.1")')
 	[ "$n" -eq 0 ] || fail "$1: $n HTTP flows not SF from the client"
 	d=$(jq -r 'select(.type == "conn" and .proto == "tcp") | "\(."id.orig_p")-\(."id.resp_p")"' "$f" | sort | uniq -d | head -3)
@@ -127,6 +131,28 @@ check_records() {  # NAME FILE
 	n=$(c '.proto == "icmp" and ."id.orig_p" == 8 and .orig_pkts == 3 and .resp_pkts == 3')
 	[ "$n" -eq 1 ] || fail "$1: want one ICMP echo flow of 3 + 3 packets, got $n"
 }
+
+# The analyzers on the live path (issue 5): http and dns records in the
+# conn lane with the flows' uids, the service in the conn records, and the
+# Basic-auth login as a notice in the P0 lane, with the user masked and
+# the password nowhere.
+check_analyzers() {  # NAME CONN_LANE P0_LANE
+	r() { jq -c "select($1)" "$2" | grep -c .; }
+	n=$(r '.type == "http" and .method == "GET" and .status_code == 200' "$2")
+	[ "$n" -eq 102 ] || fail "$1: want 102 http records (ab, the download, Basic auth), got $n"
+	n=$(r '.type == "conn" and ."id.resp_p" == 80 and .service == "http"' "$2")
+	[ "$n" -eq 102 ] || fail "$1: want 102 conn records with service http, got $n"
+	jq -r 'select(.type == "conn") | .uid' "$2" | sort -u >"$T/$1.uids"
+	jq -r 'select(.type == "http" or .type == "dns") | .uid' "$2" | sort -u | comm -23 - "$T/$1.uids" |
+		grep -q . && fail "$1: http or dns records whose uid no conn record has"
+	n=$(r '.type == "dns" and .query == "www.ward.test" and .rcode_name == "NOERROR"' "$2")
+	[ "$n" -eq 1 ] || fail "$1: want one dns record for www.ward.test, got $n"
+	n=$(r '.type == "notice" and .note == "Cleartext_Credentials" and .service == "http" and
+		.mechanism == "basic" and .user == "c***n"' "$3")
+	[ "$n" -eq 1 ] || { grep notice "$3"; fail "$1: want one Basic-auth notice in sensor-$IF, got $n"; }
+	! grep -q -- "$SECRET" "$2" "$3" "$T/$1/sensor.log" || fail "$1: the password was written"
+}
+SECRET="Tr0ub4dor-$$"
 
 run_backend pcap --backend pcap
 run_backend afpacket --backend afpacket --workers 2
