@@ -706,7 +706,9 @@ static void smtp_gap(void *st, struct an_session *s, bool is_orig, uint64_t len)
 			if (t->bdat_last)
 				msg_end(t);
 		}
-		return;
+		if (n == len)
+			return;
+		/* The gap ran past the chunk into the commands. */
 	}
 	mail_line_gap(&t->ol);
 	t->line_start = true;   /* resync at the next line */
