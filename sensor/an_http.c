@@ -183,33 +183,6 @@ static void trim(const char **p, size_t *len)
 		(*len)--;
 }
 
-/* The user name as an_config.user_mask says, for http.log's username,
- * written as analyzer.c writes the notice's "user" so the two records
- * agree: AN_USER_MASK gives "***", or for a name of 4 bytes or more its
- * first and last bytes around "***" (when they are printable ASCII), so
- * the length is hidden too. Returns the length written to out (at least
- * 5 bytes), or -1 to omit the field. */
-static int mask_user(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
-		     size_t outsz)
-{
-	if (mode == AN_USER_OMIT || len == 0)
-		return -1;
-	if (mode == AN_USER_CLEAR) {
-		if (len > outsz)
-			len = outsz;
-		memcpy(out, u, len);
-		return (int)len;
-	}
-	memcpy(out, "*****", 5);
-	if (len < 4)
-		return 3;
-	if (u[0] > 0x20 && u[0] < 0x7f)
-		out[0] = (char)u[0];
-	if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
-		out[4] = (char)u[len - 1];
-	return 5;
-}
-
 /* ---- transactions ----------------------------------------------------- */
 
 static struct http_tx *tx_new(struct http_state *st);
@@ -620,7 +593,7 @@ static void basic_auth(struct http_dir *d, const char *v, size_t len)
 	if (ulen == olen)
 		ulen = 0;
 	an_notice_cleartext(st->s, "http", "basic", dec, ulen, st->ts_us);
-	m = mask_user(an_session_config(st->s)->user_mask, dec, ulen, masked, sizeof(masked));
+	m = an_user_format(an_session_config(st->s)->user_mask, dec, ulen, masked, sizeof(masked));
 	if (m > 0 && d->tx != NULL)
 		hstr_set(st->s, &d->tx->username, masked, (size_t)m);
 	mbedtls_platform_zeroize(masked, sizeof(masked));

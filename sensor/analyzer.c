@@ -57,6 +57,7 @@ struct an_session {
 };
 
 #define WEIRD_MAX 128
+#define PROBE_SPARES_MAX 64
 
 struct an_ctx {
 	struct an_config cfg;
@@ -80,6 +81,8 @@ struct an_ctx {
 		uint64_t n;
 	} weird[WEIRD_MAX];
 	uint32_t n_weird;
+	struct an_probe_buf *spare[PROBE_SPARES_MAX];
+	uint32_t n_spare;
 };
 
 /* ---- memory -------------------------------------------------------------- */
@@ -98,18 +101,29 @@ static void mem_note(struct an_ctx *c)
 		c->st.mem_peak = m;
 }
 
-static void *ctx_alloc(struct an_ctx *c, size_t len)
+/* Allocates len bytes charged to the cap: zeroed, or not (raw). */
+static void *ctx_alloc_any(struct an_ctx *c, size_t len, bool zero)
 {
 	void *p;
 
 	if (mem_total(c) + len > c->cfg.mem_max)
 		return NULL;
-	p = calloc(1, len);
+	p = zero ? calloc(1, len) : malloc(len);
 	if (p == NULL)
 		return NULL;
 	c->mem += len;
 	mem_note(c);
 	return p;
+}
+
+static void *ctx_alloc(struct an_ctx *c, size_t len)
+{
+	return ctx_alloc_any(c, len, true);
+}
+
+static void *ctx_alloc_raw(struct an_ctx *c, size_t len)
+{
+	return ctx_alloc_any(c, len, false);
 }
 
 static void ctx_free(struct an_ctx *c, void *p, size_t len)
@@ -274,30 +288,27 @@ void an_record_end(struct an_session *s, enum spool_class cls)
 	c->sink(c->sink_ctx, cls, (const char *)c->rec.data, c->rec.len);
 }
 
-/* The user name as the configuration wants it written. Masked: the
- * first and last byte around three stars ("j***e"), so neither the name
- * nor its length is given away; both kept only when printable ASCII (a
- * UTF-8 sequence would be cut) and the name has at least 4 bytes; else
- * "***". */
-static void masked_user(struct jsonw *w, enum an_user_mask mask, const uint8_t *u, size_t n)
+int an_user_format(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
+		   size_t outsz)
 {
-	char m[5] = { '*', '*', '*', '*', '*' };
-	size_t len = 3;
-
-	if (mask == AN_USER_OMIT)
-		return;
-	if (mask == AN_USER_CLEAR) {
-		jsonw_kv_str(w, "user", (const char *)u, n);
-		return;
+	if (mode == AN_USER_OMIT || len == 0 || outsz < 5)
+		return -1;
+	if (mode == AN_USER_CLEAR) {
+		if (len > outsz)
+			len = outsz;
+		memcpy(out, u, len);
+		return (int)len;
 	}
-	if (n >= 4) {
-		len = 5;
-		if (u[0] > 0x20 && u[0] < 0x7f)
-			m[0] = (char)u[0];
-		if (u[n - 1] > 0x20 && u[n - 1] < 0x7f)
-			m[4] = (char)u[n - 1];
-	}
-	jsonw_kv_str(w, "user", m, len);
+	/* First and last byte kept only when printable ASCII (a UTF-8
+	 * sequence would be cut). */
+	memcpy(out, "*****", 5);
+	if (len < 4)
+		return 3;
+	if (u[0] > 0x20 && u[0] < 0x7f)
+		out[0] = (char)u[0];
+	if (u[len - 1] > 0x20 && u[len - 1] < 0x7f)
+		out[4] = (char)u[len - 1];
+	return 5;
 }
 
 void an_notice_cleartext(struct an_session *s, const char *proto, const char *mechanism,
@@ -305,14 +316,17 @@ void an_notice_cleartext(struct an_session *s, const char *proto, const char *me
 {
 	struct jsonw *w = an_record_begin(s, "notice", ts_us);
 	struct an_ctx *c = s->ctx;
-	char msg[160];
+	char msg[160], name[256];
+	int n;
 
 	jsonw_kv_ascii(w, "note", "Cleartext_Credentials");
 	snprintf(msg, sizeof(msg), "%s credentials sent in cleartext (%s)", proto, mechanism);
 	jsonw_kv_cstr(w, "msg", msg);
 	jsonw_kv_ascii(w, "service", proto);
 	jsonw_kv_ascii(w, "mechanism", mechanism);
-	masked_user(w, c->cfg.user_mask, user, user_len);
+	n = an_user_format(c->cfg.user_mask, user, user_len, name, sizeof(name));
+	if (n > 0)
+		jsonw_kv_str(w, "user", name, (size_t)n);
 	an_record_end(s, SPOOL_P0);
 }
 
@@ -371,9 +385,35 @@ static void reasm_stats_copy(struct an_ctx *c)
 	c->st.reasm_buffered_peak = r->buffered_peak;
 }
 
+/* Detection buffers are 4 KiB each and every session takes one for a
+ * few packets: a short list of spare ones saves the allocator's work
+ * (and the page faults of fresh memory). Spares stay charged to the
+ * context's memory. */
+#define PROBE_SPARES PROBE_SPARES_MAX
+
+static struct an_probe_buf *probe_get(struct an_ctx *c)
+{
+	struct an_probe_buf *pb;
+
+	if (c->n_spare > 0)
+		pb = c->spare[--c->n_spare];
+	else if ((pb = ctx_alloc_raw(c, sizeof(*pb))) == NULL)
+		return NULL;
+	pb->len[0] = pb->len[1] = 0;
+	pb->n_chunks = 0;
+	return pb;
+}
+
 static void probe_free(struct an_session *s)
 {
-	ctx_free(s->ctx, s->probe, sizeof(*s->probe));
+	struct an_ctx *c = s->ctx;
+
+	if (s->probe == NULL)
+		return;
+	if (c->n_spare < PROBE_SPARES)
+		c->spare[c->n_spare++] = s->probe;
+	else
+		ctx_free(c, s->probe, sizeof(*s->probe));
 	s->probe = NULL;
 }
 
@@ -496,7 +536,7 @@ static void session_data(struct an_session *s, bool is_orig, const uint8_t *d, s
 	}
 	if (s->phase != AN_DETECT)
 		return;
-	if (s->probe == NULL && (s->probe = ctx_alloc(s->ctx, sizeof(*s->probe))) == NULL) {
+	if (s->probe == NULL && (s->probe = probe_get(s->ctx)) == NULL) {
 		an_weird(s, "analyzer_no_memory");
 		session_done(s, ts_us);
 		return;
@@ -746,6 +786,8 @@ void an_ctx_destroy(struct an_ctx *c)
 		while (c->map[i] != NULL)
 			session_end(c->map[i], c->map[i]->id.ts_us);
 	}
+	while (c->n_spare > 0)
+		free(c->spare[--c->n_spare]);
 	free(c->map);
 	buf_free(&c->rec);
 	free(c);

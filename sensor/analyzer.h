@@ -209,6 +209,17 @@ void an_record_end(struct an_session *s, enum spool_class cls);
 void an_notice_cleartext(struct an_session *s, const char *proto, const char *mechanism,
 			 const uint8_t *user, size_t user_len, uint64_t ts_us);
 
+/* Writes user name u (len bytes) into out (outsz bytes, at least 5) as
+ * `mode` says: AN_USER_MASK, the first and last byte around three stars
+ * ("j***e"; "***" under 4 bytes; a byte that is not printable ASCII is a
+ * star too), so neither the name nor its length is given away;
+ * AN_USER_CLEAR, as sent (cut at outsz). Returns the length written, or
+ * -1 when the name is to be left out (AN_USER_OMIT, an empty name). The
+ * notices use it; an analyzer that writes a user field (http's username)
+ * must too, so that its records and the notice agree. */
+int an_user_format(enum an_user_mask mode, const uint8_t *u, size_t len, char *out,
+		   size_t outsz);
+
 /* Counts one malformed or unexpected input under a static name. */
 void an_weird(struct an_session *s, const char *name);
 
