@@ -161,8 +161,8 @@ static int command(struct ftp *f, const uint8_t *line, size_t len)
 	if (!strcmp(e->cmd, "USER")) {
 		f->user_len = len - arg < USER_MAX ? len - arg : USER_MAX;
 		memcpy(f->user, line + arg, f->user_len);
-		f->masked_len = mail_user_mask(f->s, f->user, f->user_len, f->masked,
-					       sizeof(f->masked));
+		f->masked_len = an_user_format(an_session_config(f->s)->user_mask, f->user,
+					       f->user_len, f->masked, sizeof(f->masked));
 		return 0;
 	}
 	if (!strcmp(e->cmd, "PASS")) {

@@ -74,7 +74,8 @@ static void set_user(struct pop3 *p, const uint8_t *u, size_t len)
 		len = USER_MAX;
 	memcpy(p->user, u, len);
 	p->user_len = len;
-	p->masked_len = mail_user_mask(p->s, u, len, p->masked, sizeof(p->masked));
+	p->masked_len = an_user_format(an_session_config(p->s)->user_mask, u, len, p->masked,
+				       sizeof(p->masked));
 }
 
 /* ---- records ---------------------------------------------------------- */

@@ -358,37 +358,3 @@ size_t mail_skip_ws(const uint8_t *line, size_t len, size_t i)
 		i++;
 	return i;
 }
-
-int mail_user_mask(const struct an_session *s, const uint8_t *user, size_t len, char *out,
-		   size_t cap)
-{
-	const struct an_config *cfg = an_session_config(s);
-	size_t n;
-
-	if (cap < 6)
-		return -1;
-	switch (cfg->user_mask) {
-	case AN_USER_OMIT:
-		return -1;
-	case AN_USER_CLEAR:
-		n = len < cap - 1 ? len : cap - 1;
-		memcpy(out, user, n);
-		out[n] = '\0';
-		return (int)n;
-	default:
-		break;
-	}
-	/* Same shape as the notices (analyzer.c): first and last byte when
-	 * printable, "***" between; a name under four bytes gives only
-	 * stars, so the length is not told either. */
-	if (len < 4) {
-		memcpy(out, "***", 4);
-		return 3;
-	}
-	memcpy(out, "*****", 6);
-	if (user[0] > 0x20 && user[0] < 0x7f)
-		out[0] = (char)user[0];
-	if (user[len - 1] > 0x20 && user[len - 1] < 0x7f)
-		out[4] = (char)user[len - 1];
-	return 5;
-}

@@ -122,10 +122,4 @@ size_t mail_word_len(const uint8_t *line, size_t len);
 /* Skips spaces and tabs from `*p`; returns the rest's start. */
 size_t mail_skip_ws(const uint8_t *line, size_t len, size_t i);
 
-/* The user name as the notices write it (analyzer.h's an_user_mask),
- * for the analyzers' own records: into out (cap bytes, NUL-terminated),
- * returning the length, or -1 when the name is to be omitted. */
-int mail_user_mask(const struct an_session *s, const uint8_t *user, size_t len, char *out,
-		   size_t cap);
-
 #endif
