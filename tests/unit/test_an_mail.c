@@ -34,6 +34,91 @@ struct sink {
 	enum spool_class cls[MAX_RECS];
 };
 
+/* A small check of a record against docs/schema/<type>.schema.json (run
+ * from the source tree, as tests/run.sh does): every field is in the
+ * schema with its JSON type, const or enum, and the required ones are
+ * there. Formats, patterns and oneOf schemas (notice) are left to
+ * tests/tools/schema_check.py. */
+static bool type_ok(const json_t *prop, const json_t *v)
+{
+	const char *t = json_string_value(json_object_get(prop, "type"));
+	const json_t *c = json_object_get(prop, "const"), *e = json_object_get(prop, "enum"), *x;
+	size_t i;
+
+	if (c != NULL && !json_equal((json_t *)c, (json_t *)v))
+		return false;
+	if (e != NULL) {
+		bool found = false;
+
+		json_array_foreach(e, i, x)
+			found |= json_equal(x, (json_t *)v);
+		if (!found)
+			return false;
+	}
+	if (t == NULL)
+		return true;
+	if (!strcmp(t, "string"))
+		return json_is_string(v);
+	if (!strcmp(t, "integer"))
+		return json_is_integer(v);
+	if (!strcmp(t, "number"))
+		return json_is_number(v);
+	if (!strcmp(t, "boolean"))
+		return json_is_boolean(v);
+	if (!strcmp(t, "array")) {
+		if (!json_is_array(v))
+			return false;
+		json_array_foreach(v, i, x)
+			if (!type_ok(json_object_get(prop, "items"), x))
+				return false;
+		return true;
+	}
+	return json_is_object(v);
+}
+
+static void schema_check(const char *json, size_t len)
+{
+	static json_t *cache[8];
+	static const char *names[8];
+	json_error_t e;
+	json_t *rec = json_loadb(json, len, JSON_ALLOW_NUL, &e), *schema = NULL, *v, *x;
+	const char *type = json_string_value(json_object_get(rec, "type")), *key;
+	size_t i;
+
+	if (rec == NULL || type == NULL)
+		fail_msg("not a record: %.*s", (int)len, json);
+	for (i = 0; i < 8 && names[i] != NULL; i++)
+		if (!strcmp(names[i], type))
+			schema = cache[i];
+	if (schema == NULL) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "docs/schema/%s.schema.json", type);
+		schema = json_load_file(path, 0, &e);
+		if (schema == NULL)
+			fail_msg("%s: %s", path, e.text);
+		assert_true(i < 8);
+		names[i] = strdup(type);
+		cache[i] = schema;      /* kept for the process's life */
+	}
+	if (json_object_get(schema, "properties") == NULL) {
+		json_decref(rec);       /* oneOf (notice): left to schema_check.py */
+		return;
+	}
+	json_object_foreach(rec, key, v) {
+		const json_t *prop = json_object_get(json_object_get(schema, "properties"), key);
+
+		if (prop == NULL || !type_ok(prop, v))
+			fail_msg("%s: field %s %s: %.*s", type, key,
+				 prop ? "of the wrong type" : "not in the schema", (int)len, json);
+	}
+	json_array_foreach(json_object_get(schema, "required"), i, x)
+		if (json_object_get(rec, json_string_value(x)) == NULL)
+			fail_msg("%s: required field %s missing: %.*s", type, json_string_value(x),
+				 (int)len, json);
+	json_decref(rec);
+}
+
 static void on_record(void *ctx, enum spool_class cls, const char *json, size_t len)
 {
 	struct sink *k = ctx;
@@ -50,6 +135,7 @@ static void on_record(void *ctx, enum spool_class cls, const char *json, size_t 
 			fclose(fp);
 		}
 	}
+	schema_check(json, len);
 	assert_int_equal(buf_append(&k->all, json, len), 0);
 	assert_int_equal(buf_append_byte(&k->all, '\n'), 0);
 	if (k->n < MAX_RECS) {
