@@ -30,7 +30,7 @@ sysroot=$top/sysroot
 pkgs="libmbedtls-dev libmbedtls21 libmbedx509-7 libmbedcrypto16"
 # Unit tests of the crypto and TLS code (test_tls asserts TLS 1.3), then
 # the integration tests with a TLS handshake over real sockets.
-tests="test_batch test_sealer test_uplink test_tls test_community_id test_files test_an_http"
+tests="test_batch test_sealer test_uplink test_tls test_community_id test_files test_an_http test_an_ssl"
 itests="ward_soc uplink e2e_uplink syslog_rsyslog"
 
 fetch() {

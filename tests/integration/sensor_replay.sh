@@ -119,6 +119,25 @@ one '.vlan' "records with a VLAN"
 jq -c 'select(."id.resp_p" == 4789 or (."id.orig_h" | startswith("10.40.")))' "$CONN" | grep -q . &&
 	fail "a record of the VXLAN underlay"
 
+note "the analyzers: records linked to their flows, services, the cleartext POP3 login"
+an() { jq -c "select($1)" "$OUT" | grep -c .; }
+[ "$(an '.type == "http" and .status_code == 200 and .method == "GET"')" -eq 3 ] ||
+	fail "want 3 http records (HTTP, over IPv6, inside VXLAN)"
+[ "$(an '.type == "ssl" and .version == "TLSv13" and .server_name == "portal.imaging-cloud.example" and
+	(.ja4 | startswith("t13d"))')" -eq 1 ] || fail "want the TLS 1.3 ssl record with its SNI and JA4"
+[ "$(an '.type == "dns" and .query == "ehr.wardhosp.example" and .rcode_name == "NOERROR"')" -eq 1 ] ||
+	fail "want the dns record"
+[ "$(an '.type == "pop3" and .command == "RETR" and (.fuids | length) >= 1')" -eq 1 ] ||
+	fail "want the POP3 RETR with its message as a file"
+[ "$(an '.type == "notice" and .note == "Cleartext_Credentials" and .service == "pop3" and
+	.user == "l***r"')" -eq 1 ] || fail "want one Cleartext_Credentials notice, user masked"
+! grep -q 'Winter2026!' "$OUT" || fail "the POP3 password was written"
+jq -r 'select(.type == "conn") | .uid' "$OUT" | sort >"$D/conn.uids"
+jq -r 'select(.type != "conn") | .uid' "$OUT" | sort -u | comm -23 - "$D/conn.uids" | grep -q . &&
+	fail "analyzer records whose uid no conn record has"
+[ "$(jq -r 'select(.type == "conn") | .service // empty' "$CONN" | sort | tr '\n' ' ')" = \
+  "dns http http http pop3 ssl " ] || fail "conn services: $(jq -r '.service // empty' "$CONN" | tr '\n' ' ')"
+
 note "tshark's TCP conversations: as many as ward-sensor's TCP flows"
 CONV=$(tshark -n -r "$PCAP" -q -z conv,tcp 2>/dev/null | grep -c '<->')
 TCPF=$(jq -c 'select(.proto == "tcp")' "$CONN" | grep -c .)
@@ -151,7 +170,7 @@ for f in "$SP/conn-replay/"*.open; do
 	[ -e "$f" ] || continue
 	[ "$(wc -c <"$f")" -eq 32 ] || fail "records left in the open segment $f"
 done
-norm() { jq -c 'del(.uid, .fuid, .orig_fuids, .resp_fuids)' | sort; }
+norm() { jq -c 'del(.uid, .fuid, .fuids, .orig_fuids, .resp_fuids)' | sort; }
 "$WARDCTL" spool cat --dir "$SP" conn-replay 2>/dev/null | norm >"$D/lane.txt"
 norm <"$OUT" >"$D/stdout.txt"
 cmp -s "$D/lane.txt" "$D/stdout.txt" || { diff "$D/stdout.txt" "$D/lane.txt"; fail "lane != stdout records"; }

@@ -111,23 +111,13 @@ wait_for 30 five || { spool_records "$CONN_LANE" | head; fail "no conn records f
 stats_rec() { spool_records "$STATS_LANE" | jq -c 'select(.type == "sensor_stats" and .packets > 0)' | grep -q .; }
 wait_for 20 stats_rec || fail "no sensor_stats record with packets"
 spool_records "$CONN_LANE" >"$WARD_TMP/conn.ndjson"
-spool_records "$STATS_LANE" | jq -c 'select(.type == "sensor_stats")' >"$WARD_TMP/stats.ndjson"
-python3 - "$WARD_ROOT/docs/schema" "$WARD_TMP/conn.ndjson" "$WARD_TMP/stats.ndjson" <<'PY' || fail "schema validation"
-import json, sys, jsonschema
-d = sys.argv[1]
-for name, path in (("conn", sys.argv[2]), ("sensor_stats", sys.argv[3])):
-    schema = json.load(open(f"{d}/{name}.schema.json"))
-    jsonschema.Draft202012Validator.check_schema(schema)
-    v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    n = 0
-    for line in open(path):
-        rec = json.loads(line)
-        errs = sorted(v.iter_errors(rec), key=str)
-        if errs:
-            print(line.strip()); print(errs[0]); sys.exit(1)
-        n += 1
-    print(n, name, "records valid")
-PY
+spool_records "$STATS_LANE" >"$WARD_TMP/stats.ndjson"
+# Every record by its type: conn and the analyzers' (http, files ...) in
+# the conn lane, sensor_stats and notices in the P0 lane.
+python3 "$WARD_ROOT/tests/tools/schema_check.py" "$WARD_ROOT/docs/schema" "$WARD_TMP/conn.ndjson" \
+	"$WARD_TMP/stats.ndjson" || fail "schema validation"
+jq -c 'select(.type == "http")' "$WARD_TMP/conn.ndjson" | grep -q . ||
+	fail "no http record in $CONN_LANE: the analyzers do not run under the agent"
 jqs '.spool.lanes[] | select(.name == "'"$CONN_LANE"'") | .class' | grep -qx P2 || fail "conn lane class"
 jqs '.spool.lanes[] | select(.name == "'"$STATS_LANE"'") | .class' | grep -qx P0 || fail "stats lane class"
 
