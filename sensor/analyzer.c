@@ -742,6 +742,7 @@ void an_config_defaults(struct an_config *cfg)
 	cfg->max_uri_bytes = 8192;
 	cfg->max_header_bytes = 8192;
 	cfg->file_depth_bytes = 0;
+	cfg->file_hashes = true;
 }
 
 int an_ctx_create(struct an_ctx **out, const struct an_config *cfg, struct flow_table *ft,
