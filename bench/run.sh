@@ -62,8 +62,8 @@
 #                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
 #                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec;
 #                        sensor: pcap-readloop, pcap-readloop-1m,
-#                        ward-sensor-conn, ward-sensor, softflowd,
-#                        ndpiReader); default "syslog snmp edr
+#                        ward-sensor-conn, ward-sensor, ward-sensor-nohash,
+#                        softflowd, ndpiReader); default "syslog snmp edr
 #                        sensor uplink".
 #                        BENCH_ONLY=snmp runs the SNMP part only.
 #   BENCH_SNMP_COUNT=N   traps per SNMP run (default 30000)
@@ -158,13 +158,13 @@ for b in $ONLY; do
 	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
 	edr) EDR_ONLY="$EDR_ONLY ward-lumberjack ward-hec" ;;
 	ward-lumberjack | ward-hec) EDR_ONLY="$EDR_ONLY $b" ;;
-	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop pcap-readloop-1m ward-sensor-conn ward-sensor softflowd ndpiReader" ;;
-	pcap-readloop | pcap-readloop-1m | ward-sensor-conn | ward-sensor | softflowd | ndpiReader) SENSOR_ONLY="$SENSOR_ONLY $b" ;;
+	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop pcap-readloop-1m ward-sensor-conn ward-sensor ward-sensor-nohash softflowd ndpiReader" ;;
+	pcap-readloop | pcap-readloop-1m | ward-sensor-conn | ward-sensor | ward-sensor-nohash | softflowd | ndpiReader) SENSOR_ONLY="$SENSOR_ONLY $b" ;;
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
 			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
 			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec;" \
-			"sensor: pcap-readloop, pcap-readloop-1m, ward-sensor-conn, ward-sensor, softflowd, ndpiReader)" >&2
+			"sensor: pcap-readloop, pcap-readloop-1m, ward-sensor-conn, ward-sensor, ward-sensor-nohash, softflowd, ndpiReader)" >&2
 		exit 2 ;;
 	esac
 done

@@ -16,6 +16,9 @@
 #   ward-sensor    ward-sensor -r FILE --json >/dev/null: the same with
 #                  every protocol analyzer on (issue 5): TCP reassembly,
 #                  detection, dns/http/files/ssl/x509/smtp/pop3 records;
+#   ward-sensor-nohash  the same with sensor.analyzers.file_hashes: false
+#                  (files records without MD5/SHA-1/SHA-256), for
+#                  information: what the hashes cost;
 #   softflowd      softflowd -r FILE -v 9 -n 127.0.0.1:PORT -m MAX: flows
 #                  exported as NetFlow v9 to a UDP port nobody listens on;
 #                  MAX (BENCH_SENSOR_SOFTFLOWD_MAXFLOWS, default 65536) holds
@@ -148,13 +151,16 @@ sensor_run() {
 	case $1 in
 	pcap-readloop) sensor_time "$1" "$SENSOR_READLOOP" "$SENSOR_PCAP" ;;
 	pcap-readloop-1m) sensor_time "$1" "$SENSOR_READLOOP" --buffer 1048576 "$SENSOR_PCAP" ;;
-	ward-sensor | ward-sensor-conn)
+	ward-sensor | ward-sensor-conn | ward-sensor-nohash)
 		if [ -x "$SENSOR_BIN" ]; then
-			if [ "$1" = ward-sensor ]; then
-				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json
-			else
-				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json --no-analyzers
-			fi
+			case $1 in
+			ward-sensor) sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json ;;
+			ward-sensor-conn)
+				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json --no-analyzers ;;
+			ward-sensor-nohash)
+				printf 'sensor:\n  analyzers:\n    file_hashes: false\n' >"$SDIR/nohash.yaml"
+				sensor_time "$1" "$SENSOR_BIN" -r "$SENSOR_PCAP" --json -c "$SDIR/nohash.yaml" ;;
+			esac
 		else
 			echo "$1 n/a 0 0 0" >>"$TMP/sensor-results"
 			note "$1: $SENSOR_BIN not built (make; CONFIG_SENSOR)"
@@ -332,6 +338,10 @@ END {
 	ratio("ward-sensor-conn", "softflowd", t_sf, "ward-sensor-conn vs softflowd")
 	ratio("ward-sensor-conn", "ndpiReader", t_nd, "ward-sensor-conn vs ndpiReader")
 	ratio("ward-sensor", "ndpiReader", t_an, "ward-sensor (analyzers) vs ndpiReader")
+	if (("ward-sensor-nohash" in pc) && ("ndpiReader" in pc) && pc["ndpiReader"] > 0)
+		printf "%-34s %6.2fx per CPU s (wall %5.2fx)   (for information: files not hashed)\n",
+		       "ward-sensor-nohash vs ndpiReader:", pc["ward-sensor-nohash"] / pc["ndpiReader"],
+		       pw["ndpiReader"] > 0 ? pw["ward-sensor-nohash"] / pw["ndpiReader"] : 0
 	if (("ward-sensor" in pc) && ("ward-sensor-conn" in pc) && pc["ward-sensor-conn"] > 0)
 		printf "%-34s %6.2fx per CPU s   (for information: the analyzers' cost)\n",
 		       "ward-sensor vs ward-sensor-conn:", pc["ward-sensor"] / pc["ward-sensor-conn"]

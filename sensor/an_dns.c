@@ -12,7 +12,7 @@
  * without rtt and rcode; a reply with no pending query is written at once,
  * alone (Zeek holds it for a later query; on one flow that order does not
  * happen, and holding it would mean copying its answers). See
- * docs/records-dns.md for every field and where ward differs from Zeek.
+ * docs/records.md for every field and where ward differs from Zeek.
  *
  * A message is parsed twice, which keeps no copy of its answers: a first
  * pass checks the header, the question and every RR (names, lengths) and

@@ -3,7 +3,7 @@
  *
  * Zeek has no stock pop3.log; its POP3 analyzer raises pop3_request
  * (command, arg) and pop3_reply (cmd, msg) events, and ward writes one
- * record per command/reply pair with those names (docs/records-mail.md):
+ * record per command/reply pair with those names (docs/records.md):
  *   ts, trans_depth (the command's number), user (masked as the notices),
  *   command, arg (never for PASS, APOP's digest or AUTH responses),
  *   status ("+OK"/"-ERR"), msg (the status line's text), fuids (RETR,

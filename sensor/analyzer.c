@@ -616,11 +616,13 @@ static void session_free(struct an_session *s, uint64_t ts_us)
 	ctx_free(c, s, sizeof(*s));
 }
 
-/* Flushes what the reassembler holds, then ends the analyzer. */
-static void session_end(struct an_session *s, uint64_t ts_us)
+/* No more analysis of the flow: flushes what the reassembler holds, lets
+ * detection decide on what it has, ends the analyzer (its records are
+ * written) and frees everything but the session itself, which stays
+ * until the flow ends so that the flow is not analyzed again and its
+ * service is reported. */
+static void session_finish(struct an_session *s, uint64_t ts_us)
 {
-	struct an_ctx *c = s->ctx;
-
 	if (s->tcp && s->phase != AN_DONE) {
 		struct reasm_out o0 = { on_deliver, on_gap, s, true };
 		struct reasm_out o1 = { on_deliver, on_gap, s, false };
@@ -636,6 +638,15 @@ static void session_end(struct an_session *s, uint64_t ts_us)
 			session_done(s, ts_us);
 		}
 	}
+	session_done(s, ts_us);
+}
+
+/* The flow ended: finishes the session and frees it. */
+static void session_end(struct an_session *s, uint64_t ts_us)
+{
+	struct an_ctx *c = s->ctx;
+
+	session_finish(s, ts_us);
 	session_free(s, ts_us);
 	reasm_stats_copy(c);
 }
@@ -711,6 +722,12 @@ void an_packet(struct an_ctx *c, const struct flow_ref *ref, const struct pkt *p
 		/* Let the reassembler's memory go now, not at the flow's end. */
 		reasm_stream_free(&c->reasm, &s->rs[0]);
 		reasm_stream_free(&c->reasm, &s->rs[1]);
+	} else if ((p->tcp_flags & PKT_TCP_RST) ||
+		   (reasm_stream_done(&s->rs[0]) && reasm_stream_done(&s->rs[1]))) {
+		/* The connection is over (both FINs delivered, or a reset):
+		 * its records now, and its memory back, rather than after
+		 * the flow table's 5 s linger. */
+		session_finish(s, p->ts_us);
 	}
 	reasm_stats_copy(c);
 	mem_note(c);
@@ -742,6 +759,7 @@ void an_config_defaults(struct an_config *cfg)
 	cfg->max_uri_bytes = 8192;
 	cfg->max_header_bytes = 8192;
 	cfg->file_depth_bytes = 0;
+	cfg->file_hashes = true;
 }
 
 int an_ctx_create(struct an_ctx **out, const struct an_config *cfg, struct flow_table *ft,

@@ -114,6 +114,7 @@ struct an_config {
 	uint32_t max_uri_bytes;       /* default 8192 */
 	uint32_t max_header_bytes;    /* one header line; default 8192 */
 	uint32_t file_depth_bytes;    /* hashed per file; default 0 = whole file */
+	bool file_hashes;             /* MD5, SHA-1, SHA-256 of files; default true */
 };
 
 /* Receives each record: `json` (len bytes, no newline) and its class:

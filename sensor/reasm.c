@@ -49,6 +49,11 @@ static inline bool stream_done(const struct reasm_stream *s)
 	return s->cut || (s->fin && s->next == s->fin_seq);
 }
 
+bool reasm_stream_done(const struct reasm_stream *s)
+{
+	return stream_done(s);
+}
+
 /* ---- memory -------------------------------------------------------- */
 
 static bool fits(const struct reasm_ctx *c, const struct reasm_stream *s, uint32_t n)

@@ -154,6 +154,10 @@ void reasm_ack(struct reasm_ctx *c, struct reasm_stream *s, const struct reasm_o
 void reasm_stream_flush(struct reasm_ctx *c, struct reasm_stream *s, const struct reasm_out *o,
 			uint64_t ts_us);
 
+/* Whether the stream has nothing more to deliver: every byte before its
+ * FIN was given out, or its depth was reached. */
+bool reasm_stream_done(const struct reasm_stream *s);
+
 /* Frees what the stream holds without delivering it (no callback runs).
  * NULL is accepted. */
 void reasm_stream_free(struct reasm_ctx *c, struct reasm_stream *s);

@@ -78,6 +78,7 @@ int sensor_settings_from_config(struct sensor_settings *s, const struct ward_con
 	s->an.max_uri_bytes = c->analyzers.max_uri_bytes;
 	s->an.max_header_bytes = c->analyzers.max_header_bytes;
 	s->an.file_depth_bytes = c->analyzers.file_depth_bytes;
+	s->an.file_hashes = c->analyzers.file_hashes;
 	s->user = c->user;
 	s->device_id = cfg->agent.device_id;
 	return set_nets(s, c->local_nets, c->n_local_nets, NULL);

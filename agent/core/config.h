@@ -282,6 +282,8 @@ struct ward_config {
 			uint32_t max_header_bytes;/* 256..65536; default 8192 */
 			uint32_t file_depth_bytes;/* hashed per file, 0 = all;
 			                           * default 0 */
+			bool file_hashes;         /* MD5, SHA-1 and SHA-256 of
+			                           * files; default true */
 		} analyzers;
 	} sensor;
 };

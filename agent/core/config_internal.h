@@ -365,6 +365,7 @@ struct config__raw_analyzers {
 	uint64_t *max_uri_bytes;
 	uint64_t *max_header_bytes;
 	uint64_t *file_depth_bytes;
+	bool *file_hashes;
 };
 
 extern const cyaml_schema_field_t config__sensor_fields[];

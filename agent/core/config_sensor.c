@@ -61,6 +61,7 @@ static const cyaml_schema_field_t analyzers_fields[] = {
 			     max_header_bytes),
 	CYAML_FIELD_UINT_PTR("file_depth_bytes", OPT, struct config__raw_analyzers,
 			     file_depth_bytes),
+	CYAML_FIELD_BOOL_PTR("file_hashes", OPT, struct config__raw_analyzers, file_hashes),
 	CYAML_FIELD_END
 };
 
@@ -224,6 +225,7 @@ int config__sensor_defaults(struct ward_config *c)
 	c->sensor.analyzers.max_uri_bytes = 8192;
 	c->sensor.analyzers.max_header_bytes = 8192;
 	c->sensor.analyzers.file_depth_bytes = 0;
+	c->sensor.analyzers.file_hashes = true;
 	c->sensor.n_local_nets = 4;
 	if (copy_strings(private_nets, 4, &c->sensor.local_nets) < 0 ||
 	    (c->sensor.user = strdup("nobody")) == NULL)
@@ -353,6 +355,8 @@ static int apply_analyzers(struct config__load *ld, struct ward_config *c,
 	if (r == NULL)
 		return 0;
 	if ((rc = config__set_bool(ld, "sensor.analyzers.enabled", r->enabled, &a->enabled)) < 0 ||
+	    (rc = config__set_bool(ld, "sensor.analyzers.file_hashes", r->file_hashes,
+				   &a->file_hashes)) < 0 ||
 	    (rc = config__set_u64(ld, "sensor.analyzers.memory_bytes", r->memory_bytes,
 				  &a->memory_bytes)) < 0 ||
 	    (rc = config__set_u32(ld, "sensor.analyzers.depth_bytes", r->depth_bytes,

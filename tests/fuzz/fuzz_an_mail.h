@@ -41,7 +41,7 @@ static int fuzz_an_stream(const struct analyzer *a, const uint8_t *data, size_t 
 {
 	struct an_config cfg = {
 		.enabled = true, .mem_max = 4 << 20, .depth_bytes = 1 << 20, .max_sessions = 16,
-		.max_uri_bytes = 8192, .max_header_bytes = 8192,
+		.max_uri_bytes = 8192, .max_header_bytes = 8192, .file_hashes = true,
 	};
 	struct conn id = { .ts_us = 1700000000000000ull, .ip_version = 4, .proto = 6,
 			   .orig_p = 40000, .resp_p = 25 };

@@ -158,7 +158,7 @@ static void fix_start(struct fix *f, const struct analyzer *a, enum an_user_mask
 	struct an_config cfg = {
 		.enabled = true, .mem_max = 64 << 20, .depth_bytes = 1 << 20,
 		.max_sessions = 1024, .user_mask = mask, .max_uri_bytes = 8192,
-		.max_header_bytes = 8192,
+		.max_header_bytes = 8192, .file_hashes = true,
 	};
 	struct conn id = { .ts_us = T0, .ip_version = 4, .proto = 6, .orig_p = 40000,
 			   .resp_p = 25 };

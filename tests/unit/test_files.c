@@ -184,6 +184,31 @@ static void test_magic_utf8_cut(void **state)
 
 /* ---- files ----------------------------------------------------------- */
 
+/* sensor.analyzers.file_hashes: false: the record without hashes. */
+static void test_no_hashes(void **state)
+{
+	struct an_config cfg;
+	struct an_file *f;
+	struct t t;
+
+	(void)state;
+	an_config_defaults(&cfg);
+	cfg.file_hashes = false;
+	t_open_cfg(&t, &cfg);
+	f = an_file_open(t.s, "HTTP", false, 1, NULL, NULL, 5, T0);
+	assert_non_null(f);
+	an_file_data(f, (const uint8_t *)"%PDF-", 5);
+	an_file_close(f, false, T0 + 1000);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(str(t.last, "mime_type"), "application/pdf");
+	assert_int_equal(num(t.last, "seen_bytes"), 5);
+	assert_int_equal(json_array_size(json_object_get(t.last, "analyzers")), 0);
+	assert_null(json_object_get(t.last, "md5"));
+	assert_null(json_object_get(t.last, "sha1"));
+	assert_null(json_object_get(t.last, "sha256"));
+	t_close(&t);
+}
+
 static void test_hashes(void **state)
 {
 	static const char msg[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
@@ -417,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_magic),
 		cmocka_unit_test(test_magic_utf8_cut),
 		cmocka_unit_test(test_hashes),
+		cmocka_unit_test(test_no_hashes),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_depth_and_overflow),

@@ -189,11 +189,12 @@ static void test_analyzers(void **state)
 	assert_int_equal(c->sensor.analyzers.max_uri_bytes, 8192);
 	assert_int_equal(c->sensor.analyzers.max_header_bytes, 8192);
 	assert_int_equal(c->sensor.analyzers.file_depth_bytes, 0);
+	assert_true(c->sensor.analyzers.file_hashes);
 	config_free(c);
 	c = load_ok("sensor:\n  analyzers:\n    enabled: false\n    memory_bytes: 8388608\n"
 		    "    depth_bytes: 0\n    max_sessions: 1000\n    user_names: omit\n"
 		    "    max_uri_bytes: 1024\n    max_header_bytes: 2048\n"
-		    "    file_depth_bytes: 65536\n");
+		    "    file_depth_bytes: 65536\n    file_hashes: false\n");
 	assert_false(c->sensor.analyzers.enabled);
 	assert_int_equal(c->sensor.analyzers.memory_bytes, 8388608);
 	assert_int_equal(c->sensor.analyzers.depth_bytes, 0);
@@ -202,6 +203,7 @@ static void test_analyzers(void **state)
 	assert_int_equal(c->sensor.analyzers.max_uri_bytes, 1024);
 	assert_int_equal(c->sensor.analyzers.max_header_bytes, 2048);
 	assert_int_equal(c->sensor.analyzers.file_depth_bytes, 65536);
+	assert_false(c->sensor.analyzers.file_hashes);
 	config_free(c);
 }
 
