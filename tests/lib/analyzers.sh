@@ -1,4 +1,4 @@
-# Servers, fixtures and checks for the protocol analyzers' integration
+# Servers and fixtures for the protocol analyzers' integration
 # test (issue 5, section 4) (POSIX sh). Source after common.sh, netns.sh
 # and sensor.sh: the client and server namespaces, tcpdump and the
 # teardown are sensor.sh's (sensor_net_create, sensor_tcpdump_start/stop,
@@ -10,8 +10,9 @@
 #                          root: index.html, text.txt (gzip'd by nginx,
 #                          so sent chunked), download.bin (random),
 #                          private/secret.txt behind Basic auth), the
-#                          htpasswd, DIR/upload.bin (a POST body), DIR/mail/attach.bin (the SMTP
-#                          attachment), DIR/maildir/1.eml (a MIME message
+#                          htpasswd, DIR/upload.bin (a POST body),
+#                          DIR/mail/attach.bin (the SMTP attachment),
+#                          DIR/maildir/1.eml (a MIME message
 #                          with DIR/mail/pop-attach.bin attached, for
 #                          POP3), DIR/ftp/ftp-file.bin; users and
 #                          passwords in $AN_USER_* / $AN_PASS_* (the
