@@ -11,7 +11,8 @@ libuv1-dev libmbedtls-dev libzstd-dev libjansson-dev libcmocka-dev libhttp-parse
 libpcap-dev libnl-3-dev libnl-route-3-dev openssl zlib1g-dev libseccomp-dev libyajl-dev"
 test="clang libclang-rt-14-dev bsdutils rsyslog rsyslog-gnutls gnutls-bin openssl
 iproute2 util-linux procps psmisc jq python3-jsonschema snmp snmptrapd tshark tinyproxy curl
-python3-scapy dnsmasq nginx-light apache2-utils bind9-dnsutils ethtool tcpdump tcpreplay iputils-ping"
+python3-scapy dnsmasq nginx-light apache2-utils bind9-dnsutils ethtool tcpdump tcpreplay iputils-ping
+swaks libnet-ssleay-perl"
 bench="time softflowd libndpi-bin"
 
 want=$build

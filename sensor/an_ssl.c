@@ -310,12 +310,16 @@ static void client_ext(struct ssl_state *st, struct an_session *s, unsigned type
 	case SSL_EXT_SERVER_NAME:
 		/* ServerNameList (RFC 6066 3): the first host_name is kept. */
 		l = rd_sub(e, rd_u16(e));
+		if (l.bad)
+			an_weird(s, "SSL_malformed_server_name");
 		for (n = 0; rd_left(&l) >= 3; n++) {
 			unsigned nt = rd_u8(&l);
 			struct rd name = rd_sub(&l, rd_u16(&l));
 
-			if (name.bad)
+			if (name.bad) {
+				an_weird(s, "SSL_malformed_server_name");
 				break;
+			}
 			if (nt != 0 || st->has_sni || n > 0) {
 				if (n > 0)
 					an_weird(s, "SSL_many_server_names");
