@@ -338,10 +338,11 @@ END {
 	ratio("ward-sensor-conn", "softflowd", t_sf, "ward-sensor-conn vs softflowd")
 	ratio("ward-sensor-conn", "ndpiReader", t_nd, "ward-sensor-conn vs ndpiReader")
 	ratio("ward-sensor", "ndpiReader", t_an, "ward-sensor (analyzers) vs ndpiReader")
-	if (("ward-sensor-nohash" in pc) && ("ndpiReader" in pc) && pc["ndpiReader"] > 0)
+	if (("ward-sensor-nohash" in pc) && ("ndpiReader" in pc) && pc["ndpiReader"] > 0) {
+		w = pw["ndpiReader"] > 0 ? pw["ward-sensor-nohash"] / pw["ndpiReader"] : 0
 		printf "%-34s %6.2fx per CPU s (wall %5.2fx)   (for information: files not hashed)\n",
-		       "ward-sensor-nohash vs ndpiReader:", pc["ward-sensor-nohash"] / pc["ndpiReader"],
-		       pw["ndpiReader"] > 0 ? pw["ward-sensor-nohash"] / pw["ndpiReader"] : 0
+		       "ward-sensor-nohash vs ndpiReader:", pc["ward-sensor-nohash"] / pc["ndpiReader"], w
+	}
 	if (("ward-sensor" in pc) && ("ward-sensor-conn" in pc) && pc["ward-sensor-conn"] > 0)
 		printf "%-34s %6.2fx per CPU s   (for information: the analyzers' cost)\n",
 		       "ward-sensor vs ward-sensor-conn:", pc["ward-sensor"] / pc["ward-sensor-conn"]
