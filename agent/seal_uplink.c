@@ -16,9 +16,12 @@
  * The keys are wiped (batch_key_destroy) when the uplink is stopped,
  * disabled or rebuilt.
  *
- * Sealing runs on the loop thread: a tick seals at most what closed since
- * the last one (one zstd pass, one signature per batch), a few ms per MiB,
- * which the control socket and the agent lane's group commit can wait for.
+ * Sealing runs on libuv's thread pool, one turn at a time (struct
+ * seal_job), and each batch's zstd pass on the sealer's own thread
+ * (sealer.h): the loop thread stays free for the uplink, the control
+ * socket and the agent lane. A turn seals at most what closed since the
+ * last one, and at most SEAL_TICK_MAX_BATCHES batches a lane; a backlog
+ * takes as many turns as it needs, back to back.
  */
 #include "seal_uplink.h"
 
@@ -48,8 +51,31 @@ struct lane_sealer {
 	char name[33];
 	enum spool_class cls;
 	struct sealer *s;
+	struct sealer_stats st;       /* as of the last turn (status) */
 	char error[320];              /* "" when fine */
 	uint64_t retry_ms;            /* next sealer_create attempt */
+};
+
+/* One turn of sealing, run on libuv's thread pool: the loop thread keeps
+ * serving the uplink, the control socket and the agent lane meanwhile.
+ * While a turn runs its sealers are the pool thread's; the loop touches
+ * them again in seal_done(). A teardown during a turn hands the sealers
+ * and the keys they borrow to the turn (`orphaned`), whose end frees
+ * them. */
+struct seal_job {
+	uv_work_t req;
+	struct seal_uplink *su;
+	int64_t now_us;
+	bool refresh, orphaned;
+	unsigned n;
+	struct {
+		unsigned lane;            /* index in su->lanes */
+		struct sealer *s;
+		bool partial;
+		int rc;
+		struct sealer_stats st;
+	} lane[SPOOL_MAX_LANES];
+	struct batch_key *device, *soc; /* set when orphaned */
 };
 
 struct seal_uplink {
@@ -76,6 +102,8 @@ struct seal_uplink {
 
 	uv_timer_t seal_timer, rate_timer;
 	int timers_open;
+	struct seal_job *job;            /* the turn running, or NULL */
+	bool again;                      /* a turn was due while one ran */
 	uint64_t rate;                   /* bytes/s now in force */
 	char rate_window[48];            /* where it comes from, in words */
 };
@@ -444,34 +472,53 @@ static bool lanes_refresh(struct seal_uplink *su, uint64_t now_ms)
 	return new_lane;
 }
 
-static void seal_tick(uv_timer_t *t)
+static void seal_turn(struct seal_uplink *su, bool refresh);
+
+static void seal_work(uv_work_t *req)
 {
-	struct seal_uplink *su = t->data;
-	uint64_t now_ms = clock_mono_ms();
-	int64_t now_us = clock_wall_us();
+	struct seal_job *j = req->data;
+	unsigned i;
+
+	for (i = 0; i < j->n; i++) {
+		j->lane[i].rc = sealer_run_max(j->lane[i].s, j->lane[i].partial, j->now_us,
+					       SEAL_TICK_MAX_BATCHES);
+		/* Nothing to seal on a timer's turn: the lane is idle; its
+		 * sealer gives back its buffers and thread until it is not. */
+		if (j->lane[i].rc == 0 && j->refresh)
+			sealer_trim(j->lane[i].s);
+		sealer_get_stats(j->lane[i].s, &j->lane[i].st);
+	}
+}
+
+static void seal_done(uv_work_t *req, int status)
+{
+	struct seal_job *j = req->data;
+	struct seal_uplink *su = j->su;
 	int sealed = 0, rc;
 	bool more = false;
 	unsigned i;
 
-	retiring_reap(su);
-	if (!su->running)
+	(void)status;
+	if (j->orphaned) {
+		for (i = 0; i < j->n; i++)
+			sealer_destroy(j->lane[i].s);
+		batch_key_destroy(j->device);
+		batch_key_destroy(j->soc);
+		free(j);
+		su->job = NULL;
+		/* The new sealers' first turn, if it came meanwhile. */
+		if (su->again) {
+			su->again = false;
+			seal_turn(su, true);
+		}
 		return;
-	if (lanes_refresh(su, now_ms) && su->up != NULL) {
-		/* The uplink's lane list is fixed at create (uplink.h): a new
-		 * lane means a new uplink. A request in flight is resent. */
-		log_info("uplink: new spool lane; restarting the uplink to include it");
-		uplink_retire(su);
-		uplink_build(su);
 	}
-	for (i = 0; i < su->n_lanes; i++) {
-		struct lane_sealer *ls = &su->lanes[i];
-		unsigned waiting;
+	su->job = NULL;
+	for (i = 0; i < j->n; i++) {
+		struct lane_sealer *ls = &su->lanes[j->lane[i].lane];
 
-		if (ls->s == NULL)
-			continue;
-		waiting = outbox_count(su->cfg->uplink.outbox, ls->name, NULL, NULL);
-		rc = sealer_run_max(ls->s, waiting < SEAL_UPLINK_PARTIAL_BELOW, now_us,
-				    SEAL_TICK_MAX_BATCHES);
+		rc = j->lane[i].rc;
+		ls->st = j->lane[i].st;
 		if (rc < 0) {
 			char msg[sizeof(ls->error)];
 
@@ -487,13 +534,77 @@ static void seal_tick(uv_timer_t *t)
 		if (rc >= SEAL_TICK_MAX_BATCHES)
 			more = true;
 	}
+	free(j);
 	if (sealed > 0 && su->up != NULL)
 		uplink_kick(su->up);
-	/* A backlog is sealed a few batches per lane per turn of the loop, so
-	 * the uplink's answers, its timers and wardctl are served meanwhile:
-	 * the next turn comes at once, after the loop has polled for I/O. */
-	if (more)
-		uv_timer_start(&su->seal_timer, seal_tick, 0, su->cfg->uplink.seal_interval_ms);
+	/* A backlog is sealed a few batches per lane per turn, and the next
+	 * turn starts at once; so does one after any turn that sealed, since
+	 * more segments may have closed meanwhile (the receivers close one
+	 * every few ms under load, far within the timer's interval). */
+	if (more || sealed > 0 || su->again) {
+		bool refresh = su->again;
+
+		su->again = false;
+		seal_turn(su, refresh);
+	}
+}
+
+/* One turn of sealing: every lane's closed segments, at most
+ * SEAL_TICK_MAX_BATCHES batches a lane, on the thread pool (struct
+ * seal_job). `refresh`: look for new lanes first, and trim idle sealers
+ * (on the timer's turns, not on a backlog's extra ones). */
+static void seal_turn(struct seal_uplink *su, bool refresh)
+{
+	uint64_t now_ms = clock_mono_ms();
+	struct seal_job *j;
+	unsigned i;
+
+	retiring_reap(su);
+	if (!su->running)
+		return;
+	if (su->job != NULL) {
+		su->again = su->again || refresh;
+		return;
+	}
+	if (refresh && lanes_refresh(su, now_ms) && su->up != NULL) {
+		/* The uplink's lane list is fixed at create (uplink.h): a new
+		 * lane means a new uplink. A request in flight is resent. */
+		log_info("uplink: new spool lane; restarting the uplink to include it");
+		uplink_retire(su);
+		uplink_build(su);
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return;                 /* the next tick tries again */
+	j->su = su;
+	j->now_us = clock_wall_us();
+	j->refresh = refresh;
+	for (i = 0; i < su->n_lanes; i++) {
+		struct lane_sealer *ls = &su->lanes[i];
+
+		if (ls->s == NULL)
+			continue;
+		j->lane[j->n].lane = i;
+		j->lane[j->n].s = ls->s;
+		j->lane[j->n].partial = outbox_count(su->cfg->uplink.outbox, ls->name, NULL, NULL) <
+					SEAL_UPLINK_PARTIAL_BELOW;
+		j->n++;
+	}
+	if (j->n == 0) {
+		free(j);
+		return;
+	}
+	j->req.data = j;
+	if (uv_queue_work(su->loop, &j->req, seal_work, seal_done) < 0) {
+		free(j);
+		return;
+	}
+	su->job = j;
+}
+
+static void seal_tick(uv_timer_t *t)
+{
+	seal_turn(t->data, true);
 }
 
 static void rate_tick(uv_timer_t *t)
@@ -537,13 +648,31 @@ static void teardown(struct seal_uplink *su)
 
 	uv_timer_stop(&su->seal_timer);
 	uv_timer_stop(&su->rate_timer);
-	for (i = 0; i < su->n_lanes; i++)
-		sealer_destroy(su->lanes[i].s);
+	su->again = false;
+	if (su->job != NULL && !su->job->orphaned) {
+		/* A turn is running: its sealers, and the keys they borrow,
+		 * are freed when it ends (seal_done). */
+		for (i = 0; i < su->n_lanes; i++) {
+			bool in_job = false;
+			unsigned k;
+
+			for (k = 0; k < su->job->n; k++)
+				in_job = in_job || su->job->lane[k].s == su->lanes[i].s;
+			if (!in_job)
+				sealer_destroy(su->lanes[i].s);
+		}
+		su->job->orphaned = true;
+		su->job->device = su->device;
+		su->job->soc = su->soc;
+	} else {
+		for (i = 0; i < su->n_lanes; i++)
+			sealer_destroy(su->lanes[i].s);
+		batch_key_destroy(su->device);
+		batch_key_destroy(su->soc);
+	}
 	su->n_lanes = 0;
 	uplink_retire(su);
 	up_lanes_free(su);
-	batch_key_destroy(su->device);
-	batch_key_destroy(su->soc);
 	su->device = su->soc = NULL;
 	su->key_error[0] = su->up_error[0] = '\0';
 	su->running = su->start_failed = false;
@@ -643,7 +772,7 @@ bool seal_uplink_closed(const struct seal_uplink *su)
 
 	if (su == NULL)
 		return true;
-	if (su->timers_open > 0)
+	if (su->timers_open > 0 || su->job != NULL)
 		return false;
 	for (i = 0; i < su->n_retiring; i++)
 		if (!uplink_closed(su->retiring[i]))
@@ -674,9 +803,7 @@ static json_t *sealers_json(struct seal_uplink *su)
 	for (i = 0; arr != NULL && i < su->n_lanes; i++) {
 		struct lane_sealer *ls = &su->lanes[i];
 
-		memset(&st, 0, sizeof(st));
-		if (ls->s != NULL)
-			sealer_get_stats(ls->s, &st);
+		st = ls->st;            /* the sealer may be busy on the pool */
 		j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "lane", ls->name,
 			      "class", spool_class_name(ls->cls), "running", ls->s != NULL,
 			      "batches", (json_int_t)st.batches, "records", (json_int_t)st.records,

@@ -31,10 +31,12 @@
  * seals what remains (partial batches: low latency); at or above it,
  * records wait in the spool for a full batch (sealer.h). */
 #define SEAL_UPLINK_PARTIAL_BELOW 4
-/* At most this many batches per lane per turn of the supervisor's loop
- * (sealer_run_max): sealing a backlog takes tens of ms a batch, and the
- * uplink and the control socket share the loop. */
-#define SEAL_TICK_MAX_BATCHES 2
+/* At most this many batches per lane per turn of sealing (sealer_run_max,
+ * on the thread pool): between turns the status the control socket shows
+ * is brought up to date and the uplink is told of the new batches. Four
+ * is also the most the sealer commits with one CHAIN (sealer.h, "Commit
+ * order"). */
+#define SEAL_TICK_MAX_BATCHES 4
 
 struct seal_uplink;
 

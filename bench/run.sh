@@ -59,7 +59,8 @@
 #   BENCH_CONNECTIONS=N  parallel TCP connections of the sender (default 1)
 #   BENCH_ONLY="..."     a subset of the runs: names (ward, rsyslog-omfile,
 #                        rsyslog-diskqueue; ward-v2c, ward-v3, snmptrapd-v2c,
-#                        snmptrapd-v3; uplink-tls, uplink-shaped) or parts
+#                        snmptrapd-v3; uplink-tls, uplink-shaped, uplink-ward:
+#                        ward's half of uplink-tls alone, to profile it) or parts
 #                        (syslog, snmp, uplink, edr: ward-lumberjack, ward-hec;
 #                        sensor: pcap-readloop, pcap-readloop-1m,
 #                        ward-sensor-conn, ward-sensor, ward-sensor-nohash,
@@ -155,7 +156,7 @@ for b in $ONLY; do
 	ward | rsyslog-omfile | rsyslog-diskqueue) SYSLOG_ONLY="$SYSLOG_ONLY $b" ;;
 	ward-v2c | ward-v3 | snmptrapd-v2c | snmptrapd-v3) SNMP_ONLY="$SNMP_ONLY $b" ;;
 	uplink) UPLINK_ONLY="$UPLINK_ONLY uplink-tls uplink-shaped" ;;
-	uplink-tls | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
+	uplink-tls | uplink-ward | uplink-shaped) UPLINK_ONLY="$UPLINK_ONLY $b" ;;
 	edr) EDR_ONLY="$EDR_ONLY ward-lumberjack ward-hec" ;;
 	ward-lumberjack | ward-hec) EDR_ONLY="$EDR_ONLY $b" ;;
 	sensor) SENSOR_ONLY="$SENSOR_ONLY pcap-readloop pcap-readloop-1m ward-sensor-conn ward-sensor ward-sensor-nohash softflowd ndpiReader" ;;
@@ -163,7 +164,7 @@ for b in $ONLY; do
 	*)
 		echo "bench: unknown run '$b' in BENCH_ONLY (syslog: ward, rsyslog-omfile," \
 			"rsyslog-diskqueue; snmp: ward-v2c, ward-v3, snmptrapd-v2c, snmptrapd-v3;" \
-			"uplink: uplink-tls, uplink-shaped; edr: ward-lumberjack, ward-hec;" \
+			"uplink: uplink-tls, uplink-shaped, uplink-ward; edr: ward-lumberjack, ward-hec;" \
 			"sensor: pcap-readloop, pcap-readloop-1m, ward-sensor-conn, ward-sensor, ward-sensor-nohash, softflowd, ndpiReader)" >&2
 		exit 2 ;;
 	esac

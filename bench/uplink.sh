@@ -576,7 +576,7 @@ bench_uplink_rsyslog() {
 bench_uplink() {
 	echo
 	case " $* " in
-	*" uplink-tls "*) echo "uplink: $UPLINK_COUNT syslog messages over TCP x $UPLINK_RUNS run(s), through each pipeline to an SOC over TLS" ;;
+	*" uplink-tls "* | *" uplink-ward "*) echo "uplink: $UPLINK_COUNT syslog messages over TCP x $UPLINK_RUNS run(s), through each pipeline to an SOC over TLS" ;;
 	*) echo "uplink: ward on a shaped uplink" ;;
 	esac
 	uplink_check || return 0
@@ -602,6 +602,7 @@ bench_uplink() {
 				bench_uplink_ward; sync; bench_uplink_rsyslog; sync
 				_i=$((_i + 1))
 			done ;;
+		uplink-ward) bench_uplink_ward ;;   # ward's half alone, to profile it
 		uplink-shaped) bench_uplink_shaped ;;
 		esac
 	done

@@ -480,7 +480,8 @@ static int sign(const struct batch_key *dev, const uint8_t *msg, size_t len,
 
 /* Picks the ephemeral key and nonce into *h, writes the header to p and
  * the ciphertext of the zlen bytes at z after it, and the tag into the
- * header (docs/protocol.md, "Crypto"). p holds BATCH_HDR_SIZE + zlen. */
+ * header (docs/protocol.md, "Crypto"). p holds BATCH_HDR_SIZE + zlen; z
+ * may be p + BATCH_HDR_SIZE itself (encrypted in place). */
 static int seal_encrypt(struct batch_hdr *h, uint8_t *p, const uint8_t *z, size_t zlen,
 			const struct batch_key *soc, const struct batch_seal_opts *o,
 			struct rng *r)
@@ -534,34 +535,55 @@ out:
  * about a quarter more compression time. 0 with the frame's length in
  * *zlen, -ENOMEM, or -EIO when zstd fails. */
 static int compress_body(void *dst, size_t cap, const void *body,
-			 size_t body_len, int level, size_t *zlen)
+			 size_t body_len, int level, void *reuse, size_t *zlen)
 {
-	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_CCtx *cctx = reuse != NULL ? reuse : ZSTD_createCCtx();
 	size_t n;
 
 	if (cctx == NULL)
 		return -ENOMEM;
-	n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	n = ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+	if (!ZSTD_isError(n))
+		n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(n))
 		n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1);
 	if (!ZSTD_isError(n))
 		n = ZSTD_compress2(cctx, dst, cap, body, body_len);
-	ZSTD_freeCCtx(cctx);
+	if (reuse == NULL)
+		ZSTD_freeCCtx(cctx);
 	if (ZSTD_isError(n))
 		return -EIO;
 	*zlen = n;
 	return 0;
 }
 
+int batch_compress(struct buf *z, const void *body, size_t body_len, int level,
+		   void *zstd_cctx)
+{
+	size_t cap = ZSTD_compressBound(body_len), zlen;
+	int rc;
+
+	level = level == 0 ? BATCH_ZSTD_LEVEL_DEFAULT : level;
+	if (level < 1 || level > 19)
+		return -EINVAL;
+	rc = buf_reserve(z, cap);
+	if (rc < 0)
+		return rc;
+	rc = compress_body(z->data + z->len, cap, body, body_len, level, zstd_cctx, &zlen);
+	if (rc == 0)
+		z->len += zlen;
+	return rc;
+}
+
 int batch_seal(struct buf *out, const struct batch_hdr *hin, const void *body,
 	       size_t body_len, const struct batch_key *device,
 	       const struct batch_key *soc, const struct batch_seal_opts *o)
 {
-	static const struct batch_seal_opts defaults = { 0, NULL, NULL, 0 };
+	static const struct batch_seal_opts defaults = { 0, NULL, NULL, 0, NULL, NULL };
 	struct batch_hdr h;
 	struct rng r;
 	uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-	uint8_t *zbuf = NULL, *p;
+	uint8_t *p;
 	size_t zcap, zlen, sig_len = 0, old_len = out->len;
 	int level, rc;
 
@@ -579,26 +601,33 @@ int batch_seal(struct buf *out, const struct batch_hdr *hin, const void *body,
 	if (rc < 0)
 		goto out;
 
-	zcap = ZSTD_compressBound(body_len);
-	zbuf = malloc(zcap);
-	if (zbuf == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = compress_body(zbuf, zcap, body, body_len, level, &zlen);
+	/* The body is compressed straight into its place in `out` and
+	 * encrypted there (AES-GCM works in place): no copy, no scratch. */
+	zcap = o->precompressed != NULL ? o->precompressed->len : ZSTD_compressBound(body_len);
+	rc = buf_reserve(out, BATCH_HDR_SIZE + zcap + 2 + BATCH_SIG_MAX);
 	if (rc < 0)
 		goto out;
+	p = out->data + old_len;
+	if (o->precompressed != NULL) {
+		zlen = o->precompressed->len;
+		if (zlen == 0) {
+			rc = -EINVAL;
+			goto out;
+		}
+		memcpy(p + BATCH_HDR_SIZE, o->precompressed->data, zlen);
+	} else {
+		rc = compress_body(p + BATCH_HDR_SIZE, zcap, body, body_len, level, o->zstd_cctx,
+				   &zlen);
+		if (rc < 0)
+			goto out;
+	}
 
 	h = *hin;
 	h.body_len = o->test_declared_body_len != 0 ? o->test_declared_body_len :
 		(uint32_t)body_len;
 	h.ct_len = (uint32_t)zlen;
 	memcpy(h.key_id, soc->id, BATCH_KEY_ID_SIZE);
-	rc = buf_reserve(out, BATCH_HDR_SIZE + zlen + 2 + BATCH_SIG_MAX);
-	if (rc < 0)
-		goto out;
-	p = out->data + old_len;
-	rc = seal_encrypt(&h, p, zbuf, zlen, soc, o, &r);
+	rc = seal_encrypt(&h, p, p + BATCH_HDR_SIZE, zlen, soc, o, &r);
 	if (rc < 0)
 		goto out;
 	rc = sign(device, p, BATCH_HDR_SIZE + zlen, &r, sig, &sig_len);
@@ -610,7 +639,6 @@ int batch_seal(struct buf *out, const struct batch_hdr *hin, const void *body,
 out:
 	if (rc < 0)
 		out->len = old_len;
-	free(zbuf);
 	rng_free(&r);
 	return rc;
 }

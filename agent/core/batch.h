@@ -157,6 +157,17 @@ struct batch_seal_opts {
 	/* Tests ONLY: declare this body length in the header instead of the
 	 * real one (0 = the real one), to build decompression bombs. */
 	uint32_t test_declared_body_len;
+	/* A ZSTD_CCtx * to compress with, kept by the caller across batches
+	 * (its parameters are reset here each time); NULL: one is made and
+	 * freed per call. A long-lived sealer passes one: a fresh context's
+	 * tables are megabytes of new pages, and first touches of new pages
+	 * are what sealing spent most of its time on (docs/performance.md,
+	 * "Uplink"). */
+	void *zstd_cctx;
+	/* batch_compress() of this very body, done beforehand (by a sealer
+	 * that compresses the next batch while it seals this one); NULL:
+	 * batch_seal compresses. */
+	const struct buf *precompressed;
 };
 
 /* Seals `body` (`body_len` bytes of NDJSON: h->records lines, each ending
@@ -171,6 +182,14 @@ struct batch_seal_opts {
 int batch_seal(struct buf *out, const struct batch_hdr *h, const void *body,
 	       size_t body_len, const struct batch_key *device,
 	       const struct batch_key *soc, const struct batch_seal_opts *o);
+
+/* Compresses `body` (`body_len` bytes) exactly as batch_seal does, one
+ * zstd frame (RFC 8878) at `level` (0 = BATCH_ZSTD_LEVEL_DEFAULT) with
+ * long-distance matching, appended to `z`, with the ZSTD_CCtx *
+ * `zstd_cctx` (NULL: one is made for the call). Safe on any thread with a
+ * cctx of its own. Returns 0, -EINVAL (level), -ENOMEM or -EIO. */
+int batch_compress(struct buf *z, const void *body, size_t body_len, int level,
+		   void *zstd_cctx);
 
 /* Parses and checks the header of the batch starting at `in` (`len` bytes
  * available, at least BATCH_HDR_SIZE) into *h without any key: for the

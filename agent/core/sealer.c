@@ -6,11 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "batch.h"
 #include "buf.h"
@@ -22,6 +26,104 @@
 #define CHAIN_TMP ".CHAIN.tmp"
 #define CHAIN_MAX 256            /* bytes; the file is about 100 */
 #define NAME_SIZE 64             /* ".<20>-<20>.tmp" and "<20>-<20>.batch" */
+#define SEG_NAME_SIZE 32         /* a spool segment's file name */
+/* After segments were evicted under a group, this many batches are
+ * committed one at a time, each as soon as it is written: the window in
+ * which the budget can take a segment from under a batch is then one
+ * batch, not a group. */
+#define SEALER_EVICTING_BATCHES 64
+/* Batches committed by one CHAIN at most (sealer.h, "Commit order"). */
+#define SEALER_GROUP_MAX 16
+
+/* A segment read but not yet consumed. */
+struct pending {
+	struct spool_segment *seg;
+	uint64_t max_seq;            /* highest seq read from it; 0 = none */
+	bool complete;               /* read to its end */
+};
+
+/* The segments being read and the batch being filled. A run that
+ * sealer_run_max cut short at max_batches is kept for the next call
+ * (`kept`), which goes on reading after `min_first`; any other run ends
+ * with its call, and what it did not seal is read again next time. */
+struct run {
+	struct pending *p;
+	size_t n, cap;
+	struct buf body;             /* the NDJSON of the batch being filled */
+	uint64_t first, last;
+	uint32_t records;
+	uint64_t min_first;          /* the next segment to read: first seq >= */
+	bool kept;
+};
+
+/* A batch written to its .tmp file, waiting for the group's CHAIN. */
+struct group_batch {
+	int fd;                      /* its .tmp, written, synced at the commit */
+	uint64_t first, last;
+	uint32_t records;
+	size_t body_len, sealed_len;
+};
+
+/* The compressor thread: batch N+1 is compressed there while the
+ * caller's thread seals and commits batch N and reads the records of
+ * N+2, so that a backlog is sealed on two CPUs (zstd is most of sealing's
+ * CPU; docs/performance.md, "Uplink"). One batch at a time is handed
+ * over; the fields below the mutex belong to the thread while `busy` and
+ * not `done`, to the caller otherwise. */
+struct press {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool busy, done, quit;
+	int level;
+	struct buf body;             /* the batch's NDJSON */
+	struct buf z;                /* its zstd frame (batch_compress) */
+	uint64_t first, last;
+	uint32_t records;
+	int rc;
+	ZSTD_CCtx *cctx;             /* used by the thread only */
+};
+
+/* A spool segment that holds records of a group being committed. */
+struct group_seg {
+	char name[SEG_NAME_SIZE];
+	uint64_t max_seq;            /* the highest seq read from it */
+	bool complete;               /* read to its end */
+};
+
+/* The committer thread: a group's commit (sealer.h, "Commit order",
+ * steps 1-4: its .tmp files synced, CHAIN, the renames, the segments
+ * deleted) waits on the
+ * disk, up to a tenth of a second when the disk is busy; on its own
+ * thread that wait overlaps with sealing the next group. One group at a
+ * time; the fields below the mutex belong to the thread while `busy` and
+ * not `done`. */
+struct committer {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool busy, done, quit;
+	struct group_batch g[SEALER_GROUP_MAX];
+	unsigned n;
+	uint64_t last_seq;
+	uint8_t hash[BATCH_HASH_SIZE];
+	bool chained;                /* CHAIN names the group: committed */
+	int rc;
+	/* The spool segments the group's records came from and that are not
+	 * consumed: if the disk budget evicted one meanwhile (and reported
+	 * its records lost), the group is not committed (-ESTALE). */
+	struct group_seg *segs;
+	size_t n_segs, segs_cap;
+};
+
+/* A compressed batch taken from the press, being sealed and committed. */
+struct slot {
+	struct buf body, z;
+	uint64_t first, last;
+	uint32_t records;
+};
 
 struct sealer {
 	char *spool_dir;
@@ -31,26 +133,26 @@ struct sealer {
 	uint32_t max_batch;
 	int level;
 	int dir_fd;                  /* O/<lane> */
-	uint64_t last_seq;           /* CHAIN: every seq <= this is sealed */
+	uint64_t last_seq;           /* every seq <= this is in a batch: in
+	                              * CHAIN, or in a .tmp of the group */
+	uint64_t durable_seq;        /* CHAIN's: every seq <= this is sealed */
 	uint8_t hash[BATCH_HASH_SIZE];
 	struct spool_reader *r;
-	bool tmp_left;               /* a committed .tmp failed to rename */
+	bool resync;                 /* a commit failed half way: CHAIN and
+	                              * the .tmp files are read again */
+	struct group_batch group[SEALER_GROUP_MAX];  /* .tmp, not yet in CHAIN */
+	unsigned n_group;
 	struct sealer_stats st;
-};
-
-/* A segment read but not yet consumed. */
-struct pending {
-	struct spool_segment *seg;
-	uint64_t max_seq;            /* highest seq read from it; 0 = none */
-	bool complete;               /* read to its end */
-};
-
-struct run {
-	struct pending *p;
-	size_t n, cap;
-	struct buf body;
-	uint64_t first, last;
-	uint32_t records;
+	/* Kept from batch to batch, so that sealing a backlog touches the
+	 * same pages again instead of new ones (sealer.h, "Memory"). */
+	struct run run;
+	struct press press;
+	struct committer committer;
+	int spool_lane_fd;           /* S/<lane>, for the committer; -1 */
+	unsigned evicting;           /* batches left to commit one by one,
+	                              * since the budget evicted under us */
+	struct slot slot;
+	struct buf sealed;           /* the batch being written */
 };
 
 static int fsync_dir(int fd)
@@ -99,6 +201,37 @@ out:
 	if (rc < 0)
 		unlinkat(dir_fd, name, 0);
 	return rc;
+}
+
+/* Writes `len` bytes to dir/name (created or truncated) and starts their
+ * write-back without waiting for it (sync_file_range); the caller syncs
+ * the returned descriptor later (*fd), by when the disk has had the time
+ * of a batch's compression to do it. */
+static int write_unsynced(int dir_fd, const char *name, const void *data, size_t len, int *fd)
+{
+	const uint8_t *p = data;
+	ssize_t n;
+	int rc = 0;
+
+	*fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (*fd < 0)
+		return -errno;
+	while (len > 0) {
+		n = write(*fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			close(*fd);
+			*fd = -1;
+			unlinkat(dir_fd, name, 0);
+			return rc;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	(void)sync_file_range(*fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
 }
 
 /* Reads dir/name whole into b (at most `max` bytes; -EFBIG beyond). */
@@ -157,6 +290,8 @@ static int chain_load(struct sealer *s)
 
 	rc = read_file(s->dir_fd, CHAIN_FILE, CHAIN_MAX, &b);
 	if (rc == -ENOENT) {         /* a new lane: the chain starts at zeros */
+		s->last_seq = s->durable_seq = 0;
+		memset(s->hash, 0, sizeof(s->hash));
 		rc = 0;
 		goto out;
 	}
@@ -181,7 +316,7 @@ static int chain_load(struct sealer *s)
 		}
 		s->hash[i] = (uint8_t)x;
 	}
-	s->last_seq = last;
+	s->last_seq = s->durable_seq = last;
 out:
 	if (rc == -EBADMSG)
 		log_error("sealer %s: %s is damaged; not restarting the hash chain", s->lane,
@@ -190,21 +325,41 @@ out:
 	return rc;
 }
 
-static int chain_store(struct sealer *s, uint64_t last, const uint8_t hash[BATCH_HASH_SIZE])
+/* CHAIN is replaced in two halves: the new content is written and synced
+ * to .CHAIN.tmp, then renamed over CHAIN (the commit) and the directory
+ * synced. */
+static int chain_prepare(struct sealer *s, uint64_t last, const uint8_t hash[BATCH_HASH_SIZE])
 {
 	char line[CHAIN_MAX];
-	int n, i, rc;
+	int n, i;
 
 	n = snprintf(line, sizeof(line), "ward-chain 1 %" PRIu64 " ", last);
 	for (i = 0; i < BATCH_HASH_SIZE; i++)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", hash[i]);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
-	rc = write_file(s->dir_fd, CHAIN_TMP, line, (size_t)n);
-	if (rc < 0)
-		return rc;
-	if (renameat(s->dir_fd, CHAIN_TMP, s->dir_fd, CHAIN_FILE) != 0)
+	return write_file(s->dir_fd, CHAIN_TMP, line, (size_t)n);
+}
+
+/* Renames .CHAIN.tmp over CHAIN (the commit), if every segment named in
+ * segs[n] is still in the spool lane directory spool_fd (-ESTALE if one
+ * is gone). The check and the rename are made under an flock of the
+ * outbox lane directory, which the disk budget takes to claim a segment
+ * (spool_budget.c, evict_seg_claim): no record is both committed here and
+ * counted lost there. Then the directory is synced. */
+static int chain_commit(struct sealer *s, int spool_fd, const struct group_seg *segs, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	if (flock(s->dir_fd, LOCK_EX) != 0)
 		return -errno;
-	return fsync_dir(s->dir_fd);
+	for (i = 0; i < n && spool_fd >= 0 && rc == 0; i++)
+		if (faccessat(spool_fd, segs[i].name, F_OK, 0) != 0 && errno == ENOENT)
+			rc = -ESTALE;
+	if (rc == 0 && renameat(s->dir_fd, CHAIN_TMP, s->dir_fd, CHAIN_FILE) != 0)
+		rc = -errno;
+	(void)flock(s->dir_fd, LOCK_UN);
+	return rc == 0 ? fsync_dir(s->dir_fd) : rc;
 }
 
 /* ---- recovery ------------------------------------------------------------------ */
@@ -221,14 +376,28 @@ static bool tmp_to_final(const char *tmp, char *final, size_t size)
 	return true;
 }
 
-/* Finishes or discards the .tmp batches a crash left behind. */
+struct tmp_file {
+	char name[NAME_SIZE];
+	uint8_t hash[BATCH_HASH_SIZE];
+	uint8_t prev[BATCH_HASH_SIZE];
+	bool valid, committed;
+};
+
+/* Finishes or discards the .tmp batches a crash left behind. A .tmp is
+ * committed when CHAIN names its hash, or when it is the batch before a
+ * committed one (its hash is that batch's prev hash): one CHAIN commits a
+ * group of batches (sealer.h, "Commit order"). A torn or damaged .tmp
+ * cannot hash to a value on the chain. */
 static int recover(struct sealer *s)
 {
 	struct buf b = BUF_INIT;
-	uint8_t h[BATCH_HASH_SIZE];
+	struct tmp_file *t = NULL;
+	struct batch_hdr h;
+	uint8_t want[BATCH_HASH_SIZE];
 	char final[NAME_SIZE];
 	struct dirent *de;
-	bool changed = false;
+	size_t n = 0, cap = 0, i;
+	bool found;
 	DIR *d;
 	int fd, rc = 0;
 
@@ -242,15 +411,47 @@ static int recover(struct sealer *s)
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (!tmp_to_final(de->d_name, final, sizeof(final)))
+		size_t len = strlen(de->d_name);
+
+		if (!tmp_to_final(de->d_name, final, sizeof(final)) || len >= NAME_SIZE)
 			continue;
+		if (n == cap) {
+			struct tmp_file *nt = realloc(t, (cap ? 2 * cap : 8) * sizeof(*t));
+
+			if (nt == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			t = nt;
+			cap = cap ? 2 * cap : 8;
+		}
+		memset(&t[n], 0, sizeof(t[n]));
+		memcpy(t[n].name, de->d_name, len + 1);
 		buf_reset(&b);
-		rc = read_file(s->dir_fd, de->d_name, (size_t)BATCH_BODY_MAX + BATCH_BODY_MAX / 128 + 4096, &b);
-		/* A torn or damaged .tmp cannot hash to CHAIN's value. */
-		if (rc == 0 && batch_hash(b.data, b.len, h) == 0 &&
-		    memcmp(h, s->hash, sizeof(h)) == 0) {
+		t[n].valid = read_file(s->dir_fd, de->d_name,
+				       (size_t)BATCH_BODY_MAX + BATCH_BODY_MAX / 128 + 4096, &b) == 0 &&
+			     batch_hash(b.data, b.len, t[n].hash) == 0 &&
+			     batch_parse_header(b.data, b.len, &h) == 0;
+		if (t[n].valid)
+			memcpy(t[n].prev, h.prev_hash, sizeof(t[n].prev));
+		n++;
+	}
+	/* Walk the chain back from CHAIN through the .tmp files. */
+	memcpy(want, s->hash, sizeof(want));
+	do {
+		found = false;
+		for (i = 0; i < n && !found; i++) {
+			if (t[i].valid && !t[i].committed && memcmp(t[i].hash, want, sizeof(want)) == 0) {
+				t[i].committed = found = true;
+				memcpy(want, t[i].prev, sizeof(want));
+			}
+		}
+	} while (found);
+	for (i = 0; i < n; i++) {
+		if (t[i].committed) {
 			/* CHAIN was committed: the batch is sealed; publish it. */
-			if (renameat(s->dir_fd, de->d_name, s->dir_fd, final) != 0) {
+			tmp_to_final(t[i].name, final, sizeof(final));
+			if (renameat(s->dir_fd, t[i].name, s->dir_fd, final) != 0) {
 				rc = -errno;
 				goto out;
 			}
@@ -258,21 +459,39 @@ static int recover(struct sealer *s)
 			log_info("sealer %s: completed %s after a crash", s->lane, final);
 		} else {
 			/* Never committed: its records are still in the spool. */
-			if (unlinkat(s->dir_fd, de->d_name, 0) != 0 && errno != ENOENT) {
+			if (unlinkat(s->dir_fd, t[i].name, 0) != 0 && errno != ENOENT) {
 				rc = -errno;
 				goto out;
 			}
 			s->st.discarded_tmp++;
 		}
-		rc = 0;
-		changed = true;
 	}
-	if (changed)
+	if (n > 0)
 		rc = fsync_dir(s->dir_fd);
 out:
 	closedir(d);
+	free(t);
 	buf_free(&b);
 	return rc;
+}
+
+static void trim(struct sealer *s);
+static void group_drop(struct sealer *s);
+
+/* Ends the run: releases its segments unconsumed (their records not yet
+ * sealed are read again by the next run) and empties its batch. */
+static void run_end(struct sealer *s)
+{
+	struct run *run = &s->run;
+	size_t k;
+
+	for (k = 0; k < run->n; k++)
+		spool_segment_release(run->p[k].seg);
+	run->n = 0;
+	buf_reset(&run->body);
+	run->records = 0;
+	run->min_first = 0;
+	run->kept = false;
 }
 
 /* ---- create / destroy ------------------------------------------------------------ */
@@ -300,12 +519,19 @@ int sealer_create(struct sealer **out, const struct sealer_opts *o)
 	if (s == NULL)
 		return -ENOMEM;
 	s->dir_fd = -1;
+	s->spool_lane_fd = -1;
 	strcpy(s->lane, o->lane);
 	strcpy(s->device, o->device_id);
 	s->dev = o->device;
 	s->soc = o->soc;
 	s->max_batch = o->max_batch_bytes != 0 ? o->max_batch_bytes : SEALER_MAX_BATCH_DEFAULT;
 	s->level = o->zstd_level;
+	buf_init(&s->run.body);
+	buf_init(&s->sealed);
+	buf_init(&s->press.body);
+	buf_init(&s->press.z);
+	buf_init(&s->slot.body);
+	buf_init(&s->slot.z);
 	s->spool_dir = strdup(o->spool_dir);
 	if (s->spool_dir == NULL || asprintf(&path, "%s/%s", o->outbox_dir, o->lane) < 0) {
 		path = NULL;
@@ -342,78 +568,450 @@ void sealer_destroy(struct sealer *s)
 {
 	if (s == NULL)
 		return;
+	group_drop(s);
+	trim(s);                     /* stops the compressor thread */
+	run_end(s);                  /* its segments belong to the reader */
+	free(s->run.p);
 	spool_reader_close(s->r);
 	if (s->dir_fd >= 0)
 		close(s->dir_fd);
+	if (s->spool_lane_fd >= 0)
+		close(s->spool_lane_fd);
+	free(s->committer.segs);
 	free(s->spool_dir);
 	free(s);
 }
 
 void sealer_get_stats(const struct sealer *s, struct sealer_stats *st)
 {
+	struct spool_reader_stats rs;
+
 	*st = s->st;
 	st->last_seq = s->last_seq;
+	spool_reader_get_stats(s->r, &rs);
+	st->segments_read = rs.segments_read;
 }
 
 /* ---- sealing ------------------------------------------------------------------------ */
 
-/* Seals run->body as one batch and commits it (sealer.h, steps 1-3). */
-static int flush(struct sealer *s, struct run *run, int64_t now_us)
+static void tmp_name(char *dst, uint64_t first, uint64_t last)
 {
-	struct batch_seal_opts o = { s->level, NULL, NULL, 0 };
-	struct batch_hdr h;
-	struct buf b = BUF_INIT;
-	uint8_t hash[BATCH_HASH_SIZE];
+	snprintf(dst, NAME_SIZE, ".%020" PRIu64 "-%020" PRIu64 ".tmp", first, last);
+}
+
+/* Forgets the group's .tmp files (closes them): committed, or to be
+ * judged by recovery. */
+static void group_drop(struct sealer *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n_group; i++)
+		if (s->group[i].fd >= 0)
+			close(s->group[i].fd);
+	s->n_group = 0;
+}
+
+static void tmp_final_names(char *tmp, char *final, const struct group_batch *g)
+{
+	tmp_name(tmp, g->first, g->last);
+	snprintf(final, NAME_SIZE, "%020" PRIu64 "-%020" PRIu64 ".batch", g->first, g->last);
+}
+
+/* Commits the committer's group: its .tmp files synced (step 1 done),
+ * CHAIN names its last batch (step 2), each .tmp renamed to its .batch
+ * name (step 3), and the segments it covers whole deleted (step 4; the
+ * sealer's consume then finds them gone). Runs on the committer thread;
+ * touches only the group, CHAIN and those segments.
+ *
+ * The disk budget may evict a segment of the lane at any time and report
+ * its records lost: they must not also be delivered. So the segments are
+ * checked, under the lock the budget's claim takes, just before CHAIN's
+ * rename (chain_commit): a segment gone drops the group (-ESTALE; it is
+ * sealed again from what the spool still holds), and one claimed after
+ * the commit is counted by the budget against the new CHAIN. */
+static void commit_group(struct sealer *s, struct committer *c)
+{
 	char tmp[NAME_SIZE], final[NAME_SIZE];
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < c->n && rc == 0; i++)
+		if (fdatasync(c->g[i].fd) != 0)
+			rc = -errno;
+	if (rc == 0)
+		rc = chain_prepare(s, c->last_seq, c->hash);
+	if (rc == 0)
+		rc = chain_commit(s, s->spool_lane_fd, c->segs, c->n_segs);
+	c->chained = rc == 0;
+	for (i = 0; c->chained && i < c->n_segs; i++)
+		if (c->segs[i].complete && c->segs[i].max_seq <= c->last_seq)
+			(void)unlinkat(s->spool_lane_fd, c->segs[i].name, 0);
+	for (i = 0; c->chained && i < c->n; i++) {
+		tmp_final_names(tmp, final, &c->g[i]);
+		if (renameat(s->dir_fd, tmp, s->dir_fd, final) != 0)
+			rc = -errno;   /* committed: recovery publishes it */
+	}
+	/* No fsync of the directory for the renames: after a crash that
+	 * loses one, recovery redoes it; the next group's CHAIN makes them
+	 * durable. */
+	for (i = 0; i < c->n; i++)
+		close(c->g[i].fd);
+	c->rc = rc;
+}
+
+static void *committer_main(void *arg)
+{
+	struct sealer *s = arg;
+	struct committer *c = &s->committer;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->quit && !(c->busy && !c->done))
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->quit)
+			break;
+		pthread_mutex_unlock(&c->mu);
+		commit_group(s, c);
+		pthread_mutex_lock(&c->mu);
+		c->done = true;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Waits for the group being committed, if any, and takes in its result:
+ * its seqs are durable (segments may be consumed) and counted. Returns 0
+ * or the commit's -errno; then the next call resyncs with the disk. */
+static int commit_collect(struct sealer *s)
+{
+	struct committer *c = &s->committer;
+	unsigned i;
+
+	if (!c->busy)
+		return 0;
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->done)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+	}
+	c->busy = c->done = false;
+	if (c->chained) {
+		s->durable_seq = c->last_seq;
+		for (i = 0; i < c->n; i++) {
+			s->st.batches++;
+			s->st.records += c->g[i].records;
+			s->st.body_bytes += c->g[i].body_len;
+			s->st.sealed_bytes += c->g[i].sealed_len;
+		}
+	}
+	if (c->rc == -ESTALE) {
+		s->resync = true;
+		s->evicting = SEALER_EVICTING_BATCHES;
+		log_info("sealer %s: the disk budget evicted segments of the batches up to seq "
+			 "%" PRIu64 " while they were sealed; sealing again what remains", s->lane,
+			 c->last_seq);
+	} else if (c->rc < 0) {
+		s->resync = true;
+		log_error("sealer %s: cannot commit seqs up to %" PRIu64 ": %s", s->lane,
+			  c->last_seq, strerror(-c->rc));
+	}
+	c->n = 0;
+	return c->rc;
+}
+
+/* Lists for the committer the run's segments that hold records of the
+ * group and are not about to be consumed (all their records durable). */
+static int segs_list(struct sealer *s)
+{
+	struct committer *c = &s->committer;
+	const struct run *run = &s->run;
+	size_t k;
+
+	if (s->spool_lane_fd < 0) {
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", s->spool_dir, s->lane) < 0)
+			return -ENOMEM;
+		s->spool_lane_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(path);
+		if (s->spool_lane_fd < 0)
+			return -errno;
+	}
+	c->n_segs = 0;
+	for (k = 0; k < run->n; k++) {
+		const struct pending *p = &run->p[k];
+
+		if (spool_segment_first_seq(p->seg) > s->last_seq ||
+		    (p->complete && p->max_seq <= s->durable_seq))
+			continue;
+		if (c->n_segs == c->segs_cap) {
+			size_t cap = c->segs_cap ? 2 * c->segs_cap : 32;
+			struct group_seg *n = realloc(c->segs, cap * sizeof(*n));
+
+			if (n == NULL)
+				return -ENOMEM;
+			c->segs = n;
+			c->segs_cap = cap;
+		}
+		snprintf(c->segs[c->n_segs].name, SEG_NAME_SIZE, "%s", spool_segment_file(p->seg));
+		c->segs[c->n_segs].max_seq = p->max_seq;
+		c->segs[c->n_segs].complete = p->complete;
+		c->n_segs++;
+	}
+	return 0;
+}
+
+/* Hands the group to the committer (after the previous one's result is
+ * in). Without a thread the group is committed here and now. */
+static int commit_start(struct sealer *s)
+{
+	struct committer *c = &s->committer;
+	int rc = commit_collect(s);
+
+	if (rc < 0 || s->n_group == 0)
+		return rc;
+	if (!c->started) {
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		c->quit = c->busy = c->done = false;
+		c->started = pthread_create(&c->thread, NULL, committer_main, s) == 0;
+		if (!c->started) {
+			pthread_cond_destroy(&c->cv);
+			pthread_mutex_destroy(&c->mu);
+		}
+	}
+	rc = segs_list(s);
+	if (rc < 0)
+		return rc;
+	memcpy(c->g, s->group, s->n_group * sizeof(s->group[0]));
+	c->n = s->n_group;
+	s->n_group = 0;              /* the fds are the committer's now */
+	c->last_seq = s->last_seq;
+	memcpy(c->hash, s->hash, sizeof(c->hash));
+	c->rc = 0;
+	c->chained = false;
+	if (!c->started) {
+		commit_group(s, c);
+		c->busy = c->done = true;
+		return 0;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->busy = true;
+	c->done = false;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static void committer_stop(struct sealer *s)
+{
+	struct committer *c = &s->committer;
+
+	(void)commit_collect(s);
+	if (!c->started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->quit = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	c->started = false;
+}
+
+/* Seals the batch in s->slot (compressed already) and writes it to its
+ * .tmp file (sealer.h, step 1); the group it joins goes to the committer
+ * when full and at the end of the run. Returns 1 when the previous
+ * group's result came in (segments may be consumed), else 0, or -errno. */
+static int commit_slot(struct sealer *s, int64_t now_us)
+{
+	const struct slot *sl = &s->slot;
+	struct batch_seal_opts o = { s->level, NULL, NULL, 0, NULL, &sl->z };
+	struct batch_hdr h;
+	struct buf *b = &s->sealed;
+	struct group_batch *g;
+	uint8_t hash[BATCH_HASH_SIZE];
+	char tmp[NAME_SIZE];
 	int rc;
 
 	memset(&h, 0, sizeof(h));
 	strcpy(h.device, s->device);
 	strcpy(h.lane, s->lane);
-	h.first_seq = run->first;
-	h.last_seq = run->last;
-	h.records = run->records;
+	h.first_seq = sl->first;
+	h.last_seq = sl->last;
+	h.records = sl->records;
 	h.created_us = now_us;
 	memcpy(h.prev_hash, s->hash, sizeof(h.prev_hash));
-	rc = batch_seal(&b, &h, run->body.data, run->body.len, s->dev, s->soc, &o);
+	buf_reset(b);
+	rc = batch_seal(b, &h, sl->body.data, sl->body.len, s->dev, s->soc, &o);
 	if (rc < 0)
 		goto out;
-	rc = batch_hash(b.data, b.len, hash);
+	rc = batch_hash(b->data, b->len, hash);
 	if (rc < 0)
 		goto out;
-	snprintf(tmp, sizeof(tmp), ".%020" PRIu64 "-%020" PRIu64 ".tmp", run->first, run->last);
-	snprintf(final, sizeof(final), "%020" PRIu64 "-%020" PRIu64 ".batch", run->first, run->last);
-	rc = write_file(s->dir_fd, tmp, b.data, b.len);
+	tmp_name(tmp, sl->first, sl->last);
+	g = &s->group[s->n_group];
+	rc = write_unsynced(s->dir_fd, tmp, b->data, b->len, &g->fd);
 	if (rc < 0)
 		goto out;
-	rc = chain_store(s, run->last, hash);
-	if (rc < 0) {
-		/* CHAIN may or may not have reached the disk: leave the .tmp
-		 * for recovery to judge, and stop. */
-		goto out;
-	}
-	s->last_seq = run->last;
+	s->n_group++;
+	s->last_seq = sl->last;
 	memcpy(s->hash, hash, sizeof(hash));
-	if (renameat(s->dir_fd, tmp, s->dir_fd, final) != 0) {
-		rc = -errno;
-		s->tmp_left = true;  /* committed: the next run publishes it */
-		goto out;
+	g->first = sl->first;
+	g->last = sl->last;
+	g->records = sl->records;
+	g->body_len = sl->body.len;
+	g->sealed_len = b->len;
+	if (s->evicting > 0) {
+		/* The disk budget is evicting this lane's segments: commit
+		 * each batch at once, the way to win the race for them. */
+		rc = commit_start(s);
+		if (rc == 0)
+			rc = commit_collect(s);
+		if (rc == 0 && s->evicting > 0)
+			s->evicting--;
+		return rc < 0 ? rc : 1;
 	}
-	rc = fsync_dir(s->dir_fd);
-	if (rc < 0)
-		goto out;
-	s->st.batches++;
-	s->st.records += run->records;
-	s->st.body_bytes += run->body.len;
-	s->st.sealed_bytes += b.len;
-	buf_reset(&run->body);
-	run->records = 0;
+	if (s->n_group == SEALER_GROUP_MAX) {
+		rc = commit_start(s);
+		return rc < 0 ? rc : 1;
+	}
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		s->resync = true;
 		log_error("sealer %s: sealing seqs %" PRIu64 "-%" PRIu64 ": %s", s->lane,
-			  run->first, run->last, batch_strerror(rc));
-	buf_free(&b);
+			  sl->first, sl->last, batch_strerror(rc));
+	}
 	return rc;
+}
+
+static void *press_main(void *arg)
+{
+	struct press *p = arg;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && !(p->busy && !p->done))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		if (p->cctx == NULL)
+			p->cctx = ZSTD_createCCtx();   /* NULL: batch_compress makes one */
+		buf_reset(&p->z);
+		rc = batch_compress(&p->z, p->body.data, p->body.len, p->level, p->cctx);
+		pthread_mutex_lock(&p->mu);
+		p->rc = rc;
+		p->done = true;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Hands the run's batch to the press (which must be idle) and gives the
+ * run an empty body. Without a thread (pthread_create failed) the batch
+ * is compressed here and now: slower, not wrong. */
+static void press_start(struct sealer *s, struct run *run)
+{
+	struct press *p = &s->press;
+	struct buf t;
+
+	if (!p->started) {
+		pthread_mutex_init(&p->mu, NULL);
+		pthread_cond_init(&p->cv, NULL);
+		p->quit = p->busy = p->done = false;
+		p->level = s->level;
+		p->started = pthread_create(&p->thread, NULL, press_main, p) == 0;
+		if (!p->started) {
+			pthread_cond_destroy(&p->cv);
+			pthread_mutex_destroy(&p->mu);
+		}
+	}
+	t = p->body;
+	p->body = run->body;
+	run->body = t;
+	buf_reset(&run->body);
+	p->first = run->first;
+	p->last = run->last;
+	p->records = run->records;
+	run->records = 0;
+	if (!p->started) {
+		buf_reset(&p->z);
+		p->rc = batch_compress(&p->z, p->body.data, p->body.len, s->level, NULL);
+		p->busy = p->done = true;
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->busy = true;
+	p->done = false;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits for the press's batch and moves it into s->slot; the press is
+ * idle again. Returns the compression's result, or 1 when the press was
+ * idle already (nothing taken). */
+static int press_take(struct sealer *s)
+{
+	struct press *p = &s->press;
+	struct buf t;
+
+	if (!p->busy)
+		return 1;
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	t = s->slot.body;
+	s->slot.body = p->body;
+	p->body = t;
+	t = s->slot.z;
+	s->slot.z = p->z;
+	p->z = t;
+	s->slot.first = p->first;
+	s->slot.last = p->last;
+	s->slot.records = p->records;
+	p->busy = p->done = false;
+	return p->rc;
+}
+
+static void press_stop(struct press *p)
+{
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		p->started = false;
+	}
+	p->busy = p->done = false;
+	ZSTD_freeCCtx(p->cctx);
+	p->cctx = NULL;
+}
+
+/* Gives back what sealer_run keeps between batches (sealer.h, "Memory"),
+ * and stops the compressor thread. */
+static void trim(struct sealer *s)
+{
+	press_stop(&s->press);
+	committer_stop(s);
+	buf_free(&s->press.body);
+	buf_free(&s->press.z);
+	buf_free(&s->slot.body);
+	buf_free(&s->slot.z);
+	buf_free(&s->run.body);
+	buf_free(&s->sealed);
+	spool_reader_trim(s->r);
 }
 
 /* Consumes, oldest first, the segments whose records are all sealed. */
@@ -422,7 +1020,7 @@ static int consume_sealed(struct sealer *s, struct run *run)
 	size_t k = 0;
 	int rc = 0;
 
-	while (k < run->n && run->p[k].complete && run->p[k].max_seq <= s->last_seq) {
+	while (k < run->n && run->p[k].complete && run->p[k].max_seq <= s->durable_seq) {
 		rc = spool_segment_consume(run->p[k].seg);
 		run->p[k].seg = NULL;
 		k++;
@@ -489,10 +1087,13 @@ static int add_record(struct sealer *s, struct run *run, const struct spool_reco
 	/* A raw newline can only be whitespace between JSON tokens (strings
 	 * escape it), where a space means the same; NDJSON needs one line. */
 	for (i = start; i + 1 < run->body.len; i++) {
-		if (run->body.data[i] == '\n') {
-			run->body.data[i] = ' ';
-			s->st.newlines_replaced++;
-		}
+		uint8_t *nl = memchr(run->body.data + i, '\n', run->body.len - 1 - i);
+
+		if (nl == NULL)
+			break;
+		*nl = ' ';
+		s->st.newlines_replaced++;
+		i = (size_t)(nl - run->body.data);
 	}
 	if (run->records == 0)
 		run->first = rec->seq;
@@ -501,11 +1102,44 @@ static int add_record(struct sealer *s, struct run *run, const struct spool_reco
 	return 0;
 }
 
-/* Reads the run's newest segment (the last in run->p), sealing each batch
- * that fills up. consume_sealed() may move run->p's entries, so the
- * segment's entry is looked up again after each batch. */
+/* Writes the batch the press holds, if any, to its .tmp file (its group
+ * may commit), and consumes the segments a commit finished. Returns 0 or
+ * -errno. */
+static int drain(struct sealer *s, struct run *run, int64_t now_us)
+{
+	int rc = press_take(s);
+
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		rc = commit_slot(s, now_us);
+	if (rc == 1)
+		rc = consume_sealed(s, run);
+	return rc;
+}
+
+/* The run's batch is full: it goes to the press, and the one the press
+ * had is sealed and written meanwhile. */
+static int cut_batch(struct sealer *s, struct run *run, int64_t now_us)
+{
+	int rc = press_take(s);
+
+	press_start(s, run);
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		rc = commit_slot(s, now_us);
+	if (rc == 1)
+		rc = consume_sealed(s, run);
+	return rc;
+}
+
+/* Reads the run's newest segment (the last in run->p), cutting a batch
+ * each time one fills up. consume_sealed() may move run->p's entries, so
+ * the segment's entry is looked up again after each batch. *begun counts
+ * the batches cut. */
 static int read_segment(struct sealer *s, struct run *run, struct spool_segment *seg,
-			int64_t now_us, int *batches)
+			int64_t now_us, int *begun)
 {
 	struct spool_record rec;
 	int rc;
@@ -515,13 +1149,10 @@ static int read_segment(struct sealer *s, struct run *run, struct spool_segment 
 		if (rec.seq <= s->last_seq)
 			continue;          /* sealed before a crash; not yet consumed */
 		if (run->records > 0 && run->body.len + rec.len + 1 > s->max_batch) {
-			rc = flush(s, run, now_us);
+			rc = cut_batch(s, run, now_us);
 			if (rc < 0)
 				return rc;
-			(*batches)++;
-			rc = consume_sealed(s, run);
-			if (rc < 0)
-				return rc;
+			(*begun)++;
 		}
 		rc = add_record(s, run, &rec);
 		if (rc < 0)
@@ -535,74 +1166,124 @@ int sealer_run(struct sealer *s, bool partial, int64_t now_us)
 	return sealer_run_max(s, partial, now_us, 0);
 }
 
+static int run_once(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches);
+
 int sealer_run_max(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches)
 {
-	struct run run;
-	struct spool_segment *seg = NULL;
-	uint64_t min_first = 0;
-	int batches = 0, rc;
-	size_t k;
+	int rc, tries = 0;
 
-	memset(&run, 0, sizeof(run));
-	buf_init(&run.body);
-	if (s->tmp_left) {
-		rc = recover(s);
+	/* Segments evicted under the sealer (-ESTALE): nothing was sealed
+	 * from them; what remains is sealed again at once, a few times,
+	 * since the budget goes on evicting while the lane is over it. */
+	do
+		rc = run_once(s, partial, now_us, max_batches);
+	while (rc == -ESTALE && ++tries < 4);
+	return rc == -ESTALE ? 0 : rc;
+}
+
+static int run_once(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches)
+{
+	struct run *run = &s->run;
+	struct spool_segment *seg = NULL;
+	int begun = 0, rc;
+	bool cut = false;
+
+	if (!run->kept)
+		run_end(s);
+	run->kept = false;
+	if (s->resync) {
+		/* Back to what the disk says: CHAIN, then the .tmp files. */
+		(void)commit_collect(s);
+		group_drop(s);
+		rc = chain_load(s);
+		if (rc == 0)
+			rc = recover(s);
 		if (rc < 0)
 			goto out;
-		s->tmp_left = false;
+		s->resync = false;
 	}
 	for (;;) {
-		if (max_batches > 0 && batches >= (int)max_batches) {
-			/* More may wait: the records read but not sealed stay in
-			 * their segments, and no partial batch is cut from them. */
+		if (max_batches > 0 && begun >= (int)max_batches) {
+			/* More may wait: the run is kept as it is, its records
+			 * read but not sealed go on into the next call's batch,
+			 * and no partial batch is cut from them. */
+			cut = true;
 			partial = false;
 			break;
 		}
-		if (run.n == run.cap) {
-			size_t cap = run.cap ? 2 * run.cap : 8;
-			struct pending *p = realloc(run.p, cap * sizeof(*p));
+		if (run->n == run->cap) {
+			size_t cap = run->cap ? 2 * run->cap : 8;
+			struct pending *p = realloc(run->p, cap * sizeof(*p));
 
 			if (p == NULL) {
 				rc = -ENOMEM;
 				goto out;
 			}
-			run.p = p;
-			run.cap = cap;
+			run->p = p;
+			run->cap = cap;
 		}
-		rc = spool_reader_next_segment_from(s->r, min_first, &seg);
+		rc = spool_reader_next_segment_from(s->r, run->min_first, &seg);
 		if (rc == -EAGAIN)
 			break;
 		if (rc < 0)
 			goto out;
-		min_first = spool_segment_first_seq(seg) + 1;
-		run.p[run.n].seg = seg;
-		run.p[run.n].max_seq = 0;
-		run.p[run.n].complete = false;
-		run.n++;
-		/* The segment now at the end of run.p is the one being read;
+		run->min_first = spool_segment_first_seq(seg) + 1;
+		run->p[run->n].seg = seg;
+		run->p[run->n].max_seq = 0;
+		run->p[run->n].complete = false;
+		run->n++;
+		/* The segment now at the end of run->p is the one being read;
 		 * consume_sealed() stops at it until it is complete. */
-		rc = read_segment(s, &run, seg, now_us, &batches);
+		rc = read_segment(s, run, seg, now_us, &begun);
 		if (rc < 0)
 			goto out;
-		run.p[run.n - 1].complete = true;
-		rc = consume_sealed(s, &run);
-		if (rc < 0)
-			goto out;
-	}
-	if (partial && run.records > 0) {
-		rc = flush(s, &run, now_us);
-		if (rc < 0)
-			goto out;
-		batches++;
-		rc = consume_sealed(s, &run);
+		run->p[run->n - 1].complete = true;
+		spool_segment_drop_data(seg);   /* every record is in a body now */
+		rc = consume_sealed(s, run);
 		if (rc < 0)
 			goto out;
 	}
-	rc = batches;
+	/* A run cut short goes on with the next call: the batch in the
+	 * press and the group stay as they are. One that caught up writes
+	 * the batch in the press, then what remains (partial), and commits
+	 * the group before it returns. */
+	rc = 0;
+	if (!cut) {
+		rc = drain(s, run, now_us);
+		if (rc == 0 && partial && run->records > 0) {
+			press_start(s, run);
+			begun++;
+			rc = drain(s, run, now_us);
+		}
+		if (rc >= 0)
+			rc = commit_start(s);
+		if (rc >= 0)
+			rc = commit_collect(s);
+	}
+	if (rc >= 0)
+		rc = consume_sealed(s, run);
+	if (rc >= 0)
+		rc = begun;
 out:
-	for (k = 0; k < run.n; k++)
-		spool_segment_release(run.p[k].seg);
-	free(run.p);
-	buf_free(&run.body);
+	if (rc >= 0 && cut) {
+		run->kept = true;
+		return rc;
+	}
+	(void)press_take(s);         /* after a failure: wait for the thread */
+	run_end(s);
+	if (rc < 0) {
+		/* The .tmp files of an unfinished group are judged on the
+		 * next call, against CHAIN. */
+		if (s->n_group > 0)
+			s->resync = true;
+		trim(s);
+	}
 	return rc;
+}
+
+void sealer_trim(struct sealer *s)
+{
+	if (s->run.kept)
+		run_end(s);
+	trim(s);
 }

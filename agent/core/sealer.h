@@ -26,20 +26,42 @@
  * CHAIN, so the next batch's prev hash names a batch the SOC never got,
  * which it records as a gap and a chain break next to the loss record.
  *
- * Commit order for one batch, each step durable (fsync of the file, and
- * of the directory after a rename) before the next:
- *   1. the batch is written to its .tmp file;
- *   2. CHAIN is replaced (tmp + rename) by the new last seq and hash;
- *   3. the .tmp is renamed to its .batch name;
- *   4. the segments the batch covers entirely are consumed (deleted).
- * After a crash, sealer_create() finishes the job: a .tmp whose hash is
- * the one CHAIN names is renamed into place (step 3 redone); any other
- * .tmp was never committed and is deleted (its records are still in the
- * spool). Records at or below CHAIN's last seq are skipped when read
- * again (step 4 redone). So no record is lost, none is sealed twice, and
- * the hash chain never forks.
+ * Commit order: batches are committed in groups of up to four (one
+ * group per call at least), each step of 1-2 durable before the next:
+ *   1. each batch is written to its .tmp file and fsync'ed;
+ *   2. CHAIN is replaced (tmp + rename + fsync of the directory, which
+ *      also makes the .tmp names durable) by the group's last seq and
+ *      hash;
+ *   3. the .tmp files are renamed to their .batch names (durable with the
+ *      next group's step 2, or repaired by recovery);
+ *   4. the segments the group covers entirely are deleted.
+ * The disk budget may evict (claim) a segment while its records are in a
+ * group not yet committed, and report them lost. So the segments are
+ * checked just before CHAIN's rename, under an flock of O/<lane> that the
+ * budget's claim also takes (spool_budget.c): a group with a segment gone
+ * is not committed, and is sealed again from what the spool still holds;
+ * a segment claimed after the commit is counted against the new CHAIN.
+ * No record is both delivered and reported lost.
+ * After a crash, sealer_create() finishes the job: the .tmp whose hash is
+ * the one CHAIN names is committed, and so is the .tmp whose hash is the
+ * prev hash in a committed one's header (the chain walked back); those
+ * are renamed into place (step 3 redone). Any other .tmp was never
+ * committed and is deleted (its records are still in the spool). Records
+ * at or below CHAIN's last seq are skipped when read again (step 4
+ * redone). So no record is lost, none is sealed twice, and the hash chain
+ * never forks.
  *
- * Threading: one thread per sealer. One sealer per lane and outbox; the
+ * Memory and threads: a sealer compresses each batch on a thread of its
+ * own while the caller's thread seals and commits the previous one, so a
+ * backlog is sealed on two CPUs. Between calls it keeps that thread, its
+ * buffers (two or three of max_batch_bytes of NDJSON, the batch being
+ * written, a zstd context of about 1.6 MiB) and the spool reader's
+ * segment buffer, so that a backlog is sealed in the same pages batch
+ * after batch: on the reference VM first touches of new pages made
+ * sealing four times slower than zstd alone (docs/performance.md,
+ * "Uplink"). sealer_trim() gives them back, for a lane gone idle.
+ *
+ * Threading: one calling thread per sealer. One sealer per lane and outbox; the
  * outbox is not locked, the agent runs one sealer per lane.
  */
 #ifndef WARD_SEALER_H
@@ -73,6 +95,9 @@ struct sealer_stats {
 	uint64_t body_bytes;          /* NDJSON bytes sealed */
 	uint64_t sealed_bytes;        /* batch bytes written */
 	uint64_t segments_consumed;
+	uint64_t segments_read;       /* reads of segment files; above the
+	                               * segments consumed when records that
+	                               * waited for a full batch are read again */
 	uint64_t newlines_replaced;   /* raw '\n' in payloads turned into ' ' */
 	uint64_t recovered_tmp;       /* .tmp batches completed at create */
 	uint64_t discarded_tmp;       /* .tmp batches deleted at create */
@@ -105,10 +130,20 @@ int sealer_run(struct sealer *s, bool partial, int64_t now_us);
 /* sealer_run(), but it stops reading segments once `max_batches` batches
  * are sealed (0 = no limit; one large segment may still give a few more),
  * so that a caller on an event loop seals a backlog a little at a time
- * between its I/O. When it stops early it cuts no partial batch. Returns
- * the batches sealed: as many as max_batches means more may be waiting;
- * errors as sealer_run(). */
+ * between its I/O. When it stops early it cuts no partial batch, and
+ * keeps what it holds for the next call, which goes on from there: the
+ * segments and the records read, the last batch (still compressing) and
+ * the group not yet committed. Returns the batches cut in this call (the
+ * last of a call stopped early is written and committed by a later one):
+ * as many as max_batches means more may be waiting; errors as
+ * sealer_run(). */
 int sealer_run_max(struct sealer *s, bool partial, int64_t now_us, unsigned max_batches);
+
+/* Frees what the sealer keeps between calls (see "Memory and threads"
+ * above) and stops its compressor thread; the next call starts them
+ * again. A run kept by sealer_run_max ends here: its records are read
+ * again by the next call. For a caller whose lane had nothing to seal. */
+void sealer_trim(struct sealer *s);
 
 void sealer_get_stats(const struct sealer *s, struct sealer_stats *st);
 

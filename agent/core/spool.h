@@ -339,6 +339,9 @@ int spool_segment_next(struct spool_segment *s, struct spool_record *rec);
 
 /* The segment's first seq (from its name) and size in bytes. */
 uint64_t spool_segment_first_seq(const struct spool_segment *s);
+/* Its file's name in the lane's directory (S/<lane>/), at most 31 bytes:
+ * for a caller that checks later whether the disk budget evicted it. */
+const char *spool_segment_file(const struct spool_segment *s);
 uint64_t spool_segment_bytes(const struct spool_segment *s);
 
 /* Deletes the segment file (the caller has consumed it) and frees *s.
@@ -347,6 +350,18 @@ uint64_t spool_segment_bytes(const struct spool_segment *s);
 int spool_segment_consume(struct spool_segment *s);
 /* Frees the segment without deleting it. NULL-safe. */
 void spool_segment_release(struct spool_segment *s);
+
+/* For a caller that has read the segment to its end but consumes it
+ * later: gives its buffer back to the reader now (for the next segment's
+ * read). spool_segment_next then returns 0; consume and release work as
+ * before. */
+void spool_segment_drop_data(struct spool_segment *s);
+
+/* A reader keeps the buffer of the last segment it released (up to
+ * SPOOL__MAX_SEGMENT_BYTES) and reads the next segment into it, so that
+ * reading a backlog does not touch new pages segment after segment. This
+ * frees that buffer: for a caller going idle. NULL-safe. */
+void spool_reader_trim(struct spool_reader *r);
 
 void spool_reader_get_stats(const struct spool_reader *r, struct spool_reader_stats *st);
 /* NULL-safe. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -624,18 +625,40 @@ static int evict_batch_finish(struct bud_spool *b, struct bud_lane *ln, struct b
 	return rc;
 }
 
+/* The lane's outbox directory, opened and locked (flock, exclusive), or
+ * -1 when there is none. The sealer commits CHAIN under the same lock,
+ * once it has checked that the segments it sealed from are all still
+ * there (sealer.c, commit_group). */
+static int outbox_lock(struct bud_spool *b, const char *lane)
+{
+	int fd;
+
+	if (b->outbox_fd < 0)
+		return -1;
+	fd = openat(b->outbox_fd, lane, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Claims a closed segment by renaming it to .evict. Returns 1 when claimed,
- * 0 when a reader consumed it first, or -errno. */
+ * 0 when a reader consumed it first, or -errno. The claim and a new read
+ * of CHAIN are made under the outbox lock: a record of the segment is
+ * then either in a batch CHAIN commits (and not counted lost) or in none
+ * (the sealer finds the segment gone and does not commit it). */
 static int evict_seg_claim(struct bud_spool *b, struct bud_lane *ln, struct bud_seg *s)
 {
 	char from[SPOOL__FILE_NAME_SIZE], to[SPOOL__FILE_NAME_SIZE];
-	int lane_fd, rc = 1;
+	int lane_fd, ofd, rc = 1;
 
 	lane_fd = openat(b->spool_fd, ln->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (lane_fd < 0)
 		return -errno;
 	spool__file_name(from, s->seq, SPOOL__F_SEG);
 	spool__file_name(to, s->seq, SPOOL__F_EVICT);
+	ofd = outbox_lock(b, ln->name);
 	if (renameat(lane_fd, from, lane_fd, to) < 0) {
 		rc = errno == ENOENT ? 0 : -errno;
 		if (rc == 0) {
@@ -643,6 +666,10 @@ static int evict_seg_claim(struct bud_spool *b, struct bud_lane *ln, struct bud_
 			bud_sub(b, &ln->spool_bytes, NULL, s->bytes);
 		}
 	}
+	if (rc == 1 && ofd >= 0)
+		ln->chain_last = chain_last(ofd);
+	if (ofd >= 0)
+		close(ofd);          /* and with it the lock */
 	close(lane_fd);
 	if (rc == 1)
 		s->kind = SPOOL__F_EVICT;

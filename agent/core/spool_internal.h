@@ -127,6 +127,11 @@ int spool__pwrite_full(int fd, const void *p, size_t len, uint64_t off);
  * (*data is NULL for an empty file). -EFBIG when larger than
  * SPOOL__MAX_SEGMENT_BYTES. On failure *data is NULL and *len 0. */
 int spool__read_file(int dirfd, const char *name, uint8_t **data, size_t *len);
+/* The same into *data, a malloc'd buffer of *cap bytes (NULL and 0 at
+ * first) that is reused when large enough and replaced (freed, *cap
+ * updated) when not. The buffer stays the caller's, on failure too. */
+int spool__read_file_into(int dirfd, const char *name, uint8_t **data, size_t *cap,
+			  size_t *len);
 /* Writes S/quarantine/<lane>-<seq:020>-<off>.bad with `len` bytes and syncs
  * it. `spool_fd` is S. */
 int spool__quarantine(int spool_fd, const char *lane, uint64_t seq, uint64_t off,

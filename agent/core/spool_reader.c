@@ -26,6 +26,10 @@ struct spool_reader {
 	char name[SPOOL__LANE_NAME_MAX + 1];
 	int spool_fd;                   /* S, opened on first use; -1 until then */
 	struct spool_reader_stats st;
+	/* The buffer of the last segment released, read into again by the
+	 * next one (spool.h, spool_reader_trim). */
+	uint8_t *spare;
+	size_t spare_cap;
 };
 
 struct spool_segment {
@@ -34,7 +38,7 @@ struct spool_segment {
 	uint64_t first_seq;
 	char file[SPOOL__FILE_NAME_SIZE];
 	uint8_t *data;
-	size_t len;
+	size_t len, cap;                /* cap: data's allocated size */
 	struct spool__scan scan;
 };
 
@@ -266,15 +270,14 @@ int spool__pwrite_full(int fd, const void *p, size_t len, uint64_t off)
 	return 0;
 }
 
-int spool__read_file(int dirfd, const char *name, uint8_t **data, size_t *len)
+int spool__read_file_into(int dirfd, const char *name, uint8_t **data, size_t *cap,
+			  size_t *len)
 {
 	struct stat sb;
-	uint8_t *p = NULL;
 	size_t got = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
-	*data = NULL;
 	*len = 0;
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -293,15 +296,21 @@ int spool__read_file(int dirfd, const char *name, uint8_t **data, size_t *len)
 	}
 	if (sb.st_size == 0)
 		goto out;
-	p = malloc((size_t)sb.st_size);
-	if (p == NULL) {
-		rc = -ENOMEM;
-		goto out;
+	if (*cap < (size_t)sb.st_size) {
+		uint8_t *p = malloc((size_t)sb.st_size);
+
+		if (p == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		free(*data);
+		*data = p;
+		*cap = (size_t)sb.st_size;
 	}
 	/* Only the open segment changes size, and only under its writer; a
 	 * short read is taken as the file's size. */
 	while (got < (size_t)sb.st_size) {
-		n = read(fd, p + got, (size_t)sb.st_size - got);
+		n = read(fd, *data + got, (size_t)sb.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -312,12 +321,23 @@ int spool__read_file(int dirfd, const char *name, uint8_t **data, size_t *len)
 			break;
 		got += (size_t)n;
 	}
-	*data = p;
 	*len = got;
-	p = NULL;
 out:
-	free(p);
 	close(fd);
+	return rc;
+}
+
+int spool__read_file(int dirfd, const char *name, uint8_t **data, size_t *len)
+{
+	size_t cap = 0;
+	int rc;
+
+	*data = NULL;
+	rc = spool__read_file_into(dirfd, name, data, &cap, len);
+	if (rc < 0 || *len == 0) {
+		free(*data);
+		*data = NULL;
+	}
 	return rc;
 }
 
@@ -396,6 +416,7 @@ void spool_reader_close(struct spool_reader *r)
 		return;
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
+	free(r->spare);
 	free(r->spool_dir);
 	free(r);
 }
@@ -483,7 +504,7 @@ int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_seq,
 	struct spool_segment *s = NULL;
 	char file[SPOOL__FILE_NAME_SIZE];
 	uint8_t *data = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	uint64_t seq = 0;
 	int lane_fd = -1, rc, tries;
 
@@ -500,6 +521,10 @@ int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_seq,
 		rc = errno == ENOENT ? -EAGAIN : -errno;
 		goto out;
 	}
+	data = r->spare;
+	cap = r->spare_cap;
+	r->spare = NULL;
+	r->spare_cap = 0;
 	/* The budget or another consumer may delete the chosen segment
 	 * between readdir and open: ENOENT just means "look again". The
 	 * bound only stops a pathological churn from spinning here. */
@@ -509,7 +534,7 @@ int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_seq,
 			rc = rc == 0 ? -EAGAIN : rc;
 			goto out;
 		}
-		rc = spool__read_file(lane_fd, file, &data, &len);
+		rc = spool__read_file_into(lane_fd, file, &data, &cap, &len);
 		if (rc == 0)
 			break;
 		if (rc == -ENOMEM)
@@ -532,13 +557,19 @@ int spool_reader_next_segment_from(struct spool_reader *r, uint64_t min_seq,
 	memcpy(s->file, file, sizeof(s->file));
 	s->data = data;
 	s->len = len;
+	s->cap = cap;
 	spool__scan_init(&s->scan, data, len, SPOOL__MAX_RECORD_BYTES);
 	r->st.segments_read++;
 	*seg = s;
 	lane_fd = -1;
 	data = NULL;
 out:
-	free(data);
+	if (data != NULL && r->spare == NULL) {
+		r->spare = data;         /* unused: keep it for the next read */
+		r->spare_cap = cap;
+	} else {
+		free(data);
+	}
 	if (lane_fd >= 0)
 		close(lane_fd);
 	return rc;
@@ -585,6 +616,11 @@ uint64_t spool_segment_first_seq(const struct spool_segment *s)
 	return s->first_seq;
 }
 
+const char *spool_segment_file(const struct spool_segment *s)
+{
+	return s->file;
+}
+
 uint64_t spool_segment_bytes(const struct spool_segment *s)
 {
 	return s->len;
@@ -608,8 +644,34 @@ void spool_segment_release(struct spool_segment *s)
 	if (s == NULL)
 		return;
 	close(s->lane_fd);
-	free(s->data);
+	spool_segment_drop_data(s);
 	free(s);
+}
+
+void spool_segment_drop_data(struct spool_segment *s)
+{
+	struct spool_reader *r = s->r;
+
+	if (s->data == NULL)
+		return;
+	if (r->spare == NULL) {
+		r->spare = s->data;
+		r->spare_cap = s->cap;
+	} else {
+		free(s->data);
+	}
+	s->data = NULL;
+	s->len = s->cap = 0;
+	spool__scan_init(&s->scan, NULL, 0, SPOOL__MAX_RECORD_BYTES);
+}
+
+void spool_reader_trim(struct spool_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->spare);
+	r->spare = NULL;
+	r->spare_cap = 0;
 }
 
 enum spool_class spool__lane_class(int lane_fd)

@@ -265,14 +265,19 @@ static void test_merge_and_split(void **state)
 
 /* sealer_run_max seals a backlog a few batches at a time: each call stops
  * at its limit without cutting a partial batch, and the calls together
- * give the same continuous outbox as one sealer_run. */
+ * give the same continuous outbox as one sealer_run. A call cut short
+ * keeps what it read, so every segment is read once, however many calls
+ * it takes, and records that arrive between calls join the backlog. */
 static void test_run_max(void **state)
 {
 	struct fixture *fx = *state;
 	struct sealer *s = NULL;
+	struct sealer_stats st;
 	int rc, calls = 0, total = 0;
+	size_t segs;
 
 	write_records(fx, 1, 2000, 100);
+	segs = segments_left(fx);
 	sealer_new(fx, &s, 16384);
 	do {
 		rc = sealer_run_max(s, true, 1000 + calls, 2);
@@ -285,10 +290,41 @@ static void test_run_max(void **state)
 			assert_true(rc >= 2);
 			assert_true(segments_left(fx) > 0);
 		}
+		if (calls == 3) {
+			size_t before = segments_left(fx);
+
+			write_records(fx, 2001, 2100, 100);
+			segs += segments_left(fx) - before;
+		}
 	} while (rc >= 2);
 	assert_true(calls >= 7);
 	assert_int_equal(segments_left(fx), 0);
-	assert_int_equal(check_outbox(fx, 2000), (size_t)total);
+	assert_int_equal(check_outbox(fx, 2100), (size_t)total);
+	sealer_get_stats(s, &st);
+	assert_int_equal(st.segments_consumed, segs);
+	assert_int_equal(st.segments_read, segs);
+	sealer_destroy(s);
+}
+
+/* A sealer destroyed with a run kept (a backlog half sealed) loses
+ * nothing: a new one reads the rest from the spool and the chain goes on. */
+static void test_run_max_restart(void **state)
+{
+	struct fixture *fx = *state;
+	struct sealer *s = NULL;
+	int rc;
+
+	write_records(fx, 1, 1000, 100);
+	sealer_new(fx, &s, 16384);
+	assert_true(sealer_run_max(s, true, 1000, 2) >= 2);
+	sealer_destroy(s);
+	sealer_new(fx, &s, 16384);
+	do
+		rc = sealer_run_max(s, true, 2000, 2);
+	while (rc >= 2);
+	assert_true(rc >= 0);
+	assert_int_equal(segments_left(fx), 0);
+	check_outbox(fx, 1000);
 	sealer_destroy(s);
 }
 
@@ -418,6 +454,112 @@ static void test_crash_points(void **state)
 	}
 }
 
+/* One CHAIN commits a group of batches: after a crash, the .tmp files on
+ * the chain back from CHAIN are published, and the others discarded. */
+static void test_group_crash_points(void **state)
+{
+	struct fixture *fx = *state;
+	struct sealer *s = NULL;
+	struct sealer_stats st;
+	char *names[8];
+	size_t nb, i;
+	int point;
+
+	for (point = 0; point < 4; point++) {
+		sh("rm -rf '%s/spool' '%s/outbox' '%s/pre'", fx->base, fx->base, fx->base);
+		write_records(fx, 1, 10, 10);
+		sealer_new(fx, &s, SEALER_MAX_BATCH_MIN);
+		assert_int_equal(sealer_run(s, true, 1), 1);
+		sealer_destroy(s);
+		/* About 12 KB of NDJSON: three 4 KiB batches, one group. */
+		write_records(fx, 11, 100, 100);
+		sh("mkdir '%s/pre' && cp -a '%s/spool' '%s/outbox' '%s/pre/'", fx->base, fx->base,
+		   fx->base, fx->base);
+		sealer_new(fx, &s, SEALER_MAX_BATCH_MIN);
+		assert_int_equal(sealer_run(s, true, 2), 3);
+		sealer_destroy(s);
+		nb = list(fx->lanedir, ".batch", names, 8);
+		assert_int_equal(nb, 4);
+		sh("rm -rf '%s/spool' && cp -a '%s/pre/spool' '%s/'", fx->base, fx->base, fx->base);
+		/* 1: CHAIN written, no rename done; 2: not even CHAIN; 3: the
+		 * first rename done, not the others. */
+		for (i = point == 3 ? 2 : 1; point >= 1 && i < nb; i++)
+			sh("cd '%s' && mv '%s' '.%.41s.tmp'", fx->lanedir, names[i], names[i]);
+		if (point == 2)
+			sh("cp '%s/pre/outbox/t/CHAIN' '%s/CHAIN'", fx->base, fx->lanedir);
+		for (i = 0; i < nb; i++)
+			free(names[i]);
+
+		sealer_new(fx, &s, SEALER_MAX_BATCH_MIN);
+		sealer_get_stats(s, &st);
+		assert_int_equal(st.recovered_tmp, point == 1 ? 3 : point == 3 ? 2 : 0);
+		assert_int_equal(st.discarded_tmp, point == 2 ? 3 : 0);
+		assert_int_equal(sealer_run(s, true, 3), point == 2 ? 3 : 0);
+		assert_int_equal(segments_left(fx), 0);
+		assert_int_equal(check_outbox(fx, 100), 4);
+		sealer_destroy(s);
+		s = NULL;
+	}
+}
+
+/* The disk budget evicts a segment (and reports its records lost) while
+ * the sealer holds its records in a batch not yet committed: that batch
+ * is not committed, so no record is both lost and delivered, and what
+ * the spool still holds is sealed again. */
+static void test_eviction_under_sealer(void **state)
+{
+	struct fixture *fx = *state;
+	struct sealer *s = NULL;
+	char *names[4096], path[700], dir[300];
+	struct buf b = BUF_INIT, body = BUF_INIT;
+	struct batch_hdr h;
+	static uint8_t seen[401];
+	uint64_t seq, evicted_last;
+	size_t n, i;
+	const char *p, *end;
+
+	write_records(fx, 1, 400, 100);
+	sealer_new(fx, &s, 16384);
+	/* One batch cut, the run kept: its records are in the press. */
+	assert_int_equal(sealer_run_max(s, true, 1, 1), 1);
+	/* The budget evicts the oldest segment. */
+	snprintf(dir, sizeof(dir), "%s/t", fx->spool);
+	n = list(dir, ".seg", names, 4096);
+	assert_true(n > 2);
+	assert_int_equal(sscanf(names[1], "%" SCNu64, &evicted_last), 1);
+	evicted_last--;
+	snprintf(path, sizeof(path), "%s/%s", dir, names[0]);
+	assert_int_equal(unlink(path), 0);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	/* The group with its records is dropped, and what the spool still
+	 * holds is sealed again in the same call. */
+	assert_true(sealer_run(s, true, 2) > 0);
+	assert_int_equal(segments_left(fx), 0);
+	n = list(fx->lanedir, ".batch", names, 4096);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->lanedir, names[i]);
+		read_whole(path, &b);
+		buf_reset(&body);
+		assert_int_equal(batch_open(b.data, b.len, fx->dev, fx->soc, 0, &h, &body), 0);
+		for (p = (const char *)body.data, end = p + body.len; p < end; p++) {
+			assert_int_equal(sscanf(p, "{\"seq\":%" SCNu64, &seq), 1);
+			assert_true(seq >= 1 && seq <= 400);
+			assert_int_equal(seen[seq], 0);
+			seen[seq] = 1;
+			p = memchr(p, '\n', (size_t)(end - p));
+			assert_non_null(p);
+		}
+		free(names[i]);
+	}
+	for (seq = 1; seq <= 400; seq++)
+		assert_int_equal(seen[seq], seq > evicted_last ? 1 : 0);
+	buf_free(&b);
+	buf_free(&body);
+	sealer_destroy(s);
+}
+
 static void test_bad_chain_and_options(void **state)
 {
 	struct fixture *fx = *state;
@@ -545,8 +687,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_and_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_max_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_record_and_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_points, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_crash_points, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_under_sealer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_chain_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_after_eviction, setup, teardown),
 	};
