@@ -64,25 +64,34 @@ struct group_batch {
 	size_t body_len, sealed_len;
 };
 
-/* The compressor thread: batch N+1 is compressed there while the
- * caller's thread seals and commits batch N and reads the records of
- * N+2, so that a backlog is sealed on two CPUs (zstd is most of sealing's
- * CPU; docs/performance.md, "Uplink"). One batch at a time is handed
- * over; the fields below the mutex belong to the thread while `busy` and
- * not `done`, to the caller otherwise. */
-struct press {
+/* A helper thread that runs one job at a time for its owner: the owner
+ * hands it a job (worker_hand), goes on with its own work, and takes the
+ * result back (worker_wait). While `busy` and not `done` the job's data
+ * belong to the thread, otherwise to the owner. Without a thread
+ * (pthread_create failed) a job runs within worker_hand: slower, not
+ * wrong. */
+struct worker {
 	pthread_t thread;
-	bool started;
+	bool started, busy, done, quit;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool busy, done, quit;
+	void (*job)(void *arg);
+	void *arg;
+};
+
+/* The compressor: batch N+1 is compressed on its thread while the
+ * caller's thread seals and commits batch N and reads the records of
+ * N+2, so that a backlog is sealed on two CPUs (zstd is most of sealing's
+ * CPU; docs/performance.md, "Uplink"). */
+struct press {
+	struct worker w;
 	int level;
 	struct buf body;             /* the batch's NDJSON */
 	struct buf z;                /* its zstd frame (batch_compress) */
 	uint64_t first, last;
 	uint32_t records;
 	int rc;
-	ZSTD_CCtx *cctx;             /* used by the thread only */
+	ZSTD_CCtx *cctx;             /* used by the job only */
 };
 
 /* A spool segment that holds records of a group being committed. */
@@ -92,19 +101,12 @@ struct group_seg {
 	bool complete;               /* read to its end */
 };
 
-/* The committer thread: a group's commit (sealer.h, "Commit order",
- * steps 1-4: its .tmp files synced, CHAIN, the renames, the segments
- * deleted) waits on the
- * disk, up to a tenth of a second when the disk is busy; on its own
- * thread that wait overlaps with sealing the next group. One group at a
- * time; the fields below the mutex belong to the thread while `busy` and
- * not `done`. */
+/* The committer: a group's commit (sealer.h, "Commit order", steps 1-4:
+ * its .tmp files synced, CHAIN, the renames, the segments deleted) waits
+ * on the disk, up to a tenth of a second when the disk is busy; on its
+ * own thread that wait overlaps with sealing the next group. */
 struct committer {
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool busy, done, quit;
+	struct worker w;
 	struct group_batch g[SEALER_GROUP_MAX];
 	unsigned n;
 	uint64_t last_seq;
@@ -611,6 +613,88 @@ static void group_drop(struct sealer *s)
 	s->n_group = 0;
 }
 
+/* ---- helper threads ------------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->quit && !(w->busy && !w->done))
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->quit)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		w->job(w->arg);
+		pthread_mutex_lock(&w->mu);
+		w->done = true;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Hands `job(arg)` to the worker, which must be idle (its thread is
+ * started on first use). */
+static void worker_hand(struct worker *w, void (*job)(void *), void *arg)
+{
+	if (!w->started) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		w->quit = w->busy = w->done = false;
+		w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+		if (!w->started) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+		}
+	}
+	w->job = job;
+	w->arg = arg;
+	if (!w->started) {
+		job(arg);
+		w->busy = w->done = true;
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->busy = true;
+	w->done = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits for the job handed over, if any; false when there was none. The
+ * worker is idle afterwards. */
+static bool worker_wait(struct worker *w)
+{
+	if (!w->busy)
+		return false;
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->done)
+			pthread_cond_wait(&w->cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+	}
+	w->busy = w->done = false;
+	return true;
+}
+
+/* Waits for the job, if any, and ends the thread. */
+static void worker_stop(struct worker *w)
+{
+	(void)worker_wait(w);
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = false;
+}
+
 static void tmp_final_names(char *tmp, char *final, const struct group_batch *g)
 {
 	tmp_name(tmp, g->first, g->last);
@@ -659,25 +743,11 @@ static void commit_group(struct sealer *s, struct committer *c)
 	c->rc = rc;
 }
 
-static void *committer_main(void *arg)
+static void commit_job(void *arg)
 {
 	struct sealer *s = arg;
-	struct committer *c = &s->committer;
 
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		while (!c->quit && !(c->busy && !c->done))
-			pthread_cond_wait(&c->cv, &c->mu);
-		if (c->quit)
-			break;
-		pthread_mutex_unlock(&c->mu);
-		commit_group(s, c);
-		pthread_mutex_lock(&c->mu);
-		c->done = true;
-		pthread_cond_broadcast(&c->cv);
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
+	commit_group(s, &s->committer);
 }
 
 /* Waits for the group being committed, if any, and takes in its result:
@@ -688,15 +758,8 @@ static int commit_collect(struct sealer *s)
 	struct committer *c = &s->committer;
 	unsigned i;
 
-	if (!c->busy)
+	if (!worker_wait(&c->w))
 		return 0;
-	if (c->started) {
-		pthread_mutex_lock(&c->mu);
-		while (!c->done)
-			pthread_cond_wait(&c->cv, &c->mu);
-		pthread_mutex_unlock(&c->mu);
-	}
-	c->busy = c->done = false;
 	if (c->chained) {
 		s->durable_seq = c->last_seq;
 		for (i = 0; i < c->n; i++) {
@@ -772,16 +835,6 @@ static int commit_start(struct sealer *s)
 
 	if (rc < 0 || s->n_group == 0)
 		return rc;
-	if (!c->started) {
-		pthread_mutex_init(&c->mu, NULL);
-		pthread_cond_init(&c->cv, NULL);
-		c->quit = c->busy = c->done = false;
-		c->started = pthread_create(&c->thread, NULL, committer_main, s) == 0;
-		if (!c->started) {
-			pthread_cond_destroy(&c->cv);
-			pthread_mutex_destroy(&c->mu);
-		}
-	}
 	rc = segs_list(s);
 	if (rc < 0)
 		return rc;
@@ -792,34 +845,14 @@ static int commit_start(struct sealer *s)
 	memcpy(c->hash, s->hash, sizeof(c->hash));
 	c->rc = 0;
 	c->chained = false;
-	if (!c->started) {
-		commit_group(s, c);
-		c->busy = c->done = true;
-		return 0;
-	}
-	pthread_mutex_lock(&c->mu);
-	c->busy = true;
-	c->done = false;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	worker_hand(&c->w, commit_job, s);
 	return 0;
 }
 
 static void committer_stop(struct sealer *s)
 {
-	struct committer *c = &s->committer;
-
 	(void)commit_collect(s);
-	if (!c->started)
-		return;
-	pthread_mutex_lock(&c->mu);
-	c->quit = true;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->cv);
-	pthread_mutex_destroy(&c->mu);
-	c->started = false;
+	worker_stop(&s->committer.w);
 }
 
 /* Seals the batch in s->slot (compressed already) and writes it to its
@@ -888,50 +921,23 @@ out:
 	return rc;
 }
 
-static void *press_main(void *arg)
+static void press_job(void *arg)
 {
 	struct press *p = arg;
-	int rc;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->quit && !(p->busy && !p->done))
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->quit)
-			break;
-		pthread_mutex_unlock(&p->mu);
-		if (p->cctx == NULL)
-			p->cctx = ZSTD_createCCtx();   /* NULL: batch_compress makes one */
-		buf_reset(&p->z);
-		rc = batch_compress(&p->z, p->body.data, p->body.len, p->level, p->cctx);
-		pthread_mutex_lock(&p->mu);
-		p->rc = rc;
-		p->done = true;
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	if (p->cctx == NULL)
+		p->cctx = ZSTD_createCCtx();   /* NULL: batch_compress makes one */
+	buf_reset(&p->z);
+	p->rc = batch_compress(&p->z, p->body.data, p->body.len, p->level, p->cctx);
 }
 
 /* Hands the run's batch to the press (which must be idle) and gives the
- * run an empty body. Without a thread (pthread_create failed) the batch
- * is compressed here and now: slower, not wrong. */
+ * run an empty body. */
 static void press_start(struct sealer *s, struct run *run)
 {
 	struct press *p = &s->press;
 	struct buf t;
 
-	if (!p->started) {
-		pthread_mutex_init(&p->mu, NULL);
-		pthread_cond_init(&p->cv, NULL);
-		p->quit = p->busy = p->done = false;
-		p->level = s->level;
-		p->started = pthread_create(&p->thread, NULL, press_main, p) == 0;
-		if (!p->started) {
-			pthread_cond_destroy(&p->cv);
-			pthread_mutex_destroy(&p->mu);
-		}
-	}
 	t = p->body;
 	p->body = run->body;
 	run->body = t;
@@ -939,18 +945,9 @@ static void press_start(struct sealer *s, struct run *run)
 	p->first = run->first;
 	p->last = run->last;
 	p->records = run->records;
+	p->level = s->level;
 	run->records = 0;
-	if (!p->started) {
-		buf_reset(&p->z);
-		p->rc = batch_compress(&p->z, p->body.data, p->body.len, s->level, NULL);
-		p->busy = p->done = true;
-		return;
-	}
-	pthread_mutex_lock(&p->mu);
-	p->busy = true;
-	p->done = false;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	worker_hand(&p->w, press_job, p);
 }
 
 /* Waits for the press's batch and moves it into s->slot; the press is
@@ -961,14 +958,8 @@ static int press_take(struct sealer *s)
 	struct press *p = &s->press;
 	struct buf t;
 
-	if (!p->busy)
+	if (!worker_wait(&p->w))
 		return 1;
-	if (p->started) {
-		pthread_mutex_lock(&p->mu);
-		while (!p->done)
-			pthread_cond_wait(&p->cv, &p->mu);
-		pthread_mutex_unlock(&p->mu);
-	}
 	t = s->slot.body;
 	s->slot.body = p->body;
 	p->body = t;
@@ -978,23 +969,12 @@ static int press_take(struct sealer *s)
 	s->slot.first = p->first;
 	s->slot.last = p->last;
 	s->slot.records = p->records;
-	p->busy = p->done = false;
 	return p->rc;
 }
 
 static void press_stop(struct press *p)
 {
-	if (p->started) {
-		pthread_mutex_lock(&p->mu);
-		p->quit = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->thread, NULL);
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
-		p->started = false;
-	}
-	p->busy = p->done = false;
+	worker_stop(&p->w);
 	ZSTD_freeCCtx(p->cctx);
 	p->cctx = NULL;
 }
@@ -1102,29 +1082,17 @@ static int add_record(struct sealer *s, struct run *run, const struct spool_reco
 	return 0;
 }
 
-/* Writes the batch the press holds, if any, to its .tmp file (its group
- * may commit), and consumes the segments a commit finished. Returns 0 or
+/* Takes the batch the press holds, if any, and writes it to its .tmp
+ * file (its group may commit; the segments a commit finished are then
+ * consumed). With `refill`, the run's full batch goes to the press first,
+ * so that its compression overlaps with that writing. Returns 0 or
  * -errno. */
-static int drain(struct sealer *s, struct run *run, int64_t now_us)
+static int press_cycle(struct sealer *s, struct run *run, int64_t now_us, bool refill)
 {
 	int rc = press_take(s);
 
-	if (rc == 1)
-		return 0;
-	if (rc == 0)
-		rc = commit_slot(s, now_us);
-	if (rc == 1)
-		rc = consume_sealed(s, run);
-	return rc;
-}
-
-/* The run's batch is full: it goes to the press, and the one the press
- * had is sealed and written meanwhile. */
-static int cut_batch(struct sealer *s, struct run *run, int64_t now_us)
-{
-	int rc = press_take(s);
-
-	press_start(s, run);
+	if (refill)
+		press_start(s, run);
 	if (rc == 1)
 		return 0;
 	if (rc == 0)
@@ -1149,7 +1117,7 @@ static int read_segment(struct sealer *s, struct run *run, struct spool_segment 
 		if (rec.seq <= s->last_seq)
 			continue;          /* sealed before a crash; not yet consumed */
 		if (run->records > 0 && run->body.len + rec.len + 1 > s->max_batch) {
-			rc = cut_batch(s, run, now_us);
+			rc = press_cycle(s, run, now_us, true);
 			if (rc < 0)
 				return rc;
 			(*begun)++;
@@ -1249,11 +1217,11 @@ static int run_once(struct sealer *s, bool partial, int64_t now_us, unsigned max
 	 * the group before it returns. */
 	rc = 0;
 	if (!cut) {
-		rc = drain(s, run, now_us);
+		rc = press_cycle(s, run, now_us, false);
 		if (rc == 0 && partial && run->records > 0) {
 			press_start(s, run);
 			begun++;
-			rc = drain(s, run, now_us);
+			rc = press_cycle(s, run, now_us, false);
 		}
 		if (rc >= 0)
 			rc = commit_start(s);

@@ -52,17 +52,20 @@
  * never forks.
  *
  * Memory and threads: a sealer compresses each batch on a thread of its
- * own while the caller's thread seals and commits the previous one, so a
- * backlog is sealed on two CPUs. Between calls it keeps that thread, its
- * buffers (two or three of max_batch_bytes of NDJSON, the batch being
- * written, a zstd context of about 1.6 MiB) and the spool reader's
- * segment buffer, so that a backlog is sealed in the same pages batch
- * after batch: on the reference VM first touches of new pages made
- * sealing four times slower than zstd alone (docs/performance.md,
- * "Uplink"). sealer_trim() gives them back, for a lane gone idle.
+ * own while the caller's thread seals and writes the previous one, and
+ * commits each group on a second thread of its own, so a backlog is
+ * sealed on two CPUs and its commits' waits on the disk overlap with
+ * sealing. Between calls it keeps those threads, its buffers (three of
+ * max_batch_bytes of NDJSON, the batch being written, a zstd context of
+ * about 1.6 MiB) and the spool reader's segment buffer, so that a backlog
+ * is sealed in the same pages batch after batch: on the reference VM
+ * first touches of new pages made sealing four times slower than zstd
+ * alone (docs/performance.md, "Uplink"). sealer_trim() gives them back,
+ * for a lane gone idle.
  *
- * Threading: one calling thread per sealer. One sealer per lane and outbox; the
- * outbox is not locked, the agent runs one sealer per lane.
+ * Threading: one calling thread per sealer. One sealer per lane and
+ * outbox: the outbox is not locked against a second sealer (only CHAIN's
+ * rename against the disk budget's claims); the agent runs one per lane.
  */
 #ifndef WARD_SEALER_H
 #define WARD_SEALER_H
