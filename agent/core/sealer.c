@@ -1251,6 +1251,12 @@ out:
 
 void sealer_trim(struct sealer *s)
 {
+	if (s->run.kept || s->n_group > 0 || s->press.w.busy) {
+		/* Work in flight is given up: the next call starts again from
+		 * CHAIN and the spool (the .tmp files judged by recovery). */
+		s->resync = true;
+		group_drop(s);
+	}
 	if (s->run.kept)
 		run_end(s);
 	trim(s);
